@@ -1,0 +1,14 @@
+package dev.loupe.load;
+
+import dev.loupe.LoupeException;
+
+/** A checkpoint or model folder that cannot be read: missing, truncated, malformed or unsupported. */
+public class CheckpointException extends LoupeException {
+    public CheckpointException(String message) {
+        super(message);
+    }
+
+    public CheckpointException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,88 @@
+package dev.loupe.load;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.model.TransformerConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** Loads a Hugging Face model folder through the adapter of its {@code model_type}. */
+public final class ModelLoader {
+    private static final List<ArchitectureAdapter> ADAPTERS = List.of(new Gpt2Adapter());
+
+    private ModelLoader() {}
+
+    /** The {@code model_type}s Loupe can load. */
+    public static List<String> supportedModelTypes() {
+        return ADAPTERS.stream().map(ArchitectureAdapter::modelType).toList();
+    }
+
+    /** The adapter for {@code modelType}, or an error listing the supported ones. */
+    public static ArchitectureAdapter adapter(String modelType) {
+        return ADAPTERS.stream().filter(a -> a.modelType().equals(modelType)).findFirst()
+                .orElseThrow(() -> new CheckpointException("Unsupported architecture: model_type '" + modelType
+                        + "'. Supported: " + String.join(", ", supportedModelTypes()) + "."));
+    }
+
+    /** Reads {@code dir/config.json}. */
+    public static JsonNode readHfConfig(Path dir) {
+        Path file = dir.resolve("config.json");
+        if (!Files.isDirectory(dir)) {
+            throw new CheckpointException("Model folder " + dir + " does not exist");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointException("No config.json in " + dir + "; a Hugging Face model folder needs config.json"
+                    + " and model.safetensors");
+        }
+        try {
+            JsonNode json = new ObjectMapper().readTree(file.toFile());
+            if (json == null || !json.isObject()) {
+                throw new CheckpointException(file + " is not a JSON object");
+            }
+            return json;
+        } catch (IOException e) {
+            throw new CheckpointException(file + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** The config of the model folder {@code dir}, without reading its weights. */
+    public static TransformerConfig config(Path dir) {
+        JsonNode json = readHfConfig(dir);
+        return adapter(modelType(json, dir)).config(json, modelName(dir));
+    }
+
+    /** Loads the model folder {@code dir} with its weights as they are (no processing). */
+    public static HookedTransformer load(Path dir) {
+        JsonNode json = readHfConfig(dir);
+        ArchitectureAdapter adapter = adapter(modelType(json, dir));
+        TransformerConfig cfg = adapter.config(json, modelName(dir));
+        NDManager weights = NDManager.newBaseManager();
+        try (WeightSource source = WeightSource.open(dir)) {
+            Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
+            return new HookedTransformer(cfg, stateDict, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    private static String modelType(JsonNode json, Path dir) {
+        JsonNode type = json.get("model_type");
+        if (type == null || !type.isTextual()) {
+            throw new CheckpointException(dir.resolve("config.json") + " has no \"model_type\"; Loupe needs it to pick "
+                    + "the architecture (supported: " + String.join(", ", supportedModelTypes()) + ")");
+        }
+        return type.asText();
+    }
+
+    private static String modelName(Path dir) {
+        Path name = dir.toAbsolutePath().normalize().getFileName();
+        return name == null ? "model" : name.toString();
+    }
+}

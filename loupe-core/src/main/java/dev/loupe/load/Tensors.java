@@ -1,0 +1,18 @@
+package dev.loupe.load;
+
+import ai.djl.ndarray.NDArray;
+
+/** Small tensor helpers for weight conversion. */
+final class Tensors {
+    private Tensors() {}
+
+    /**
+     * A C-contiguous copy of a (possibly strided) view, owned by the view's manager. Flattening a
+     * view that is not contiguous makes libtorch copy it in row-major order.
+     */
+    static NDArray contiguous(NDArray view) {
+        NDArray flat = view.flatten();
+        NDArray result = flat.reshape(view.getShape());
+        return result;
+    }
+}

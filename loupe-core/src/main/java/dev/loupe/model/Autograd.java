@@ -1,0 +1,18 @@
+package dev.loupe.model;
+
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * DJL allows one {@code GradientCollector} per process at a time, so every run that needs
+ * gradients holds this lock while it records and differentiates.
+ */
+public final class Autograd {
+    private static final ReentrantLock LOCK = new ReentrantLock();
+
+    private Autograd() {}
+
+    /** The process-wide lock around gradient recording. */
+    public static ReentrantLock lock() {
+        return LOCK;
+    }
+}

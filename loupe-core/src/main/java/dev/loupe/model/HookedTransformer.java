@@ -1,0 +1,323 @@
+package dev.loupe.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
+import dev.loupe.cache.ActivationCache;
+import dev.loupe.cache.CacheOptions;
+import dev.loupe.hook.HookPoint;
+import dev.loupe.hook.HookRegistry;
+import dev.loupe.hook.HookSpec;
+import dev.loupe.load.ModelLoader;
+import dev.loupe.model.components.Embed;
+import dev.loupe.model.components.HookCatalog;
+import dev.loupe.model.components.LayerNorm;
+import dev.loupe.model.components.Parameters;
+import dev.loupe.model.components.PosEmbed;
+import dev.loupe.model.components.TransformerBlock;
+import dev.loupe.model.components.Unembed;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A transformer whose every activation can be read and changed as it runs, with TransformerLens's
+ * hook names, parameter names and semantics.
+ *
+ * <pre>{@code
+ * try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Path.of("gpt2"));
+ *      NDManager manager = NDManager.newBaseManager()) {
+ *     NDArray tokens = manager.create(new long[][] {{50256, 15496, 11, 995}});
+ *     NDArray logits = model.forward(tokens);                                  // [1, 4, 50257]
+ *     NDArray ablated = model.runWithHooks(tokens,
+ *             HookSpec.forward("blocks.0.attn.hook_z", (z, hook) -> z.mul(0)));
+ *     try (ActivationCache cache = model.runWithCache(tokens)) {
+ *         NDArray pattern = cache.get("pattern", 0);                           // [1, 12, 4, 4]
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Outputs belong to the manager of the input tokens; a cache owns its own memory. The model owns
+ * its weights and frees them on {@link #close()}. One forward pass runs at a time.
+ */
+public final class HookedTransformer implements AutoCloseable {
+    private TransformerConfig config;
+    private final NDManager weights;
+    private final Map<String, NDArray> stateDict;
+    private final Embed embed;
+    private final PosEmbed posEmbed;
+    private final List<TransformerBlock> blocks = new ArrayList<>();
+    private final LayerNorm lnFinal;
+    private final Unembed unembed;
+    private final HookPoint hookTokens;
+    private final HookPoint hookEmbed;
+    private final HookPoint hookPosEmbed;
+    private final HookCatalog catalog = new HookCatalog();
+    private final HookRegistry registry;
+
+    /**
+     * Builds a model from TransformerLens-named parameters.
+     *
+     * @param config the model's config
+     * @param stateDict TransformerLens name to tensor ({@code embed.W_E}, {@code blocks.0.attn.W_Q}, …)
+     * @param weights the manager that owns the tensors; the model closes it
+     */
+    public HookedTransformer(TransformerConfig config, Map<String, NDArray> stateDict, NDManager weights) {
+        this.config = config;
+        this.weights = weights;
+        this.stateDict = Collections.unmodifiableMap(new LinkedHashMap<>(stateDict));
+        Parameters params = new Parameters(this.stateDict, weights);
+        embed = new Embed(config, params);
+        hookEmbed = catalog.add("hook_embed", HookCatalog::residual);
+        posEmbed = new PosEmbed(config, params);
+        hookPosEmbed = catalog.add("hook_pos_embed", HookCatalog::residual);
+        hookTokens = catalog.add("hook_tokens", (c, batch, pos) -> new Shape(batch, pos),
+                dev.loupe.model.components.HookFlag.USE_HOOK_TOKENS);
+        for (int layer = 0; layer < config.nLayers(); layer++) {
+            blocks.add(new TransformerBlock(layer, config, params, catalog));
+        }
+        lnFinal = config.normalizationType().equals("None") ? null
+                : new LayerNorm("ln_final", config, params, catalog, false);
+        unembed = new Unembed(config, params, catalog);
+        registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
+                this::whyNotFiring);
+    }
+
+    /**
+     * Loads a Hugging Face model folder ({@code config.json} + safetensors weights) as it is, without
+     * TransformerLens's weight processing: logits equal Hugging Face's.
+     */
+    public static HookedTransformer fromPretrainedNoProcessing(Path dir) {
+        return ModelLoader.load(dir);
+    }
+
+    /** The model's config, with its current hook flags. */
+    public TransformerConfig config() {
+        return config;
+    }
+
+    /** Parameters by TransformerLens name (read-only view; do not change the tensors in place). */
+    public Map<String, NDArray> stateDict() {
+        return stateDict;
+    }
+
+    /** The manager that owns the weights (tests cap it to prove no forward pass allocates there). */
+    public NDManager weightsManager() {
+        return weights;
+    }
+
+    // ---- hook flags -------------------------------------------------------------------------
+
+    /** Fire {@code attn.hook_result} [batch, pos, head_index, d_model] (each head's output). */
+    public void setUseAttnResult(boolean on) {
+        config = config.toBuilder().useAttnResult(on).build();
+    }
+
+    /** Fire {@code hook_q_input}, {@code hook_k_input}, {@code hook_v_input} (per-head copies of resid_pre). */
+    public void setUseSplitQkvInput(boolean on) {
+        config = config.toBuilder().useSplitQkvInput(on).build();
+    }
+
+    /** Fire {@code hook_attn_in} [batch, pos, head_index, d_model]. */
+    public void setUseAttnIn(boolean on) {
+        config = config.toBuilder().useAttnIn(on).build();
+    }
+
+    /** Fire {@code hook_mlp_in} [batch, pos, d_model]. */
+    public void setUseHookMlpIn(boolean on) {
+        config = config.toBuilder().useHookMlpIn(on).build();
+    }
+
+    /** Fire {@code hook_tokens} [batch, pos]. */
+    public void setUseHookTokens(boolean on) {
+        config = config.toBuilder().useHookTokens(on).build();
+    }
+
+    // ---- hook points and hooks --------------------------------------------------------------
+
+    /** Every hook point that fires under the current flags, in TransformerLens's registration order. */
+    public List<String> hookNames() {
+        return firingEntries().stream().map(e -> e.point().name()).toList();
+    }
+
+    /** Every firing hook point with its activation's shape for a [batch, pos] input. */
+    public Map<String, Shape> hookShapes(long batch, long pos) {
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        for (HookCatalog.Entry entry : firingEntries()) {
+            shapes.put(entry.point().name(), entry.shape().of(config, batch, pos));
+        }
+        return shapes;
+    }
+
+    /** The hook point called {@code name}; unknown names raise an error listing the closest ones. */
+    public HookPoint hookPoint(String name) {
+        return registry.point(name);
+    }
+
+    /** The hooks registry (advanced use: scopes by hand). */
+    public HookRegistry hookRegistry() {
+        return registry;
+    }
+
+    /**
+     * Attaches hooks until the returned scope closes; scopes nest, and closing one removes only the
+     * hooks added inside it.
+     *
+     * <pre>{@code
+     * try (HookScope scope = model.hooks(HookSpec.forward("blocks.0.attn.hook_z", ablate))) {
+     *     model.forward(a);
+     *     model.forward(b);
+     * }
+     * }</pre>
+     */
+    public HookScope hooks(HookSpec... specs) {
+        return hooks(List.of(specs));
+    }
+
+    /** As {@link #hooks(HookSpec...)}. */
+    public HookScope hooks(List<HookSpec> specs) {
+        int level = registry.enterScope();
+        try {
+            specs.forEach(registry::add);
+        } catch (RuntimeException e) {
+            registry.exitScope(level);
+            throw e;
+        }
+        return new HookScope(registry, level);
+    }
+
+    /** Attaches a hook until {@link #resetHooks()}. */
+    public void addHook(HookSpec spec) {
+        registry.add(spec);
+    }
+
+    /** Attaches a hook that only {@code resetHooks(true)} removes. */
+    public void addPermanentHook(HookSpec spec) {
+        registry.addPermanent(spec);
+    }
+
+    /** Removes every hook but the permanent ones. */
+    public void resetHooks() {
+        registry.reset(false);
+    }
+
+    /** Removes every hook, permanent ones too if asked. */
+    public void resetHooks(boolean includingPermanent) {
+        registry.reset(includingPermanent);
+    }
+
+    // ---- running ----------------------------------------------------------------------------
+
+    /** Logits [batch, pos, d_vocab_out] for int64 tokens [batch, pos] (or [pos]). */
+    public NDArray forward(NDArray tokens) {
+        return forward(tokens, ForwardOptions.defaults()).logits();
+    }
+
+    /** A forward pass with options; see {@link ForwardOptions}. */
+    public ModelOutput forward(NDArray input, ForwardOptions options) {
+        return ForwardRun.run(this, input, options, List.of(), null).output();
+    }
+
+    /** The mean next-token loss of tokens [batch, pos]. */
+    public NDArray loss(NDArray tokens) {
+        return forward(tokens, ForwardOptions.builder().returnType(ReturnType.LOSS).build()).loss();
+    }
+
+    /** Logits with {@code hooks} attached for this run only (removed afterwards, also on error). */
+    public NDArray runWithHooks(NDArray tokens, HookSpec... hooks) {
+        return runWithHooks(tokens, ForwardOptions.defaults(), List.of(hooks)).logits();
+    }
+
+    /**
+     * A forward pass with {@code hooks} attached for this run only. Backward hooks receive the
+     * gradient of {@code options.metric()} (the mean loss by default).
+     */
+    public ModelOutput runWithHooks(NDArray input, ForwardOptions options, List<HookSpec> hooks) {
+        return ForwardRun.run(this, input, options, hooks, null).output();
+    }
+
+    /** Every activation of a forward pass on tokens [batch, pos], and its logits. */
+    public ActivationCache runWithCache(NDArray tokens) {
+        return runWithCache(tokens, CacheOptions.all());
+    }
+
+    /** The activations {@code options} selects (and their gradients if asked), and the output. */
+    public ActivationCache runWithCache(NDArray input, CacheOptions options) {
+        return runWithCache(input, options, List.of());
+    }
+
+    /** As {@link #runWithCache(NDArray, CacheOptions)} with extra hooks for this run. */
+    public ActivationCache runWithCache(NDArray input, CacheOptions options, List<HookSpec> hooks) {
+        return ForwardRun.run(this, input, options.forward(), hooks, options).cache();
+    }
+
+    /** Frees the weights. */
+    @Override
+    public void close() {
+        weights.close();
+    }
+
+    // ---- the forward pass itself ------------------------------------------------------------
+
+    /**
+     * The transformer, top to bottom. {@code input} is int64 tokens [batch, pos], or the residual
+     * [batch, pos, d_model] entering block {@code start}.
+     *
+     * @return the residual after block {@code stop - 1} if {@code stop < n_layers}, else logits
+     */
+    NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass) {
+        TransformerConfig cfg = config;
+        long batch = input.getShape().get(0);
+        long pos = input.getShape().get(1);
+        NDArray residual;
+        if (start == 0) {
+            NDArray tokens = cfg.useHookTokens() ? hookTokens.fire(input) : input;
+            NDArray tokenEmbed = hookEmbed.fire(embed.forward(tokens, pass));
+            NDArray positionEmbed = hookPosEmbed.fire(posEmbed.forward(batch, pos, padding, pass));
+            residual = tokenEmbed.add(positionEmbed);
+        } else {
+            residual = input;
+        }
+        NDArray mask = AttentionMasks.causal(pass, (int) pos, padding);
+        for (int layer = start; layer < stop; layer++) {
+            residual = blocks.get(layer).forward(residual, mask, padding != null, cfg);
+        }
+        if (stop < cfg.nLayers()) {
+            return residual;
+        }
+        NDArray normalized = lnFinal == null ? residual : lnFinal.forward(residual);
+        return unembed.forward(normalized);
+    }
+
+    private List<HookCatalog.Entry> firingEntries() {
+        return catalog.entries().stream().filter(e -> e.fires(config)).toList();
+    }
+
+    private String whyNotFiring(String name) {
+        for (HookCatalog.Entry entry : catalog.entries()) {
+            if (entry.point().name().equals(name) && !entry.fires(config)) {
+                String field = entry.flag().configField();
+                String setter = "set" + Character.toUpperCase(field.charAt(0)) + field.substring(1);
+                return "Hook point " + name + " fires only when " + field + " is on: call model." + setter
+                        + "(true) first (it does not change the logits).";
+            }
+        }
+        return null;
+    }
+
+    int layerIndex(Integer layer, int whenNull, String what) {
+        if (layer == null) {
+            return whenNull;
+        }
+        int n = config.nLayers();
+        int index = layer < 0 ? n + layer : layer;
+        if (index < 0 || index > n) {
+            throw new LoupeException(what + " = " + layer + " is outside the model's " + n + " layers");
+        }
+        return index;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Activation;
+import dev.loupe.LoupeException;
+
+/**
+ * The MLP non-linearities, computed exactly as Hugging Face and TransformerLens compute them.
+ * Each returns a new array and never changes its input (the input is a hooked activation).
+ */
+public enum ActivationFunction {
+    /** {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}, GPT-2's. */
+    GELU_NEW {
+        @Override
+        public NDArray apply(NDArray x) {
+            return tanhGelu(x);
+        }
+    },
+    /** PyTorch's {@code gelu(approximate="tanh")}: the same formula as {@code gelu_new}. */
+    GELU_PYTORCH_TANH {
+        @Override
+        public NDArray apply(NDArray x) {
+            return tanhGelu(x);
+        }
+    },
+    /** {@code 0.5·x·(1 + tanh(0.7978845608·x·(1 + 0.044715·x²)))}. */
+    GELU_FAST {
+        @Override
+        public NDArray apply(NDArray x) {
+            NDArray inner = x.mul(x);
+            inner.muli(0.044715f).addi(1f).muli(x).muli(0.7978845608f);
+            NDArray out = inner.tanh();
+            inner.close();
+            return out.addi(1f).muli(x).muli(0.5f);
+        }
+    },
+    /** The exact, erf-based GELU. */
+    GELU {
+        @Override
+        public NDArray apply(NDArray x) {
+            return Activation.gelu(x);
+        }
+    },
+    RELU {
+        @Override
+        public NDArray apply(NDArray x) {
+            return Activation.relu(x);
+        }
+    },
+    SILU {
+        @Override
+        public NDArray apply(NDArray x) {
+            return Activation.sigmoid(x).muli(x);
+        }
+    };
+
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
+
+    /** Applies the function; the result is a new array. */
+    public abstract NDArray apply(NDArray x);
+
+    /** The function TransformerLens calls {@code act_fn}. */
+    public static ActivationFunction of(String actFn) {
+        return switch (actFn) {
+            case "gelu_new" -> GELU_NEW;
+            case "gelu_pytorch_tanh" -> GELU_PYTORCH_TANH;
+            case "gelu_fast" -> GELU_FAST;
+            case "gelu" -> GELU;
+            case "relu" -> RELU;
+            case "silu" -> SILU;
+            default -> throw new LoupeException("Unsupported act_fn '" + actFn + "'");
+        };
+    }
+
+    // Two temporaries instead of the eight a literal transcription allocates: this runs on the
+    // largest activation of the model, [batch, pos, d_mlp].
+    private static NDArray tanhGelu(NDArray x) {
+        NDArray inner = x.mul(x);
+        inner.muli(x).muli(0.044715f).addi(x).muli(SQRT_2_OVER_PI);
+        NDArray out = inner.tanh();
+        inner.close();
+        return out.addi(1f).muli(x).muli(0.5f);
+    }
+}

@@ -1,0 +1,40 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.hook.HookPoint;
+import dev.loupe.model.TransformerConfig;
+
+/**
+ * The feed-forward layer: {@code W_in [d_model, d_mlp]}, {@code b_in [d_mlp]}, {@code W_out
+ * [d_mlp, d_model]}, {@code b_out [d_model]}. Fires {@code hook_pre} (before the activation) and
+ * {@code hook_post} (after it), both [batch, pos, d_mlp].
+ */
+public final class Mlp {
+    private final NDArray wIn;
+    private final NDArray bIn;
+    private final NDArray wOut;
+    private final NDArray bOut;
+    private final ActivationFunction act;
+    private final HookPoint hookPre;
+    private final HookPoint hookPost;
+
+    /** @param name the module's TransformerLens name, e.g. {@code blocks.0.mlp} */
+    public Mlp(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
+        wIn = params.get(name + ".W_in", cfg.dModel(), cfg.dMlp());
+        bIn = params.get(name + ".b_in", cfg.dMlp());
+        wOut = params.get(name + ".W_out", cfg.dMlp(), cfg.dModel());
+        bOut = params.get(name + ".b_out", cfg.dModel());
+        act = ActivationFunction.of(cfg.actFn());
+        HookCatalog.ShapeRule hidden = (c, batch, pos) -> new Shape(batch, pos, c.dMlp());
+        hookPre = hooks.add(name + ".hook_pre", hidden);
+        hookPost = hooks.add(name + ".hook_post", hidden);
+    }
+
+    /** x [batch, pos, d_model] → [batch, pos, d_model]. */
+    public NDArray forward(NDArray x) {
+        NDArray pre = hookPre.fire(x.matMul(wIn).addi(bIn)); // [batch, pos, d_mlp]
+        NDArray post = hookPost.fire(act.apply(pre));
+        return post.matMul(wOut).addi(bOut);
+    }
+}

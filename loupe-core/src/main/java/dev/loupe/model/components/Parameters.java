@@ -1,0 +1,33 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
+import java.util.Map;
+
+/**
+ * A model's parameters by TransformerLens name ({@code blocks.0.attn.W_Q}), as components read them
+ * at construction. Every lookup checks the shape, so a converted checkpoint with a wrong layout fails
+ * with a message naming the parameter instead of producing wrong numbers.
+ *
+ * @param stateDict TransformerLens name to tensor
+ * @param manager the weights' manager, owner of tensors that components derive at construction
+ */
+public record Parameters(Map<String, NDArray> stateDict, NDManager manager) {
+
+    /** The parameter {@code name}, which must have {@code shape}. */
+    public NDArray get(String name, long... shape) {
+        NDArray value = stateDict.get(name);
+        if (value == null) {
+            throw new LoupeException("The state dict has no parameter '" + name
+                    + "'; the checkpoint was converted incompletely");
+        }
+        Shape expected = new Shape(shape);
+        if (!value.getShape().equals(expected)) {
+            throw new LoupeException("Parameter '" + name + "' has shape " + value.getShape() + " but the config needs "
+                    + expected + "; the checkpoint does not match its config.json");
+        }
+        return value;
+    }
+}

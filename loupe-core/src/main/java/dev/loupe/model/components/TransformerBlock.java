@@ -1,0 +1,107 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.hook.HookPoint;
+import dev.loupe.model.TransformerConfig;
+
+/**
+ * One transformer block, pre-norm: {@code resid_mid = resid_pre + attn(ln1(resid_pre))},
+ * {@code resid_post = resid_mid + mlp(ln2(resid_mid))}. Parallel blocks (GPT-J, NeoX) add both
+ * sub-layers to {@code resid_pre} and have no {@code hook_resid_mid}.
+ *
+ * <p>Hook points (TransformerLens names under {@code blocks.L.}): {@code hook_resid_pre},
+ * {@code hook_attn_out}, {@code hook_resid_mid}, {@code hook_mlp_out}, {@code hook_resid_post}
+ * [batch, pos, d_model]; with flags {@code hook_attn_in}, {@code hook_q_input},
+ * {@code hook_k_input}, {@code hook_v_input} [batch, pos, head_index, d_model] and
+ * {@code hook_mlp_in} [batch, pos, d_model].
+ */
+public final class TransformerBlock {
+    private final int nHeads;
+    private final LayerNorm ln1;
+    private final LayerNorm ln2;
+    private final Attention attn;
+    private final Mlp mlp;
+    private final HookPoint hookAttnIn;
+    private final HookPoint hookQInput;
+    private final HookPoint hookKInput;
+    private final HookPoint hookVInput;
+    private final HookPoint hookMlpIn;
+    private final HookPoint hookAttnOut;
+    private final HookPoint hookMlpOut;
+    private final HookPoint hookResidPre;
+    private final HookPoint hookResidMid;
+    private final HookPoint hookResidPost;
+
+    public TransformerBlock(int layer, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
+        String name = "blocks." + layer;
+        nHeads = cfg.nHeads();
+        boolean normalized = !cfg.normalizationType().equals("None");
+        // Registration order is TransformerLens's: ln1, ln2, attn, mlp, then the block's own points.
+        ln1 = normalized ? new LayerNorm(name + ".ln1", cfg, params, hooks, true) : null;
+        ln2 = normalized && !cfg.attnOnly() ? new LayerNorm(name + ".ln2", cfg, params, hooks, false) : null;
+        attn = new Attention(name + ".attn", cfg, params, hooks);
+        mlp = cfg.attnOnly() ? null : new Mlp(name + ".mlp", cfg, params, hooks);
+        HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dModel());
+        hookAttnIn = hooks.add(name + ".hook_attn_in", perHead, HookFlag.USE_ATTN_IN);
+        hookQInput = hooks.add(name + ".hook_q_input", perHead, HookFlag.USE_SPLIT_QKV_INPUT);
+        hookKInput = hooks.add(name + ".hook_k_input", perHead, HookFlag.USE_SPLIT_QKV_INPUT);
+        hookVInput = hooks.add(name + ".hook_v_input", perHead, HookFlag.USE_SPLIT_QKV_INPUT);
+        hookMlpIn = cfg.attnOnly() ? null : hooks.add(name + ".hook_mlp_in", HookCatalog::residual, HookFlag.USE_HOOK_MLP_IN);
+        hookAttnOut = hooks.add(name + ".hook_attn_out", HookCatalog::residual);
+        hookMlpOut = hooks.add(name + ".hook_mlp_out", HookCatalog::residual);
+        hookResidPre = hooks.add(name + ".hook_resid_pre", HookCatalog::residual);
+        hookResidMid = cfg.hasResidMid() ? hooks.add(name + ".hook_resid_mid", HookCatalog::residual) : null;
+        hookResidPost = hooks.add(name + ".hook_resid_post", HookCatalog::residual);
+    }
+
+    /**
+     * @param residPre [batch, pos, d_model]
+     * @param mask additive attention mask, see {@link Attention#forward}
+     * @param hasPadding whether the mask can hide whole rows
+     * @param cfg the model's current config (its hook flags may change between runs)
+     * @return resid_post [batch, pos, d_model]
+     */
+    public NDArray forward(NDArray residPre, NDArray mask, boolean hasPadding, TransformerConfig cfg) {
+        residPre = hookResidPre.fire(residPre);
+        NDArray attnOut = hookAttnOut.fire(attention(residPre, mask, hasPadding, cfg));
+        if (cfg.attnOnly()) {
+            return hookResidPost.fire(residPre.add(attnOut));
+        }
+        if (cfg.parallelAttnMlp()) {
+            NDArray mlpOut = hookMlpOut.fire(mlp.forward(norm(ln2, mlpIn(residPre, cfg))));
+            return hookResidPost.fire(residPre.add(attnOut).addi(mlpOut));
+        }
+        NDArray residMid = hookResidMid.fire(residPre.add(attnOut));
+        NDArray mlpOut = hookMlpOut.fire(mlp.forward(norm(ln2, mlpIn(residMid, cfg))));
+        return hookResidPost.fire(residMid.add(mlpOut));
+    }
+
+    private NDArray attention(NDArray residPre, NDArray mask, boolean hasPadding, TransformerConfig cfg) {
+        if (!cfg.useAttnIn() && !cfg.useSplitQkvInput()) {
+            return attn.forward(norm(ln1, residPre), mask, hasPadding, cfg);
+        }
+        NDArray attnIn = cfg.useAttnIn() ? hookAttnIn.fire(perHead(residPre)) : null;
+        if (!cfg.useSplitQkvInput()) {
+            NDArray normalized = norm(ln1, attnIn);
+            return attn.forward(normalized, normalized, normalized, mask, hasPadding, cfg);
+        }
+        NDArray queryInput = hookQInput.fire(perHead(residPre));
+        NDArray keyInput = hookKInput.fire(perHead(residPre));
+        NDArray valueInput = hookVInput.fire(perHead(residPre));
+        return attn.forward(norm(ln1, queryInput), norm(ln1, keyInput), norm(ln1, valueInput), mask, hasPadding, cfg);
+    }
+
+    private NDArray mlpIn(NDArray resid, TransformerConfig cfg) {
+        return cfg.useHookMlpIn() ? hookMlpIn.fire(resid.duplicate()) : resid;
+    }
+
+    /** [batch, pos, d_model] → [batch, pos, head_index, d_model], one independent copy per head. */
+    private NDArray perHead(NDArray resid) {
+        return resid.expandDims(2).repeat(2, nHeads);
+    }
+
+    private static NDArray norm(LayerNorm ln, NDArray x) {
+        return ln == null ? x : ln.forward(x);
+    }
+}
