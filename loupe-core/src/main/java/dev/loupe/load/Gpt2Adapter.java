@@ -50,6 +50,12 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
                 .build();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Some converted tensors are views of the loaded ones, which may alias the memory-mapped
+     * file; the loaded tensors therefore stay open in {@code manager} for the model's lifetime.
+     */
     @Override
     public Map<String, NDArray> stateDict(WeightSource weights, TransformerConfig cfg, NDManager manager) {
         int d = cfg.dModel();
@@ -77,8 +83,6 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
                 sd.put(tl + "attn.b_" + names[i],
                         Tensors.contiguous(cAttnBias.get(i * d + ":" + (i + 1) * d).reshape(nHeads, dHead)));
             }
-            cAttn.close();
-            cAttnBias.close();
             NDArray cProj = expect(weights.load(PREFIX, hf + "attn.c_proj.weight", manager), hf + "attn.c_proj.weight", d, d);
             sd.put(tl + "attn.W_O", cProj.reshape(nHeads, dHead, d)); // rows are (head, d_head) pairs
             sd.put(tl + "attn.b_O", weights.load(PREFIX, hf + "attn.c_proj.bias", manager));

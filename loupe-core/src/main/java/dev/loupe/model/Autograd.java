@@ -8,11 +8,24 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Autograd {
     private static final ReentrantLock LOCK = new ReentrantLock();
+    private static volatile boolean recording;
 
     private Autograd() {}
 
     /** The process-wide lock around gradient recording. */
     public static ReentrantLock lock() {
         return LOCK;
+    }
+
+    /**
+     * Whether a run is recording for autograd. Components then avoid in-place ops on tensors that
+     * autograd saves for the backward pass (libtorch refuses to differentiate through those).
+     */
+    public static boolean isRecording() {
+        return recording;
+    }
+
+    static void setRecording(boolean on) {
+        recording = on;
     }
 }

@@ -112,6 +112,7 @@ final class ForwardRun {
 
     private ModelOutput computeWithGradients(NDArray input, ForwardOptions options) {
         Autograd.lock().lock();
+        Autograd.setRecording(true);
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             // Logits are needed for the metric even when the caller asked for none.
             ForwardOptions withLogits = options.returnType().wantsLogits() || options.stopAtLayer() != null
@@ -135,6 +136,7 @@ final class ForwardRun {
             return new ModelOutput(keepLogits ? detach(full.logits()) : null, detach(full.loss()),
                     detach(full.residual()));
         } finally {
+            Autograd.setRecording(false);
             Autograd.lock().unlock();
         }
     }

@@ -129,7 +129,7 @@ public final class SafetensorsWriter {
             DataType type = array.getDataType();
             String dtype = SafetensorsDtype.nameFor(type);
             if (dtype == null) {
-                throw new LoupeException("Cannot write " + file + ": tensor '" + name + "' has dtype " + type
+                throw new LoupeException("Cannot write " + file + ": tensor '" + name + "' has dtype " + type.name()
                         + ", which the writer does not support (it writes FLOAT32, FLOAT16, FLOAT64, INT64,"
                         + " INT32, INT8, UINT8 and BOOLEAN). Convert it with toType(...) first.");
             }

@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import dev.loupe.LoupeException;
+import dev.loupe.model.Autograd;
 
 /**
  * The MLP non-linearities, computed exactly as Hugging Face and TransformerLens compute them.
@@ -27,11 +28,8 @@ public enum ActivationFunction {
     GELU_FAST {
         @Override
         public NDArray apply(NDArray x) {
-            NDArray inner = x.mul(x);
-            inner.muli(0.044715f).addi(1f).muli(x).muli(0.7978845608f);
-            NDArray out = inner.tanh();
-            inner.close();
-            return out.addi(1f).muli(x).muli(0.5f);
+            NDArray inner = x.mul(x).mul(0.044715f).add(1f).mul(x).mul(0.7978845608f);
+            return inner.tanh().add(1f).mul(x).mul(0.5f);
         }
     },
     /** The exact, erf-based GELU. */
@@ -50,7 +48,7 @@ public enum ActivationFunction {
     SILU {
         @Override
         public NDArray apply(NDArray x) {
-            return Activation.sigmoid(x).muli(x);
+            return x.mul(Activation.sigmoid(x));
         }
     };
 
@@ -72,9 +70,13 @@ public enum ActivationFunction {
         };
     }
 
-    // Two temporaries instead of the eight a literal transcription allocates: this runs on the
-    // largest activation of the model, [batch, pos, d_mlp].
     private static NDArray tanhGelu(NDArray x) {
+        if (Autograd.isRecording()) {
+            NDArray inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
+            return inner.tanh().add(1f).mul(x).mul(0.5f);
+        }
+        // Two temporaries instead of eight: this runs on the largest activation, [batch, pos, d_mlp].
+        // In place is safe only when autograd is not saving these tensors for a backward pass.
         NDArray inner = x.mul(x);
         inner.muli(x).muli(0.044715f).addi(x).muli(SQRT_2_OVER_PI);
         NDArray out = inner.tanh();

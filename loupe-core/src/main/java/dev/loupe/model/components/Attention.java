@@ -109,7 +109,8 @@ public final class Attention {
         scores = hookAttnScores.fire(scores);
         NDArray pattern = scores.softmax(-1);
         if (hasPadding) {
-            pattern.set(pattern.isNaN(), 0f);
+            // A query whose every key is masked gets NaN from softmax; TransformerLens makes it 0.
+            pattern = NDArrays.where(pattern.isNaN(), pattern.zerosLike(), pattern);
         }
         pattern = hookPattern.fire(pattern);
         NDArray z = hookZ.fire(pattern.matMul(v.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)); // [batch, pos, head, d_head]
