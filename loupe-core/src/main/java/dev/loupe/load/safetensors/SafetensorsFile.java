@@ -98,8 +98,7 @@ public final class SafetensorsFile implements AutoCloseable {
             return new SafetensorsFile(file, channel, privateMapping, SafetensorsHeader.read(file, channel));
         } catch (IOException e) {
             closeQuietly(channel);
-            throw new CheckpointException("Cannot read " + file + ": " + e.getMessage()
-                    + ". Check that the file is readable.", e);
+            throw new CheckpointException("Cannot read " + file + " (" + e + "). Check that the file is readable.", e);
         } catch (RuntimeException e) {
             closeQuietly(channel);
             throw e;
@@ -250,7 +249,9 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Widens (or, for F64, narrows) a tensor to float32, a chunk at a time. */
     private void convert(TensorInfo info, SafetensorsDtype dtype, ByteBuffer target) throws IOException {
         FloatBuffer out = target.asFloatBuffer();
-        ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(info.byteSize(), CONVERT_CHUNK_BYTES))
+        // A heap chunk: the JDK reads through a cached per-thread direct buffer, so loading many
+        // tensors does not keep allocating direct memory that only a GC gives back.
+        ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(info.byteSize(), CONVERT_CHUNK_BYTES))
                 .order(ByteOrder.LITTLE_ENDIAN);
         long position = header.dataStart + info.begin();
         long remaining = info.byteSize();

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -78,8 +77,7 @@ final class SafetensorsHeader {
 
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = Map.of();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
+        for (Map.Entry<String, JsonNode> field : root.properties()) {
             if (field.getKey().equals(METADATA_KEY)) {
                 metadata = parseMetadata(file, field.getValue());
             } else {
@@ -125,8 +123,7 @@ final class SafetensorsHeader {
                     + " is " + describe(node) + ". " + REDOWNLOAD);
         }
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
             if (!field.getValue().isTextual()) {
                 throw new CheckpointException(file + ": metadata value \"" + field.getKey() + "\" must be a string,"
                         + " but it is " + describe(field.getValue()) + ". " + REDOWNLOAD);

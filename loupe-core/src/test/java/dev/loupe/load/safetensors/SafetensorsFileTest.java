@@ -14,8 +14,10 @@ import dev.loupe.load.CheckpointException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -89,9 +91,10 @@ class SafetensorsFileTest {
                 float[] torch = torchRound == null ? null : torchRound.apply(reference).toFloatArray();
                 for (int i = 0; i < expected.length; i++) {
                     float bound = Math.max(relative * Math.abs(expected[i]), absolute);
+                    int bits = Float.floatToRawIntBits(actual[i]);
                     if (Math.abs(actual[i] - expected[i]) > bound
-                            || Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(round.apply(expected[i]))
-                            || (torch != null && Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(torch[i]))) {
+                            || bits != Float.floatToRawIntBits(round.apply(expected[i]))
+                            || (torch != null && bits != Float.floatToRawIntBits(torch[i]))) {
                         throw new AssertionError(name + "[" + i + "]: loaded " + actual[i] + ", float32 " + expected[i]
                                 + ", rounded in Java " + round.apply(expected[i])
                                 + (torch == null ? "" : ", rounded by torch " + torch[i]));
@@ -138,9 +141,9 @@ class SafetensorsFileTest {
         first.addi(1f);
         assertThat(first.getFloat(0, 0)).isEqualTo(original[0] + 1f);
         assertThat(file.load(WTE, manager).toFloatArray()).containsExactly(original);
-        NDArray ids = file.load("transformer.h.0.attn.c_attn.bias", manager);
-        ids.muli(0f);
-        assertThat(ids.sum().getFloat()).isZero();
+        NDArray bias = file.load("transformer.h.0.attn.c_attn.bias", manager);
+        bias.muli(0f);
+        assertThat(bias.sum().getFloat()).isZero();
     }
 
     @Test
@@ -195,6 +198,32 @@ class SafetensorsFileTest {
             assertThat(file.load("bf16", manager).toFloatArray()).containsExactly(1f, -3f);
         }
         assertThat(TestFiles.sha256(path)).isEqualTo(before);
+    }
+
+    /** A tensor past the 2 GiB mark loads (each tensor is mapped on its own); a tensor over 2 GiB is refused. */
+    @ParameterizedTest(name = "privateMapping={0}")
+    @ValueSource(booleans = {true, false})
+    void handlesFilesLargerThan2GiB(boolean privateMapping) throws IOException {
+        long padBytes = (1L << 31) + 8;
+        String header = TestFiles.padded("{\"pad\":{\"dtype\":\"U8\",\"shape\":[" + padBytes + "],\"data_offsets\":[0,"
+                + padBytes + "]},\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + padBytes + ","
+                + (padBytes + 8) + "]}}");
+        Path path = TestFiles.raw(dir.resolve("big.safetensors"), header, new byte[0]);
+        // Sparse: the 2 GiB of padding takes no disk space.
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap(TestFiles.littleEndianFloats(1.5f, -4f)), channel.size() + padBytes);
+        }
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile file = SafetensorsFile.open(path, privateMapping)) {
+            NDArray x = file.load("x", manager);
+            assertThat(x.toFloatArray()).containsExactly(1.5f, -4f);
+            x.addi(1f);
+            assertThat(file.load("x", manager).toFloatArray()).containsExactly(1.5f, -4f);
+            assertThatThrownBy(() -> file.load("pad", manager))
+                    .isInstanceOf(CheckpointException.class)
+                    .hasMessageContaining("'pad'")
+                    .hasMessageContaining("at most 2 GiB");
+        }
     }
 
     @Test

@@ -84,7 +84,7 @@ final class TestFiles {
         return Float.intBitsToFloat(rounded << 16);
     }
 
-    /** Rounds to the nearest float16 (ties to even) and widens back, computed in double, independently of HalfFloats. */
+    /** Rounds to the nearest float16 (ties to even) and widens back; computed in double, not with HalfFloats. */
     static float roundToFloat16(float value) {
         if (Float.isNaN(value) || Float.isInfinite(value)) {
             return value;
