@@ -12,6 +12,7 @@ import dev.loupe.hook.HookSpec;
 import dev.loupe.load.ModelLoader;
 import dev.loupe.model.components.Embed;
 import dev.loupe.model.components.HookCatalog;
+import dev.loupe.model.components.HookFlag;
 import dev.loupe.model.components.LayerNorm;
 import dev.loupe.model.components.Parameters;
 import dev.loupe.model.components.PosEmbed;
@@ -76,7 +77,7 @@ public final class HookedTransformer implements AutoCloseable {
         posEmbed = new PosEmbed(config, params);
         hookPosEmbed = catalog.add("hook_pos_embed", HookCatalog::residual);
         hookTokens = catalog.add("hook_tokens", (c, batch, pos) -> new Shape(batch, pos),
-                dev.loupe.model.components.HookFlag.USE_HOOK_TOKENS);
+                HookFlag.USE_HOOK_TOKENS);
         for (int layer = 0; layer < config.nLayers(); layer++) {
             blocks.add(new TransformerBlock(layer, config, params, catalog));
         }
@@ -298,15 +299,14 @@ public final class HookedTransformer implements AutoCloseable {
     }
 
     private String whyNotFiring(String name) {
-        for (HookCatalog.Entry entry : catalog.entries()) {
-            if (entry.point().name().equals(name) && !entry.fires(config)) {
-                String field = entry.flag().configField();
-                String setter = "set" + Character.toUpperCase(field.charAt(0)) + field.substring(1);
-                return "Hook point " + name + " fires only when " + field + " is on: call model." + setter
-                        + "(true) first (it does not change the logits).";
-            }
+        HookCatalog.Entry entry = catalog.entry(name);
+        if (entry == null || entry.fires(config)) {
+            return null;
         }
-        return null;
+        String field = entry.flag().configField();
+        String setter = "set" + Character.toUpperCase(field.charAt(0)) + field.substring(1);
+        return "Hook point " + name + " fires only when " + field + " is on: call model." + setter
+                + "(true) first (it does not change the logits).";
     }
 
     int layerIndex(Integer layer, int whenNull, String what) {

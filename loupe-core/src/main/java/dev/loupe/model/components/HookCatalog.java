@@ -5,6 +5,8 @@ import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 
 /**
@@ -34,6 +36,7 @@ public final class HookCatalog {
     }
 
     private final List<Entry> entries = new ArrayList<>();
+    private final Map<String, Entry> byName = new HashMap<>();
 
     /** Adds an always-firing hook point called {@code name}. */
     public HookPoint add(String name, ShapeRule shape) {
@@ -43,8 +46,15 @@ public final class HookCatalog {
     /** Adds a hook point called {@code name} that fires only when {@code flag} is on. */
     public HookPoint add(String name, ShapeRule shape, HookFlag flag) {
         HookPoint point = new HookPoint(name);
-        entries.add(new Entry(point, shape, flag));
+        Entry entry = new Entry(point, shape, flag);
+        entries.add(entry);
+        byName.put(name, entry);
         return point;
+    }
+
+    /** The entry of the hook point called {@code name}, or null. */
+    public Entry entry(String name) {
+        return byName.get(name);
     }
 
     /** Every entry, in registration order. */
