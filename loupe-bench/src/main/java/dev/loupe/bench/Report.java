@@ -1,0 +1,250 @@
+package dev.loupe.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Prints a JMH JSON result file ({@code -rf json}) of the Loupe suite as a table: time per op,
+ * GFLOP/s, % of the 4096³ matMul ceiling measured in the same file, the cost of caching and of a
+ * hook relative to a plain forward of the same shape, and the performance targets.
+ *
+ * <p>FLOP model per token ({@code shared/notes/djl.md} Q5): {@code 24·d²·L + 4·T·d·L + 2·d·V}
+ * (projections and MLP, attention scores and mixing, unembedding), times batch·pos tokens; the
+ * matMul counts {@code 2·4096³}. The model dimensions are GPT-2 small's unless the run's
+ * {@code modelDir} parameter names a folder whose {@code config.json} says otherwise.
+ *
+ * <p>Usage: {@code java -cp ... dev.loupe.bench.Report [jmh-result.json]}; exits 2 if the file cannot
+ * be read.
+ */
+public final class Report {
+    static final double CEILING_TARGET = 0.70;
+    static final double CACHE_RATIO_TARGET = 1.25;
+    static final double ABLATION_RATIO_TARGET = 1.05;
+    static final double LOAD_TARGET_MS = 1000;
+
+    private static final String FORWARD = "forward";
+    private static final String CACHE = "runWithCacheAllHooks";
+    private static final String ABLATION = "runWithHooksZeroAblation";
+    private static final String MATMUL = "matMulCeiling";
+    private static final String LOAD = "loadModel";
+
+    /** One benchmark result. */
+    record Row(String method, String shape, String modelDir, String mode, double ms, double errorMs, int samples) {}
+
+    /** The dimensions the FLOP model needs. */
+    record Dims(long layers, long dModel, long vocab) {
+        static final Dims GPT2_SMALL = new Dims(Gpt2SmallFixture.N_LAYERS, Gpt2SmallFixture.D_MODEL,
+                Gpt2SmallFixture.D_VOCAB);
+
+        double flopsPerToken(long pos) {
+            return 24.0 * dModel * dModel * layers + 4.0 * pos * dModel * layers + 2.0 * dModel * vocab;
+        }
+    }
+
+    private Report() {}
+
+    public static void main(String[] args) throws IOException {
+        Path file = Path.of(args.length > 0 ? args[0] : "jmh-result.json");
+        if (!Files.isRegularFile(file)) {
+            System.err.println("No JMH result file " + file.toAbsolutePath() + " (run ./bench, or JMH with -rf json)");
+            System.exit(2);
+        }
+        System.out.print(render(parse(new ObjectMapper().readTree(file.toFile())), file.toString()));
+    }
+
+    static List<Row> parse(JsonNode root) {
+        List<Row> rows = new ArrayList<>();
+        for (JsonNode result : root) {
+            String benchmark = result.path("benchmark").asText();
+            String method = benchmark.substring(benchmark.lastIndexOf('.') + 1);
+            JsonNode params = result.path("params");
+            JsonNode metric = result.path("primaryMetric");
+            double scale = toMillis(metric.path("scoreUnit").asText("ms/op"));
+            double error = metric.path("scoreError").asDouble(Double.NaN);
+            int samples = 0;
+            for (JsonNode fork : metric.path("rawData")) {
+                samples += fork.size();
+            }
+            rows.add(new Row(method, params.path("shape").asText(""), params.path("modelDir").asText(""),
+                    result.path("mode").asText(), metric.path("score").asDouble() * scale,
+                    Double.isNaN(error) ? Double.NaN : error * scale, samples));
+        }
+        return rows;
+    }
+
+    static String render(List<Row> rows, String source) {
+        Double ceilingGflops = null;
+        for (Row row : rows) {
+            if (row.method().equals(MATMUL)) {
+                ceilingGflops = 2.0 * Math.pow(MatMulBench.N, 3) / (row.ms() / 1e3) / 1e9;
+            }
+        }
+        Map<String, Row> forwards = new LinkedHashMap<>();
+        for (Row row : rows) {
+            if (row.method().equals(FORWARD)) {
+                forwards.put(key(row), row);
+            }
+        }
+
+        StringBuilder out = new StringBuilder();
+        out.append("Loupe benchmarks (").append(source).append(")\n");
+        String header = String.format(Locale.ROOT, "%-26s %-7s %-4s %19s %8s %9s %10s  %-24s %s",
+                "benchmark", "params", "mode", "ms/op (± 99.9% CI)", "GFLOP/s", "% ceiling", "× forward",
+                "target", "status");
+        out.append(header).append('\n').append("-".repeat(header.length() + 8)).append('\n');
+        List<String> misses = new ArrayList<>();
+        for (Row row : rows) {
+            Double gflops = gflops(row);
+            Double percent = gflops != null && ceilingGflops != null ? 100 * gflops / ceilingGflops : null;
+            Row forward = forwards.get(key(row));
+            Double ratio = forward != null && (row.method().equals(CACHE) || row.method().equals(ABLATION))
+                    ? row.ms() / forward.ms() : null;
+            String target = "";
+            Boolean met = null;
+            String miss = null;
+            switch (row.method()) {
+                case FORWARD -> {
+                    if (row.shape().equals("8x128")) {
+                        target = String.format(Locale.ROOT, "≥ %.0f %% of ceiling", 100 * CEILING_TARGET);
+                        if (percent != null) {
+                            met = percent >= 100 * CEILING_TARGET;
+                            double neededMs = row.ms() * percent / (100 * CEILING_TARGET);
+                            miss = String.format(Locale.ROOT,
+                                    "forward %s: %.1f %% of ceiling, target ≥ %.0f %% (%.1f points short; needs ≤ %.0f ms,"
+                                    + " i.e. %.2f× faster)", row.shape(), percent, 100 * CEILING_TARGET,
+                                    100 * CEILING_TARGET - percent, neededMs, row.ms() / neededMs);
+                        }
+                    }
+                }
+                case CACHE, ABLATION -> {
+                    double limit = row.method().equals(CACHE) ? CACHE_RATIO_TARGET : ABLATION_RATIO_TARGET;
+                    target = String.format(Locale.ROOT, "≤ %.2f× forward", limit);
+                    if (ratio != null) {
+                        met = ratio <= limit;
+                        miss = String.format(Locale.ROOT, "%s %s: %.3f× forward, target ≤ %.2f× (%.1f %% over;"
+                                + " %.0f ms vs forward %.0f ms, allowed %.0f ms)", row.method(), row.shape(), ratio,
+                                limit, 100 * (ratio / limit - 1), row.ms(), forward.ms(), limit * forward.ms());
+                    }
+                }
+                case LOAD -> {
+                    target = String.format(Locale.ROOT, "≤ %.0f ms", LOAD_TARGET_MS);
+                    met = row.ms() <= LOAD_TARGET_MS;
+                    miss = String.format(Locale.ROOT, "loadModel: %.0f ms, target ≤ %.0f ms (%.0f ms, %.0f %% over)",
+                            row.ms(), LOAD_TARGET_MS, row.ms() - LOAD_TARGET_MS, 100 * (row.ms() / LOAD_TARGET_MS - 1));
+                }
+                default -> { }
+            }
+            if (Boolean.FALSE.equals(met)) {
+                misses.add(miss);
+            }
+            String params = row.shape().isEmpty() ? "-" : row.shape();
+            out.append(String.format(Locale.ROOT, "%-26s %-7s %-4s %19s %8s %9s %10s  %-24s %s%n", row.method(),
+                    params, row.mode(), time(row), fmt(gflops, "%.1f"), fmt(percent, "%.1f %%"),
+                    fmt(ratio, "%.3f×"), target, met == null ? "" : met ? "met" : "MISSED"));
+        }
+        out.append('\n');
+        if (ceilingGflops == null) {
+            out.append("No matMulCeiling in this file: % of ceiling not computed.\n");
+        } else {
+            out.append(String.format(Locale.ROOT, "Ceiling: fp32 %d³ matMul = %.1f GFLOP/s.%n", MatMulBench.N,
+                    ceilingGflops));
+        }
+        out.append(String.format(Locale.ROOT,
+                "FLOP model per token: 24·d²·L + 4·T·d·L + 2·d·V = %.1f MFLOP at T=128 (GPT-2 small).%n",
+                Dims.GPT2_SMALL.flopsPerToken(128) / 1e6));
+        for (Row row : rows) {
+            if (!row.modelDir().isEmpty()) {
+                out.append("modelDir=").append(row.modelDir()).append(" (").append(row.method()).append(")\n");
+            }
+        }
+        if (misses.isEmpty()) {
+            out.append("All targets measured here are met.\n");
+        } else {
+            out.append("Targets missed:\n");
+            misses.forEach(m -> out.append("  - ").append(m).append('\n'));
+        }
+        return out.toString();
+    }
+
+    private static String key(Row row) {
+        return row.shape() + "|" + row.modelDir();
+    }
+
+    private static Double gflops(Row row) {
+        double flops;
+        if (row.method().equals(MATMUL)) {
+            flops = 2.0 * Math.pow(MatMulBench.N, 3);
+        } else if (row.method().equals(FORWARD) || row.method().equals(CACHE) || row.method().equals(ABLATION)) {
+            if (row.shape().isEmpty()) {
+                return null;
+            }
+            int[] bt = Gpt2SmallFixture.parseShape(row.shape());
+            flops = (double) bt[0] * bt[1] * dims(row.modelDir()).flopsPerToken(bt[1]);
+        } else {
+            return null;
+        }
+        return flops / (row.ms() / 1e3) / 1e9;
+    }
+
+    /** GPT-2 small, or the dimensions in {@code modelDir/config.json} when the run used another folder. */
+    static Dims dims(String modelDir) {
+        if (modelDir.isEmpty()) {
+            return Dims.GPT2_SMALL;
+        }
+        try {
+            JsonNode c = new ObjectMapper().readTree(Path.of(modelDir, "config.json").toFile());
+            return new Dims(first(c, "n_layer", "num_hidden_layers"), first(c, "n_embd", "hidden_size"),
+                    first(c, "vocab_size"));
+        } catch (IOException | RuntimeException e) {
+            System.err.println("Could not read " + modelDir + "/config.json (" + e.getMessage()
+                    + "); assuming GPT-2 small dimensions for the FLOP model");
+            return Dims.GPT2_SMALL;
+        }
+    }
+
+    private static long first(JsonNode config, String... names) {
+        for (String name : names) {
+            if (config.hasNonNull(name)) {
+                return config.get(name).asLong();
+            }
+        }
+        throw new IllegalArgumentException("no " + String.join("/", names));
+    }
+
+    private static double toMillis(String unit) {
+        int slash = unit.indexOf('/');
+        String prefix = slash < 0 ? unit : unit.substring(0, slash);
+        return switch (prefix) {
+            case "ns" -> 1e-6;
+            case "us", "µs" -> 1e-3;
+            case "ms" -> 1.0;
+            case "s" -> 1e3;
+            case "min" -> 6e4;
+            default -> throw new IllegalArgumentException("Unsupported JMH score unit '" + unit
+                    + "' (expected time per op)");
+        };
+    }
+
+    private static String time(Row row) {
+        String value = row.ms() >= 100 ? String.format(Locale.ROOT, "%.0f", row.ms())
+                : String.format(Locale.ROOT, "%.1f", row.ms());
+        if (Double.isNaN(row.errorMs())) {
+            return value + " (n=" + row.samples() + ")";
+        }
+        String error = row.errorMs() >= 100 ? String.format(Locale.ROOT, "%.0f", row.errorMs())
+                : String.format(Locale.ROOT, "%.1f", row.errorMs());
+        return value + " ± " + error;
+    }
+
+    private static String fmt(Double value, String format) {
+        return value == null ? "" : String.format(Locale.ROOT, format, value);
+    }
+}

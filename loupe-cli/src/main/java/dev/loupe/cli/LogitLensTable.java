@@ -1,0 +1,150 @@
+package dev.loupe.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.loupe.LoupeException;
+import dev.loupe.cache.ActivationCache;
+import dev.loupe.cache.CacheOptions;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.model.TransformerConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The logit lens at one position: each layer's residual stream read out through the final
+ * LayerNorm and the unembedding, as if the model stopped there.
+ *
+ * <p>Row {@code l} (0 ≤ l < n_layers) reads {@code blocks.l.hook_resid_pre}; the last row
+ * (l = n_layers) reads the final residual, {@code blocks.<n_layers-1>.hook_resid_post}, so its
+ * probabilities are the model's own.
+ *
+ * @param rows one per layer, n_layers + 1 in all
+ * @param top the model's top predictions at that position, most probable first
+ */
+record LogitLensTable(List<Row> rows, List<Prediction> top) {
+
+    /** A token and its probability. */
+    record Prediction(int token, float probability) {}
+
+    /**
+     * One layer of the lens.
+     *
+     * @param layer 0..n_layers
+     * @param hook the residual stream hook read
+     * @param best the most probable token when reading out this residual
+     * @param finalTopProbability the probability this residual gives the model's final top-1 token
+     */
+    record Row(int layer, String hook, Prediction best, float finalTopProbability) {}
+
+    /** The residual stream hooks the lens reads. */
+    static CacheOptions cacheOptions() {
+        return CacheOptions.matching("blocks\\.\\d+\\.hook_resid_(pre|post)");
+    }
+
+    /** The hook the lens reads for {@code layer} (0..n_layers). */
+    static String hookFor(int layer, int nLayers) {
+        return layer < nLayers ? "blocks." + layer + ".hook_resid_pre" : "blocks." + (nLayers - 1) + ".hook_resid_post";
+    }
+
+    /**
+     * Runs the model on {@code tokens} [batch, pos] and computes the lens at the last position of the
+     * first sequence.
+     */
+    static LogitLensTable run(HookedTransformer model, NDArray tokens, int topK) {
+        try (ActivationCache cache = model.runWithCache(tokens, cacheOptions())) {
+            long pos = tokens.getShape().get(tokens.getShape().dimension() - 1);
+            return compute(model, cache, 0, pos - 1, topK);
+        }
+    }
+
+    /**
+     * Computes the lens from a cache holding every {@code hook_resid_pre} and the last
+     * {@code hook_resid_post} (see {@link #cacheOptions()}).
+     *
+     * @param batch which sequence
+     * @param position which position
+     * @param topK how many of the model's top predictions to keep
+     */
+    static LogitLensTable compute(HookedTransformer model, ActivationCache cache, long batch, long position,
+            int topK) {
+        TransformerConfig config = model.config();
+        int nLayers = config.nLayers();
+        if (nLayers < 1) {
+            throw new LoupeException("The logit lens needs a model with at least one block");
+        }
+        Map<String, NDArray> params = model.stateDict();
+        NDArray unembed = params.get("unembed.W_U");
+        if (unembed == null) {
+            throw new LoupeException("The model's state dict has no unembed.W_U; the logit lens needs it");
+        }
+        List<float[]> probabilities = new ArrayList<>();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            for (int layer = 0; layer <= nLayers; layer++) {
+                // Copied into this manager, so that every op below (activation first) stays here.
+                NDArray x = cache.get(hookFor(layer, nLayers)).get(manager, new NDIndex(batch, position))
+                        .reshape(1, config.dModel());
+                NDArray normalized = finalNorm(x, config, params);
+                NDArray logits = normalized.matMul(unembed);
+                NDArray bias = params.get("unembed.b_U");
+                if (bias != null) {
+                    logits = logits.add(bias);
+                }
+                probabilities.add(logits.softmax(-1).toFloatArray());
+            }
+        }
+        float[] last = probabilities.get(nLayers);
+        int[] best = topK(last, Math.max(1, topK));
+        List<Prediction> top = new ArrayList<>();
+        for (int i = 0; i < Math.min(topK, best.length); i++) {
+            top.add(new Prediction(best[i], last[best[i]]));
+        }
+        int finalTop = best[0];
+        List<Row> rows = new ArrayList<>();
+        for (int layer = 0; layer <= nLayers; layer++) {
+            float[] p = probabilities.get(layer);
+            int argmax = topK(p, 1)[0];
+            rows.add(new Row(layer, hookFor(layer, nLayers), new Prediction(argmax, p[argmax]), p[finalTop]));
+        }
+        return new LogitLensTable(List.copyOf(rows), List.copyOf(top));
+    }
+
+    /** ln_final: centre, divide by sqrt(mean(x²) + eps), times w plus b (as present). */
+    private static NDArray finalNorm(NDArray x, TransformerConfig config, Map<String, NDArray> params) {
+        if ("None".equals(config.normalizationType())) {
+            return x;
+        }
+        NDArray centred = x.sub(x.mean(new int[] {-1}, true));
+        NDArray scale = centred.square().mean(new int[] {-1}, true).add(config.eps()).sqrt();
+        NDArray normalized = centred.div(scale);
+        NDArray weight = params.get("ln_final.w");
+        if (weight != null) {
+            normalized = normalized.mul(weight);
+        }
+        NDArray bias = params.get("ln_final.b");
+        if (bias != null) {
+            normalized = normalized.add(bias);
+        }
+        return normalized;
+    }
+
+    /** Indices of the k largest values, largest first; ties go to the lower index. */
+    static int[] topK(float[] values, int k) {
+        int n = Math.min(k, values.length);
+        int[] best = new int[n];
+        int filled = 0;
+        for (int i = 0; i < values.length; i++) {
+            if (filled == n && values[i] <= values[best[n - 1]]) {
+                continue;
+            }
+            int at = filled < n ? filled++ : n - 1;
+            while (at > 0 && values[best[at - 1]] < values[i]) {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = i;
+        }
+        return best;
+    }
+}

@@ -1,0 +1,64 @@
+package dev.loupe.cli;
+
+import ai.djl.engine.EngineException;
+import dev.loupe.LoupeException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.concurrent.Callable;
+import java.util.regex.PatternSyntaxException;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * A subcommand. Expected failures (bad files, bad arguments, errors Loupe reports) become one line
+ * on stderr, {@code loupe: <reason>}, and exit code 1, never a stack trace. Anything else is a bug
+ * and keeps picocli's default handling (stack trace, exit code 1).
+ */
+abstract class LoupeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    /** The command's work; returns the exit code. */
+    abstract int execute() throws IOException;
+
+    @Override
+    public final Integer call() {
+        try {
+            return execute();
+        } catch (LoupeException | IOException | UncheckedIOException e) {
+            return fail(e.getMessage() == null ? e.toString() : e.getMessage());
+        } catch (PatternSyntaxException e) {
+            return fail("--hooks: bad regular expression '" + e.getPattern() + "': " + e.getDescription()
+                    + (e.getIndex() >= 0 ? " near index " + e.getIndex() : ""));
+        } catch (EngineException e) {
+            return fail("the PyTorch engine failed: " + e.getMessage());
+        }
+    }
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    /** Prints {@code loupe: message} on one line to stderr and returns exit code 1. */
+    int fail(String message) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("loupe: " + oneLine(message));
+        err.flush();
+        return 1;
+    }
+
+    /** Collapses line breaks so a message stays on one line. */
+    static String oneLine(String message) {
+        return message == null ? "" : message.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /** Formats a shape as {@code [1, 4, 5, 5]}. */
+    static String shape(long[] dims) {
+        StringBuilder text = new StringBuilder("[");
+        for (int i = 0; i < dims.length; i++) {
+            text.append(i == 0 ? "" : ", ").append(dims[i]);
+        }
+        return text.append(']').toString();
+    }
+}
