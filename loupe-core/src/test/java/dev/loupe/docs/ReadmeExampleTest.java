@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.model.HookedTransformer;
@@ -28,7 +29,7 @@ class ReadmeExampleTest {
                 // --- README example resumes
             }
             NDArray ablated = model.runWithHooks(tokens,                                     // zero-ablate head 2 of layer 1
-                    HookSpec.forward("blocks.1.attn.hook_z", (z, hook) -> { z.set(new ai.djl.ndarray.index.NDIndex(":, :, 2"), 0f); return z; }));
+                    HookSpec.forward("blocks.1.attn.hook_z", (z, hook) -> { z.set(new NDIndex(":, :, 2"), 0f); return z; }));
             // --- README example ends
             assertThat(logits.getShape().toString()).isEqualTo("(1, 5, 50257)");
             assertThat(ablated.sub(logits).abs().max().getFloat()).isPositive();
