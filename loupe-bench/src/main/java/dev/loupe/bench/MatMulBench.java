@@ -31,7 +31,7 @@ import org.openjdk.jmh.infra.Blackhole;
         BenchFlags.OFFLINE, BenchFlags.NO_GRAPH_OPTIMIZER, BenchFlags.LOG_WARN, BenchFlags.QUIET_CUDA,
         BenchFlags.QUIET_LIBUTILS})
 @Warmup(iterations = 2, time = 5, timeUnit = TimeUnit.SECONDS)
-@Measurement(iterations = 4, time = 5, timeUnit = TimeUnit.SECONDS)
+@Measurement(iterations = 5, time = 5, timeUnit = TimeUnit.SECONDS)
 public class MatMulBench {
     public static final int N = 4096;
 
