@@ -1,10 +1,10 @@
 package dev.loupe.hook;
 
+import dev.loupe.ClosestNames;
 import dev.loupe.LoupeException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -128,29 +128,6 @@ public final class HookRegistry {
 
     /** The {@code n} valid names closest to {@code name} by edit distance. */
     public List<String> closest(String name, int n) {
-        return points.keySet().stream()
-                .sorted(Comparator.comparingInt((String candidate) -> editDistance(name, candidate))
-                        .thenComparing(Comparator.naturalOrder()))
-                .limit(n)
-                .toList();
-    }
-
-    private static int editDistance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
-            }
-            int[] swap = previous;
-            previous = current;
-            current = swap;
-        }
-        return previous[b.length()];
+        return ClosestNames.of(name, points.keySet(), n);
     }
 }

@@ -12,6 +12,7 @@ import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.testing.TinyGpt2;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,21 +25,22 @@ import org.junit.jupiter.api.parallel.Isolated;
 /** Gradients at hook points, checked against finite differences and closed forms. */
 @Isolated("autograd runs are serialised: DJL allows one GradientCollector at a time")
 class BackwardHooksTest {
+    private static TinyGpt2 gpt2;
     private static HookedTransformer model;
     private static NDManager manager;
     private static NDArray tokens;
 
     @BeforeAll
     static void load() {
-        model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"));
-        manager = NDManager.newBaseManager();
-        tokens = Fixtures.readAll(Fixtures.model("gpt2").resolve("reference.safetensors"), manager).get("input_ids");
+        gpt2 = TinyGpt2.open();
+        model = gpt2.model();
+        manager = gpt2.manager();
+        tokens = gpt2.tokens();
     }
 
     @AfterAll
     static void close() {
-        manager.close();
-        model.close();
+        gpt2.close();
     }
 
     @Test

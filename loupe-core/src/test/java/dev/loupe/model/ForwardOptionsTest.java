@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.testing.TinyGpt2;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /** Return types, padded batches, and starting or stopping at a layer, as TransformerLens has them. */
 class ForwardOptionsTest {
+    private static TinyGpt2 gpt2;
     private static HookedTransformer model;
     private static NDManager manager;
     private static Map<String, NDArray> hf;
@@ -24,16 +26,16 @@ class ForwardOptionsTest {
 
     @BeforeAll
     static void load() {
-        model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"));
-        manager = NDManager.newBaseManager();
-        hf = Fixtures.readAll(Fixtures.model("gpt2").resolve("reference.safetensors"), manager);
+        gpt2 = TinyGpt2.open();
+        model = gpt2.model();
+        manager = gpt2.manager();
+        hf = gpt2.reference();
         tokens = hf.get("input_ids");
     }
 
     @AfterAll
     static void close() {
-        manager.close();
-        model.close();
+        gpt2.close();
     }
 
     @Test

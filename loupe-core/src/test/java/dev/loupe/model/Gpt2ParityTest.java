@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.testing.TinyGpt2;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,21 +28,22 @@ class Gpt2ParityTest {
     private static final double PATTERN_ATOL = 5e-5;
     private static final double LOSS_ATOL = 5e-5;
 
+    private static TinyGpt2 gpt2;
     private static HookedTransformer model;
     private static NDManager manager;
     private static Map<String, NDArray> hf;
 
     @BeforeAll
     static void load() {
-        model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"));
-        manager = NDManager.newBaseManager();
-        hf = Fixtures.readAll(Fixtures.model("gpt2").resolve("reference.safetensors"), manager);
+        gpt2 = TinyGpt2.open();
+        model = gpt2.model();
+        manager = gpt2.manager();
+        hf = gpt2.reference();
     }
 
     @AfterAll
     static void close() {
-        manager.close();
-        model.close();
+        gpt2.close();
     }
 
     @Test

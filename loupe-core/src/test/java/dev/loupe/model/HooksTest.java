@@ -14,6 +14,7 @@ import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.hook.UnknownHookException;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.testing.TinyGpt2;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -23,21 +24,22 @@ import org.junit.jupiter.api.Test;
 
 /** Forward hooks: editing activations, scoping, errors, and the optional hook points. */
 class HooksTest {
+    private static TinyGpt2 gpt2;
     private static HookedTransformer model;
     private static NDManager manager;
     private static NDArray tokens;
 
     @BeforeAll
     static void load() {
-        model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"));
-        manager = NDManager.newBaseManager();
-        tokens = Fixtures.readAll(Fixtures.model("gpt2").resolve("reference.safetensors"), manager).get("input_ids");
+        gpt2 = TinyGpt2.open();
+        model = gpt2.model();
+        manager = gpt2.manager();
+        tokens = gpt2.tokens();
     }
 
     @AfterAll
     static void close() {
-        manager.close();
-        model.close();
+        gpt2.close();
     }
 
     @AfterEach

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.ClosestNames;
 import dev.loupe.load.CheckpointException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -337,33 +337,10 @@ public final class SafetensorsFile implements AutoCloseable {
         if (names.isEmpty()) {
             return "The file holds no tensors.";
         }
-        String closest = names.stream()
-                .sorted(Comparator.comparingInt((String candidate) -> editDistance(name, candidate))
-                        .thenComparing(Comparator.naturalOrder()))
-                .limit(CLOSEST_NAMES)
+        String closest = ClosestNames.of(name, names, CLOSEST_NAMES).stream()
                 .map(candidate -> "'" + candidate + "'")
                 .collect(Collectors.joining(", "));
         return "Closest names: " + closest + ". Check the name, or call names() to list them all.";
-    }
-
-    /** Levenshtein distance; only computed when reporting a missing name. */
-    static int editDistance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
-            }
-            int[] swap = previous;
-            previous = current;
-            current = swap;
-        }
-        return previous[b.length()];
     }
 
     private static void closeQuietly(FileChannel channel) {

@@ -32,7 +32,10 @@ public final class Unembed {
         int padding = (ALIGNMENT - dVocabOut % ALIGNMENT) % ALIGNMENT;
         wUPadded = padding == 0 ? wU
                 : NDArrays.concat(new NDList(wU, params.manager().zeros(new Shape(cfg.dModel(), padding))), 1);
-        boolean hasBias = bU.abs().max().getFloat() > 0;
+        boolean hasBias;
+        try (NDArray magnitude = bU.abs(); NDArray largest = magnitude.max()) {
+            hasBias = largest.getFloat() > 0;
+        }
         bUPadded = !hasBias ? null : padding == 0 ? bU
                 : NDArrays.concat(new NDList(bU, params.manager().zeros(new Shape(padding))), 0);
         hookIn = hooks.add("unembed.hook_in", HookCatalog::residual);

@@ -257,9 +257,9 @@ class SafetensorsFileTest {
 
     @Test
     void editDistanceCountsSingleCharacterEdits() {
-        assertThat(SafetensorsFile.editDistance("kitten", "sitting")).isEqualTo(3);
-        assertThat(SafetensorsFile.editDistance("", "abc")).isEqualTo(3);
-        assertThat(SafetensorsFile.editDistance("same", "same")).isZero();
+        assertThat(dev.loupe.ClosestNames.editDistance("kitten", "sitting")).isEqualTo(3);
+        assertThat(dev.loupe.ClosestNames.editDistance("", "abc")).isEqualTo(3);
+        assertThat(dev.loupe.ClosestNames.editDistance("same", "same")).isZero();
     }
 
     @Test
