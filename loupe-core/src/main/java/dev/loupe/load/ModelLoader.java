@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.TransformerConfig;
+import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +66,11 @@ public final class ModelLoader {
         NDManager weights = NDManager.newBaseManager();
         try (WeightSource source = WeightSource.open(dir)) {
             Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
-            return new HookedTransformer(cfg, stateDict, weights);
+            HookedTransformer model = new HookedTransformer(cfg, stateDict, weights);
+            if (Tokenizer.existsIn(dir)) {
+                model.setTokenizer(Tokenizer.fromModelDir(dir));
+            }
+            return model;
         } catch (RuntimeException e) {
             weights.close();
             throw e;

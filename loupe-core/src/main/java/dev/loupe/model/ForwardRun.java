@@ -46,8 +46,12 @@ final class ForwardRun {
         this.cacheOptions = cacheOptions;
     }
 
+    /**
+     * @param cacheOwnsInput whether the cache takes over the input's manager (for inputs made just for
+     *     this run), rather than living in a manager of its own under it
+     */
     static Result run(HookedTransformer model, NDArray input, ForwardOptions options, List<HookSpec> hooks,
-            CacheOptions cacheOptions) {
+            CacheOptions cacheOptions, boolean cacheOwnsInput) {
         NDManager caller = input.getManager();
         HookRegistry registry = model.hookRegistry();
         int level = registry.enterScope();
@@ -62,8 +66,8 @@ final class ForwardRun {
                 registry.add(HookSpec.forward(gradientPoints::contains, run::probe));
             }
             return gradientPoints.isEmpty()
-                    ? run.finish(run.compute(input, options), caller, false)
-                    : run.finish(run.computeWithGradients(input, options), caller, true);
+                    ? run.finish(run.compute(input, options), caller, false, cacheOwnsInput)
+                    : run.finish(run.computeWithGradients(input, options), caller, true, cacheOwnsInput);
         } finally {
             registry.exitScope(level);
         }
@@ -159,8 +163,8 @@ final class ForwardRun {
                 : ownMask(options.attentionMask(), tokens.getShape()), false);
     }
 
-    private Result finish(ModelOutput output, NDManager caller, boolean detach) {
-        NDManager target = cacheOptions == null ? caller : caller.newSubManager();
+    private Result finish(ModelOutput output, NDManager caller, boolean detach, boolean cacheOwnsInput) {
+        NDManager target = cacheOptions == null || cacheOwnsInput ? caller : caller.newSubManager();
         ModelOutput owned = new ModelOutput(adopt(output.logits(), target), adopt(output.loss(), target),
                 adopt(output.residual(), target));
         if (cacheOptions == null) {

@@ -18,6 +18,10 @@ import dev.loupe.model.components.Parameters;
 import dev.loupe.model.components.PosEmbed;
 import dev.loupe.model.components.TransformerBlock;
 import dev.loupe.model.components.Unembed;
+import dev.loupe.tokenize.TextEncoder;
+import dev.loupe.tokenize.TextOptions;
+import dev.loupe.tokenize.TokenBatch;
+import dev.loupe.tokenize.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -45,7 +49,7 @@ import java.util.Map;
  * <p>Outputs belong to the manager of the input tokens; a cache owns its own memory. The model owns
  * its weights and frees them on {@link #close()}. One forward pass runs at a time.
  */
-public final class HookedTransformer implements AutoCloseable {
+public final class HookedTransformer implements TextMethods, AutoCloseable {
     private TransformerConfig config;
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;
@@ -59,6 +63,7 @@ public final class HookedTransformer implements AutoCloseable {
     private final HookPoint hookPosEmbed;
     private final HookCatalog catalog = new HookCatalog();
     private final HookRegistry registry;
+    private Tokenizer tokenizer;
 
     /**
      * Builds a model from TransformerLens-named parameters.
@@ -220,7 +225,7 @@ public final class HookedTransformer implements AutoCloseable {
 
     /** A forward pass with options; see {@link ForwardOptions}. */
     public ModelOutput forward(NDArray input, ForwardOptions options) {
-        return ForwardRun.run(this, input, options, List.of(), null).output();
+        return ForwardRun.run(this, input, options, List.of(), null, false).output();
     }
 
     /** The mean next-token loss of tokens [batch, pos]. */
@@ -238,7 +243,7 @@ public final class HookedTransformer implements AutoCloseable {
      * gradient of {@code options.metric()} (the mean loss by default).
      */
     public ModelOutput runWithHooks(NDArray input, ForwardOptions options, List<HookSpec> hooks) {
-        return ForwardRun.run(this, input, options, hooks, null).output();
+        return ForwardRun.run(this, input, options, hooks, null, false).output();
     }
 
     /** Every activation of a forward pass on tokens [batch, pos], and its logits. */
@@ -253,13 +258,56 @@ public final class HookedTransformer implements AutoCloseable {
 
     /** As {@link #runWithCache(NDArray, CacheOptions)} with extra hooks for this run. */
     public ActivationCache runWithCache(NDArray input, CacheOptions options, List<HookSpec> hooks) {
-        return ForwardRun.run(this, input, options.forward(), hooks, options).cache();
+        return ForwardRun.run(this, input, options.forward(), hooks, options, false).cache();
     }
 
-    /** Frees the weights. */
+    /** Frees the weights (and the tokenizer). */
     @Override
     public void close() {
         weights.close();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+
+    // ---- text (the methods themselves are in TextMethods) -----------------------------------
+
+    /** Gives the model a tokenizer (the model closes it); replaces and closes any previous one. */
+    public void setTokenizer(Tokenizer newTokenizer) {
+        if (tokenizer != null && tokenizer != newTokenizer) {
+            tokenizer.close();
+        }
+        tokenizer = newTokenizer;
+    }
+
+    /** The model's tokenizer. */
+    public Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new LoupeException("This model has no tokenizer: its folder had no tokenizer.json (nor vocab.json with "
+                    + "merges.txt). Give it one with model.setTokenizer(Tokenizer.fromModelDir(dir)).");
+        }
+        return tokenizer;
+    }
+
+    @Override
+    public TextEncoder textEncoder() {
+        return new TextEncoder(tokenizer(), config.defaultPrependBos(), config.nCtx());
+    }
+
+    @Override
+    public ActivationCache runWithCache(List<String> texts, TextOptions text, CacheOptions options) {
+        TokenBatch batch = toTokens(texts, text);
+        NDManager owner = NDManager.newBaseManager();
+        try {
+            ForwardOptions forward = options.forward();
+            if (batch.isPadded() && forward.attentionMask() == null) {
+                forward = forward.toBuilder().attentionMask(batch.maskArray(owner)).build();
+            }
+            return ForwardRun.run(this, batch.idsArray(owner), forward, List.of(), options, true).cache();
+        } catch (RuntimeException e) {
+            owner.close();
+            throw e;
+        }
     }
 
     // ---- the forward pass itself ------------------------------------------------------------

@@ -1,0 +1,7 @@
+package dev.loupe.model;
+
+/** Which occurrence {@code getTokenPosition} returns. */
+public enum TokenPosition {
+    FIRST,
+    LAST
+}
