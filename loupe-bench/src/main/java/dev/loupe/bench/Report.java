@@ -2,6 +2,7 @@ package dev.loupe.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +36,9 @@ public final class Report {
     private static final String ABLATION = "runWithHooksZeroAblation";
     private static final String MATMUL = "matMulCeiling";
     private static final String LOAD = "loadModel";
+    private static final String LOUPE_TOKENIZE = "loupeToTokens";
+    private static final String DJL_TOKENIZE = "djlEncode";
+    static final double TOKENIZER_TARGET = 0.90;
 
     /** One benchmark result. */
     record Row(String method, String shape, String modelDir, String mode, double ms, double errorMs, int samples) {}
@@ -87,6 +91,7 @@ public final class Report {
                 ceilingGflops = 2.0 * Math.pow(MatMulBench.N, 3) / (row.ms() / 1e3) / 1e9;
             }
         }
+        Row djlTokenize = rows.stream().filter(r -> r.method().equals(DJL_TOKENIZE)).findFirst().orElse(null);
         Map<String, Row> forwards = new LinkedHashMap<>();
         for (Row row : rows) {
             if (row.method().equals(FORWARD)) {
@@ -134,6 +139,15 @@ public final class Report {
                                 limit, 100 * (ratio / limit - 1), row.ms(), forward.ms(), limit * forward.ms());
                     }
                 }
+                case LOUPE_TOKENIZE -> {
+                    target = String.format(Locale.ROOT, "≥ %.0f %% of DJL tokens/s", 100 * TOKENIZER_TARGET);
+                    if (djlTokenize != null) {
+                        double share = djlTokenize.ms() / row.ms();
+                        met = share >= TOKENIZER_TARGET;
+                        miss = String.format(Locale.ROOT, "toTokens keeps %.1f %% of DJL's tokens/s, target ≥ %.0f %%",
+                                100 * share, 100 * TOKENIZER_TARGET);
+                    }
+                }
                 case LOAD -> {
                     target = String.format(Locale.ROOT, "≤ %.0f ms", LOAD_TARGET_MS);
                     met = row.ms() <= LOAD_TARGET_MS;
@@ -165,6 +179,9 @@ public final class Report {
                 out.append("modelDir=").append(row.modelDir()).append(" (").append(row.method()).append(")\n");
             }
         }
+        if (djlTokenize != null) {
+            out.append(tokenizerLine(rows, djlTokenize));
+        }
         if (misses.isEmpty()) {
             out.append("All targets measured here are met.\n");
         } else {
@@ -172,6 +189,26 @@ public final class Report {
             misses.forEach(m -> out.append("  - ").append(m).append('\n'));
         }
         return out.toString();
+    }
+
+    /** Tokens/s of both tokenizer benchmarks, counting the tokens of the benchmark's text. */
+    private static String tokenizerLine(List<Row> rows, Row djl) {
+        Path dir = Path.of("testdata/models/gpt2-tok");
+        if (!Files.isDirectory(dir)) {
+            return "";
+        }
+        long tokens;
+        try (Tokenizer tokenizer = Tokenizer.fromModelDir(dir)) {
+            tokens = tokenizer.encode(EnglishText.generate(TokenizerBench.TEXT_CHARS)).length;
+        }
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+                "Tokenizer: %d characters of English, %d tokens;", TokenizerBench.TEXT_CHARS, tokens));
+        for (Row row : rows) {
+            if (row.method().equals(LOUPE_TOKENIZE) || row == djl) {
+                line.append(String.format(Locale.ROOT, " %s %.0f tokens/s;", row.method(), tokens / (row.ms() / 1e3)));
+            }
+        }
+        return line.append('\n').toString();
     }
 
     private static String key(Row row) {

@@ -11,25 +11,32 @@ import dev.loupe.load.safetensors.SafetensorsWriter;
 import dev.loupe.load.safetensors.TensorInfo;
 import dev.loupe.model.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.tokenize.PaddingSide;
+import dev.loupe.tokenize.TextOptions;
+import dev.loupe.tokenize.TokenBatch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.TypeConversionException;
 
-/** {@code loupe cache}: run a model on token ids and write its activations to a safetensors file. */
+/** {@code loupe cache}: run a model on texts or token ids and write its activations to a safetensors file. */
 @Command(
         name = "cache",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        header = "Run a model on token ids and write every activation to a safetensors file.",
+        header = "Run a model on texts or token ids and write every activation to a safetensors file.",
         description = {
             "",
             "This is how Python users take Loupe's activations into numpy:",
@@ -37,13 +44,22 @@ import picocli.CommandLine.Option;
             "  acts = load_file(\"out.safetensors\")",
             "  acts[\"blocks.0.attn.hook_pattern\"]   # float32 [batch, head, query, key]",
             "",
+            "The input is --prompt TEXT, one text per flag and repeated for a batch, or --input IN.",
+            "",
+            "Texts are tokenized by the model folder's tokenizer (tokenizer.json, or vocab.json + merges.txt)"
+                    + " as TransformerLens's to_tokens does: a BOS token in front if the model wants one"
+                    + " (--no-prepend-bos: never), and texts of different lengths padded on the right"
+                    + " (--padding-side left: on the left) and masked, so that padding changes nothing at the real"
+                    + " positions.",
+            "",
             "IN is a safetensors file holding the int64 tensor input_ids [batch, pos] and, optionally,"
                     + " attention_mask [batch, pos] (int64 or bool; 1 = real token, 0 = padding).",
             "",
             "OUT gets every cached activation as float32 under its TransformerLens name"
                     + " (blocks.0.attn.hook_pattern, ...; integer ones such as hook_tokens are converted to"
-                    + " float32), plus logits [batch, pos, d_vocab] (float32), input_ids, and attention_mask"
-                    + " (int64) if given. OUT is written atomically: it is complete or absent, never half-written.",
+                    + " float32), plus logits [batch, pos, d_vocab] (float32), input_ids (int64), and"
+                    + " attention_mask (int64) if IN has one or the prompts were padded. OUT is written"
+                    + " atomically: it is complete or absent, never half-written.",
             "",
             "Weights: TransformerLens processes weights by default (fold_ln, centring the weights that"
                     + " write to the residual stream, centring the unembedding). Processed logits are centred"
@@ -54,6 +70,10 @@ import picocli.CommandLine.Option;
             ""
         },
         footer = {
+            "",
+            "Example: two texts (padded, so OUT gets attention_mask too), block 0 only.",
+            "  loupe cache --model DIR --prompt 'Hello, world!' --prompt 'The quick fox' \\",
+            "    --out out.safetensors --no-processing --hooks 'blocks\\.0\\..*'",
             "",
             "Example: make IN in Python, then cache block 0 only.",
             "  import numpy as np",
@@ -72,9 +92,22 @@ final class CacheCommand extends LoupeCommand {
             description = "Hugging Face model folder (config.json + model.safetensors).")
     Path model;
 
-    @Option(names = "--input", required = true, paramLabel = "IN",
-            description = "safetensors file with input_ids [batch, pos] (int64) and optionally attention_mask.")
+    @Option(names = "--prompt", paramLabel = "TEXT",
+            description = "A text to run; repeat the flag for a batch (needs the model's tokenizer).")
+    List<String> prompts;
+
+    @Option(names = "--input", paramLabel = "IN",
+            description = "Or: safetensors file with input_ids [batch, pos] (int64) and optionally attention_mask.")
     Path input;
+
+    @Option(names = "--padding-side", paramLabel = "left|right", converter = PaddingSideConverter.class,
+            description = "Where prompts of different lengths are padded (default: right).")
+    PaddingSide paddingSide;
+
+    @Option(names = "--no-prepend-bos",
+            description = "Do not put the BOS token in front of each prompt (default: as the model's"
+                    + " default_prepend_bos says; GPT-2 prepends it).")
+    boolean noPrependBos;
 
     @Option(names = "--out", required = true, paramLabel = "OUT",
             description = "safetensors file to write (replaced if it exists).")
@@ -92,20 +125,28 @@ final class CacheCommand extends LoupeCommand {
 
     @Override
     int execute() throws IOException {
+        checkUsage();
         if (!noProcessing) {
             return fail(NOT_PROCESSED);
         }
         Pattern pattern = hooks == null ? null : Pattern.compile(hooks);
         try (NDManager manager = NDManager.newBaseManager()) {
-            NDArray inputIds;
+            NDArray inputIds = null;
             NDArray attentionMask = null;
-            try (SafetensorsFile in = SafetensorsFile.open(input)) {
-                inputIds = loadInputIds(in, manager);
-                if (in.contains("attention_mask")) {
-                    attentionMask = loadMask(in, inputIds, manager);
+            if (input != null) {
+                try (SafetensorsFile in = SafetensorsFile.open(input)) {
+                    inputIds = loadInputIds(in, manager);
+                    if (in.contains("attention_mask")) {
+                        attentionMask = loadMask(in, inputIds, manager);
+                    }
                 }
             }
             try (HookedTransformer transformer = HookedTransformer.fromPretrainedNoProcessing(model)) {
+                if (inputIds == null) {
+                    TokenBatch batch = tokenize(transformer);
+                    inputIds = batch.idsArray(manager);
+                    attentionMask = batch.isPadded() ? batch.maskArray(manager) : null;
+                }
                 CacheOptions options = (pattern == null ? CacheOptions.all() : CacheOptions.matching(hooks))
                         .withForward(ForwardOptions.builder().attentionMask(attentionMask).build());
                 Map<String, NDArray> tensors = new LinkedHashMap<>();
@@ -134,6 +175,52 @@ final class CacheCommand extends LoupeCommand {
             }
         }
         return 0;
+    }
+
+    /** {@code left} or {@code right}, any case. */
+    static final class PaddingSideConverter implements ITypeConverter<PaddingSide> {
+        @Override
+        public PaddingSide convert(String value) {
+            return switch (value.toLowerCase(Locale.ROOT)) {
+                case "left" -> PaddingSide.LEFT;
+                case "right" -> PaddingSide.RIGHT;
+                default -> throw new TypeConversionException("expected left or right, got '" + value + "'");
+            };
+        }
+    }
+
+    /** Exactly one of --prompt and --input; the tokenizer options only with --prompt. */
+    private void checkUsage() {
+        if (input != null && prompts != null) {
+            throw new ParameterException(spec.commandLine(), "--prompt and --input are mutually exclusive: give texts"
+                    + " (--prompt TEXT, repeated for a batch) or token ids (--input IN), not both");
+        }
+        if (input == null && prompts == null) {
+            throw new ParameterException(spec.commandLine(), "Missing the input: give --prompt TEXT (repeated for a"
+                    + " batch) or --input IN (a safetensors file with input_ids)");
+        }
+        if (input != null && (paddingSide != null || noPrependBos)) {
+            throw new ParameterException(spec.commandLine(), (paddingSide != null ? "--padding-side" : "--no-prepend-bos")
+                    + " applies to --prompt only; --input IN is token ids already");
+        }
+    }
+
+    /** The prompts as one batch, with the model's tokenizer. */
+    private TokenBatch tokenize(HookedTransformer transformer) {
+        requireTokenizer(transformer, model, "--prompt", "--input IN with token ids");
+        TextOptions options = TextOptions.defaults()
+                .withPaddingSide(paddingSide == null ? PaddingSide.RIGHT : paddingSide);
+        if (noPrependBos) {
+            options = options.withPrependBos(false);
+        }
+        TokenBatch batch = transformer.toTokens(prompts, options);
+        for (int i = 0; i < batch.lengths().length; i++) {
+            if (batch.lengths()[i] == 0) {
+                throw new LoupeException("--prompt #" + (i + 1) + " (\"" + prompts.get(i) + "\") has no tokens;"
+                        + " give it some text" + (noPrependBos ? " or drop --no-prepend-bos" : ""));
+            }
+        }
+        return batch;
     }
 
     private NDArray loadInputIds(SafetensorsFile in, NDManager manager) {

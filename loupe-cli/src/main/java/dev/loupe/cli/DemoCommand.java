@@ -2,8 +2,10 @@ package dev.loupe.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.TransformerConfig;
+import dev.loupe.tokenize.TextOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -11,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -26,45 +27,58 @@ import picocli.CommandLine.ParameterException;
         header = "Run a model on a sentence: top next-token predictions and a logit-lens table.",
         description = {
             "",
-            "Runs the model on token ids, caches its residual stream, and prints:",
-            "  * the model's shape and the input,",
+            "Runs the model on a text, caches its residual stream, and prints:",
+            "  * the model's shape, and the text's tokens,",
             "  * its top next-token predictions after the last token,",
             "  * the logit lens: each layer's residual stream at the last position,",
             "    read out through ln_final and the unembedding, as if the model",
             "    stopped at that layer.",
+            "",
+            "Repeat --prompt for several texts: each is run on its own and gets its own section.",
             "",
             "The default model is the repository's testdata/models/gpt2-tok: GPT-2's architecture and real"
                     + " 50257-token vocabulary with RANDOM weights, so its predictions are meaningless; it shows"
                     + " the machinery. Pass --model for a trained GPT-2 folder (config.json, model.safetensors,"
                     + " tokenizer.json).",
             "",
-            "The tokenizer is not implemented yet, so the input is token ids; the default ids are GPT-2's for"
-                    + " \"<|endoftext|>The quick brown fox jumps over the lazy dog.\". Token strings are looked up"
-                    + " in the model folder's tokenizer.json for display.",
+            "Texts are tokenized by the model folder's tokenizer (tokenizer.json, or vocab.json + merges.txt),"
+                    + " with a BOS token in front when the model wants one, as TransformerLens's to_tokens does."
+                    + " --tokens runs token ids instead, and works on a folder without a tokenizer (tokens are then"
+                    + " shown as #id).",
             ""
         })
 final class DemoCommand extends LoupeCommand {
-    static final long[] DEFAULT_TOKENS = {50256, 464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13};
+    static final String DEFAULT_PROMPT = "The quick brown fox jumps over the lazy dog.";
 
     @Option(names = "--model", paramLabel = "DIR",
             description = "Hugging Face model folder (default: testdata/models/gpt2-tok in the Loupe repository).")
     Path model;
 
+    @Option(names = "--prompt", paramLabel = "TEXT",
+            description = "A text to run (default: \"" + DEFAULT_PROMPT + "\"); repeat the flag for several.")
+    List<String> prompts;
+
     @Option(names = "--tokens", paramLabel = "IDS", split = ",",
-            description = "Comma-separated token ids (default: 50256,464,2068,7586,21831,18045,625,262,16931,3290,13).")
+            description = "Or: comma-separated token ids to run instead of a text, like 50256,464,2068.")
     long[] tokens;
 
     @Option(names = "--top", paramLabel = "K", defaultValue = "5",
             description = "How many next-token predictions to show (default: ${DEFAULT-VALUE}).")
     int top;
 
+    /** One text to show: the prompt (null for --tokens) and its token ids. */
+    private record Input(String prompt, long[] ids) {}
+
     @Override
     int execute() throws IOException {
         if (top < 1) {
             throw new ParameterException(spec.commandLine(), "--top must be at least 1, got " + top);
         }
-        long[] ids = tokens == null ? DEFAULT_TOKENS : tokens;
-        if (ids.length == 0) {
+        if (prompts != null && tokens != null) {
+            throw new ParameterException(spec.commandLine(), "--prompt and --tokens are mutually exclusive: give texts"
+                    + " (--prompt TEXT, repeated for several) or token ids (--tokens IDS), not both");
+        }
+        if (tokens != null && tokens.length == 0) {
             throw new ParameterException(spec.commandLine(), "--tokens needs at least one token id");
         }
         Path home = Path.of(System.getProperty("loupe.home", "."));
@@ -77,17 +91,48 @@ final class DemoCommand extends LoupeCommand {
 
         try (HookedTransformer transformer = HookedTransformer.fromPretrainedNoProcessing(dir);
                 NDManager manager = NDManager.newBaseManager()) {
-            TransformerConfig config = transformer.config();
-            Optional<Vocabulary> vocabulary = Vocabulary.load(dir);
-            NDArray input = manager.create(ids).reshape(1, ids.length);
-            LogitLensTable lens = LogitLensTable.run(transformer, input, top);
-            print(out(), dir, config, fixture, ids, vocabulary.orElse(null), lens);
+            List<Input> inputs = inputs(transformer, dir);
+            List<LogitLensTable> lenses = new ArrayList<>();
+            for (Input input : inputs) {
+                NDArray ids = manager.create(input.ids()).reshape(1, input.ids().length);
+                lenses.add(LogitLensTable.run(transformer, ids, top));
+            }
+            HookedTransformer names = hasTokenizer(transformer) ? transformer : null;
+            PrintWriter out = out();
+            printHeader(out, dir, transformer.config(), fixture);
+            for (int i = 0; i < inputs.size(); i++) {
+                if (inputs.size() > 1) {
+                    out.println();
+                    out.printf(Locale.ROOT, "=== Prompt %d of %d ===%n", i + 1, inputs.size());
+                }
+                printSection(out, inputs.get(i), lenses.get(i), names);
+            }
+            out.println();
+            out.println("Next: `loupe hooks --model DIR` lists every hook point, and `loupe cache`");
+            out.println("writes activations to a file that numpy reads.");
+            out.flush();
         }
         return 0;
     }
 
-    private void print(PrintWriter out, Path dir, TransformerConfig config, boolean fixture, long[] ids,
-            Vocabulary vocabulary, LogitLensTable lens) {
+    /** The --tokens ids, or each prompt (the default one if none) tokenized on its own. */
+    private List<Input> inputs(HookedTransformer transformer, Path dir) {
+        if (tokens != null) {
+            return List.of(new Input(null, tokens));
+        }
+        requireTokenizer(transformer, dir, prompts == null ? "the default prompt" : "--prompt", "--tokens IDS");
+        List<Input> inputs = new ArrayList<>();
+        for (String prompt : prompts == null ? List.of(DEFAULT_PROMPT) : prompts) {
+            long[] ids = transformer.toTokens(List.of(prompt), TextOptions.defaults()).ids()[0];
+            if (ids.length == 0) {
+                throw new LoupeException("--prompt \"" + visible(prompt, false) + "\" has no tokens; give it some text");
+            }
+            inputs.add(new Input(prompt, ids));
+        }
+        return inputs;
+    }
+
+    private static void printHeader(PrintWriter out, Path dir, TransformerConfig config, boolean fixture) {
         out.printf(Locale.ROOT, "Model      %s (%s)%n", config.modelName(), dir.toAbsolutePath().normalize());
         out.printf(Locale.ROOT, "Shape      %d layers, d_model %d, %d heads of d_head %d, d_mlp %d, vocabulary %d,"
                         + " context %d%n", config.nLayers(), config.dModel(), config.nHeads(), config.dHead(),
@@ -98,65 +143,94 @@ final class DemoCommand extends LoupeCommand {
             out.println("      predictions below are meaningless. The demo shows what Loupe computes, not");
             out.println("      what a language model would say. Pass --model DIR to use a trained model.");
         }
+    }
+
+    /**
+     * One input's tokens, top predictions and logit lens.
+     *
+     * @param names the model if it has a tokenizer to name tokens with, else null (tokens show as #id)
+     */
+    private static void printSection(PrintWriter out, Input input, LogitLensTable lens, HookedTransformer names) {
+        long[] ids = input.ids();
         out.println();
+        if (input.prompt() != null) {
+            out.println("Prompt     \"" + visible(input.prompt(), false) + "\"");
+        } else {
+            out.printf(Locale.ROOT, "Input      %d token ids (--tokens)%n", ids.length);
+        }
+        if (names != null) {
+            List<String> pieces = new ArrayList<>();
+            for (String token : names.toStrTokens(ids)) {
+                pieces.add(token(token));
+            }
+            out.println("Tokens     " + String.join(" | ", pieces));
+        }
         StringBuilder idText = new StringBuilder();
         for (long id : ids) {
             idText.append(idText.length() == 0 ? "" : " ").append(id);
         }
-        out.printf(Locale.ROOT, "Input      %d token ids (the tokenizer is not implemented yet):%n", ids.length);
-        out.println("           " + idText);
-        if (vocabulary != null) {
-            out.println("Text       \"" + Vocabulary.visible(vocabulary.decode(ids), false) + "\"");
-        }
+        out.printf(Locale.ROOT, "Token ids  %s  (%d token%s)%n", idText, ids.length, ids.length == 1 ? "" : "s");
 
-        String lastToken = vocabulary == null ? "#" + ids[ids.length - 1] : quoted(vocabulary, ids[ids.length - 1]);
+        long last = ids[ids.length - 1];
         out.println();
         out.printf(Locale.ROOT, "Top %d next-token predictions after the last token (%s):%n", lens.top().size(),
-                lastToken);
+                names == null ? "#" + last : last + " \"" + tokenText(names, last) + "\"");
         List<String[]> predictions = new ArrayList<>();
         predictions.add(new String[] {"rank", "token id", "token", "probability"});
         int rank = 1;
         for (LogitLensTable.Prediction p : lens.top()) {
             predictions.add(new String[] {String.valueOf(rank++), String.valueOf(p.token()),
-                tokenText(vocabulary, p.token()), probability(p.probability())});
+                tokenText(names, p.token()), probability(p.probability())});
         }
         printTable(out, predictions, new boolean[] {true, true, false, true});
 
-        LogitLensTable.Prediction finalTop = lens.top().get(0);
+        String finalTop = tokenText(names, lens.top().get(0).token());
         out.println();
         out.println("Logit lens at the last position: each layer's residual stream read out through");
         out.println("ln_final and the unembedding. The last row is the model's own output.");
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"layer", "residual stream", "top-1 id", "token", "p(top-1)",
-            "p(" + tokenText(vocabulary, finalTop.token()) + ")"});
+        rows.add(new String[] {"layer", "residual stream", "top-1 id", "token", "p(top-1)", "p(" + finalTop + ")"});
         for (LogitLensTable.Row row : lens.rows()) {
             rows.add(new String[] {String.valueOf(row.layer()), row.hook(), String.valueOf(row.best().token()),
-                tokenText(vocabulary, row.best().token()), probability(row.best().probability()),
+                tokenText(names, row.best().token()), probability(row.best().probability()),
                 probability(row.finalTopProbability())});
         }
         printTable(out, rows, new boolean[] {true, false, true, false, true, true});
         out.println();
-        out.println("p(" + tokenText(vocabulary, finalTop.token()) + ") is the probability each layer gives the model's"
-                + " final top-1 token.");
-        out.println("Next: `loupe hooks --model DIR` lists every hook point, and `loupe cache`");
-        out.println("writes activations to a file that numpy reads.");
-        out.flush();
+        out.println("p(" + finalTop + ") is the probability each layer gives the model's final top-1 token.");
     }
 
-    private static String tokenText(Vocabulary vocabulary, long id) {
-        if (vocabulary == null) {
-            return "#" + id;
-        }
-        return truncate(vocabulary.display(id), 20);
+    /** The token's display string, or {@code #id} without a tokenizer. */
+    private static String tokenText(HookedTransformer names, long id) {
+        return names == null ? "#" + id : token(names.toSingleStrToken(id));
     }
 
-    private static String quoted(Vocabulary vocabulary, long id) {
-        return id + " \"" + truncate(vocabulary.display(id), 20) + "\"";
+    /** A token for display: spaces as ␣, line breaks and control characters escaped, at most 20 code points. */
+    static String token(String token) {
+        String shown = visible(token, true);
+        return shown.codePointCount(0, shown.length()) <= 20 ? shown
+                : shown.substring(0, shown.offsetByCodePoints(0, 19)) + "…";
     }
 
-    private static String truncate(String text, int max) {
-        return text.codePointCount(0, text.length()) <= max ? text
-                : text.substring(0, text.offsetByCodePoints(0, max - 1)) + "…";
+    /** Escapes line breaks and control characters ({@code \n}, {@code \x07}), and shows spaces as ␣ if asked. */
+    static String visible(String text, boolean markSpaces) {
+        StringBuilder shown = new StringBuilder();
+        text.codePoints().forEach(c -> {
+            switch (c) {
+                case ' ' -> shown.append(markSpaces ? "␣" : " ");
+                case '\n' -> shown.append("\\n");
+                case '\r' -> shown.append("\\r");
+                case '\t' -> shown.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c)) {
+                        shown.append(String.format(Locale.ROOT, "\\x%02x", c));
+                    } else {
+                        shown.appendCodePoint(c);
+                    }
+                }
+            }
+        });
+        return shown.toString();
     }
 
     /** A probability with six decimals ({@code 0.010231}). */

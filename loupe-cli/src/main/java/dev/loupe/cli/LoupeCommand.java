@@ -2,9 +2,11 @@ package dev.loupe.cli;
 
 import ai.djl.engine.EngineException;
 import dev.loupe.LoupeException;
+import dev.loupe.model.HookedTransformer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.Model.CommandSpec;
@@ -51,6 +53,31 @@ abstract class LoupeCommand implements Callable<Integer> {
     /** Collapses line breaks so a message stays on one line. */
     static String oneLine(String message) {
         return message == null ? "" : message.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /** Whether the model came with a tokenizer (its folder had tokenizer.json, or vocab.json + merges.txt). */
+    static boolean hasTokenizer(HookedTransformer model) {
+        try {
+            model.tokenizer();
+            return true;
+        } catch (LoupeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Throws, for a one-line error, unless the model has a tokenizer.
+     *
+     * @param dir the model folder
+     * @param option the option that needs the tokenizer ({@code --prompt})
+     * @param instead what works without one
+     */
+    static void requireTokenizer(HookedTransformer model, Path dir, String option, String instead) {
+        if (!hasTokenizer(model)) {
+            throw new LoupeException(option + " needs the model's tokenizer, but " + dir + " has no tokenizer.json (nor"
+                    + " vocab.json with merges.txt): copy the tokenizer files of the model's Hugging Face repository"
+                    + " into it, or use " + instead);
+        }
     }
 
     /** Formats a shape as {@code [1, 4, 5, 5]}. */

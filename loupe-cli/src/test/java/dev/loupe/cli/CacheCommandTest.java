@@ -2,6 +2,7 @@ package dev.loupe.cli;
 
 import static dev.loupe.cli.CliTestSupport.GPT2;
 import static dev.loupe.cli.CliTestSupport.GPT2_REFERENCE;
+import static dev.loupe.cli.CliTestSupport.GPT2_TOK;
 import static dev.loupe.cli.CliTestSupport.TL_CACHE;
 import static dev.loupe.cli.CliTestSupport.assertClose;
 import static dev.loupe.cli.CliTestSupport.floats;
@@ -17,6 +18,7 @@ import dev.loupe.load.safetensors.SafetensorsWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -223,6 +225,122 @@ class CacheCommandTest {
     void missingOptionIsAUsageError() {
         CliTestSupport.Result result = run("cache", "--model", GPT2.toString(), "--no-processing");
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.err()).contains("Missing required options");
+        assertThat(result.err()).contains("Missing required option: '--out=OUT'");
+    }
+
+    // ---- --prompt ---------------------------------------------------------------------------
+
+    private static final String HELLO = "Hello, world!"; // <|endoftext|> Hello , ␣world !   = 5 tokens
+    private static final String FOX = "The quick brown fox jumps"; // <|endoftext|> The ␣quick ␣brown ␣fox ␣jumps = 6
+    private static final int VOCAB = 50257;
+    private static final long PAD = 50256;
+
+    /** {@code loupe cache} on the real-vocabulary model, caching one small hook. */
+    private CliTestSupport.Result cachePrompts(Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("cache", "--model", GPT2_TOK.toString(), "--out", out.toString(),
+                "--no-processing", "--hooks", "blocks\\.0\\.hook_resid_pre"));
+        args.addAll(List.of(extra));
+        return run(args.toArray(String[]::new));
+    }
+
+    private static long[] shape(Path file, String name) {
+        try (SafetensorsFile in = SafetensorsFile.open(file)) {
+            return in.info(name).shape();
+        }
+    }
+
+    /** Logits [pos, vocab] of one prompt cached on its own. */
+    private float[] aloneLogits(String prompt, long[] expectedIds) {
+        Path out = tmp.resolve("alone-" + expectedIds.length + ".safetensors");
+        CliTestSupport.Result result = cachePrompts(out, "--prompt", prompt);
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(names(out)).as("nothing is padded, so no mask").doesNotContain("attention_mask");
+        assertThat(longs(out, "input_ids")).containsExactly(expectedIds);
+        return floats(out, "logits");
+    }
+
+    private static float[] positions(float[] logits, int batch, int width, int from, int count) {
+        int start = (batch * width + from) * VOCAB;
+        return Arrays.copyOfRange(logits, start, start + count * VOCAB);
+    }
+
+    @Test
+    void promptsArePaddedAndMaskedAndGiveEachPromptsOwnLogits() {
+        long[] hello = {50256, 15496, 11, 995, 0};
+        long[] fox = {50256, 464, 2068, 7586, 21831, 18045};
+        float[] helloAlone = aloneLogits(HELLO, hello);
+        float[] foxAlone = aloneLogits(FOX, fox);
+
+        Path right = tmp.resolve("right.safetensors");
+        CliTestSupport.Result result = cachePrompts(right, "--prompt", HELLO, "--prompt", FOX);
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.err()).isEmpty();
+        assertThat(result.out()).startsWith("Wrote 1 activation, logits [2, 6, 50257] and input_ids [2, 6],"
+                + " attention_mask to ");
+        assertThat(names(right)).containsExactly("blocks.0.hook_resid_pre", "logits", "input_ids", "attention_mask");
+        assertThat(shape(right, "input_ids")).containsExactly(2, 6);
+        assertThat(dtype(right, "input_ids")).isEqualTo("I64");
+        assertThat(dtype(right, "attention_mask")).isEqualTo("I64");
+        assertThat(longs(right, "input_ids")).containsExactly(50256, 15496, 11, 995, 0, PAD,
+                50256, 464, 2068, 7586, 21831, 18045);
+        assertThat(longs(right, "attention_mask")).containsExactly(1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1);
+        float[] logits = floats(right, "logits");
+        assertClose("right-padded Hello", positions(logits, 0, 6, 0, 5), helloAlone, 1e-4);
+        assertClose("fox", positions(logits, 1, 6, 0, 6), foxAlone, 1e-4);
+
+        Path left = tmp.resolve("left.safetensors");
+        result = cachePrompts(left, "--prompt", HELLO, "--prompt", FOX, "--padding-side", "left");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(longs(left, "input_ids")).containsExactly(PAD, 50256, 15496, 11, 995, 0,
+                50256, 464, 2068, 7586, 21831, 18045);
+        assertThat(longs(left, "attention_mask")).containsExactly(0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        logits = floats(left, "logits");
+        assertClose("left-padded Hello", positions(logits, 0, 6, 1, 5), helloAlone, 1e-4);
+        assertClose("fox", positions(logits, 1, 6, 0, 6), foxAlone, 1e-4);
+    }
+
+    @Test
+    void noPrependBosDropsTheBosToken() {
+        Path out = tmp.resolve("no-bos.safetensors");
+        CliTestSupport.Result result = cachePrompts(out, "--prompt", HELLO, "--no-prepend-bos");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(longs(out, "input_ids")).containsExactly(15496, 11, 995, 0);
+        assertThat(names(out)).containsExactly("blocks.0.hook_resid_pre", "logits", "input_ids");
+    }
+
+    @Test
+    void promptAndInputAreExclusiveAndOneIsRequired() {
+        Path out = tmp.resolve("never.safetensors");
+        CliTestSupport.Result both = cachePrompts(out, "--prompt", HELLO, "--input", GPT2_REFERENCE.toString());
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).startsWith("--prompt and --input are mutually exclusive");
+
+        CliTestSupport.Result neither = cachePrompts(out);
+        assertThat(neither.exitCode()).isEqualTo(2);
+        assertThat(neither.err()).startsWith("Missing the input: give --prompt TEXT").contains("--input IN");
+
+        CliTestSupport.Result padding = cache(GPT2_REFERENCE, out, "--no-processing", "--padding-side", "left");
+        assertThat(padding.exitCode()).isEqualTo(2);
+        assertThat(padding.err()).contains("--padding-side applies to --prompt only");
+
+        CliTestSupport.Result bad = cachePrompts(out, "--prompt", HELLO, "--padding-side", "middle");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("--padding-side", "expected left or right, got 'middle'");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void promptWithoutATokenizerSaysSo() {
+        Path out = tmp.resolve("never.safetensors");
+        CliTestSupport.Result result = run("cache", "--model", GPT2.toString(), "--prompt", HELLO, "--out",
+                out.toString(), "--no-processing");
+
+        result.failedWithOneLine("tokenizer.json");
+        assertThat(result.err()).startsWith("loupe: --prompt needs the model's tokenizer, but ")
+                .contains("--input IN");
+        assertThat(out).doesNotExist();
     }
 }

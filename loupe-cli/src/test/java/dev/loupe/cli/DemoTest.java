@@ -3,6 +3,7 @@ package dev.loupe.cli;
 import static dev.loupe.cli.CliTestSupport.GPT2;
 import static dev.loupe.cli.CliTestSupport.GPT2_TOK;
 import static dev.loupe.cli.CliTestSupport.floats;
+import static dev.loupe.cli.CliTestSupport.longs;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -11,7 +12,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.model.HookedTransformer;
 import java.nio.file.Path;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,10 +46,12 @@ class DemoTest {
         assertThat(result.err()).isEmpty();
         String out = result.out();
         assertThat(out).contains("gpt2-tok", "2 layers, d_model 32, 4 heads", "vocabulary 50257", "RANDOM",
-                "meaningless", "50256 464 2068 7586 21831 18045 625 262 16931 3290 13",
-                "\"<|endoftext|>The quick brown fox jumps over the lazy dog.\"", "Top 5 next-token predictions",
-                "Logit lens");
-        assertThat(out).doesNotContain("\u001b[");
+                "meaningless", "Prompt     \"The quick brown fox jumps over the lazy dog.\"",
+                "Token ids  50256 464 2068 7586 21831 18045 625 262 16931 3290 13  (11 tokens)",
+                "Top 5 next-token predictions after the last token (13 \".\")", "Logit lens");
+        assertThat(out.lines().filter(l -> l.startsWith("Tokens ")).toList()).containsExactly(
+                "Tokens     <|endoftext|> | The | ␣quick | ␣brown | ␣fox | ␣jumps | ␣over | ␣the | ␣lazy | ␣dog | .");
+        assertThat(out).doesNotContain("\u001b[", "not implemented", "=== Prompt").doesNotContainPattern("#\\d");
         // The model's top prediction is Hugging Face's (prompt p1 of the reference is the same sentence).
         float[] logits = floats(REFERENCE, "p1.logits");
         float[] last = java.util.Arrays.copyOfRange(logits, 10 * VOCAB, 11 * VOCAB);
@@ -61,17 +63,70 @@ class DemoTest {
     }
 
     @Test
-    void demoTakesOtherTokensAndModels() {
+    void demoShowsEachPromptInItsOwnSection() {
+        CliTestSupport.Result result = run("demo", "--prompt", "Hello, world!", "--prompt", "I can't wait!");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.err()).isEmpty();
+        String out = result.out();
+        assertThat(count(out, "Model      ")).isEqualTo(1);
+        assertThat(count(out, "RANDOM")).isEqualTo(1);
+        assertThat(count(out, "Top 5 next-token predictions")).isEqualTo(2);
+        assertThat(count(out, "Logit lens at the last position")).isEqualTo(2);
+        assertThat(out).contains("=== Prompt 1 of 2 ===", "=== Prompt 2 of 2 ===", "Prompt     \"Hello, world!\"",
+                "Tokens     <|endoftext|> | Hello | , | ␣world | !", "Prompt     \"I can't wait!\"",
+                "Tokens     <|endoftext|> | I | ␣can | 't | ␣wait | !");
+        assertThat(out.indexOf("=== Prompt 2 of 2 ===")).isGreaterThan(out.indexOf("Logit lens at the last position"));
+
+        // Each prompt runs on its own: its section is exactly what it prints alone.
+        String alone = run("demo", "--prompt", "Hello, world!").out();
+        String section = alone.substring(alone.indexOf("Prompt     "), alone.indexOf("Next: "));
+        assertThat(out).contains(section);
+    }
+
+    @Test
+    void demoTakesTokenIdsAndOtherModels() {
         CliTestSupport.Result result = run("demo", "--model", GPT2.toString(), "--tokens", "1,2,3", "--top", "3");
 
         assertThat(result.exitCode()).as(result.err()).isZero();
-        assertThat(result.out()).contains("Input      3 token ids", "1 2 3", "Top 3 next-token predictions", "RANDOM")
-                .doesNotContain("Text ");
+        assertThat(result.err()).isEmpty();
+        assertThat(result.out()).contains("Input      3 token ids (--tokens)", "Token ids  1 2 3  (3 tokens)",
+                "Top 3 next-token predictions after the last token (#3)", "RANDOM")
+                .containsPattern("(?m)^ +1 +\\d+ +#\\d+ ")
+                .doesNotContain("Tokens ", "Prompt ");
+
+        // With a tokenizer, token ids are shown as tokens too.
+        CliTestSupport.Result named = run("demo", "--tokens", "50256,464,2068");
+        assertThat(named.exitCode()).as(named.err()).isZero();
+        assertThat(named.out()).contains("Tokens     <|endoftext|> | The | ␣quick", "(2068 \"␣quick\")");
 
         run("demo", "--tokens", "1,99999").failedWithOneLine("99999");
         assertThat(run("demo", "--tokens", "a,b").exitCode()).isEqualTo(2);
         assertThat(run("demo", "--top", "0").exitCode()).isEqualTo(2);
+        CliTestSupport.Result both = run("demo", "--prompt", "Hi", "--tokens", "1");
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).contains("--prompt and --tokens are mutually exclusive");
         run("demo", "--model", "no/such/model").failedWithOneLine("no/such/model");
+    }
+
+    @Test
+    void promptsNeedATokenizer() {
+        run("demo", "--model", GPT2.toString(), "--prompt", "Hi")
+                .failedWithOneLine("--prompt needs the model's tokenizer, but ")
+                .failedWithOneLine("tokenizer.json")
+                .failedWithOneLine("--tokens IDS");
+        run("demo", "--model", GPT2.toString()).failedWithOneLine("the default prompt needs the model's tokenizer");
+    }
+
+    @Test
+    void tokensAreShownReadably() {
+        assertThat(DemoCommand.token(" fox")).isEqualTo("␣fox");
+        assertThat(DemoCommand.token("<|endoftext|>")).isEqualTo("<|endoftext|>");
+        assertThat(DemoCommand.token("\n\n")).isEqualTo("\\n\\n");
+        assertThat(DemoCommand.token("\u0007\t")).isEqualTo("\\x07\\t");
+        assertThat(DemoCommand.token(" " + "a".repeat(30))).isEqualTo("␣" + "a".repeat(18) + "…");
+        assertThat(DemoCommand.token("😀".repeat(21))).isEqualTo("😀".repeat(19) + "…");
+        assertThat(DemoCommand.visible("two words\n", false)).isEqualTo("two words\\n");
     }
 
     @Test
@@ -83,7 +138,7 @@ class DemoTest {
     /** The lens, recomputed in plain Java from Hugging Face's hidden states and the weights. */
     @Test
     void logitLensMatchesAnIndependentComputation() {
-        long[] ids = DemoCommand.DEFAULT_TOKENS;
+        long[] ids = longs(REFERENCE, "p1.input_ids"); // the default prompt's ids
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(GPT2_TOK);
                 NDManager manager = NDManager.newBaseManager()) {
             NDArray tokens = manager.create(ids).reshape(1, ids.length);
@@ -126,19 +181,12 @@ class DemoTest {
         assertThat(LogitLensTable.topK(new float[] {3, 2, 1}, 5)).containsExactly(0, 1, 2);
     }
 
-    @Test
-    void vocabularyShowsByteLevelTokensReadably() {
-        Optional<Vocabulary> loaded = Vocabulary.load(GPT2_TOK);
-        assertThat(loaded).isPresent();
-        Vocabulary vocabulary = loaded.get();
-        assertThat(vocabulary.token(21831)).isEqualTo("Ġfox");
-        assertThat(vocabulary.display(21831)).isEqualTo("␣fox");
-        assertThat(vocabulary.display(50256)).isEqualTo("<|endoftext|>");
-        assertThat(vocabulary.display(198)).isEqualTo("\\n");
-        assertThat(vocabulary.display(99999)).isEqualTo("?");
-        assertThat(vocabulary.decode(DemoCommand.DEFAULT_TOKENS))
-                .isEqualTo("<|endoftext|>The quick brown fox jumps over the lazy dog.");
-        assertThat(Vocabulary.load(GPT2)).isEmpty();
+    private static int count(String text, String part) {
+        int n = 0;
+        for (int at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+            n++;
+        }
+        return n;
     }
 
     private static float[] lastPosition(float[] hidden) {

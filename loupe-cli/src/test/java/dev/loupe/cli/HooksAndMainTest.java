@@ -55,7 +55,12 @@ class HooksAndMainTest {
 
         CliTestSupport.Result cacheHelp = run("cache", "--help");
         assertThat(cacheHelp.out()).contains("safetensors.numpy import load_file", "--no-processing",
-                "centred over the vocabulary", "per-position constant");
+                "centred over the vocabulary", "per-position constant", "--prompt=TEXT", "--input=IN",
+                "--padding-side=left|right", "--no-prepend-bos", "attention_mask");
+
+        CliTestSupport.Result demoHelp = run("demo", "--help");
+        assertThat(demoHelp.out()).contains("--prompt=TEXT", "--tokens=IDS", "RANDOM")
+                .doesNotContain("not implemented");
     }
 
     @Test

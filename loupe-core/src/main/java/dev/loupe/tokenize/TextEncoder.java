@@ -53,13 +53,18 @@ public final class TextEncoder {
             width = Math.max(width, rows[i].length);
         }
         boolean left = options.paddingSide() == PaddingSide.LEFT;
-        long[][] ids = new long[rows.length][width];
+        long[][] ids = new long[rows.length][];
         long[][] mask = new long[rows.length][width];
         int[] lengths = new int[rows.length];
         for (int i = 0; i < rows.length; i++) {
             int offset = left ? width - rows[i].length : 0;
-            Arrays.fill(ids[i], tokenizer.padId());
-            System.arraycopy(rows[i], 0, ids[i], offset, rows[i].length);
+            if (rows[i].length == width) {
+                ids[i] = rows[i];
+            } else {
+                ids[i] = new long[width];
+                Arrays.fill(ids[i], tokenizer.padId());
+                System.arraycopy(rows[i], 0, ids[i], offset, rows[i].length);
+            }
             Arrays.fill(mask[i], offset, offset + rows[i].length, 1L);
             lengths[i] = rows[i].length;
         }
