@@ -13,7 +13,8 @@ import dev.loupe.load.ModelLoader;
 import dev.loupe.model.components.Embed;
 import dev.loupe.model.components.HookCatalog;
 import dev.loupe.model.components.HookFlag;
-import dev.loupe.model.components.LayerNorm;
+import dev.loupe.model.components.AttentionInputs;
+import dev.loupe.model.components.Norm;
 import dev.loupe.model.components.Parameters;
 import dev.loupe.model.components.PosEmbed;
 import dev.loupe.model.components.TransformerBlock;
@@ -54,9 +55,10 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;
     private final Embed embed;
+    private final Norm embedLn;
     private final PosEmbed posEmbed;
     private final List<TransformerBlock> blocks = new ArrayList<>();
-    private final LayerNorm lnFinal;
+    private final Norm lnFinal;
     private final Unembed unembed;
     private final HookPoint hookTokens;
     private final HookPoint hookEmbed;
@@ -78,16 +80,17 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
         this.stateDict = Collections.unmodifiableMap(new LinkedHashMap<>(stateDict));
         Parameters params = new Parameters(this.stateDict, weights);
         embed = new Embed(config, params);
+        embedLn = config.postEmbeddingLn() ? Norm.create("LN", "embed.ln", config, params, catalog, false) : null;
         hookEmbed = catalog.add("hook_embed", HookCatalog::residual);
-        posEmbed = new PosEmbed(config, params);
-        hookPosEmbed = catalog.add("hook_pos_embed", HookCatalog::residual);
+        boolean learnedPositions = config.positionalEmbeddingType().equals("standard");
+        posEmbed = learnedPositions ? new PosEmbed(config, params) : null;
+        hookPosEmbed = learnedPositions ? catalog.add("hook_pos_embed", HookCatalog::residual) : null;
         hookTokens = catalog.add("hook_tokens", (c, batch, pos) -> new Shape(batch, pos),
                 HookFlag.USE_HOOK_TOKENS);
         for (int layer = 0; layer < config.nLayers(); layer++) {
             blocks.add(new TransformerBlock(layer, config, params, catalog));
         }
-        lnFinal = config.normalizationType().equals("None") ? null
-                : new LayerNorm("ln_final", config, params, catalog, false);
+        lnFinal = Norm.create(finalNormType(config), "ln_final", config, params, catalog, false);
         unembed = new Unembed(config, params, catalog);
         registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
                 this::whyNotFiring);
@@ -325,21 +328,32 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
         NDArray residual;
         if (start == 0) {
             NDArray tokens = cfg.useHookTokens() ? hookTokens.fire(input) : input;
-            NDArray tokenEmbed = hookEmbed.fire(embed.forward(tokens, pass));
-            NDArray positionEmbed = hookPosEmbed.fire(posEmbed.forward(batch, pos, padding, pass));
-            residual = tokenEmbed.add(positionEmbed);
+            NDArray tokenEmbed = embed.forward(tokens, pass);
+            residual = hookEmbed.fire(embedLn == null ? tokenEmbed : embedLn.forward(tokenEmbed));
+            if (posEmbed != null) {
+                residual = residual.add(hookPosEmbed.fire(posEmbed.forward(batch, pos, padding, pass)));
+            }
         } else {
             residual = input;
         }
-        NDArray mask = AttentionMasks.causal(pass, (int) pos, padding);
+        AttentionInputs attention = AttentionInputs.build(cfg, pass, (int) batch, (int) pos, padding);
         for (int layer = start; layer < stop; layer++) {
-            residual = blocks.get(layer).forward(residual, mask, padding != null, cfg);
+            residual = blocks.get(layer).forward(residual, attention, cfg);
         }
         if (stop < cfg.nLayers()) {
             return residual;
         }
         NDArray normalized = lnFinal == null ? residual : lnFinal.forward(residual);
         return unembed.forward(normalized);
+    }
+
+    /** TransformerLens uses an RMSNorm at the end when {@code final_rms} is set, whatever the blocks use. */
+    private static String finalNormType(TransformerConfig cfg) {
+        String type = cfg.normalizationType();
+        if (cfg.finalRms() && type.startsWith("LN")) {
+            return type.equals("LN") ? "RMS" : "RMSPre";
+        }
+        return type;
     }
 
     private List<HookCatalog.Entry> firingEntries() {

@@ -1,6 +1,7 @@
 package dev.loupe.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -47,6 +48,22 @@ import java.util.Set;
  * @param modelName a name for messages and file names
  * @param originalArchitecture the Hugging Face class the weights came from
  * @param tokenizerName the tokenizer's name or folder, if known
+ * @param nKeyValueHeads key/value heads for grouped-query attention (null: as many as query heads)
+ * @param ungroupGroupedQueryAttention repeat keys and values to {@code n_heads} before {@code hook_k}/{@code hook_v}
+ * @param rotaryDim how many dimensions of each head rotary embeddings rotate (null: all)
+ * @param rotaryBase rotary base θ ({@code rope_theta})
+ * @param rotaryAdjacentPairs rotate adjacent pairs (GPT-J) instead of the two halves (NeoX, Llama)
+ * @param useNtkByPartsRope Llama 3's rope scaling
+ * @param ntkByPartsLowFreqFactor Llama 3 scaling's {@code low_freq_factor}
+ * @param ntkByPartsHighFreqFactor Llama 3 scaling's {@code high_freq_factor}
+ * @param ntkByPartsFactor Llama 3 scaling's {@code factor}
+ * @param ntkOriginalCtxLen Llama 3 scaling's {@code original_max_position_embeddings}
+ * @param gatedMlp whether the MLP is gated ({@code act(x·W_gate) * (x·W_in)})
+ * @param finalRms whether the final norm is an RMSNorm
+ * @param postEmbeddingLn whether a LayerNorm ({@code embed.ln}) follows the embedding (BLOOM)
+ * @param useLocalAttn whether some layers attend only to the last {@code windowSize} positions
+ * @param windowSize the window of local layers
+ * @param attnTypes per layer, "global" or "local"
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TransformerConfig(
@@ -74,17 +91,33 @@ public record TransformerConfig(
         boolean defaultPrependBos,
         String modelName,
         String originalArchitecture,
-        String tokenizerName) {
+        String tokenizerName,
+        Integer nKeyValueHeads,
+        boolean ungroupGroupedQueryAttention,
+        Integer rotaryDim,
+        double rotaryBase,
+        boolean rotaryAdjacentPairs,
+        @JsonProperty("use_NTK_by_parts_rope") boolean useNtkByPartsRope,
+        @JsonProperty("NTK_by_parts_low_freq_factor") double ntkByPartsLowFreqFactor,
+        @JsonProperty("NTK_by_parts_high_freq_factor") double ntkByPartsHighFreqFactor,
+        @JsonProperty("NTK_by_parts_factor") double ntkByPartsFactor,
+        @JsonProperty("NTK_original_ctx_len") int ntkOriginalCtxLen,
+        boolean gatedMlp,
+        boolean finalRms,
+        boolean postEmbeddingLn,
+        boolean useLocalAttn,
+        Integer windowSize,
+        List<String> attnTypes) {
 
     /** Activations the MLP knows. */
     public static final Set<String> ACTIVATIONS =
             Set.of("gelu_new", "gelu", "gelu_fast", "gelu_pytorch_tanh", "relu", "silu");
 
     /** Normalisation types the blocks know. */
-    public static final Set<String> NORMALIZATIONS = Set.of("LN", "LNPre", "None");
+    public static final Set<String> NORMALIZATIONS = Set.of("LN", "LNPre", "RMS", "RMSPre", "None");
 
     /** Positional embeddings the model knows. */
-    public static final Set<String> POSITIONAL_EMBEDDINGS = Set.of("standard");
+    public static final Set<String> POSITIONAL_EMBEDDINGS = Set.of("standard", "rotary", "alibi");
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -113,6 +146,13 @@ public record TransformerConfig(
         if (modelName == null) {
             modelName = "custom";
         }
+        if (rotaryBase <= 0) {
+            rotaryBase = 10000;
+        }
+        if (positionalEmbeddingType.equals("rotary") && rotaryDim == null) {
+            rotaryDim = dHead;
+        }
+        attnTypes = attnTypes == null ? null : List.copyOf(attnTypes);
         List<String> problems = new ArrayList<>();
         positive(problems, "n_layers", nLayers);
         positive(problems, "d_model", dModel);
@@ -137,6 +177,18 @@ public record TransformerConfig(
             problems.add("positional_embedding_type '" + positionalEmbeddingType
                     + "' is not supported; use one of " + sorted(POSITIONAL_EMBEDDINGS));
         }
+        if (nKeyValueHeads != null && (nKeyValueHeads <= 0 || nHeads % nKeyValueHeads != 0)) {
+            problems.add("n_key_value_heads " + nKeyValueHeads + " must divide n_heads " + nHeads);
+        }
+        if (rotaryDim != null && (rotaryDim <= 0 || rotaryDim > dHead || rotaryDim % 2 != 0)) {
+            problems.add("rotary_dim " + rotaryDim + " must be even and at most d_head " + dHead);
+        }
+        if (useLocalAttn && (windowSize == null || windowSize <= 0)) {
+            problems.add("use_local_attn needs a positive window_size");
+        }
+        if (useLocalAttn && (attnTypes == null || attnTypes.size() != nLayers)) {
+            problems.add("use_local_attn needs attn_types with one entry ('global' or 'local') per layer");
+        }
         if (!problems.isEmpty()) {
             throw new LoupeException("Invalid transformer config: " + String.join("; ", problems));
         }
@@ -150,6 +202,21 @@ public record TransformerConfig(
     /** A builder that starts from this config. */
     public Builder toBuilder() {
         return new Builder(this);
+    }
+
+    /** Number of key/value heads: {@code n_key_value_heads}, or {@code n_heads} without grouped-query attention. */
+    public int kvHeads() {
+        return nKeyValueHeads == null ? nHeads : nKeyValueHeads;
+    }
+
+    /** Whether keys and values have fewer heads than queries (and TransformerLens's {@code _W_K} names). */
+    public boolean groupedQueryAttention() {
+        return kvHeads() != nHeads;
+    }
+
+    /** Whether layer {@code layer} attends only to a window of recent positions. */
+    public boolean isLocalLayer(int layer) {
+        return useLocalAttn && "local".equals(attnTypes.get(layer));
     }
 
     /** Whether the blocks carry an {@code hook_resid_mid} (not for attention-only or parallel blocks). */
@@ -216,6 +283,22 @@ public record TransformerConfig(
         private String modelName = "custom";
         private String originalArchitecture;
         private String tokenizerName;
+        private Integer nKeyValueHeads;
+        private boolean ungroupGroupedQueryAttention;
+        private Integer rotaryDim;
+        private double rotaryBase = 10000;
+        private boolean rotaryAdjacentPairs;
+        private boolean useNtkByPartsRope;
+        private double ntkByPartsLowFreqFactor = 1.0;
+        private double ntkByPartsHighFreqFactor = 4.0;
+        private double ntkByPartsFactor = 8.0;
+        private int ntkOriginalCtxLen = 8192;
+        private boolean gatedMlp;
+        private boolean finalRms;
+        private boolean postEmbeddingLn;
+        private boolean useLocalAttn;
+        private Integer windowSize;
+        private List<String> attnTypes;
 
         private Builder() {}
 
@@ -228,6 +311,13 @@ public record TransformerConfig(
             useSplitQkvInput = c.useSplitQkvInput; useAttnIn = c.useAttnIn; useHookMlpIn = c.useHookMlpIn;
             useHookTokens = c.useHookTokens; defaultPrependBos = c.defaultPrependBos; modelName = c.modelName;
             originalArchitecture = c.originalArchitecture; tokenizerName = c.tokenizerName;
+            nKeyValueHeads = c.nKeyValueHeads; ungroupGroupedQueryAttention = c.ungroupGroupedQueryAttention;
+            rotaryDim = c.rotaryDim; rotaryBase = c.rotaryBase; rotaryAdjacentPairs = c.rotaryAdjacentPairs;
+            useNtkByPartsRope = c.useNtkByPartsRope; ntkByPartsLowFreqFactor = c.ntkByPartsLowFreqFactor;
+            ntkByPartsHighFreqFactor = c.ntkByPartsHighFreqFactor; ntkByPartsFactor = c.ntkByPartsFactor;
+            ntkOriginalCtxLen = c.ntkOriginalCtxLen; gatedMlp = c.gatedMlp; finalRms = c.finalRms;
+            postEmbeddingLn = c.postEmbeddingLn; useLocalAttn = c.useLocalAttn; windowSize = c.windowSize;
+            attnTypes = c.attnTypes;
         }
 
         public Builder nLayers(int v) { nLayers = v; return this; }
@@ -255,13 +345,32 @@ public record TransformerConfig(
         public Builder modelName(String v) { modelName = v; return this; }
         public Builder originalArchitecture(String v) { originalArchitecture = v; return this; }
         public Builder tokenizerName(String v) { tokenizerName = v; return this; }
+        public Builder nKeyValueHeads(Integer v) { nKeyValueHeads = v; return this; }
+        public Builder ungroupGroupedQueryAttention(boolean v) { ungroupGroupedQueryAttention = v; return this; }
+        public Builder rotaryDim(Integer v) { rotaryDim = v; return this; }
+        public Builder rotaryBase(double v) { rotaryBase = v; return this; }
+        public Builder rotaryAdjacentPairs(boolean v) { rotaryAdjacentPairs = v; return this; }
+        public Builder useNtkByPartsRope(boolean v) { useNtkByPartsRope = v; return this; }
+        public Builder ntkByPartsLowFreqFactor(double v) { ntkByPartsLowFreqFactor = v; return this; }
+        public Builder ntkByPartsHighFreqFactor(double v) { ntkByPartsHighFreqFactor = v; return this; }
+        public Builder ntkByPartsFactor(double v) { ntkByPartsFactor = v; return this; }
+        public Builder ntkOriginalCtxLen(int v) { ntkOriginalCtxLen = v; return this; }
+        public Builder gatedMlp(boolean v) { gatedMlp = v; return this; }
+        public Builder finalRms(boolean v) { finalRms = v; return this; }
+        public Builder postEmbeddingLn(boolean v) { postEmbeddingLn = v; return this; }
+        public Builder useLocalAttn(boolean v) { useLocalAttn = v; return this; }
+        public Builder windowSize(Integer v) { windowSize = v; return this; }
+        public Builder attnTypes(List<String> v) { attnTypes = v; return this; }
 
         /** Validates and builds; throws {@link LoupeException} listing every problem. */
         public TransformerConfig build() {
             return new TransformerConfig(nLayers, dModel, nCtx, dHead, nHeads, dMlp, dVocab, dVocabOut, actFn,
                     eps, normalizationType, positionalEmbeddingType, useAttnScale, attnScale, attnOnly,
                     parallelAttnMlp, useAttnResult, useSplitQkvInput, useAttnIn, useHookMlpIn, useHookTokens,
-                    defaultPrependBos, modelName, originalArchitecture, tokenizerName);
+                    defaultPrependBos, modelName, originalArchitecture, tokenizerName, nKeyValueHeads,
+                    ungroupGroupedQueryAttention, rotaryDim, rotaryBase, rotaryAdjacentPairs, useNtkByPartsRope,
+                    ntkByPartsLowFreqFactor, ntkByPartsHighFreqFactor, ntkByPartsFactor, ntkOriginalCtxLen, gatedMlp,
+                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes);
         }
     }
 }

@@ -8,17 +8,21 @@ import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
 
 /**
- * Causal multi-head self-attention with TransformerLens's parameters: {@code W_Q/W_K/W_V}
- * [n_heads, d_model, d_head], {@code b_Q/b_K/b_V} [n_heads, d_head], {@code W_O}
- * [n_heads, d_head, d_model], {@code b_O} [d_model].
+ * Causal multi-head self-attention with TransformerLens's parameters: {@code W_Q} [n_heads, d_model,
+ * d_head], {@code W_K}/{@code W_V} (grouped-query attention: {@code _W_K}/{@code _W_V}
+ * [n_key_value_heads, d_model, d_head]), biases {@code b_Q} [n_heads, d_head], {@code b_K}/{@code b_V}
+ * (or {@code _b_K}/{@code _b_V}), {@code W_O} [n_heads, d_head, d_model], {@code b_O} [d_model].
  *
- * <p>Hooks, in firing order: {@code hook_q}, {@code hook_k}, {@code hook_v} [batch, pos, head_index,
- * d_head]; {@code hook_attn_scores} and {@code hook_pattern} [batch, head_index, query_pos, key_pos]
- * (masked scores are exactly -inf); {@code hook_z} [batch, pos, head_index, d_head]; and with
- * {@code use_attn_result} {@code hook_result} [batch, pos, head_index, d_model] (without b_O).
+ * <p>Hooks, in firing order: {@code hook_q} [batch, pos, head_index, d_head], {@code hook_k} and
+ * {@code hook_v} [batch, pos, kv_head_index, d_head]; with rotary embeddings {@code hook_rot_q} and
+ * {@code hook_rot_k} (after the rotation); {@code hook_attn_scores} and {@code hook_pattern} [batch,
+ * head_index, query_pos, key_pos] (masked scores are exactly -inf); {@code hook_z} [batch, pos,
+ * head_index, d_head]; and with {@code use_attn_result} {@code hook_result} [batch, pos, head_index,
+ * d_model] (without b_O).
  */
 public final class Attention {
     private final int nHeads;
+    private final int kvHeads;
     private final int dHead;
     private final float attnScale;
     private final NDArray wQ;
@@ -30,8 +34,8 @@ public final class Attention {
     private final NDArray wO;
     private final NDArray bO;
     // Derived at construction so that one GEMM computes q, k and v for every head:
-    private final NDArray wQkv; // [d_model, 3 * n_heads * d_head]
-    private final NDArray bQkv; // [3 * n_heads * d_head]
+    private final NDArray wQkv; // [d_model, (n_heads + 2 * n_kv_heads) * d_head]
+    private final NDArray bQkv; // [(n_heads + 2 * n_kv_heads) * d_head]
     private final NDArray wOFlat; // [n_heads * d_head, d_model], a view of W_O
     private final HookPoint hookK;
     private final HookPoint hookQ;
@@ -40,86 +44,117 @@ public final class Attention {
     private final HookPoint hookAttnScores;
     private final HookPoint hookPattern;
     private final HookPoint hookResult;
+    private final HookPoint hookRotK;
+    private final HookPoint hookRotQ;
 
     /** @param name the module's TransformerLens name, e.g. {@code blocks.0.attn} */
     public Attention(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
         this.nHeads = cfg.nHeads();
+        this.kvHeads = cfg.kvHeads();
         this.dHead = cfg.dHead();
         this.attnScale = cfg.useAttnScale() ? (float) cfg.attnScale() : 1f;
         int d = cfg.dModel();
+        String kv = cfg.groupedQueryAttention() ? "._" : ".";
         wQ = params.get(name + ".W_Q", nHeads, d, dHead);
-        wK = params.get(name + ".W_K", nHeads, d, dHead);
-        wV = params.get(name + ".W_V", nHeads, d, dHead);
+        wK = params.get(name + kv + "W_K", kvHeads, d, dHead);
+        wV = params.get(name + kv + "W_V", kvHeads, d, dHead);
         bQ = params.get(name + ".b_Q", nHeads, dHead);
-        bK = params.get(name + ".b_K", nHeads, dHead);
-        bV = params.get(name + ".b_V", nHeads, dHead);
+        bK = params.get(name + kv + "b_K", kvHeads, dHead);
+        bV = params.get(name + kv + "b_V", kvHeads, dHead);
         wO = params.get(name + ".W_O", nHeads, dHead, d);
         bO = params.get(name + ".b_O", d);
         wQkv = NDArrays.concat(new NDList(headsLast(wQ), headsLast(wK), headsLast(wV)), 1);
         bQkv = NDArrays.concat(new NDList(bQ.reshape(-1), bK.reshape(-1), bV.reshape(-1)), 0);
-        wOFlat = wO.reshape(nHeads * dHead, d);
+        wOFlat = wO.reshape((long) nHeads * dHead, d);
 
         HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dHead());
+        HookCatalog.ShapeRule perKvHead = (c, batch, pos) -> new Shape(batch, pos,
+                c.ungroupGroupedQueryAttention() ? c.nHeads() : c.kvHeads(), c.dHead());
         HookCatalog.ShapeRule scores = (c, batch, pos) -> new Shape(batch, c.nHeads(), pos, pos);
-        hookK = hooks.add(name + ".hook_k", perHead);
+        hookK = hooks.add(name + ".hook_k", perKvHead);
         hookQ = hooks.add(name + ".hook_q", perHead);
-        hookV = hooks.add(name + ".hook_v", perHead);
+        hookV = hooks.add(name + ".hook_v", perKvHead);
         hookZ = hooks.add(name + ".hook_z", perHead);
         hookAttnScores = hooks.add(name + ".hook_attn_scores", scores);
         hookPattern = hooks.add(name + ".hook_pattern", scores);
         hookResult = hooks.add(name + ".hook_result",
                 (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dModel()), HookFlag.USE_ATTN_RESULT);
+        boolean rotary = cfg.positionalEmbeddingType().equals("rotary");
+        hookRotK = rotary ? hooks.add(name + ".hook_rot_k", perKvHead) : null;
+        hookRotQ = rotary ? hooks.add(name + ".hook_rot_q", perHead) : null;
     }
 
     /**
-     * Attention over one shared, normalised input.
+     * Attention over one shared, normalised input x [batch, pos, d_model] → [batch, pos, d_model].
      *
-     * @param x [batch, pos, d_model]
-     * @param mask additive mask [1 or batch, 1, pos, pos]: 0 where a query may attend, -inf elsewhere
-     * @param hasPadding whether the mask can hide a whole row (then its pattern is 0, not NaN)
-     * @return [batch, pos, d_model]
+     * @param mask this layer's additive mask, see {@link AttentionInputs}
      */
-    public NDArray forward(NDArray x, NDArray mask, boolean hasPadding, TransformerConfig cfg) {
+    public NDArray forward(NDArray x, NDArray mask, AttentionInputs inputs, TransformerConfig cfg) {
         Shape shape = x.getShape();
         long batch = shape.get(0);
         long pos = shape.get(1);
-        long width = (long) nHeads * dHead;
-        NDArray qkv = x.matMul(wQkv).addi(bQkv); // [batch, pos, 3 * n_heads * d_head]
-        NDArray q = hookQ.fire(qkv.get(":, :, 0:" + width).reshape(batch, pos, nHeads, dHead));
-        NDArray k = hookK.fire(qkv.get(":, :, " + width + ":" + 2 * width).reshape(batch, pos, nHeads, dHead));
-        NDArray v = hookV.fire(qkv.get(":, :, " + 2 * width + ":").reshape(batch, pos, nHeads, dHead));
-        return attend(q, k, v, mask, hasPadding, cfg);
+        long qWidth = (long) nHeads * dHead;
+        long kvWidth = (long) kvHeads * dHead;
+        NDArray qkv = x.matMul(wQkv).addi(bQkv); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
+        NDArray q = hookQ.fire(qkv.get(":, :, 0:" + qWidth).reshape(batch, pos, nHeads, dHead));
+        NDArray k = hookK.fire(ungroup(qkv.get(":, :, " + qWidth + ":" + (qWidth + kvWidth))
+                .reshape(batch, pos, kvHeads, dHead), cfg));
+        NDArray v = hookV.fire(ungroup(qkv.get(":, :, " + (qWidth + kvWidth) + ":")
+                .reshape(batch, pos, kvHeads, dHead), cfg));
+        return attend(q, k, v, mask, inputs, cfg);
     }
 
     /**
      * Attention over separate, normalised inputs per head ({@code use_split_qkv_input} or
-     * {@code use_attn_in}): each [batch, pos, head_index, d_model].
+     * {@code use_attn_in}): queries [batch, pos, head_index, d_model], keys and values
+     * [batch, pos, kv_head_index, d_model].
      */
     public NDArray forward(NDArray queryInput, NDArray keyInput, NDArray valueInput, NDArray mask,
-            boolean hasPadding, TransformerConfig cfg) {
+            AttentionInputs inputs, TransformerConfig cfg) {
         NDArray q = hookQ.fire(project(queryInput, wQ, bQ));
-        NDArray k = hookK.fire(project(keyInput, wK, bK));
-        NDArray v = hookV.fire(project(valueInput, wV, bV));
-        return attend(q, k, v, mask, hasPadding, cfg);
+        NDArray k = hookK.fire(ungroup(project(keyInput, wK, bK), cfg));
+        NDArray v = hookV.fire(ungroup(project(valueInput, wV, bV), cfg));
+        return attend(q, k, v, mask, inputs, cfg);
     }
 
-    private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask, boolean hasPadding, TransformerConfig cfg) {
-        NDArray scores = q.transpose(0, 2, 1, 3).matMul(k.transpose(0, 2, 3, 1)); // [batch, head, q_pos, k_pos]
-        scores.divi(attnScale).addi(mask);
-        scores = hookAttnScores.fire(scores);
+    private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask, AttentionInputs inputs,
+            TransformerConfig cfg) {
+        if (inputs.rotary() != null) {
+            q = hookRotQ.fire(inputs.rotary().apply(q));
+            k = hookRotK.fire(inputs.rotary().apply(k));
+        }
+        NDArray keys = repeatKv(k);
+        NDArray values = repeatKv(v);
+        NDArray scores = q.transpose(0, 2, 1, 3).matMul(keys.transpose(0, 2, 3, 1)); // [batch, head, q_pos, k_pos]
+        scores.divi(attnScale);
+        if (inputs.alibi() != null) {
+            scores.addi(inputs.alibi());
+        }
+        scores = hookAttnScores.fire(scores.addi(mask));
         NDArray pattern = scores.softmax(-1);
-        if (hasPadding) {
+        if (inputs.hasPadding()) {
             // A query whose every key is masked gets NaN from softmax; TransformerLens makes it 0.
             pattern = NDArrays.where(pattern.isNaN(), pattern.zerosLike(), pattern);
         }
         pattern = hookPattern.fire(pattern);
-        NDArray z = hookZ.fire(pattern.matMul(v.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)); // [batch, pos, head, d_head]
+        NDArray z = hookZ.fire(pattern.matMul(values.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)); // [batch, pos, head, d_head]
         if (!cfg.useAttnResult()) {
             Shape shape = z.getShape();
             return z.reshape(shape.get(0), shape.get(1), (long) nHeads * dHead).matMul(wOFlat).addi(bO);
         }
         NDArray result = hookResult.fire(z.transpose(0, 2, 1, 3).matMul(wO).transpose(0, 2, 1, 3)); // [batch, pos, head, d_model]
         return result.sum(new int[] {2}).addi(bO);
+    }
+
+    /** Keys or values [batch, pos, kv_heads, d_head] shared by groups of query heads → one per query head. */
+    private NDArray repeatKv(NDArray x) {
+        long heads = x.getShape().get(2);
+        return heads == nHeads ? x : x.repeat(2, nHeads / heads);
+    }
+
+    /** With {@code ungroup_grouped_query_attention}, keys and values get a head per query head before their hooks. */
+    private NDArray ungroup(NDArray x, TransformerConfig cfg) {
+        return cfg.ungroupGroupedQueryAttention() ? repeatKv(x) : x;
     }
 
     /** input [batch, pos, head, d_model] · W [head, d_model, d_head] + b [head, d_head]. */

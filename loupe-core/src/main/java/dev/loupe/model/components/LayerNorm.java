@@ -12,10 +12,10 @@ import dev.loupe.model.TransformerConfig;
  *
  * <p>When nothing observes those two hooks, libtorch's fused kernel computes the same function.
  */
-public final class LayerNorm {
+public final class LayerNorm implements Norm {
+    private final boolean affine;
     private final NDArray w;
     private final NDArray b;
-    private final boolean affine;
     private final float eps;
     private final int dModel;
     private final HookPoint hookScale;
@@ -23,14 +23,14 @@ public final class LayerNorm {
 
     /**
      * @param name the module's TransformerLens name ({@code blocks.0.ln1}, {@code ln_final})
-     * @param takesHeadInputs whether inputs carry a head dimension when {@code use_split_qkv_input}
-     *     or {@code use_attn_in} is on (true for ln1)
+     * @param affine whether it has a weight and bias ({@code LN}) or not ({@code LNPre})
+     * @param takesHeadInputs see {@link Norm#create}
      */
-    public LayerNorm(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks,
+    public LayerNorm(String name, boolean affine, TransformerConfig cfg, Parameters params, HookCatalog hooks,
             boolean takesHeadInputs) {
+        this.affine = affine;
         this.eps = (float) cfg.eps();
         this.dModel = cfg.dModel();
-        this.affine = cfg.normalizationType().equals("LN");
         if (affine) {
             this.w = params.get(name + ".w", cfg.dModel());
             this.b = params.get(name + ".b", cfg.dModel());
@@ -38,13 +38,12 @@ public final class LayerNorm {
             this.w = params.manager().ones(new Shape(cfg.dModel()));
             this.b = params.manager().zeros(new Shape(cfg.dModel()));
         }
-        this.hookScale = hooks.add(name + ".hook_scale",
-                (c, batch, pos) -> shape(c, takesHeadInputs, batch, pos, 1));
+        this.hookScale = hooks.add(name + ".hook_scale", (c, batch, pos) -> Norm.hookShape(c, takesHeadInputs, batch, pos, 1));
         this.hookNormalized = hooks.add(name + ".hook_normalized",
-                (c, batch, pos) -> shape(c, takesHeadInputs, batch, pos, c.dModel()));
+                (c, batch, pos) -> Norm.hookShape(c, takesHeadInputs, batch, pos, c.dModel()));
     }
 
-    /** Normalises over the last axis of x [..., d_model]. */
+    @Override
     public NDArray forward(NDArray x) {
         if (!hookScale.hasHooks() && !hookNormalized.hasHooks()) {
             return x.getNDArrayInternal().layerNorm(x, new Shape(dModel), w, b, eps).get(0);
@@ -53,10 +52,5 @@ public final class LayerNorm {
         NDArray scale = hookScale.fire(centred.square().mean(new int[] {-1}, true).addi(eps).sqrt());
         NDArray normalized = hookNormalized.fire(centred.div(scale));
         return affine ? normalized.mul(w).addi(b) : normalized;
-    }
-
-    private static Shape shape(TransformerConfig c, boolean takesHeadInputs, long batch, long pos, long last) {
-        boolean heads = takesHeadInputs && (c.useSplitQkvInput() || c.useAttnIn());
-        return heads ? new Shape(batch, pos, c.nHeads(), last) : new Shape(batch, pos, last);
     }
 }

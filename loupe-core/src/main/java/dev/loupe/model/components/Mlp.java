@@ -10,7 +10,7 @@ import dev.loupe.model.TransformerConfig;
  * [d_mlp, d_model]}, {@code b_out [d_model]}. Fires {@code hook_pre} (before the activation) and
  * {@code hook_post} (after it), both [batch, pos, d_mlp].
  */
-public final class Mlp {
+public final class Mlp implements FeedForward {
     private final NDArray wIn;
     private final NDArray bIn;
     private final NDArray wOut;
@@ -31,7 +31,7 @@ public final class Mlp {
         hookPost = hooks.add(name + ".hook_post", hidden);
     }
 
-    /** x [batch, pos, d_model] → [batch, pos, d_model]. */
+    @Override
     public NDArray forward(NDArray x) {
         NDArray pre = hookPre.fire(x.matMul(wIn).addi(bIn)); // [batch, pos, d_mlp]
         NDArray post = hookPost.fire(act.apply(pre));

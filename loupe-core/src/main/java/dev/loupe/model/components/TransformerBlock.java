@@ -17,11 +17,11 @@ import dev.loupe.model.TransformerConfig;
  * {@code hook_mlp_in} [batch, pos, d_model].
  */
 public final class TransformerBlock {
-    private final int nHeads;
-    private final LayerNorm ln1;
-    private final LayerNorm ln2;
+    private final int layer;
+    private final Norm ln1;
+    private final Norm ln2;
     private final Attention attn;
-    private final Mlp mlp;
+    private final FeedForward mlp;
     private final HookPoint hookAttnIn;
     private final HookPoint hookQInput;
     private final HookPoint hookKInput;
@@ -35,18 +35,18 @@ public final class TransformerBlock {
 
     public TransformerBlock(int layer, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
         String name = "blocks." + layer;
-        nHeads = cfg.nHeads();
-        boolean normalized = !cfg.normalizationType().equals("None");
+        this.layer = layer;
         // Registration order is TransformerLens's: ln1, ln2, attn, mlp, then the block's own points.
-        ln1 = normalized ? new LayerNorm(name + ".ln1", cfg, params, hooks, true) : null;
-        ln2 = normalized && !cfg.attnOnly() ? new LayerNorm(name + ".ln2", cfg, params, hooks, false) : null;
+        ln1 = Norm.create(cfg.normalizationType(), name + ".ln1", cfg, params, hooks, true);
+        ln2 = cfg.attnOnly() ? null : Norm.create(cfg.normalizationType(), name + ".ln2", cfg, params, hooks, false);
         attn = new Attention(name + ".attn", cfg, params, hooks);
-        mlp = cfg.attnOnly() ? null : new Mlp(name + ".mlp", cfg, params, hooks);
+        mlp = cfg.attnOnly() ? null : FeedForward.create(name + ".mlp", cfg, params, hooks);
         HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dModel());
+        HookCatalog.ShapeRule perKvHead = (c, batch, pos) -> new Shape(batch, pos, kvInputHeads(c), c.dModel());
         hookAttnIn = hooks.add(name + ".hook_attn_in", perHead, HookFlag.USE_ATTN_IN);
         hookQInput = hooks.add(name + ".hook_q_input", perHead, HookFlag.USE_SPLIT_QKV_INPUT);
-        hookKInput = hooks.add(name + ".hook_k_input", perHead, HookFlag.USE_SPLIT_QKV_INPUT);
-        hookVInput = hooks.add(name + ".hook_v_input", perHead, HookFlag.USE_SPLIT_QKV_INPUT);
+        hookKInput = hooks.add(name + ".hook_k_input", perKvHead, HookFlag.USE_SPLIT_QKV_INPUT);
+        hookVInput = hooks.add(name + ".hook_v_input", perKvHead, HookFlag.USE_SPLIT_QKV_INPUT);
         hookMlpIn = cfg.attnOnly() ? null : hooks.add(name + ".hook_mlp_in", HookCatalog::residual, HookFlag.USE_HOOK_MLP_IN);
         hookAttnOut = hooks.add(name + ".hook_attn_out", HookCatalog::residual);
         hookMlpOut = hooks.add(name + ".hook_mlp_out", HookCatalog::residual);
@@ -57,14 +57,13 @@ public final class TransformerBlock {
 
     /**
      * @param residPre [batch, pos, d_model]
-     * @param mask additive attention mask, see {@link Attention#forward}
-     * @param hasPadding whether the mask can hide whole rows
+     * @param inputs the pass's masks, rotary angles and ALiBi biases
      * @param cfg the model's current config (its hook flags may change between runs)
      * @return resid_post [batch, pos, d_model]
      */
-    public NDArray forward(NDArray residPre, NDArray mask, boolean hasPadding, TransformerConfig cfg) {
+    public NDArray forward(NDArray residPre, AttentionInputs inputs, TransformerConfig cfg) {
         residPre = hookResidPre.fire(residPre);
-        NDArray attnOut = hookAttnOut.fire(attention(residPre, mask, hasPadding, cfg));
+        NDArray attnOut = hookAttnOut.fire(attention(residPre, inputs, cfg));
         if (cfg.attnOnly()) {
             return hookResidPost.fire(residPre.add(attnOut));
         }
@@ -77,19 +76,25 @@ public final class TransformerBlock {
         return hookResidPost.fire(residMid.add(mlpOut));
     }
 
-    private NDArray attention(NDArray residPre, NDArray mask, boolean hasPadding, TransformerConfig cfg) {
+    private NDArray attention(NDArray residPre, AttentionInputs inputs, TransformerConfig cfg) {
+        NDArray mask = inputs.mask(cfg, layer);
         if (!cfg.useAttnIn() && !cfg.useSplitQkvInput()) {
-            return attn.forward(norm(ln1, residPre), mask, hasPadding, cfg);
+            return attn.forward(norm(ln1, residPre), mask, inputs, cfg);
         }
-        NDArray attnIn = cfg.useAttnIn() ? hookAttnIn.fire(perHead(residPre)) : null;
+        NDArray attnIn = cfg.useAttnIn() ? hookAttnIn.fire(perHead(residPre, cfg.nHeads())) : null;
         if (!cfg.useSplitQkvInput()) {
             NDArray normalized = norm(ln1, attnIn);
-            return attn.forward(normalized, normalized, normalized, mask, hasPadding, cfg);
+            return attn.forward(normalized, normalized, normalized, mask, inputs, cfg);
         }
-        NDArray queryInput = hookQInput.fire(perHead(residPre));
-        NDArray keyInput = hookKInput.fire(perHead(residPre));
-        NDArray valueInput = hookVInput.fire(perHead(residPre));
-        return attn.forward(norm(ln1, queryInput), norm(ln1, keyInput), norm(ln1, valueInput), mask, hasPadding, cfg);
+        NDArray queryInput = hookQInput.fire(perHead(residPre, cfg.nHeads()));
+        NDArray keyInput = hookKInput.fire(perHead(residPre, kvInputHeads(cfg)));
+        NDArray valueInput = hookVInput.fire(perHead(residPre, kvInputHeads(cfg)));
+        return attn.forward(norm(ln1, queryInput), norm(ln1, keyInput), norm(ln1, valueInput), mask, inputs, cfg);
+    }
+
+    /** Heads of {@code hook_k_input}/{@code hook_v_input}: the key/value heads unless ungrouped. */
+    private static int kvInputHeads(TransformerConfig cfg) {
+        return cfg.ungroupGroupedQueryAttention() ? cfg.nHeads() : cfg.kvHeads();
     }
 
     private NDArray mlpIn(NDArray resid, TransformerConfig cfg) {
@@ -97,11 +102,11 @@ public final class TransformerBlock {
     }
 
     /** [batch, pos, d_model] → [batch, pos, head_index, d_model], one independent copy per head. */
-    private NDArray perHead(NDArray resid) {
-        return resid.expandDims(2).repeat(2, nHeads);
+    private static NDArray perHead(NDArray resid, int heads) {
+        return resid.expandDims(2).repeat(2, heads);
     }
 
-    private static NDArray norm(LayerNorm ln, NDArray x) {
+    private static NDArray norm(Norm ln, NDArray x) {
         return ln == null ? x : ln.forward(x);
     }
 }

@@ -1,0 +1,16 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import dev.loupe.model.TransformerConfig;
+
+/** A block's MLP: plain ({@link Mlp}) or gated ({@link GatedMlp}). */
+public interface FeedForward {
+
+    /** x [batch, pos, d_model] → [batch, pos, d_model]. */
+    NDArray forward(NDArray x);
+
+    /** The MLP {@code cfg} asks for, called {@code name} ({@code blocks.0.mlp}). */
+    static FeedForward create(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
+        return cfg.gatedMlp() ? new GatedMlp(name, cfg, params, hooks) : new Mlp(name, cfg, params, hooks);
+    }
+}

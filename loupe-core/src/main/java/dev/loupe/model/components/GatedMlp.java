@@ -1,0 +1,46 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.hook.HookPoint;
+import dev.loupe.model.TransformerConfig;
+
+/**
+ * The gated MLP of Llama, Mistral, Qwen and Gemma: {@code W_gate}, {@code W_in} [d_model, d_mlp],
+ * {@code b_in} [d_mlp], {@code W_out} [d_mlp, d_model], {@code b_out} [d_model]. Fires
+ * {@code hook_pre} (x·W_gate), {@code hook_pre_linear} (x·W_in) and {@code hook_post}
+ * (act(pre)·pre_linear + b_in), all [batch, pos, d_mlp].
+ */
+public final class GatedMlp implements FeedForward {
+    private final NDArray wGate;
+    private final NDArray wIn;
+    private final NDArray bIn;
+    private final NDArray wOut;
+    private final NDArray bOut;
+    private final ActivationFunction act;
+    private final HookPoint hookPre;
+    private final HookPoint hookPreLinear;
+    private final HookPoint hookPost;
+
+    /** @param name the module's TransformerLens name, e.g. {@code blocks.0.mlp} */
+    public GatedMlp(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
+        wGate = params.get(name + ".W_gate", cfg.dModel(), cfg.dMlp());
+        wIn = params.get(name + ".W_in", cfg.dModel(), cfg.dMlp());
+        bIn = params.get(name + ".b_in", cfg.dMlp());
+        wOut = params.get(name + ".W_out", cfg.dMlp(), cfg.dModel());
+        bOut = params.get(name + ".b_out", cfg.dModel());
+        act = ActivationFunction.of(cfg.actFn());
+        HookCatalog.ShapeRule hidden = (c, batch, pos) -> new Shape(batch, pos, c.dMlp());
+        hookPre = hooks.add(name + ".hook_pre", hidden);
+        hookPreLinear = hooks.add(name + ".hook_pre_linear", hidden);
+        hookPost = hooks.add(name + ".hook_post", hidden);
+    }
+
+    @Override
+    public NDArray forward(NDArray x) {
+        NDArray pre = hookPre.fire(x.matMul(wGate)); // [batch, pos, d_mlp]
+        NDArray preLinear = hookPreLinear.fire(x.matMul(wIn));
+        NDArray post = hookPost.fire(act.apply(pre).mul(preLinear).addi(bIn));
+        return post.matMul(wOut).addi(bOut);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.model.TransformerConfig;
+
+/**
+ * A normalisation over the last axis, with TransformerLens's {@code hook_scale} [..., 1] and
+ * {@code hook_normalized} [..., d_model] (taken before any weight).
+ */
+public interface Norm {
+
+    /** x [..., d_model] → [..., d_model]. */
+    NDArray forward(NDArray x);
+
+    /**
+     * The norm {@code type} ("LN", "LNPre", "RMS", "RMSPre"; "None" gives null) called {@code name}.
+     *
+     * @param takesHeadInputs whether its input carries a head dimension when {@code use_split_qkv_input}
+     *     or {@code use_attn_in} is on (ln1)
+     */
+    static Norm create(String type, String name, TransformerConfig cfg, Parameters params, HookCatalog hooks,
+            boolean takesHeadInputs) {
+        return switch (type) {
+            case "LN", "LNPre" -> new LayerNorm(name, type.equals("LN"), cfg, params, hooks, takesHeadInputs);
+            case "RMS", "RMSPre" -> new RmsNorm(name, type.equals("RMS"), cfg, params, hooks, takesHeadInputs);
+            default -> null;
+        };
+    }
+
+    /** The shape of a norm's hooks: [batch, pos, last], with a head axis for split inputs. */
+    static Shape hookShape(TransformerConfig c, boolean takesHeadInputs, long batch, long pos, long last) {
+        boolean heads = takesHeadInputs && (c.useSplitQkvInput() || c.useAttnIn());
+        return heads ? new Shape(batch, pos, c.nHeads(), last) : new Shape(batch, pos, last);
+    }
+}
