@@ -1,6 +1,7 @@
 package dev.loupe.load;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.model.TransformerConfig;
 import java.util.Optional;
 
 /** Typed reads of a Hugging Face {@code config.json}, with errors that name the missing key. */
@@ -32,6 +33,53 @@ final class HfConfig {
     double dbl(String key, double fallback) {
         JsonNode node = json.get(key);
         return node == null || node.isNull() ? fallback : node.asDouble();
+    }
+
+    /** Rotary θ: {@code rope_parameters.rope_theta} (transformers 5), else {@code rope_theta}, else {@code rotary_emb_base}. */
+    double ropeTheta(double fallback) {
+        JsonNode parameters = json.path("rope_parameters");
+        if (parameters.hasNonNull("rope_theta")) {
+            return parameters.get("rope_theta").asDouble();
+        }
+        return json.hasNonNull("rope_theta") ? json.get("rope_theta").asDouble() : dbl("rotary_emb_base", fallback);
+    }
+
+    /** The share of each head that rotates: {@code partial_rotary_factor} (either place), else {@code rotary_pct}. */
+    double partialRotaryFactor(double fallback) {
+        JsonNode parameters = json.path("rope_parameters");
+        if (parameters.hasNonNull("partial_rotary_factor")) {
+            return parameters.get("partial_rotary_factor").asDouble();
+        }
+        return json.hasNonNull("partial_rotary_factor") ? json.get("partial_rotary_factor").asDouble()
+                : dbl("rotary_pct", fallback);
+    }
+
+    /**
+     * Rope scaling, written as {@code rope_parameters} (transformers 5) or {@code rope_scaling}
+     * (transformers 4): Llama 3's is supported, plain rope needs nothing, others are refused.
+     */
+    void applyRopeScaling(TransformerConfig.Builder builder) {
+        JsonNode scaling = json.path("rope_parameters");
+        String type = scaling.path("rope_type").asText("default");
+        if (type.equals("default") && json.path("rope_scaling").isObject()) {
+            scaling = json.get("rope_scaling");
+            type = scaling.hasNonNull("rope_type") ? scaling.get("rope_type").asText() : scaling.path("type").asText("default");
+        }
+        switch (type) {
+            case "default" -> { }
+            case "llama3" -> builder.useNtkByPartsRope(true)
+                    .ntkByPartsFactor(scaling.path("factor").asDouble(8.0))
+                    .ntkByPartsLowFreqFactor(scaling.path("low_freq_factor").asDouble(1.0))
+                    .ntkByPartsHighFreqFactor(scaling.path("high_freq_factor").asDouble(4.0))
+                    .ntkOriginalCtxLen(scaling.path("original_max_position_embeddings").asInt(8192));
+            default -> throw new CheckpointException("config.json asks for rope scaling '" + type
+                    + "', which Loupe does not support yet (supported: none, llama3)");
+        }
+    }
+
+    /** The raw node, or a missing node. */
+    JsonNode path(String key) {
+        return json.path(key);
     }
 
     boolean bool(String key, boolean fallback) {

@@ -15,7 +15,9 @@ import java.util.Map;
 
 /** Loads a Hugging Face model folder through the adapter of its {@code model_type}. */
 public final class ModelLoader {
-    private static final List<ArchitectureAdapter> ADAPTERS = List.of(new Gpt2Adapter());
+    private static final List<ArchitectureAdapter> ADAPTERS = List.of(new Gpt2Adapter(), new GptNeoXAdapter(),
+            new LlamaAdapter(), new GptNeoAdapter(), new GptJAdapter(), new OptAdapter(), new MistralAdapter(),
+            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter());
 
     private ModelLoader() {}
 

@@ -2,46 +2,110 @@ package dev.loupe.load;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.load.safetensors.SafetensorsFile;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The tensors of a Hugging Face model folder by name, read lazily from {@code model.safetensors}.
- * A prefix that wraps every name (GPT-2's {@code transformer.}) may be left out when asking.
+ * The tensors of a Hugging Face model folder by name: {@code model.safetensors}, or the shards a
+ * {@code model.safetensors.index.json} names. A prefix that wraps every name (GPT-2's
+ * {@code transformer.}) may be left out when asking.
  */
 public final class WeightSource implements AutoCloseable {
-    private final SafetensorsFile file;
+    private final Map<String, SafetensorsFile> fileOfTensor = new LinkedHashMap<>();
+    private final List<SafetensorsFile> files = new ArrayList<>();
+    private final Path dir;
 
-    private WeightSource(SafetensorsFile file) {
-        this.file = file;
+    private WeightSource(Path dir) {
+        this.dir = dir;
     }
 
     /** Opens the weights of the model folder {@code dir}. */
     public static WeightSource open(Path dir) {
-        Path single = dir.resolve("model.safetensors");
-        if (Files.isRegularFile(single)) {
-            return new WeightSource(SafetensorsFile.open(single));
+        WeightSource source = new WeightSource(dir);
+        try {
+            Path single = dir.resolve("model.safetensors");
+            Path index = dir.resolve("model.safetensors.index.json");
+            if (Files.isRegularFile(single)) {
+                source.add(SafetensorsFile.open(single));
+            } else if (Files.isRegularFile(index)) {
+                source.addShards(index);
+            } else {
+                throw missing(dir);
+            }
+            return source;
+        } catch (RuntimeException e) {
+            source.close();
+            throw e;
         }
+    }
+
+    private void add(SafetensorsFile file) {
+        files.add(file);
+        for (String name : file.names()) {
+            fileOfTensor.put(name, file);
+        }
+    }
+
+    private void addShards(Path index) {
+        JsonNode weightMap;
+        try {
+            weightMap = new ObjectMapper().readTree(index.toFile()).get("weight_map");
+        } catch (IOException e) {
+            throw new CheckpointException(index + " is not valid JSON: " + e.getMessage(), e);
+        }
+        if (weightMap == null || !weightMap.isObject()) {
+            throw new CheckpointException(index + " has no \"weight_map\" object of tensor name → shard file");
+        }
+        Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            String shardName = entry.getValue().asText();
+            SafetensorsFile shard = shards.get(shardName);
+            if (shard == null) {
+                Path shardPath = dir.resolve(shardName).normalize();
+                if (!shardPath.startsWith(dir.normalize()) || !Files.isRegularFile(shardPath)) {
+                    throw new CheckpointException(index + " names the shard " + shardName + " for " + entry.getKey()
+                            + ", which is not a file in " + dir + "; download every shard the index lists");
+                }
+                shard = SafetensorsFile.open(shardPath);
+                shards.put(shardName, shard);
+                files.add(shard);
+            }
+            if (!shard.contains(entry.getKey())) {
+                throw new CheckpointException("Shard " + shardName + " has no tensor " + entry.getKey()
+                        + " although " + index.getFileName() + " says it does");
+            }
+            fileOfTensor.put(entry.getKey(), shard);
+        }
+    }
+
+    private static CheckpointException missing(Path dir) {
         List<String> present = new ArrayList<>();
-        try (var files = Files.list(dir)) {
-            files.map(p -> p.getFileName().toString()).sorted().forEach(present::add);
-        } catch (java.io.IOException e) {
-            throw new CheckpointException("Cannot list the model folder " + dir + ": " + e.getMessage(), e);
+        try (var listing = Files.list(dir)) {
+            listing.map(p -> p.getFileName().toString()).sorted().forEach(present::add);
+        } catch (IOException e) {
+            return new CheckpointException("Cannot list the model folder " + dir + ": " + e.getMessage(), e);
         }
         String hint = present.stream().anyMatch(n -> n.endsWith(".bin") || n.endsWith(".pt"))
                 ? " It holds PyTorch checkpoints, which this version of Loupe cannot read yet; convert them to "
                         + "safetensors (safetensors.torch.save_file) first."
                 : "";
-        throw new CheckpointException("No model.safetensors in " + dir + " (it holds: " + String.join(", ", present)
-                + ")." + hint);
+        return new CheckpointException("No model.safetensors (nor model.safetensors.index.json) in " + dir
+                + " (it holds: " + String.join(", ", present) + ")." + hint);
     }
 
     /** Whether a tensor called {@code name} exists, with or without {@code prefix}. */
     public boolean contains(String prefix, String name) {
-        return file.contains(prefix + name) || file.contains(name);
+        return fileOfTensor.containsKey(prefix + name) || fileOfTensor.containsKey(name);
     }
 
     /**
@@ -49,16 +113,22 @@ public final class WeightSource implements AutoCloseable {
      * (bf16 and f16 widened), owned by {@code manager}.
      */
     public NDArray load(String prefix, String name, NDManager manager) {
-        return file.load(file.contains(prefix + name) ? prefix + name : name, manager);
+        String key = fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
+        SafetensorsFile file = fileOfTensor.get(key);
+        if (file == null) {
+            throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name
+                    + "; it is incomplete or is not the architecture its config.json names");
+        }
+        return file.load(key, manager);
     }
 
-    /** The file the tensors come from. */
-    public Path path() {
-        return file.path();
+    /** The model folder. */
+    public Path dir() {
+        return dir;
     }
 
     @Override
     public void close() {
-        file.close();
+        files.forEach(SafetensorsFile::close);
     }
 }
