@@ -141,6 +141,14 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
         config = config.toBuilder().useHookMlpIn(on).build();
     }
 
+    /**
+     * Give keys and values one head per query head before {@code hook_k}/{@code hook_v} (and their
+     * inputs), as TransformerLens's {@code ungroup_grouped_query_attention}; the logits do not change.
+     */
+    public void setUngroupGroupedQueryAttention(boolean on) {
+        config = config.toBuilder().ungroupGroupedQueryAttention(on).build();
+    }
+
     /** Fire {@code hook_tokens} [batch, pos]. */
     public void setUseHookTokens(boolean on) {
         config = config.toBuilder().useHookTokens(on).build();

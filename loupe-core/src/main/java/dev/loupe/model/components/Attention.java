@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
@@ -157,8 +158,19 @@ public final class Attention {
         return cfg.ungroupGroupedQueryAttention() ? repeatKv(x) : x;
     }
 
-    /** input [batch, pos, head, d_model] · W [head, d_model, d_head] + b [head, d_head]. */
+    /**
+     * input [batch, pos, head, d_model] · W [head, d_model, d_head] + b [head, d_head]; ungrouped key
+     * or value inputs have a head per query head, so the shared weights are repeated to match.
+     */
     private static NDArray project(NDArray input, NDArray w, NDArray b) {
+        long inputHeads = input.getShape().get(2);
+        long weightHeads = w.getShape().get(0);
+        if (inputHeads != weightHeads) {
+            // Gathered into the pass's manager: an op that starts from a weight would land in the weights'.
+            NDArray groupOfHead = input.getManager().arange(inputHeads).divi(inputHeads / weightHeads);
+            w = w.get(input.getManager(), new NDIndex("{}", groupOfHead));
+            b = b.get(input.getManager(), new NDIndex("{}", groupOfHead));
+        }
         return input.transpose(0, 2, 1, 3).matMul(w).transpose(0, 2, 1, 3).add(b);
     }
 
