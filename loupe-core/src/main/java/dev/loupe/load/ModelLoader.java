@@ -60,13 +60,18 @@ public final class ModelLoader {
         return adapter(modelType(json, dir)).config(json, modelName(dir));
     }
 
-    /** Loads the model folder {@code dir} with its weights as they are (no processing). */
+    /** Loads the model folder {@code dir} with its weights as they are (no processing), in float32. */
     public static HookedTransformer load(Path dir) {
+        return load(dir, WeightDtype.FLOAT32);
+    }
+
+    /** Loads the model folder {@code dir} with its weights as they are (no processing), kept as {@code dtype}. */
+    public static HookedTransformer load(Path dir, WeightDtype dtype) {
         JsonNode json = readHfConfig(dir);
         ArchitectureAdapter adapter = adapter(modelType(json, dir));
         TransformerConfig cfg = adapter.config(json, modelName(dir));
         NDManager weights = NDManager.newBaseManager();
-        try (WeightSource source = WeightSource.open(dir)) {
+        try (WeightSource source = WeightSource.open(dir, dtype)) {
             Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
             HookedTransformer model = new HookedTransformer(cfg, stateDict, weights);
             if (Tokenizer.existsIn(dir)) {

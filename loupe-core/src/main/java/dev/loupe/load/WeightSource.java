@@ -2,6 +2,7 @@ package dev.loupe.load;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.load.safetensors.SafetensorsFile;
@@ -23,14 +24,21 @@ public final class WeightSource implements AutoCloseable {
     private final Map<String, SafetensorsFile> fileOfTensor = new LinkedHashMap<>();
     private final List<SafetensorsFile> files = new ArrayList<>();
     private final Path dir;
+    private final WeightDtype dtype;
 
-    private WeightSource(Path dir) {
+    private WeightSource(Path dir, WeightDtype dtype) {
         this.dir = dir;
+        this.dtype = dtype;
     }
 
-    /** Opens the weights of the model folder {@code dir}. */
+    /** Opens the weights of the model folder {@code dir}, to be kept as float32. */
     public static WeightSource open(Path dir) {
-        WeightSource source = new WeightSource(dir);
+        return open(dir, WeightDtype.FLOAT32);
+    }
+
+    /** Opens the weights of the model folder {@code dir}, to be kept as {@code dtype}. */
+    public static WeightSource open(Path dir, WeightDtype dtype) {
+        WeightSource source = new WeightSource(dir, dtype);
         try {
             Path single = dir.resolve("model.safetensors");
             Path index = dir.resolve("model.safetensors.index.json");
@@ -110,7 +118,7 @@ public final class WeightSource implements AutoCloseable {
 
     /**
      * The tensor {@code name} (looked up as {@code prefix + name}, then as {@code name}) as float32
-     * (bf16 and f16 widened), owned by {@code manager}.
+     * (bf16 and f16 widened), or as float16 when the weights are kept so, owned by {@code manager}.
      */
     public NDArray load(String prefix, String name, NDManager manager) {
         String key = fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
@@ -119,7 +127,14 @@ public final class WeightSource implements AutoCloseable {
             throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name
                     + "; it is incomplete or is not the architecture its config.json names");
         }
-        return file.load(key, manager);
+        NDArray loaded = file.load(key, manager);
+        if (dtype == WeightDtype.FLOAT16 && loaded.getDataType() == DataType.FLOAT32) {
+            // One tensor at a time, so the float32 copy never exists for the whole model at once.
+            NDArray half = loaded.toType(DataType.FLOAT16, false);
+            loaded.close();
+            return half;
+        }
+        return loaded;
     }
 
     /** The model folder. */

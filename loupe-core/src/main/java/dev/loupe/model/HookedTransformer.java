@@ -10,6 +10,7 @@ import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.load.ModelLoader;
+import dev.loupe.load.WeightDtype;
 import dev.loupe.model.components.Embed;
 import dev.loupe.model.components.HookCatalog;
 import dev.loupe.model.components.HookFlag;
@@ -19,6 +20,9 @@ import dev.loupe.model.components.Parameters;
 import dev.loupe.model.components.PosEmbed;
 import dev.loupe.model.components.TransformerBlock;
 import dev.loupe.model.components.Unembed;
+import dev.loupe.model.components.Weight;
+import ai.djl.ndarray.types.DataType;
+import java.util.function.Supplier;
 import dev.loupe.tokenize.TextEncoder;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.tokenize.TokenBatch;
@@ -65,6 +69,7 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
     private final HookPoint hookPosEmbed;
     private final HookCatalog catalog = new HookCatalog();
     private final HookRegistry registry;
+    private final boolean halfWeights;
     private Tokenizer tokenizer;
 
     /**
@@ -94,6 +99,7 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
         unembed = new Unembed(config, params, catalog);
         registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
                 this::whyNotFiring);
+        halfWeights = this.stateDict.values().stream().anyMatch(a -> a.getDataType() == DataType.FLOAT16);
     }
 
     /**
@@ -102,6 +108,14 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
      */
     public static HookedTransformer fromPretrainedNoProcessing(Path dir) {
         return ModelLoader.load(dir);
+    }
+
+    /**
+     * As {@link #fromPretrainedNoProcessing(Path)}, keeping the weights in memory as {@code dtype}
+     * ({@link WeightDtype#FLOAT16} halves the memory; each layer is widened to float32 as it runs).
+     */
+    public static HookedTransformer fromPretrainedNoProcessing(Path dir, WeightDtype dtype) {
+        return ModelLoader.load(dir, dtype);
     }
 
     /** The model's config, with its current hook flags. */
@@ -337,7 +351,8 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
         if (start == 0) {
             NDArray tokens = cfg.useHookTokens() ? hookTokens.fire(input) : input;
             NDArray tokenEmbed = embed.forward(tokens, pass);
-            residual = hookEmbed.fire(embedLn == null ? tokenEmbed : embedLn.forward(tokenEmbed));
+            residual = hookEmbed.fire(embedLn == null ? tokenEmbed
+                    : widened(embedLn.weights(), pass, () -> embedLn.forward(tokenEmbed)));
             if (posEmbed != null) {
                 residual = residual.add(hookPosEmbed.fire(posEmbed.forward(batch, pos, padding, pass)));
             }
@@ -346,13 +361,32 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
         }
         AttentionInputs attention = AttentionInputs.build(cfg, pass, (int) batch, (int) pos, padding);
         for (int layer = start; layer < stop; layer++) {
-            residual = blocks.get(layer).forward(residual, attention, cfg);
+            TransformerBlock block = blocks.get(layer);
+            NDArray blockInput = residual;
+            residual = widened(block.weights(), pass, () -> block.forward(blockInput, attention, cfg));
         }
         if (stop < cfg.nLayers()) {
             return residual;
         }
-        NDArray normalized = lnFinal == null ? residual : lnFinal.forward(residual);
-        return unembed.forward(normalized);
+        NDArray finalResidual = residual;
+        List<Weight> head = new ArrayList<>(unembed.weights());
+        if (lnFinal != null) {
+            head.addAll(lnFinal.weights());
+        }
+        return widened(head, pass, () -> unembed.forward(lnFinal == null ? finalResidual : lnFinal.forward(finalResidual)));
+    }
+
+    /** Runs {@code layer} with its float16 weights widened to float32 for just that long. */
+    private NDArray widened(List<Weight> weights, NDManager pass, Supplier<NDArray> layer) {
+        if (!halfWeights) {
+            return layer.get();
+        }
+        Weight.widen(weights, pass);
+        try {
+            return layer.get();
+        } finally {
+            Weight.release(weights);
+        }
     }
 
     /** TransformerLens uses an RMSNorm at the end when {@code final_rms} is set, whatever the blocks use. */

@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
+import java.util.List;
 
 /**
  * Causal multi-head self-attention with TransformerLens's parameters: {@code W_Q} [n_heads, d_model,
@@ -26,18 +27,18 @@ public final class Attention {
     private final int kvHeads;
     private final int dHead;
     private final float attnScale;
-    private final NDArray wQ;
-    private final NDArray wK;
-    private final NDArray wV;
-    private final NDArray bQ;
-    private final NDArray bK;
-    private final NDArray bV;
-    private final NDArray wO;
-    private final NDArray bO;
+    private final Weight wQ;
+    private final Weight wK;
+    private final Weight wV;
+    private final Weight bQ;
+    private final Weight bK;
+    private final Weight bV;
+    private final Weight wO;
+    private final Weight bO;
     // Derived at construction so that one GEMM computes q, k and v for every head:
-    private final NDArray wQkv; // [d_model, (n_heads + 2 * n_kv_heads) * d_head]
-    private final NDArray bQkv; // [(n_heads + 2 * n_kv_heads) * d_head]
-    private final NDArray wOFlat; // [n_heads * d_head, d_model], a view of W_O
+    private final Weight wQkv; // [d_model, (n_heads + 2 * n_kv_heads) * d_head]
+    private final Weight bQkv; // [(n_heads + 2 * n_kv_heads) * d_head]
+    private final Weight wOFlat; // [n_heads * d_head, d_model], a view of W_O
     private final HookPoint hookK;
     private final HookPoint hookQ;
     private final HookPoint hookV;
@@ -56,17 +57,19 @@ public final class Attention {
         this.attnScale = cfg.useAttnScale() ? (float) cfg.attnScale() : 1f;
         int d = cfg.dModel();
         String kv = cfg.groupedQueryAttention() ? "._" : ".";
-        wQ = params.get(name + ".W_Q", nHeads, d, dHead);
-        wK = params.get(name + kv + "W_K", kvHeads, d, dHead);
-        wV = params.get(name + kv + "W_V", kvHeads, d, dHead);
-        bQ = params.get(name + ".b_Q", nHeads, dHead);
-        bK = params.get(name + kv + "b_K", kvHeads, dHead);
-        bV = params.get(name + kv + "b_V", kvHeads, dHead);
-        wO = params.get(name + ".W_O", nHeads, dHead, d);
-        bO = params.get(name + ".b_O", d);
-        wQkv = NDArrays.concat(new NDList(headsLast(wQ), headsLast(wK), headsLast(wV)), 1);
-        bQkv = NDArrays.concat(new NDList(bQ.reshape(-1), bK.reshape(-1), bV.reshape(-1)), 0);
-        wOFlat = wO.reshape((long) nHeads * dHead, d);
+        wQ = params.weight(name + ".W_Q", nHeads, d, dHead);
+        wK = params.weight(name + kv + "W_K", kvHeads, d, dHead);
+        wV = params.weight(name + kv + "W_V", kvHeads, d, dHead);
+        bQ = params.weight(name + ".b_Q", nHeads, dHead);
+        bK = params.weight(name + kv + "b_K", kvHeads, dHead);
+        bV = params.weight(name + kv + "b_V", kvHeads, dHead);
+        wO = params.weight(name + ".W_O", nHeads, dHead, d);
+        bO = params.weight(name + ".b_O", d);
+        wQkv = Weight.of(NDArrays.concat(new NDList(headsLast(wQ.stored()), headsLast(wK.stored()),
+                headsLast(wV.stored())), 1));
+        bQkv = Weight.of(NDArrays.concat(new NDList(bQ.stored().reshape(-1), bK.stored().reshape(-1),
+                bV.stored().reshape(-1)), 0));
+        wOFlat = Weight.of(wO.stored().reshape((long) nHeads * dHead, d));
 
         HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dHead());
         HookCatalog.ShapeRule perKvHead = (c, batch, pos) -> new Shape(batch, pos,
@@ -96,7 +99,7 @@ public final class Attention {
         long pos = shape.get(1);
         long qWidth = (long) nHeads * dHead;
         long kvWidth = (long) kvHeads * dHead;
-        NDArray qkv = x.matMul(wQkv).addi(bQkv); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
+        NDArray qkv = x.matMul(wQkv.value()).addi(bQkv.value()); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
         NDArray q = hookQ.fire(qkv.get(":, :, 0:" + qWidth).reshape(batch, pos, nHeads, dHead));
         NDArray k = hookK.fire(ungroup(qkv.get(":, :, " + qWidth + ":" + (qWidth + kvWidth))
                 .reshape(batch, pos, kvHeads, dHead), cfg));
@@ -112,9 +115,9 @@ public final class Attention {
      */
     public NDArray forward(NDArray queryInput, NDArray keyInput, NDArray valueInput, NDArray mask,
             AttentionInputs inputs, TransformerConfig cfg) {
-        NDArray q = hookQ.fire(project(queryInput, wQ, bQ));
-        NDArray k = hookK.fire(ungroup(project(keyInput, wK, bK), cfg));
-        NDArray v = hookV.fire(ungroup(project(valueInput, wV, bV), cfg));
+        NDArray q = hookQ.fire(project(queryInput, wQ.value(), bQ.value()));
+        NDArray k = hookK.fire(ungroup(project(keyInput, wK.value(), bK.value()), cfg));
+        NDArray v = hookV.fire(ungroup(project(valueInput, wV.value(), bV.value()), cfg));
         return attend(q, k, v, mask, inputs, cfg);
     }
 
@@ -141,10 +144,15 @@ public final class Attention {
         NDArray z = hookZ.fire(pattern.matMul(values.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)); // [batch, pos, head, d_head]
         if (!cfg.useAttnResult()) {
             Shape shape = z.getShape();
-            return z.reshape(shape.get(0), shape.get(1), (long) nHeads * dHead).matMul(wOFlat).addi(bO);
+            return z.reshape(shape.get(0), shape.get(1), (long) nHeads * dHead).matMul(wOFlat.value()).addi(bO.value());
         }
-        NDArray result = hookResult.fire(z.transpose(0, 2, 1, 3).matMul(wO).transpose(0, 2, 1, 3)); // [batch, pos, head, d_model]
-        return result.sum(new int[] {2}).addi(bO);
+        NDArray result = hookResult.fire(z.transpose(0, 2, 1, 3).matMul(wO.value()).transpose(0, 2, 1, 3)); // [batch, pos, head, d_model]
+        return result.sum(new int[] {2}).addi(bO.value());
+    }
+
+    /** Its parameters, and the fused forms derived from them. */
+    public List<Weight> weights() {
+        return List.of(wQ, wK, wV, bQ, bK, bV, wO, bO, wQkv, bQkv, wOFlat);
     }
 
     /** Keys or values [batch, pos, kv_heads, d_head] shared by groups of query heads → one per query head. */

@@ -8,12 +8,12 @@ import dev.loupe.model.TransformerConfig;
 
 /** Token embedding: {@code W_E [d_vocab, d_model]}; tokens [batch, pos] → [batch, pos, d_model]. */
 public final class Embed {
-    private final NDArray wE;
+    private final Weight wE;
     private final int dVocab;
 
     public Embed(TransformerConfig cfg, Parameters params) {
         this.dVocab = cfg.dVocab();
-        this.wE = params.get("embed.W_E", cfg.dVocab(), cfg.dModel());
+        this.wE = params.weight("embed.W_E", cfg.dVocab(), cfg.dModel());
     }
 
     /**
@@ -28,6 +28,6 @@ public final class Embed {
             throw new LoupeException("Token id " + (min < 0 ? min : max) + " is outside the vocabulary [0, "
                     + dVocab + "); check that the tokens were made by this model's tokenizer");
         }
-        return wE.get(manager, new NDIndex("{}", tokens));
+        return Parameters.float32(wE.stored().get(manager, new NDIndex("{}", tokens)));
     }
 }

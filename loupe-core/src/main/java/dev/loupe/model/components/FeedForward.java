@@ -2,12 +2,16 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import dev.loupe.model.TransformerConfig;
+import java.util.List;
 
 /** A block's MLP: plain ({@link Mlp}) or gated ({@link GatedMlp}). */
 public interface FeedForward {
 
     /** x [batch, pos, d_model] → [batch, pos, d_model]. */
     NDArray forward(NDArray x);
+
+    /** Its parameters. */
+    List<Weight> weights();
 
     /** The MLP {@code cfg} asks for, called {@code name} ({@code blocks.0.mlp}). */
     static FeedForward create(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {

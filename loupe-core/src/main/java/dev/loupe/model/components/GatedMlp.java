@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
+import java.util.List;
 
 /**
  * The gated MLP of Llama, Mistral, Qwen and Gemma: {@code W_gate}, {@code W_in} [d_model, d_mlp],
@@ -12,11 +13,11 @@ import dev.loupe.model.TransformerConfig;
  * (act(pre)·pre_linear + b_in), all [batch, pos, d_mlp].
  */
 public final class GatedMlp implements FeedForward {
-    private final NDArray wGate;
-    private final NDArray wIn;
-    private final NDArray bIn;
-    private final NDArray wOut;
-    private final NDArray bOut;
+    private final Weight wGate;
+    private final Weight wIn;
+    private final Weight bIn;
+    private final Weight wOut;
+    private final Weight bOut;
     private final ActivationFunction act;
     private final HookPoint hookPre;
     private final HookPoint hookPreLinear;
@@ -24,11 +25,11 @@ public final class GatedMlp implements FeedForward {
 
     /** @param name the module's TransformerLens name, e.g. {@code blocks.0.mlp} */
     public GatedMlp(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
-        wGate = params.get(name + ".W_gate", cfg.dModel(), cfg.dMlp());
-        wIn = params.get(name + ".W_in", cfg.dModel(), cfg.dMlp());
-        bIn = params.get(name + ".b_in", cfg.dMlp());
-        wOut = params.get(name + ".W_out", cfg.dMlp(), cfg.dModel());
-        bOut = params.get(name + ".b_out", cfg.dModel());
+        wGate = params.weight(name + ".W_gate", cfg.dModel(), cfg.dMlp());
+        wIn = params.weight(name + ".W_in", cfg.dModel(), cfg.dMlp());
+        bIn = params.weight(name + ".b_in", cfg.dMlp());
+        wOut = params.weight(name + ".W_out", cfg.dMlp(), cfg.dModel());
+        bOut = params.weight(name + ".b_out", cfg.dModel());
         act = ActivationFunction.of(cfg.actFn());
         HookCatalog.ShapeRule hidden = (c, batch, pos) -> new Shape(batch, pos, c.dMlp());
         hookPre = hooks.add(name + ".hook_pre", hidden);
@@ -38,9 +39,14 @@ public final class GatedMlp implements FeedForward {
 
     @Override
     public NDArray forward(NDArray x) {
-        NDArray pre = hookPre.fire(x.matMul(wGate)); // [batch, pos, d_mlp]
-        NDArray preLinear = hookPreLinear.fire(x.matMul(wIn));
-        NDArray post = hookPost.fire(act.apply(pre).mul(preLinear).addi(bIn));
-        return post.matMul(wOut).addi(bOut);
+        NDArray pre = hookPre.fire(x.matMul(wGate.value())); // [batch, pos, d_mlp]
+        NDArray preLinear = hookPreLinear.fire(x.matMul(wIn.value()));
+        NDArray post = hookPost.fire(act.apply(pre).mul(preLinear).addi(bIn.value()));
+        return post.matMul(wOut.value()).addi(bOut.value());
+    }
+
+    @Override
+    public List<Weight> weights() {
+        return List.of(wGate, wIn, bIn, wOut, bOut);
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
+import java.util.List;
 
 /**
  * LayerNorm ({@code LN}: weight {@code w} and bias {@code b}, both [d_model]) and LayerNormPre
@@ -14,8 +15,8 @@ import dev.loupe.model.TransformerConfig;
  */
 public final class LayerNorm implements Norm {
     private final boolean affine;
-    private final NDArray w;
-    private final NDArray b;
+    private final Weight w;
+    private final Weight b;
     private final float eps;
     private final int dModel;
     private final HookPoint hookScale;
@@ -32,11 +33,11 @@ public final class LayerNorm implements Norm {
         this.eps = (float) cfg.eps();
         this.dModel = cfg.dModel();
         if (affine) {
-            this.w = params.get(name + ".w", cfg.dModel());
-            this.b = params.get(name + ".b", cfg.dModel());
+            this.w = params.weight(name + ".w", cfg.dModel());
+            this.b = params.weight(name + ".b", cfg.dModel());
         } else {
-            this.w = params.manager().ones(new Shape(cfg.dModel()));
-            this.b = params.manager().zeros(new Shape(cfg.dModel()));
+            this.w = Weight.of(params.manager().ones(new Shape(cfg.dModel())));
+            this.b = Weight.of(params.manager().zeros(new Shape(cfg.dModel())));
         }
         this.hookScale = hooks.add(name + ".hook_scale", (c, batch, pos) -> Norm.hookShape(c, takesHeadInputs, batch, pos, 1));
         this.hookNormalized = hooks.add(name + ".hook_normalized",
@@ -46,11 +47,16 @@ public final class LayerNorm implements Norm {
     @Override
     public NDArray forward(NDArray x) {
         if (!hookScale.hasHooks() && !hookNormalized.hasHooks()) {
-            return x.getNDArrayInternal().layerNorm(x, new Shape(dModel), w, b, eps).get(0);
+            return x.getNDArrayInternal().layerNorm(x, new Shape(dModel), w.value(), b.value(), eps).get(0);
         }
         NDArray centred = x.sub(x.mean(new int[] {-1}, true));
         NDArray scale = hookScale.fire(centred.square().mean(new int[] {-1}, true).addi(eps).sqrt());
         NDArray normalized = hookNormalized.fire(centred.div(scale));
-        return affine ? normalized.mul(w).addi(b) : normalized;
+        return affine ? normalized.mul(w.value()).addi(b.value()) : normalized;
+    }
+
+    @Override
+    public List<Weight> weights() {
+        return affine ? List.of(w, b) : List.of();
     }
 }

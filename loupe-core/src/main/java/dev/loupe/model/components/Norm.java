@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.model.TransformerConfig;
+import java.util.List;
 
 /**
  * A normalisation over the last axis, with TransformerLens's {@code hook_scale} [..., 1] and
@@ -12,6 +13,9 @@ public interface Norm {
 
     /** x [..., d_model] → [..., d_model]. */
     NDArray forward(NDArray x);
+
+    /** Its parameters (none for the Pre variants). */
+    List<Weight> weights();
 
     /**
      * The norm {@code type} ("LN", "LNPre", "RMS", "RMSPre"; "None" gives null) called {@code name}.

@@ -2,6 +2,7 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import java.util.Map;
@@ -15,6 +16,16 @@ import java.util.Map;
  * @param manager the weights' manager, owner of tensors that components derive at construction
  */
 public record Parameters(Map<String, NDArray> stateDict, NDManager manager) {
+
+    /** The parameter {@code name}, which must have {@code shape}, as a component uses it. */
+    public Weight weight(String name, long... shape) {
+        return Weight.of(get(name, shape));
+    }
+
+    /** {@code array} in float32: a float16 copy of stored weights is widened (in its own manager). */
+    static NDArray float32(NDArray array) {
+        return array.getDataType() == DataType.FLOAT32 ? array : array.toType(DataType.FLOAT32, false);
+    }
 
     /** The parameter {@code name}, which must have {@code shape}. */
     public NDArray get(String name, long... shape) {

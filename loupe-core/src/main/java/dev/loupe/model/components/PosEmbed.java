@@ -13,12 +13,12 @@ import dev.loupe.model.TransformerConfig;
  * TransformerLens does.
  */
 public final class PosEmbed {
-    private final NDArray wPos;
+    private final Weight wPos;
     private final int nCtx;
 
     public PosEmbed(TransformerConfig cfg, Parameters params) {
         this.nCtx = cfg.nCtx();
-        this.wPos = params.get("pos_embed.W_pos", cfg.nCtx(), cfg.dModel());
+        this.wPos = params.weight("pos_embed.W_pos", cfg.nCtx(), cfg.dModel());
     }
 
     /**
@@ -35,11 +35,11 @@ public final class PosEmbed {
         }
         if (attentionMask == null) {
             NDArray positions = manager.arange(pos).expandDims(0).repeat(0, batch); // [batch, pos]
-            return wPos.get(manager, new NDIndex("{}", positions));
+            return Parameters.float32(wPos.stored().get(manager, new NDIndex("{}", positions)));
         }
         NDArray mask = attentionMask.toType(DataType.INT64, false);
         NDArray positions = mask.cumSum(1).subi(1).maximum(0L); // [batch, pos]
-        NDArray embedded = wPos.get(manager, new NDIndex("{}", positions));
+        NDArray embedded = Parameters.float32(wPos.stored().get(manager, new NDIndex("{}", positions)));
         return embedded.muli(mask.expandDims(-1).toType(DataType.FLOAT32, false));
     }
 }

@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
+import java.util.List;
 
 /**
  * RMSNorm ({@code RMS}: weight {@code w} [d_model]) and RMSNormPre ({@code RMSPre}: without it):
@@ -10,7 +11,7 @@ import dev.loupe.model.TransformerConfig;
  * [..., d_model] (before the weight). Gemma's {@code (1 + w)} is stored as {@code w + 1} at load.
  */
 public final class RmsNorm implements Norm {
-    private final NDArray w;
+    private final Weight w;
     private final float eps;
     private final HookPoint hookScale;
     private final HookPoint hookNormalized;
@@ -22,7 +23,7 @@ public final class RmsNorm implements Norm {
      */
     public RmsNorm(String name, boolean affine, TransformerConfig cfg, Parameters params, HookCatalog hooks,
             boolean takesHeadInputs) {
-        this.w = affine ? params.get(name + ".w", cfg.dModel()) : null;
+        this.w = affine ? params.weight(name + ".w", cfg.dModel()) : null;
         this.eps = (float) cfg.eps();
         this.hookScale = hooks.add(name + ".hook_scale", (c, batch, pos) -> Norm.hookShape(c, takesHeadInputs, batch, pos, 1));
         this.hookNormalized = hooks.add(name + ".hook_normalized",
@@ -33,6 +34,11 @@ public final class RmsNorm implements Norm {
     public NDArray forward(NDArray x) {
         NDArray scale = hookScale.fire(x.square().mean(new int[] {-1}, true).addi(eps).sqrt());
         NDArray normalized = hookNormalized.fire(x.div(scale));
-        return w == null ? normalized : normalized.mul(w);
+        return w == null ? normalized : normalized.mul(w.value());
+    }
+
+    @Override
+    public List<Weight> weights() {
+        return w == null ? List.of() : List.of(w);
     }
 }

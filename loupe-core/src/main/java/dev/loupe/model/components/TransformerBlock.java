@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One transformer block, pre-norm: {@code resid_mid = resid_pre + attn(ln1(resid_pre))},
@@ -104,6 +106,20 @@ public final class TransformerBlock {
     /** [batch, pos, d_model] → [batch, pos, head_index, d_model], one independent copy per head. */
     private static NDArray perHead(NDArray resid, int heads) {
         return resid.expandDims(2).repeat(2, heads);
+    }
+
+    /** Every parameter of the block. */
+    public List<Weight> weights() {
+        List<Weight> weights = new ArrayList<>(attn.weights());
+        for (Norm norm : new Norm[] {ln1, ln2}) {
+            if (norm != null) {
+                weights.addAll(norm.weights());
+            }
+        }
+        if (mlp != null) {
+            weights.addAll(mlp.weights());
+        }
+        return weights;
     }
 
     private static NDArray norm(Norm ln, NDArray x) {

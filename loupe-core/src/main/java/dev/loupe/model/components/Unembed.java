@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
+import java.util.List;
 
 /**
  * The unembedding: {@code W_U [d_model, d_vocab_out]}, {@code b_U [d_vocab_out]}. Fires
@@ -20,8 +21,8 @@ public final class Unembed {
     private static final int ALIGNMENT = 64;
 
     private final int dVocabOut;
-    private final NDArray wUPadded; // [d_model, d_vocab_out rounded up to 64]
-    private final NDArray bUPadded; // null when b_U is all zeros: adding it would change nothing
+    private final Weight wUPadded; // [d_model, d_vocab_out rounded up to 64]
+    private final Weight bUPadded; // null when b_U is all zeros: adding it would change nothing
     private final HookPoint hookIn;
     private final HookPoint hookOut;
 
@@ -30,25 +31,30 @@ public final class Unembed {
         NDArray wU = params.get("unembed.W_U", cfg.dModel(), cfg.dVocabOut());
         NDArray bU = params.get("unembed.b_U", cfg.dVocabOut());
         int padding = (ALIGNMENT - dVocabOut % ALIGNMENT) % ALIGNMENT;
-        wUPadded = padding == 0 ? wU
-                : NDArrays.concat(new NDList(wU, params.manager().zeros(new Shape(cfg.dModel(), padding))), 1);
+        wUPadded = Weight.of(padding == 0 ? wU : NDArrays.concat(new NDList(wU,
+                params.manager().zeros(new Shape(cfg.dModel(), padding), wU.getDataType())), 1));
         boolean hasBias;
         try (NDArray magnitude = bU.abs(); NDArray largest = magnitude.max()) {
             hasBias = largest.getFloat() > 0;
         }
-        bUPadded = !hasBias ? null : padding == 0 ? bU
-                : NDArrays.concat(new NDList(bU, params.manager().zeros(new Shape(padding))), 0);
+        bUPadded = !hasBias ? null : Weight.of(padding == 0 ? bU
+                : NDArrays.concat(new NDList(bU, params.manager().zeros(new Shape(padding), bU.getDataType())), 0));
         hookIn = hooks.add("unembed.hook_in", HookCatalog::residual);
         hookOut = hooks.add("unembed.hook_out", (c, batch, pos) -> new Shape(batch, pos, c.dVocabOut()));
     }
 
     /** x [batch, pos, d_model] → logits [batch, pos, d_vocab_out]. */
     public NDArray forward(NDArray x) {
-        NDArray padded = hookIn.fire(x).matMul(wUPadded);
+        NDArray padded = hookIn.fire(x).matMul(wUPadded.value());
         if (bUPadded != null) {
-            padded.addi(bUPadded);
+            padded.addi(bUPadded.value());
         }
         NDArray logits = padded.getShape().get(2) == dVocabOut ? padded : padded.get("..., :" + dVocabOut);
         return hookOut.fire(logits);
+    }
+
+    /** Its parameters, as the product uses them. */
+    public List<Weight> weights() {
+        return bUPadded == null ? List.of(wUPadded) : List.of(wUPadded, bUPadded);
     }
 }
