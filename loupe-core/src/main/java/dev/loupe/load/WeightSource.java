@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.load.safetensors.SafetensorsFile;
+import dev.loupe.load.torch.TorchCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,13 +17,27 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The tensors of a Hugging Face model folder by name: {@code model.safetensors}, or the shards a
- * {@code model.safetensors.index.json} names. A prefix that wraps every name (GPT-2's
- * {@code transformer.}) may be left out when asking.
+ * The tensors of a Hugging Face model folder by name, from the first of: {@code model.safetensors};
+ * the shards {@code model.safetensors.index.json} names; {@code pytorch_model.bin}; the shards
+ * {@code pytorch_model.bin.index.json} names. PyTorch files are read by a restricted unpickler that
+ * runs nothing from the file. A prefix that wraps every name (GPT-2's {@code transformer.}) may be
+ * left out when asking.
  */
 public final class WeightSource implements AutoCloseable {
-    private final Map<String, SafetensorsFile> fileOfTensor = new LinkedHashMap<>();
-    private final List<SafetensorsFile> files = new ArrayList<>();
+    /** One checkpoint file, whatever its format. */
+    private interface TensorFile extends AutoCloseable {
+        List<String> names();
+
+        boolean contains(String name);
+
+        NDArray load(String name, NDManager manager);
+
+        @Override
+        void close();
+    }
+
+    private final Map<String, TensorFile> fileOfTensor = new LinkedHashMap<>();
+    private final List<TensorFile> files = new ArrayList<>();
     private final Path dir;
     private final WeightDtype dtype;
 
@@ -42,10 +57,16 @@ public final class WeightSource implements AutoCloseable {
         try {
             Path single = dir.resolve("model.safetensors");
             Path index = dir.resolve("model.safetensors.index.json");
+            Path torch = dir.resolve("pytorch_model.bin");
+            Path torchIndex = dir.resolve("pytorch_model.bin.index.json");
             if (Files.isRegularFile(single)) {
-                source.add(SafetensorsFile.open(single));
+                source.add(openFile(single));
             } else if (Files.isRegularFile(index)) {
                 source.addShards(index);
+            } else if (Files.isRegularFile(torch)) {
+                source.add(openFile(torch));
+            } else if (Files.isRegularFile(torchIndex)) {
+                source.addShards(torchIndex);
             } else {
                 throw missing(dir);
             }
@@ -56,7 +77,26 @@ public final class WeightSource implements AutoCloseable {
         }
     }
 
-    private void add(SafetensorsFile file) {
+    private static TensorFile openFile(Path file) {
+        if (file.getFileName().toString().endsWith(".safetensors")) {
+            SafetensorsFile f = SafetensorsFile.open(file);
+            return new TensorFile() {
+                public List<String> names() { return f.names(); }
+                public boolean contains(String name) { return f.contains(name); }
+                public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
+                public void close() { f.close(); }
+            };
+        }
+        TorchCheckpoint f = TorchCheckpoint.open(file);
+        return new TensorFile() {
+            public List<String> names() { return f.names(); }
+            public boolean contains(String name) { return f.contains(name); }
+            public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
+            public void close() { f.close(); }
+        };
+    }
+
+    private void add(TensorFile file) {
         files.add(file);
         for (String name : file.names()) {
             fileOfTensor.put(name, file);
@@ -73,18 +113,18 @@ public final class WeightSource implements AutoCloseable {
         if (weightMap == null || !weightMap.isObject()) {
             throw new CheckpointException(index + " has no \"weight_map\" object of tensor name → shard file");
         }
-        Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
+        Map<String, TensorFile> shards = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String shardName = entry.getValue().asText();
-            SafetensorsFile shard = shards.get(shardName);
+            TensorFile shard = shards.get(shardName);
             if (shard == null) {
                 Path shardPath = dir.resolve(shardName).normalize();
                 if (!shardPath.startsWith(dir.normalize()) || !Files.isRegularFile(shardPath)) {
                     throw new CheckpointException(index + " names the shard " + shardName + " for " + entry.getKey()
                             + ", which is not a file in " + dir + "; download every shard the index lists");
                 }
-                shard = SafetensorsFile.open(shardPath);
+                shard = openFile(shardPath);
                 shards.put(shardName, shard);
                 files.add(shard);
             }
@@ -103,12 +143,9 @@ public final class WeightSource implements AutoCloseable {
         } catch (IOException e) {
             return new CheckpointException("Cannot list the model folder " + dir + ": " + e.getMessage(), e);
         }
-        String hint = present.stream().anyMatch(n -> n.endsWith(".bin") || n.endsWith(".pt"))
-                ? " It holds PyTorch checkpoints, which this version of Loupe cannot read yet; convert them to "
-                        + "safetensors (safetensors.torch.save_file) first."
-                : "";
-        return new CheckpointException("No model.safetensors (nor model.safetensors.index.json) in " + dir
-                + " (it holds: " + String.join(", ", present) + ")." + hint);
+        return new CheckpointException("No weights in " + dir + ": looked for model.safetensors, "
+                + "model.safetensors.index.json, pytorch_model.bin and pytorch_model.bin.index.json (it holds: "
+                + String.join(", ", present) + ")");
     }
 
     /** Whether a tensor called {@code name} exists, with or without {@code prefix}. */
@@ -122,7 +159,7 @@ public final class WeightSource implements AutoCloseable {
      */
     public NDArray load(String prefix, String name, NDManager manager) {
         String key = fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
-        SafetensorsFile file = fileOfTensor.get(key);
+        TensorFile file = fileOfTensor.get(key);
         if (file == null) {
             throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name
                     + "; it is incomplete or is not the architecture its config.json names");
@@ -144,6 +181,6 @@ public final class WeightSource implements AutoCloseable {
 
     @Override
     public void close() {
-        files.forEach(SafetensorsFile::close);
+        files.forEach(TensorFile::close);
     }
 }

@@ -58,12 +58,15 @@ class ModelLoaderTest {
         assertThatThrownBy(() -> HookedTransformer.fromPretrainedNoProcessing(dir))
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("No config.json");
         Files.copy(Fixtures.model("gpt2").resolve("config.json"), dir.resolve("config.json"));
+        assertThatThrownBy(() -> HookedTransformer.fromPretrainedNoProcessing(dir))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("No weights")
+                .hasMessageContaining("model.safetensors.index.json")
+                .hasMessageContaining("pytorch_model.bin");
         Files.writeString(dir.resolve("pytorch_model.bin"), "not really");
         assertThatThrownBy(() -> HookedTransformer.fromPretrainedNoProcessing(dir))
                 .isInstanceOf(CheckpointException.class)
-                .hasMessageContaining("No model.safetensors")
-                .hasMessageContaining("pytorch_model.bin")
-                .hasMessageContaining("safetensors");
+                .hasMessageContaining("not a PyTorch checkpoint");
     }
 
     @Test
