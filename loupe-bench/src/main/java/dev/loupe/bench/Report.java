@@ -22,6 +22,11 @@ import java.util.Map;
  * matMul counts {@code 2·4096³}. The model dimensions are GPT-2 small's unless the run's
  * {@code modelDir} parameter names a folder whose {@code config.json} says otherwise.
  *
+ * <p>The Llama-shaped forward ({@link LlamaForwardBench}) uses its own FLOP model per token:
+ * {@code 2·(layers' matMul weights) + 4·T·(n_heads·d_head)·L + 2·d·V}, where the layers' matMul weights
+ * are {@code L·(d·n_heads·d_head + 2·d·n_kv·d_head + n_heads·d_head·d + 3·d·d_mlp)} (grouped-query
+ * attention and a gated MLP); it also reports tokens/s.
+ *
  * <p>Usage: {@code java -cp ... dev.loupe.bench.Report [jmh-result.json]}; exits 2 if the file cannot
  * be read.
  */
@@ -36,9 +41,12 @@ public final class Report {
     private static final String ABLATION = "runWithHooksZeroAblation";
     private static final String MATMUL = "matMulCeiling";
     private static final String LOAD = "loadModel";
+    private static final String HALF_WEIGHTS = "forwardHalfWeights";
     private static final String LOUPE_TOKENIZE = "loupeToTokens";
     private static final String DJL_TOKENIZE = "djlEncode";
     static final double TOKENIZER_TARGET = 0.90;
+    private static final String LLAMA_FORWARD = "llamaForward";
+    static final double LLAMA_CEILING_TARGET = 0.65;
 
     /** One benchmark result. */
     record Row(String method, String shape, String modelDir, String mode, double ms, double errorMs, int samples) {}
@@ -50,6 +58,18 @@ public final class Report {
 
         double flopsPerToken(long pos) {
             return 24.0 * dModel * dModel * layers + 4.0 * pos * dModel * layers + 2.0 * dModel * vocab;
+        }
+    }
+
+    /** The dimensions of the Llama FLOP model. */
+    record LlamaDims(long layers, long dModel, long nHeads, long nKvHeads, long dHead, long dMlp, long vocab) {
+        static final LlamaDims LLAMA_SHAPED = new LlamaDims(LlamaShapedFixture.N_LAYERS, LlamaShapedFixture.D_MODEL,
+                LlamaShapedFixture.N_HEADS, LlamaShapedFixture.N_KV_HEADS, LlamaShapedFixture.D_HEAD,
+                LlamaShapedFixture.D_MLP, LlamaShapedFixture.D_VOCAB);
+
+        double flopsPerToken(long pos) {
+            return 2.0 * LlamaShapedFixture.layerMatMulParams(layers, dModel, nHeads, nKvHeads, dHead, dMlp)
+                    + 4.0 * pos * (nHeads * dHead) * layers + 2.0 * dModel * vocab;
         }
     }
 
@@ -110,8 +130,8 @@ public final class Report {
             Double gflops = gflops(row);
             Double percent = gflops != null && ceilingGflops != null ? 100 * gflops / ceilingGflops : null;
             Row forward = forwards.get(key(row));
-            Double ratio = forward != null && (row.method().equals(CACHE) || row.method().equals(ABLATION))
-                    ? row.ms() / forward.ms() : null;
+            Double ratio = forward != null && (row.method().equals(CACHE) || row.method().equals(ABLATION)
+                    || row.method().equals(HALF_WEIGHTS)) ? row.ms() / forward.ms() : null;
             String target = "";
             Boolean met = null;
             String miss = null;
@@ -148,6 +168,17 @@ public final class Report {
                                 100 * share, 100 * TOKENIZER_TARGET);
                     }
                 }
+                case LLAMA_FORWARD -> {
+                    target = String.format(Locale.ROOT, "≥ %.0f %% of ceiling", 100 * LLAMA_CEILING_TARGET);
+                    if (percent != null) {
+                        met = percent >= 100 * LLAMA_CEILING_TARGET;
+                        double neededMs = row.ms() * percent / (100 * LLAMA_CEILING_TARGET);
+                        miss = String.format(Locale.ROOT,
+                                "llamaForward %s: %.1f %% of ceiling, target ≥ %.0f %% (%.1f points short; needs ≤ %.0f"
+                                + " ms, i.e. %.2f× faster)", row.shape(), percent, 100 * LLAMA_CEILING_TARGET,
+                                100 * LLAMA_CEILING_TARGET - percent, neededMs, row.ms() / neededMs);
+                    }
+                }
                 case LOAD -> {
                     target = String.format(Locale.ROOT, "≤ %.0f ms", LOAD_TARGET_MS);
                     met = row.ms() <= LOAD_TARGET_MS;
@@ -174,6 +205,16 @@ public final class Report {
         out.append(String.format(Locale.ROOT,
                 "FLOP model per token: 24·d²·L + 4·T·d·L + 2·d·V = %.1f MFLOP at T=128 (GPT-2 small).%n",
                 Dims.GPT2_SMALL.flopsPerToken(128) / 1e6));
+        for (Row row : rows) {
+            if (row.method().equals(LLAMA_FORWARD) && !row.shape().isEmpty()) {
+                int[] bt = Gpt2SmallFixture.parseShape(row.shape());
+                out.append(String.format(Locale.ROOT,
+                        "Llama-shaped forward %s: %.0f tokens/s; FLOP model per token: 2·(layers' matMul weights)"
+                        + " + 4·T·(n_heads·d_head)·L + 2·d·V = %.1f MFLOP at T=%d.%n", row.shape(),
+                        (double) bt[0] * bt[1] / (row.ms() / 1e3),
+                        llamaDims(row.modelDir()).flopsPerToken(bt[1]) / 1e6, bt[1]));
+            }
+        }
         for (Row row : rows) {
             if (!row.modelDir().isEmpty()) {
                 out.append("modelDir=").append(row.modelDir()).append(" (").append(row.method()).append(")\n");
@@ -225,6 +266,9 @@ public final class Report {
             }
             int[] bt = Gpt2SmallFixture.parseShape(row.shape());
             flops = (double) bt[0] * bt[1] * dims(row.modelDir()).flopsPerToken(bt[1]);
+        } else if (row.method().equals(LLAMA_FORWARD) && !row.shape().isEmpty()) {
+            int[] bt = Gpt2SmallFixture.parseShape(row.shape());
+            flops = (double) bt[0] * bt[1] * llamaDims(row.modelDir()).flopsPerToken(bt[1]);
         } else {
             return null;
         }
@@ -244,6 +288,26 @@ public final class Report {
             System.err.println("Could not read " + modelDir + "/config.json (" + e.getMessage()
                     + "); assuming GPT-2 small dimensions for the FLOP model");
             return Dims.GPT2_SMALL;
+        }
+    }
+
+    /** The Llama-shaped fixture's dimensions, or those in {@code modelDir/config.json} (a Llama config). */
+    static LlamaDims llamaDims(String modelDir) {
+        if (modelDir.isEmpty()) {
+            return LlamaDims.LLAMA_SHAPED;
+        }
+        try {
+            JsonNode c = new ObjectMapper().readTree(Path.of(modelDir, "config.json").toFile());
+            long d = first(c, "hidden_size");
+            long heads = first(c, "num_attention_heads");
+            long kvHeads = c.hasNonNull("num_key_value_heads") ? first(c, "num_key_value_heads") : heads;
+            long dHead = c.hasNonNull("head_dim") ? first(c, "head_dim") : d / heads;
+            return new LlamaDims(first(c, "num_hidden_layers"), d, heads, kvHeads, dHead,
+                    first(c, "intermediate_size"), first(c, "vocab_size"));
+        } catch (IOException | RuntimeException e) {
+            System.err.println("Could not read " + modelDir + "/config.json (" + e.getMessage()
+                    + "); assuming the Llama-shaped fixture's dimensions for the FLOP model");
+            return LlamaDims.LLAMA_SHAPED;
         }
     }
 
