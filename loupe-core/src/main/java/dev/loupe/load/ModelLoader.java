@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.TransformerConfig;
+import dev.loupe.process.ProcessOptions;
+import dev.loupe.process.ProcessedWeights;
+import dev.loupe.process.WeightProcessing;
 import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -67,13 +70,22 @@ public final class ModelLoader {
 
     /** Loads the model folder {@code dir} with its weights as they are (no processing), kept as {@code dtype}. */
     public static HookedTransformer load(Path dir, WeightDtype dtype) {
+        return load(dir, dtype, ProcessOptions.none());
+    }
+
+    /**
+     * Loads the model folder {@code dir}, keeping its weights as {@code dtype} and processing them
+     * as {@code processing} says (TransformerLens's {@code from_pretrained}).
+     */
+    public static HookedTransformer load(Path dir, WeightDtype dtype, ProcessOptions processing) {
         JsonNode json = readHfConfig(dir);
         ArchitectureAdapter adapter = adapter(modelType(json, dir));
         TransformerConfig cfg = adapter.config(json, modelName(dir));
         NDManager weights = NDManager.newBaseManager();
         try (WeightSource source = WeightSource.open(dir, dtype)) {
-            Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
-            HookedTransformer model = new HookedTransformer(cfg, stateDict, weights);
+            ProcessedWeights loaded = new ProcessedWeights(adapter.stateDict(source, cfg, weights), cfg);
+            ProcessedWeights processed = WeightProcessing.process(loaded, processing);
+            HookedTransformer model = new HookedTransformer(processed.config(), processed.stateDict(), weights);
             if (Tokenizer.existsIn(dir)) {
                 model.setTokenizer(Tokenizer.fromModelDir(dir));
             }

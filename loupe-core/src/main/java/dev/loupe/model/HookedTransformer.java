@@ -11,6 +11,9 @@ import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.load.ModelLoader;
 import dev.loupe.load.WeightDtype;
+import dev.loupe.process.ProcessOptions;
+import dev.loupe.process.ProcessedWeights;
+import dev.loupe.process.WeightProcessing;
 import dev.loupe.model.components.Embed;
 import dev.loupe.model.components.HookCatalog;
 import dev.loupe.model.components.HookFlag;
@@ -108,6 +111,48 @@ public final class HookedTransformer implements TextMethods, AutoCloseable {
      */
     public static HookedTransformer fromPretrainedNoProcessing(Path dir) {
         return ModelLoader.load(dir);
+    }
+
+    /**
+     * Loads a Hugging Face model folder and processes its weights as TransformerLens's
+     * {@code from_pretrained} does by default (fold LayerNorm, centre writing weights, centre the
+     * unembedding, fold value biases): the residual stream becomes easier to read, predictions are
+     * unchanged, and logits are centred over the vocabulary (Hugging Face's minus their mean).
+     */
+    public static HookedTransformer fromPretrained(Path dir) {
+        return ModelLoader.load(dir, WeightDtype.FLOAT32, ProcessOptions.defaults());
+    }
+
+    /** As {@link #fromPretrained(Path)} with the processing steps {@code options} chooses. */
+    public static HookedTransformer fromPretrained(Path dir, ProcessOptions options) {
+        return ModelLoader.load(dir, WeightDtype.FLOAT32, options);
+    }
+
+    /** As {@link #fromPretrained(Path, ProcessOptions)}, keeping the weights in memory as {@code dtype}. */
+    public static HookedTransformer fromPretrained(Path dir, ProcessOptions options, WeightDtype dtype) {
+        return ModelLoader.load(dir, dtype, options);
+    }
+
+    /**
+     * A new model with this one's weights processed as {@code options} says (TransformerLens's
+     * {@code process_weights_}, without changing this model: the weights are copied first). The
+     * tokenizer is not shared; give the new model one if it needs it.
+     */
+    public HookedTransformer processWeights(ProcessOptions options) {
+        NDManager copies = NDManager.newBaseManager();
+        try {
+            Map<String, NDArray> copied = new LinkedHashMap<>();
+            stateDict.forEach((name, value) -> {
+                NDArray copy = value.duplicate();
+                copy.attach(copies);
+                copied.put(name, copy);
+            });
+            ProcessedWeights processed = WeightProcessing.process(new ProcessedWeights(copied, config), options);
+            return new HookedTransformer(processed.config(), processed.stateDict(), copies);
+        } catch (RuntimeException e) {
+            copies.close();
+            throw e;
+        }
     }
 
     /**

@@ -1,0 +1,169 @@
+package dev.loupe.process;
+
+import ai.djl.ndarray.NDArray;
+import dev.loupe.LoupeException;
+import dev.loupe.model.TransformerConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * TransformerLens's weight processing, one pure function per step: each takes a state dict (and
+ * config) and returns a new one, leaving its input untouched. New tensors belong to the manager of
+ * the tensors they are computed from. The model's predictions are unchanged by every step (logits up
+ * to a per-position constant for {@link #centerUnembed}).
+ *
+ * <p>Order as {@code from_pretrained}: fold LayerNorm, center writing weights, center unembed, fold
+ * value biases (then re-centre {@code b_O}).
+ */
+public final class WeightProcessing {
+    private WeightProcessing() {}
+
+    /** Applies the steps {@code options} selects, in TransformerLens's order. */
+    public static ProcessedWeights process(ProcessedWeights weights, ProcessOptions options) {
+        TransformerConfig cfg = weights.config();
+        boolean layerNorm = cfg.normalizationType().startsWith("LN");
+        if (options.refactorFactoredAttnMatrices()) {
+            throw new LoupeException("refactorFactoredAttnMatrices is not supported yet"
+                    + (cfg.positionalEmbeddingType().equals("rotary")
+                            ? " (and it cannot apply to rotary models: the rotation sits between W_Q and W_K)" : ""));
+        }
+        ProcessedWeights result = weights;
+        if (options.foldLn() && (cfg.normalizationType().equals("LN") || cfg.normalizationType().equals("RMS"))) {
+            result = foldLayerNorm(result, layerNorm, layerNorm);
+        }
+        if (options.centerWritingWeights() && layerNorm && !cfg.finalRms()) {
+            result = new ProcessedWeights(centerWritingWeights(result.stateDict(), result.config()), result.config());
+        }
+        if (options.centerUnembed()) {
+            result = new ProcessedWeights(centerUnembed(result.stateDict()), result.config());
+        }
+        if (options.foldValueBiases()) {
+            Map<String, NDArray> folded = foldValueBiases(result.stateDict(), result.config());
+            if (options.centerWritingWeights() && layerNorm) {
+                folded = centerAttentionOutputBiases(folded, result.config());
+            }
+            result = new ProcessedWeights(folded, result.config());
+        }
+        return result;
+    }
+
+    /**
+     * Folds every norm's weight (and, with {@code foldBiases}, LayerNorm's bias) into the maps that
+     * read from it: ln1 into W_Q/W_K/W_V and their biases, ln2 into W_in (and W_gate) and b_in,
+     * ln_final into W_U and b_U; the norms lose their parameters (LN → LNPre, RMS → RMSPre). With
+     * {@code centerWeights} the reading weights are then centred over d_model, which a centring norm
+     * makes free.
+     */
+    public static ProcessedWeights foldLayerNorm(ProcessedWeights weights, boolean foldBiases, boolean centerWeights) {
+        TransformerConfig cfg = weights.config();
+        Map<String, NDArray> sd = new LinkedHashMap<>(weights.stateDict());
+        String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            String block = "blocks." + l + ".";
+            NDArray w1 = sd.remove(block + "ln1.w");
+            NDArray b1 = sd.remove(block + "ln1.b");
+            String[][] projections = {{"attn.W_Q", "attn.b_Q"}, {kv + "W_K", kv + "b_K"}, {kv + "W_V", kv + "b_V"}};
+            for (String[] projection : projections) {
+                String wName = block + projection[0];
+                String bName = block + projection[1];
+                NDArray w = sd.get(wName); // [heads, d_model, d_head]
+                if (foldBiases && b1 != null) {
+                    sd.put(bName, sd.get(bName).add(w.mul(b1.reshape(1, -1, 1)).sum(new int[] {1})));
+                }
+                NDArray folded = w.mul(w1.reshape(1, -1, 1));
+                sd.put(wName, centerWeights ? folded.sub(folded.mean(new int[] {1}, true)) : folded);
+            }
+            if (cfg.attnOnly()) {
+                continue;
+            }
+            NDArray w2 = sd.remove(block + "ln2.w");
+            NDArray b2 = sd.remove(block + "ln2.b");
+            NDArray wIn = sd.get(block + "mlp.W_in"); // [d_model, d_mlp]
+            if (foldBiases && b2 != null) {
+                sd.put(block + "mlp.b_in", sd.get(block + "mlp.b_in").add(wIn.mul(b2.reshape(-1, 1)).sum(new int[] {0})));
+            }
+            NDArray foldedIn = wIn.mul(w2.reshape(-1, 1));
+            sd.put(block + "mlp.W_in", centerWeights ? foldedIn.sub(foldedIn.mean(new int[] {0}, true)) : foldedIn);
+            if (cfg.gatedMlp()) {
+                sd.put(block + "mlp.W_gate", sd.get(block + "mlp.W_gate").mul(w2.reshape(-1, 1)));
+            }
+        }
+        NDArray wf = sd.remove("ln_final.w");
+        NDArray bf = sd.remove("ln_final.b");
+        NDArray wU = sd.get("unembed.W_U"); // [d_model, d_vocab_out]
+        if (foldBiases && bf != null) {
+            sd.put("unembed.b_U", sd.get("unembed.b_U").add(wU.mul(bf.reshape(-1, 1)).sum(new int[] {0})));
+        }
+        NDArray foldedU = wU.mul(wf.reshape(-1, 1));
+        sd.put("unembed.W_U", centerWeights ? foldedU.sub(foldedU.mean(new int[] {0}, true)) : foldedU);
+        String pre = cfg.normalizationType().equals("LN") ? "LNPre" : "RMSPre";
+        return new ProcessedWeights(sd, cfg.toBuilder().normalizationType(pre).build());
+    }
+
+    /**
+     * Makes every weight that writes to the residual stream zero-mean over d_model: W_E, W_pos,
+     * W_O, b_O, W_out, b_out. A LayerNorm removes the mean anyway, so nothing downstream changes.
+     */
+    public static Map<String, NDArray> centerWritingWeights(Map<String, NDArray> stateDict, TransformerConfig cfg) {
+        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        centerLastAxis(sd, "embed.W_E");
+        if (sd.containsKey("pos_embed.W_pos")) {
+            centerLastAxis(sd, "pos_embed.W_pos");
+        }
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            String block = "blocks." + l + ".";
+            centerLastAxis(sd, block + "attn.W_O");
+            centerLastAxis(sd, block + "attn.b_O");
+            if (!cfg.attnOnly()) {
+                centerLastAxis(sd, block + "mlp.W_out");
+                centerLastAxis(sd, block + "mlp.b_out");
+            }
+        }
+        return sd;
+    }
+
+    /** Makes W_U and b_U zero-mean over the vocabulary: logits lose their per-position mean, log-probs are unchanged. */
+    public static Map<String, NDArray> centerUnembed(Map<String, NDArray> stateDict) {
+        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        centerLastAxis(sd, "unembed.W_U");
+        centerLastAxis(sd, "unembed.b_U");
+        return sd;
+    }
+
+    /**
+     * Moves the value bias into the output bias: {@code b_O += Σ_h b_V[h] · W_O[h]}, {@code b_V = 0}.
+     * The bias's contribution to each head's output is the same at every position, since the pattern
+     * sums to 1, so the model computes the same thing.
+     */
+    public static Map<String, NDArray> foldValueBiases(Map<String, NDArray> stateDict, TransformerConfig cfg) {
+        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            String block = "blocks." + l + ".";
+            NDArray bV = sd.get(block + kv + "b_V"); // [kv_heads, d_head]
+            NDArray perHead = cfg.groupedQueryAttention() ? bV.repeat(0, cfg.nHeads() / cfg.kvHeads()) : bV;
+            NDArray wO = sd.get(block + "attn.W_O"); // [heads, d_head, d_model]
+            NDArray contribution = wO.mul(perHead.expandDims(-1)).sum(new int[] {0, 1}); // [d_model]
+            sd.put(block + "attn.b_O", sd.get(block + "attn.b_O").add(contribution));
+            sd.put(block + kv + "b_V", bV.zerosLike());
+        }
+        return sd;
+    }
+
+    /** Re-centres every b_O over d_model, as TransformerLens does after folding value biases. */
+    static Map<String, NDArray> centerAttentionOutputBiases(Map<String, NDArray> stateDict, TransformerConfig cfg) {
+        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            centerLastAxis(sd, "blocks." + l + ".attn.b_O");
+        }
+        return sd;
+    }
+
+    private static void centerLastAxis(Map<String, NDArray> sd, String name) {
+        NDArray value = sd.get(name);
+        if (value == null) {
+            throw new LoupeException("The state dict has no '" + name + "' to centre");
+        }
+        sd.put(name, value.sub(value.mean(new int[] {-1}, true)));
+    }
+}

@@ -1,0 +1,79 @@
+package dev.loupe.process;
+
+import static dev.loupe.testing.TensorAssert.assertClose;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.cache.ActivationCache;
+import dev.loupe.model.ForwardOptions;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.model.ModelOutput;
+import dev.loupe.model.ReturnType;
+import dev.loupe.testing.Fixtures;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** fromPretrained against TransformerLens's processed state dicts and caches, for every architecture. */
+class ProcessedParityTest {
+    private static NDManager manager;
+
+    @BeforeAll
+    static void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterAll
+    static void close() {
+        manager.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
+        "bloom"})
+    void processedWeightsHooksAndPredictionsMatchTransformerLens(String arch) {
+        Path tl = Fixtures.tl(arch);
+        Map<String, NDArray> expectedWeights = Fixtures.readAll(tl.resolve("state_dict_processed.safetensors"), manager);
+        Map<String, NDArray> expectedCache = Fixtures.readAll(tl.resolve("cache_processed.safetensors"), manager);
+        Map<String, NDArray> hf = Fixtures.readAll(Fixtures.model(arch).resolve("reference.safetensors"), manager);
+        JsonNode hooks = Fixtures.json(tl.resolve("hooks.json"));
+        try (HookedTransformer model = HookedTransformer.fromPretrained(Fixtures.model(arch))) {
+            assertThat(model.config().normalizationType()).isEqualTo(hooks.get("cfg_processed").get("normalization_type").asText());
+            int compared = 0;
+            for (Map.Entry<String, NDArray> entry : expectedWeights.entrySet()) {
+                NDArray ours = model.stateDict().get(entry.getKey());
+                if (ours == null) {
+                    // TransformerLens keeps buffers (mask, IGNORE) and, for ALiBi models, an unused W_pos.
+                    assertThat(entry.getKey()).as(arch).matches(".*(\\.mask|\\.IGNORE|pos_embed\\.W_pos)");
+                    continue;
+                }
+                assertClose(arch + " " + entry.getKey(), ours, entry.getValue(), 1e-4);
+                compared++;
+            }
+            assertThat(model.stateDict().keySet()).as(arch + " parameters").hasSize(compared);
+            List<String> order = new ArrayList<>();
+            hooks.get("run_with_cache_order_processed").forEach(e -> order.add(e.get("name").asText()));
+            try (ActivationCache cache = model.runWithCache(hf.get("input_ids"))) {
+                assertThat(cache.keys()).containsExactlyElementsOf(order);
+                for (String name : order) {
+                    double atol = name.endsWith("hook_pattern") ? 5e-5 : 1e-4;
+                    assertClose(arch + " " + name, cache.get(name), expectedCache.get(name), atol);
+                }
+                // Processed logits are Hugging Face's minus their mean over the vocabulary; log-probs are equal.
+                NDArray centred = hf.get("logits").sub(hf.get("logits").mean(new int[] {-1}, true));
+                assertClose(arch + " centred logits", cache.logits(), centred, 1e-4);
+                assertClose(arch + " log-probs", cache.logits().logSoftmax(-1), hf.get("logits").logSoftmax(-1), 1e-4);
+            }
+            ModelOutput loss = model.forward(hf.get("input_ids"),
+                    ForwardOptions.builder().returnType(ReturnType.LOSS).lossPerToken(true).build());
+            assertClose(arch + " loss_per_token", loss.loss(), hf.get("loss_per_token"), 5e-5);
+        }
+    }
+}
