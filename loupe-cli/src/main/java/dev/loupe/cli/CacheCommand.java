@@ -61,12 +61,12 @@ import picocli.CommandLine.TypeConversionException;
                     + " attention_mask (int64) if IN has one or the prompts were padded. OUT is written"
                     + " atomically: it is complete or absent, never half-written.",
             "",
-            "Weights: TransformerLens processes weights by default (fold_ln, centring the weights that"
-                    + " write to the residual stream, centring the unembedding). Processed logits are centred"
-                    + " over the vocabulary, as TransformerLens's are, so they differ from Hugging Face's by a"
-                    + " per-position constant. Loupe does not implement weight processing yet, so this command"
-                    + " needs --no-processing, which caches the model as it is: its logits then equal"
-                    + " Hugging Face's.",
+            "Weights are processed by default, as TransformerLens's from_pretrained does (fold_ln, centring"
+                    + " the weights that write to the residual stream, centring the unembedding, folding value"
+                    + " biases), so activations match TransformerLens's. Processed logits are centred over the"
+                    + " vocabulary, as TransformerLens's are, so they differ from Hugging Face's by a per-position"
+                    + " constant (log-probs are the same). --no-processing caches the model as it is: its logits"
+                    + " then equal Hugging Face's.",
             ""
         },
         footer = {
@@ -85,8 +85,6 @@ import picocli.CommandLine.TypeConversionException;
             "    --no-processing --hooks 'blocks\\.0\\..*'"
         })
 final class CacheCommand extends LoupeCommand {
-    static final String NOT_PROCESSED = "weight processing is not implemented yet; pass --no-processing to cache"
-            + " the unprocessed model (logits then equal Hugging Face's)";
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "Hugging Face model folder (config.json + model.safetensors).")
@@ -114,7 +112,7 @@ final class CacheCommand extends LoupeCommand {
     Path out;
 
     @Option(names = "--no-processing",
-            description = "Use the weights as they are (required for now; see above).")
+            description = "Use the weights as they are (TransformerLens's from_pretrained_no_processing).")
     boolean noProcessing;
 
     @Option(names = "--hooks", paramLabel = "REGEX",
@@ -126,9 +124,6 @@ final class CacheCommand extends LoupeCommand {
     @Override
     int execute() throws IOException {
         checkUsage();
-        if (!noProcessing) {
-            return fail(NOT_PROCESSED);
-        }
         Pattern pattern = hooks == null ? null : Pattern.compile(hooks);
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray inputIds = null;
@@ -141,7 +136,8 @@ final class CacheCommand extends LoupeCommand {
                     }
                 }
             }
-            try (HookedTransformer transformer = HookedTransformer.fromPretrainedNoProcessing(model)) {
+            try (HookedTransformer transformer = noProcessing ? HookedTransformer.fromPretrainedNoProcessing(model)
+                    : HookedTransformer.fromPretrained(model)) {
                 if (inputIds == null) {
                     TokenBatch batch = tokenize(transformer);
                     inputIds = batch.idsArray(manager);

@@ -165,14 +165,14 @@ class CacheCommandTest {
     }
 
     @Test
-    void refusesToProcessWeights() {
+    void processesWeightsByDefaultAsTransformerLens() {
         Path out = tmp.resolve("processed.safetensors");
         CliTestSupport.Result result = cache(GPT2_REFERENCE, out);
-
-        result.failedWithOneLine("--no-processing");
-        assertThat(result.err()).isEqualTo("loupe: weight processing is not implemented yet; pass --no-processing"
-                + " to cache the unprocessed model (logits then equal Hugging Face's)\n");
-        assertThat(out).doesNotExist();
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        Path processed = Path.of("../testdata/tl/gpt2/cache_processed.safetensors");
+        for (String name : List.of("blocks.0.hook_resid_pre", "blocks.1.attn.hook_pattern", "ln_final.hook_normalized")) {
+            assertClose(name, floats(out, name), floats(processed, name), 1e-4);
+        }
     }
 
     @Test
