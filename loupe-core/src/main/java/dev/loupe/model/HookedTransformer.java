@@ -57,7 +57,7 @@ import java.util.Map;
  * <p>Outputs belong to the manager of the input tokens; a cache owns its own memory. The model owns
  * its weights and frees them on {@link #close()}. One forward pass runs at a time.
  */
-public final class HookedTransformer implements TextMethods, WeightViews, AutoCloseable {
+public final class HookedTransformer implements TextMethods, Circuits, AutoCloseable {
     private TransformerConfig config;
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;
