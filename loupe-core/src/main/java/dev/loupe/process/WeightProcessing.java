@@ -1,7 +1,10 @@
 package dev.loupe.process;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
+import dev.loupe.analysis.FactoredMatrix;
 import dev.loupe.model.TransformerConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,11 +25,6 @@ public final class WeightProcessing {
     public static ProcessedWeights process(ProcessedWeights weights, ProcessOptions options) {
         TransformerConfig cfg = weights.config();
         boolean layerNorm = cfg.normalizationType().startsWith("LN");
-        if (options.refactorFactoredAttnMatrices()) {
-            throw new LoupeException("refactorFactoredAttnMatrices is not supported yet"
-                    + (cfg.positionalEmbeddingType().equals("rotary")
-                            ? " (and it cannot apply to rotary models: the rotation sits between W_Q and W_K)" : ""));
-        }
         ProcessedWeights result = weights;
         if (options.foldLn() && (cfg.normalizationType().equals("LN") || cfg.normalizationType().equals("RMS"))) {
             result = foldLayerNorm(result, layerNorm, layerNorm);
@@ -44,7 +42,53 @@ public final class WeightProcessing {
             }
             result = new ProcessedWeights(folded, result.config());
         }
+        if (options.refactorFactoredAttnMatrices()) {
+            result = new ProcessedWeights(refactorFactoredAttnMatrices(result.stateDict(), result.config()), result.config());
+        }
         return result;
+    }
+
+    /**
+     * Re-factors each head's QK and OV circuits without changing them: {@code W_V = U·S},
+     * {@code W_O = Vhᵀ} (a rotation, so z has the norm of the head's output) from the SVD of W_V·W_O,
+     * and W_Q, W_K with equal column norms from the balanced SVD of the bias-augmented
+     * [W_Q; b_Q]·[W_K; b_K]ᵀ. Value biases move into b_O first.
+     *
+     * @throws LoupeException for rotary models (the rotation sits between W_Q and W_K, so QK depends
+     *     on positions) and grouped-query models (keys are shared between query heads)
+     */
+    public static Map<String, NDArray> refactorFactoredAttnMatrices(Map<String, NDArray> stateDict, TransformerConfig cfg) {
+        if (cfg.positionalEmbeddingType().equals("rotary")) {
+            throw new LoupeException("refactorFactoredAttnMatrices cannot apply to a rotary model: the rotation sits"
+                    + " between W_Q and W_K, so the QK circuit depends on the positions of query and key");
+        }
+        if (cfg.groupedQueryAttention()) {
+            throw new LoupeException("refactorFactoredAttnMatrices cannot apply to grouped-query attention: one key head"
+                    + " serves several query heads, so their QK circuits cannot be re-factored separately");
+        }
+        Map<String, NDArray> sd = foldValueBiases(stateDict, cfg);
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            String attn = "blocks." + l + ".attn.";
+            NDArray queries = augmented(sd.get(attn + "W_Q"), sd.get(attn + "b_Q")); // [heads, d_model + 1, d_head]
+            NDArray keys = augmented(sd.get(attn + "W_K"), sd.get(attn + "b_K"));
+            FactoredMatrix even = new FactoredMatrix(queries, keys.transpose(0, 2, 1)).makeEven();
+            NDArray evenKeys = even.B().transpose(0, 2, 1);
+            sd.put(attn + "W_Q", even.A().get(":, :-1, :"));
+            sd.put(attn + "b_Q", even.A().get(":, -1, :"));
+            sd.put(attn + "W_K", evenKeys.get(":, :-1, :"));
+            sd.put(attn + "b_K", evenKeys.get(":, -1, :"));
+            try (FactoredMatrix ov = new FactoredMatrix(sd.get(attn + "W_V"), sd.get(attn + "W_O"))) {
+                FactoredMatrix.Svd svd = ov.svd(); // U [heads, d_model, d_head], S [heads, d_head], Vh [heads, d_model, d_head]
+                sd.put(attn + "W_V", svd.U().mul(svd.S().expandDims(1)));
+                sd.put(attn + "W_O", svd.Vh().transpose(0, 2, 1).duplicate());
+            }
+        }
+        return sd;
+    }
+
+    /** [W; b] along d_model: the weights of a d_model + 1 input whose last coordinate is always 1. */
+    private static NDArray augmented(NDArray weight, NDArray bias) {
+        return NDArrays.concat(new NDList(weight, bias.expandDims(1)), 1);
     }
 
     /**

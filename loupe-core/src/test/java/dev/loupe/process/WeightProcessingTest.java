@@ -146,10 +146,42 @@ class WeightProcessingTest {
     }
 
     @Test
-    void refactoringFactoredAttentionMatricesIsRefusedWithTheReason() {
-        assertThatThrownBy(() -> HookedTransformer.fromPretrained(Fixtures.model("llama"),
+    void refactoringFactoredAttentionMatricesKeepsTheCircuits() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            TransformerConfig cfg = RandomModels.layerNormConfig();
+            Map<String, NDArray> sd = RandomModels.stateDict(cfg, manager);
+            ProcessedWeights refactored = pure(sd, s -> new ProcessedWeights(
+                    WeightProcessing.refactorFactoredAttnMatrices(s, cfg), cfg));
+            assertSamePredictions(cfg, sd, refactored, manager, false);
+            // W_O is a rotation onto d_model: its rows are orthonormal, W_O · W_Oᵀ = I per head.
+            NDArray wO = refactored.stateDict().get("blocks.1.attn.W_O");
+            NDArray gram = wO.matMul(wO.transpose(0, 2, 1));
+            assertClose("W_O W_Oᵀ", gram, manager.eye(cfg.dHead()).expandDims(0).repeat(0, cfg.nHeads()), 1e-4);
+            assertThat(refactored.stateDict().get("blocks.0.attn.b_V").abs().sum().getFloat()).isZero();
+        }
+        for (String arch : new String[] {"gpt2", "bloom"}) {
+            try (HookedTransformer plain = HookedTransformer.fromPretrained(Fixtures.model(arch));
+                 HookedTransformer refactored = HookedTransformer.fromPretrained(Fixtures.model(arch),
+                         ProcessOptions.defaults().withRefactorFactoredAttnMatrices(true));
+                 NDManager manager = NDManager.newBaseManager()) {
+                NDArray tokens = Fixtures.readAll(Fixtures.model(arch).resolve("reference.safetensors"), manager).get("input_ids");
+                assertClose(arch + " logits", refactored.forward(tokens), plain.forward(tokens), ATOL);
+            }
+        }
+    }
+
+    @Test
+    void refactoringIsRefusedForRotaryAndGroupedQueryModelsWithTheReason() {
+        assertThatThrownBy(() -> HookedTransformer.fromPretrained(Fixtures.model("gpt_neox"),
                 ProcessOptions.defaults().withRefactorFactoredAttnMatrices(true)))
                 .isInstanceOf(LoupeException.class)
                 .hasMessageContaining("rotary");
+        TransformerConfig gqa = RandomModels.rmsNormConfig().toBuilder().positionalEmbeddingType("standard").rotaryDim(null).build();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, NDArray> sd = RandomModels.stateDict(gqa, manager);
+            assertThatThrownBy(() -> WeightProcessing.refactorFactoredAttnMatrices(sd, gqa))
+                    .isInstanceOf(LoupeException.class)
+                    .hasMessageContaining("grouped-query");
+        }
     }
 }
