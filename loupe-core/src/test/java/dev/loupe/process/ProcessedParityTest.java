@@ -76,4 +76,18 @@ class ProcessedParityTest {
             assertClose(arch + " loss_per_token", loss.loss(), hf.get("loss_per_token"), 5e-5);
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2-tok", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads",
+        "extra/llama3_rope_scaling", "extra/gpt_neox_old_config", "extra/gpt2_bf16", "extra/gpt2_f16", "extra/llama_sharded"})
+    void processingKeepsLogProbsAndLossesOnEveryOtherFixture(String name) {
+        Map<String, NDArray> hf = Fixtures.readAll(Fixtures.model(name).resolve("reference.safetensors"), manager);
+        String prefix = hf.containsKey("input_ids") ? "" : "p1.";
+        NDArray tokens = hf.get(prefix + "input_ids");
+        try (HookedTransformer model = HookedTransformer.fromPretrained(Fixtures.model(name))) {
+            ModelOutput out = model.forward(tokens, ForwardOptions.builder().returnType(ReturnType.BOTH).lossPerToken(true).build());
+            assertClose(name + " log-probs", out.logits().logSoftmax(-1), hf.get(prefix + "logits").logSoftmax(-1), 1e-4);
+            assertClose(name + " loss_per_token", out.loss(), hf.get(prefix + "loss_per_token"), 5e-5);
+        }
+    }
 }
