@@ -29,19 +29,65 @@ public final class ActivationCache implements AutoCloseable {
     private final Map<String, NDArray> activations;
     private final ModelOutput output;
     private final NDManager manager;
-    private final int nLayers;
+    private final CacheModel model;
 
     /**
      * @param activations name to activation, in firing order; all owned by {@code manager}
      * @param output the run's output, owned by {@code manager}
      * @param manager the cache's own manager, closed with it
-     * @param nLayers the model's number of blocks, to resolve negative layers
+     * @param model the model that made it, for the analyses (its config, weights and final norm)
      */
-    public ActivationCache(Map<String, NDArray> activations, ModelOutput output, NDManager manager, int nLayers) {
+    public ActivationCache(Map<String, NDArray> activations, ModelOutput output, NDManager manager, CacheModel model) {
         this.activations = Collections.unmodifiableMap(new LinkedHashMap<>(activations));
         this.output = output;
         this.manager = manager;
-        this.nLayers = nLayers;
+        this.model = model;
+    }
+
+    /** The model that made this cache, or null for a cache loaded without one. */
+    public CacheModel model() {
+        return model;
+    }
+
+    // ---- analyses (TransformerLens's ActivationCache methods) --------------------------------
+
+    /**
+     * {@code accumulated_resid}: the residual stream entering each block up to {@code layer}, then
+     * (for the whole model) the final residual; labels "0_pre", …, "final_post". With
+     * {@code applyLn}, what ln_final makes of each (the logit lens before the unembedding).
+     */
+    public LabelledStack accumulatedResid(StackOptions options) {
+        return ResidualStacks.accumulatedResid(this, options);
+    }
+
+    /** {@code decompose_resid}: embeddings and each attention/MLP output; they sum to the residual. */
+    public LabelledStack decomposeResid(StackOptions options) {
+        return ResidualStacks.decomposeResid(this, options);
+    }
+
+    /** {@code stack_head_results}: each head's output "L{l}H{h}" (plus "remainder" if asked). */
+    public LabelledStack stackHeadResults(StackOptions options) {
+        return ResidualStacks.stackHeadResults(this, options);
+    }
+
+    /** {@code compute_head_results} for one layer: [batch, pos, head_index, d_model], z · W_O without b_O. */
+    public NDArray headResults(int layer) {
+        return ResidualStacks.headResults(this, resolve(layer));
+    }
+
+    /**
+     * {@code apply_ln_to_stack}: components [components, batch, pos, d_model] as the norm before
+     * {@code layer} (-1: ln_final) sees them, using the cached scale of the full residual.
+     */
+    public NDArray applyLnToStack(NDArray stack, int layer, boolean mlpInput, PosSlice posSlice, boolean recomputeLn) {
+        int n = model == null ? 0 : model.config().nLayers();
+        return ResidualStacks.applyLnToStack(this, stack, layer == -1 ? n : layer, mlpInput,
+                posSlice == null ? PosSlice.all() : posSlice, recomputeLn);
+    }
+
+    /** {@code stack_activation}: {@code name} ("pattern", "resid_pre", …) of every layer, stacked [layer, ...]. */
+    public NDArray stackActivation(String name) {
+        return ResidualStacks.stackActivation(this, name, -1, null);
     }
 
     /**
@@ -111,7 +157,13 @@ public final class ActivationCache implements AutoCloseable {
     }
 
     private int resolve(int layer) {
-        return layer < 0 ? nLayers + layer : layer;
+        if (layer >= 0) {
+            return layer;
+        }
+        if (model == null) {
+            throw new LoupeException("Negative layers need the model's layer count; this cache has no model");
+        }
+        return model.config().nLayers() + layer;
     }
 
     private NDArray require(String name) {

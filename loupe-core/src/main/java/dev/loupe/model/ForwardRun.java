@@ -175,7 +175,7 @@ final class ForwardRun {
             NDArray value = detach ? detach(entry.getValue()) : entry.getValue();
             entries.put(entry.getKey(), adopt(value, target));
         }
-        return new Result(owned, new ActivationCache(entries, owned, target, model.config().nLayers()));
+        return new Result(owned, new ActivationCache(entries, owned, target, model));
     }
 
     /** Moves an array made in this run to {@code target}; copies one that belongs to someone else. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
+import dev.loupe.cache.CacheModel;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
@@ -57,7 +58,7 @@ import java.util.Map;
  * <p>Outputs belong to the manager of the input tokens; a cache owns its own memory. The model owns
  * its weights and frees them on {@link #close()}. One forward pass runs at a time.
  */
-public final class HookedTransformer implements TextMethods, Circuits, AutoCloseable {
+public final class HookedTransformer implements TextMethods, Circuits, CacheModel, AutoCloseable {
     private TransformerConfig config;
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;
@@ -329,6 +330,11 @@ public final class HookedTransformer implements TextMethods, Circuits, AutoClose
     /** As {@link #runWithCache(NDArray, CacheOptions)} with extra hooks for this run. */
     public ActivationCache runWithCache(NDArray input, CacheOptions options, List<HookSpec> hooks) {
         return ForwardRun.run(this, input, options.forward(), hooks, options, false).cache();
+    }
+
+    @Override
+    public NDArray applyFinalNorm(NDArray x) {
+        return lnFinal == null ? x : lnFinal.forward(x);
     }
 
     /** Frees the weights (and the tokenizer). */
