@@ -5,6 +5,9 @@ import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;
 import dev.loupe.hook.ActName;
 import dev.loupe.model.ModelOutput;
+import dev.loupe.load.safetensors.SafetensorsFile;
+import dev.loupe.load.safetensors.SafetensorsWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -83,6 +86,105 @@ public final class ActivationCache implements AutoCloseable {
         int n = model == null ? 0 : model.config().nLayers();
         return ResidualStacks.applyLnToStack(this, stack, layer == -1 ? n : layer, mlpInput,
                 posSlice == null ? PosSlice.all() : posSlice, recomputeLn);
+    }
+
+    /** {@code get_neuron_results}: each neuron's contribution post · W_out [batch, pos, d_mlp, d_model]. */
+    public NDArray neuronResults(int layer, PosSlice posSlice) {
+        return Decompositions.neuronResults(this, resolve(layer), posSlice == null ? PosSlice.all() : posSlice);
+    }
+
+    /** {@code stack_neuron_results}: every neuron "L{l}N{n}" of the layers before {@code options.layer()}. */
+    public LabelledStack stackNeuronResults(StackOptions options) {
+        return Decompositions.stackNeuronResults(this, options);
+    }
+
+    /**
+     * {@code get_full_resid_decomposition}: heads, neurons (or MLP outputs), embeddings and biases,
+     * summing to the residual stream entering {@code options.layer()}.
+     */
+    public LabelledStack fullResidDecomposition(StackOptions options, boolean expandNeurons) {
+        return Decompositions.fullResidDecomposition(this, options, expandNeurons);
+    }
+
+    /**
+     * {@code logit_attrs}: each component's push on the logit of {@code tokens} (minus
+     * {@code incorrectTokens}, may be null) through ln_final's cached scale: [components, ...].
+     */
+    public NDArray logitAttrs(NDArray stack, NDArray tokens, NDArray incorrectTokens, PosSlice posSlice) {
+        return Decompositions.logitAttrs(this, stack, tokens, incorrectTokens, posSlice == null ? PosSlice.all() : posSlice);
+    }
+
+    /**
+     * {@code remove_batch_dim}: the same cache for a batch of one, without the batch axis. The new
+     * cache's arrays are views owned by a manager under this one.
+     */
+    public ActivationCache removeBatchDim() {
+        for (Map.Entry<String, NDArray> entry : activations.entrySet()) {
+            if (entry.getValue().getShape().dimension() == 0 || entry.getValue().getShape().get(0) != 1) {
+                throw new LoupeException("removeBatchDim needs a batch of one, but " + entry.getKey() + " has shape "
+                        + entry.getValue().getShape());
+            }
+        }
+        return sliced(a -> a.get(0));
+    }
+
+    /** {@code apply_slice_to_batch_dim}: the cache for batch rows {@code start} (inclusive) to {@code stop}. */
+    public ActivationCache applySliceToBatchDim(int start, int stop) {
+        return sliced(a -> a.get(start + ":" + stop));
+    }
+
+    private ActivationCache sliced(java.util.function.UnaryOperator<NDArray> slice) {
+        NDManager views = manager.newSubManager();
+        Map<String, NDArray> entries = new LinkedHashMap<>();
+        activations.forEach((name, value) -> {
+            NDArray view = slice.apply(value);
+            view.attach(views);
+            entries.put(name, view);
+        });
+        NDArray logits = output.logits() == null ? null : slice.apply(output.logits());
+        if (logits != null) {
+            logits.attach(views);
+        }
+        return new ActivationCache(entries, new ModelOutput(logits, null, null), views, model);
+    }
+
+    /**
+     * Writes every activation (and the logits) under its TransformerLens name to a safetensors file,
+     * the format {@code loupe cache} writes and {@code safetensors.numpy.load_file} reads.
+     */
+    public void save(Path file) {
+        Map<String, NDArray> tensors = new LinkedHashMap<>(activations);
+        if (output.logits() != null) {
+            tensors.put("logits", output.logits());
+        }
+        SafetensorsWriter.write(file, tensors);
+    }
+
+    /**
+     * Reads a cache {@link #save} or {@code loupe cache} wrote; {@code model} (may be null) enables the
+     * analyses. {@code logits} becomes the output; {@code input_ids} and {@code attention_mask} are skipped.
+     */
+    public static ActivationCache load(Path file, CacheModel model) {
+        NDManager manager = NDManager.newBaseManager();
+        try (SafetensorsFile in = SafetensorsFile.open(file)) {
+            Map<String, NDArray> entries = new LinkedHashMap<>();
+            NDArray logits = null;
+            for (String name : in.names()) {
+                if (name.equals("input_ids") || name.equals("attention_mask")) {
+                    continue;
+                }
+                NDArray value = in.load(name, manager);
+                if (name.equals("logits")) {
+                    logits = value;
+                } else {
+                    entries.put(name, value);
+                }
+            }
+            return new ActivationCache(entries, new ModelOutput(logits, null, null), manager, model);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
     }
 
     /** {@code stack_activation}: {@code name} ("pattern", "resid_pre", …) of every layer, stacked [layer, ...]. */

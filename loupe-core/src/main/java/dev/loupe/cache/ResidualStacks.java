@@ -97,14 +97,7 @@ final class ResidualStacks {
         if (perLayer.isEmpty()) {
             throw new LoupeException("stackHeadResults with layer 0 has no heads to stack");
         }
-        NDArray heads = NDArrays.concat(perLayer, -2); // [..., layers * heads, d_model]
-        int axes = heads.getShape().dimension();
-        int[] order = new int[axes];
-        order[0] = axes - 2;
-        for (int i = 1; i < axes; i++) {
-            order[i] = i - 1 < axes - 2 ? i - 1 : axes - 1;
-        }
-        NDArray stack = heads.transpose(order); // [layers * heads, ..., d_model]
+        NDArray stack = Decompositions.componentsFirst(NDArrays.concat(perLayer, -2)); // [layers * heads, ..., d_model]
         if (options.inclRemainder()) {
             NDArray total = options.posSlice().apply(cache.get("resid_post", layer - 1), -2);
             stack = NDArrays.concat(new NDList(stack, total.sub(stack.sum(new int[] {0})).expandDims(0)), 0);
