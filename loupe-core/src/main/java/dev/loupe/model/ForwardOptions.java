@@ -16,7 +16,8 @@ import ai.djl.ndarray.NDArray;
  * @param startAtLayer if set, the input is the residual stream [batch, pos, d_model] entering this
  *     block (negative counts from the end)
  * @param stopAtLayer if set, run blocks before this one only and return the residual stream
- *     (0 = just the embeddings; negative counts from the end)
+ *     (0 = just the embeddings; n_layers = every block, without the final norm and unembedding;
+ *     negative counts from the end)
  * @param tokens the tokens, for the loss when the input is a residual stream
  * @param metric the scalar backward hooks differentiate; null means the mean loss
  */

@@ -104,8 +104,9 @@ final class ForwardRun {
         int stop = model.layerIndex(options.stopAtLayer(), cfg.nLayers(), "stopAtLayer");
         NDArray in = start == 0 ? ownTokens(input, "input") : ownResidual(input, cfg);
         NDArray padding = options.attentionMask() == null ? null : ownMask(options.attentionMask(), in.getShape());
-        NDArray output = model.compute(in, start, stop, padding, pass);
-        if (stop < cfg.nLayers()) {
+        boolean stopsEarly = options.stopAtLayer() != null;
+        NDArray output = model.compute(in, start, stop, padding, pass, !stopsEarly);
+        if (stopsEarly) {
             return new ModelOutput(null, null, output);
         }
         ReturnType type = options.returnType();

@@ -392,9 +392,11 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * The transformer, top to bottom. {@code input} is int64 tokens [batch, pos], or the residual
      * [batch, pos, d_model] entering block {@code start}.
      *
-     * @return the residual after block {@code stop - 1} if {@code stop < n_layers}, else logits
+     * @param unembedAtEnd whether to finish with the final norm and the unembedding (false when the caller
+     *     set {@code stopAtLayer}, as TransformerLens returns the residual whenever it is set)
+     * @return logits, or the residual after block {@code stop - 1}
      */
-    NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass) {
+    NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass, boolean unembedAtEnd) {
         TransformerConfig cfg = config;
         long batch = input.getShape().get(0);
         long pos = input.getShape().get(1);
@@ -416,7 +418,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
             NDArray blockInput = residual;
             residual = widened(block.weights(), pass, () -> block.forward(blockInput, attention, cfg));
         }
-        if (stop < cfg.nLayers()) {
+        if (!unembedAtEnd) {
             return residual;
         }
         NDArray finalResidual = residual;

@@ -104,6 +104,9 @@ class ForwardOptionsTest {
     void stoppingAndStartingAtALayerComposeToTheFullModel() {
         ModelOutput embeddings = model.forward(tokens, ForwardOptions.builder().stopAtLayer(0).build());
         assertClose("stop at 0 = embeddings", embeddings.residual(), hf.get("hidden_states.0"), 1e-4);
+        ModelOutput everyBlock = model.forward(tokens, ForwardOptions.builder().stopAtLayer(2).build());
+        assertThat(everyBlock.logits()).as("stopAtLayer = n_layers returns the residual, as TransformerLens").isNull();
+        assertClose("stop at n_layers", everyBlock.residual(), hf.get("final_norm_input"), 1e-4);
         NDArray mid = model.forward(tokens, ForwardOptions.builder().stopAtLayer(-1).build()).residual();
         assertClose("stop at -1", mid, hf.get("hidden_states.1"), 1e-4);
         ModelOutput rest = model.forward(mid, ForwardOptions.builder().startAtLayer(1).tokens(tokens)

@@ -1,0 +1,97 @@
+package dev.loupe.analysis.patching;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.loupe.LoupeException;
+import dev.loupe.model.Metric;
+
+/**
+ * TransformerLens's {@code patching_metric}: a scalar computed from the logits of ONE patched run,
+ * {@code logits [batch, pos, d_vocab_out]} where batch is the corrupted tokens' batch. For example
+ * the logit difference between the right and the wrong answer at the last position.
+ *
+ * <p>Batched patching stacks several patched runs along the batch dimension; it then calls
+ * {@link #applyEach} on {@code [runs * batch, pos, d_vocab_out]}, whose default evaluates
+ * {@link #apply} on each run's rows. Override {@code applyEach} with a vectorised version when the
+ * metric allows it (see {@link #logitDiff}).
+ *
+ * <p>Arrays made while computing the metric belong to the logits' manager, which patching frees
+ * after each batch of runs.
+ */
+@FunctionalInterface
+public interface PatchMetric {
+    /**
+     * @param logits [batch, pos, d_vocab_out] of one run
+     * @return the metric
+     */
+    float apply(NDArray logits);
+
+    /**
+     * The metric of each of {@code runs} runs stacked along the batch dimension.
+     *
+     * @param logits [runs * batch, pos, d_vocab_out]; run {@code i} is rows {@code i*batch … (i+1)*batch - 1}
+     * @param runs how many runs are stacked
+     * @return one value per run, in order
+     */
+    default float[] applyEach(NDArray logits, int runs) {
+        long rows = logits.getShape().get(0) / runs;
+        float[] out = new float[runs];
+        for (int i = 0; i < runs; i++) {
+            try (NDArray one = logits.get(new NDIndex("{}:{}", i * rows, (i + 1) * rows))) {
+                out[i] = apply(one);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The positions whose logits the metric reads, or null (the default) for all of them. When set,
+     * the metric receives only those positions' logits, in this order: [batch, positions.length,
+     * d_vocab_out] (negative positions count from the end). The batched sweep then unembeds just
+     * those positions, which saves most of the vocabulary projection.
+     */
+    default int[] positions() {
+        return null;
+    }
+
+    /** Adapts a {@link Metric} (logits → scalar NDArray) to patching. */
+    static PatchMetric of(Metric metric) {
+        return logits -> {
+            try (NDArray value = metric.apply(logits)) {
+                if (value.size() != 1) {
+                    throw new LoupeException("A patching metric must be a scalar, got shape " + value.getShape());
+                }
+                return value.toType(DataType.FLOAT32, false).toFloatArray()[0];
+            }
+        };
+    }
+
+    /**
+     * {@code logits[:, -1, correct] - logits[:, -1, wrong]}, averaged over the batch: the usual IOI
+     * metric, vectorised over stacked runs. It reads the last position only ({@link #positions()}).
+     */
+    static PatchMetric logitDiff(long correct, long wrong) {
+        return new PatchMetric() {
+            @Override
+            public float apply(NDArray logits) {
+                return applyEach(logits, 1)[0];
+            }
+
+            @Override
+            public int[] positions() {
+                return new int[] {-1};
+            }
+
+            @Override
+            public float[] applyEach(NDArray logits, int runs) {
+                try (NDArray right = logits.get(new NDIndex(":, -1, {}", correct));
+                     NDArray wrongLogit = logits.get(new NDIndex(":, -1, {}", wrong));
+                     NDArray diff = right.sub(wrongLogit);
+                     NDArray perRun = diff.reshape(runs, -1).mean(new int[] {1})) {
+                    return perRun.toType(DataType.FLOAT32, false).toFloatArray();
+                }
+            }
+        };
+    }
+}
