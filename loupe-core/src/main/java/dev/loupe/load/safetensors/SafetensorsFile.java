@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.ClosestNames;
 import dev.loupe.load.CheckpointException;
+import dev.loupe.load.FilledArrays;
+import dev.loupe.load.HalfFloats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -205,7 +207,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         try {
             if (dtype.converted) {
-                return createFilled(manager, shape, dtype.loadedAs, (int) loadedBytes,
+                return FilledArrays.create(manager, shape, dtype.loadedAs, (int) loadedBytes,
                         target -> convert(info, dtype, target));
             }
             return loadRaw(info, dtype, manager, shape);
@@ -221,7 +223,7 @@ public final class SafetensorsFile implements AutoCloseable {
         long position = header.dataStart + info.begin();
         int length = (int) info.byteSize();
         if (!privateMapping) {
-            return createFilled(manager, shape, dtype.loadedAs, length, target -> readFully(position, target));
+            return FilledArrays.create(manager, shape, dtype.loadedAs, length, target -> readFully(position, target));
         }
         // PRIVATE, never READ_ONLY: DJL aliases the buffer, and an in-place op on a read-only
         // mapping is a SIGSEGV in libtorch, not an exception.
@@ -230,7 +232,7 @@ public final class SafetensorsFile implements AutoCloseable {
             return manager.create(mapped, shape, dtype.loadedAs);
         }
         // Offsets in the file need not be multiples of the element size; kernels may assume they are.
-        return createFilled(manager, shape, dtype.loadedAs, length, target -> target.put(mapped));
+        return FilledArrays.create(manager, shape, dtype.loadedAs, length, target -> target.put(mapped));
     }
 
     /** Fills the remaining bytes of {@code target} from the file, starting at {@code position}. */
@@ -285,39 +287,6 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Writes the bytes of a new array. */
-    @FunctionalInterface
-    private interface Filler {
-        void fill(ByteBuffer target) throws IOException;
-    }
-
-    /**
-     * Creates an array whose bytes {@code filler} writes. On the CPU it writes straight into
-     * libtorch's memory: a Java direct buffer would count against -XX:MaxDirectMemorySize, which
-     * defaults to the heap size and is easily exceeded by a model's weights.
-     */
-    private static NDArray createFilled(NDManager manager, Shape shape, DataType type, int bytes, Filler filler)
-            throws IOException {
-        if (Device.cpu().equals(manager.getDevice())) {
-            NDArray array = manager.create(shape, type);
-            try {
-                // A fresh dense CPU array is contiguous, so this is a view of its memory, not a copy.
-                ByteBuffer view = array.toByteBuffer(true);
-                if (view.isDirect() && view.remaining() == bytes) {
-                    filler.fill(view.order(ByteOrder.LITTLE_ENDIAN));
-                    return array;
-                }
-            } catch (IOException | RuntimeException e) {
-                array.close();
-                throw e;
-            }
-            array.close();
-        }
-        // Elsewhere (a GPU) DJL copies a Java buffer to the device, and the buffer is then garbage.
-        ByteBuffer buffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        filler.fill(buffer);
-        return manager.create(buffer.rewind(), shape, type);
-    }
 
     /** Tells whether loads alias a copy-on-write mapping (true) or copy the bytes (false). */
     boolean usesPrivateMapping() {

@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.ClosestNames;
 import dev.loupe.load.CheckpointException;
+import dev.loupe.load.FilledArrays;
+import dev.loupe.load.HalfFloats;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -406,9 +408,9 @@ public final class TorchCheckpoint implements AutoCloseable {
         ZipEntry entry = storages.get(tensor.storage().key());
         try {
             if (tensor.contiguous()) {
-                return createFilled(manager, shape, type, (int) loadedBytes, target -> readRun(tensor, entry, target));
+                return FilledArrays.create(manager, shape, type.loadedAs, (int) loadedBytes, target -> readRun(tensor, entry, target));
             }
-            return createFilled(manager, shape, type, (int) loadedBytes, target -> gather(tensor, entry, target));
+            return FilledArrays.create(manager, shape, type.loadedAs, (int) loadedBytes, target -> gather(tensor, entry, target));
         } catch (ZipException | EOFException e) {
             throw new CheckpointException(path + ": could not read tensor '" + name + "': the storage entry "
                     + entry.getName() + " is truncated or corrupt (" + e.getMessage() + "). Re-download the file or"
@@ -487,7 +489,7 @@ public final class TorchCheckpoint implements AutoCloseable {
             case CHAR, BYTE -> target.put(source.get(at));
             // torch reads any non-zero byte as true; store 1 so DJL sees a canonical bool.
             case BOOL -> target.put(source.get(at) == 0 ? (byte) 0 : (byte) 1);
-            case HALF -> target.putFloat(halfToFloat(source.getShort(at)));
+            case HALF -> target.putFloat(HalfFloats.halfToFloat(source.getShort(at)));
             // bfloat16 is the upper half of a float32, so the widening is exact.
             case BFLOAT16 -> target.putInt((source.getShort(at) & 0xffff) << 16);
             case DOUBLE -> target.putFloat((float) source.getDouble(at));
@@ -496,60 +498,6 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
     }
 
-    /**
-     * Widens an IEEE 754 binary16 value exactly ({@code Float.float16ToFloat} only exists from
-     * Java 20). Every binary16 value, subnormals, infinities and NaN payloads included, is exactly
-     * representable as a float.
-     */
-    static float halfToFloat(int bits) {
-        int sign = (bits & 0x8000) << 16;
-        int exponent = (bits >>> 10) & 0x1f;
-        int mantissa = bits & 0x3ff;
-        if (exponent == 0x1f) {
-            return Float.intBitsToFloat(sign | 0x7f80_0000 | (mantissa << 13));
-        }
-        if (exponent == 0) {
-            // Zero or subnormal: mantissa * 2^-24 is exact in float (at most 10 significant bits).
-            float magnitude = mantissa * 0x1p-24f;
-            return sign == 0 ? magnitude : -magnitude;
-        }
-        return Float.intBitsToFloat(sign | ((exponent + (127 - 15)) << 23) | (mantissa << 13));
-    }
-
-    /** Writes the bytes of a new array. */
-    @FunctionalInterface
-    private interface Filler {
-        void fill(ByteBuffer target) throws IOException;
-    }
-
-    /**
-     * Creates an array whose bytes {@code filler} writes. On the CPU it writes straight into
-     * libtorch's memory: a Java direct buffer would count against -XX:MaxDirectMemorySize, which
-     * defaults to the heap size and is easily exceeded by a model's weights. The array is DJL's
-     * own memory, never a view of the file, so nothing it uses can be unmapped under it.
-     */
-    private static NDArray createFilled(NDManager manager, Shape shape, StorageType type, int bytes, Filler filler)
-            throws IOException {
-        if (Device.cpu().equals(manager.getDevice())) {
-            NDArray array = manager.create(shape, type.loadedAs);
-            try {
-                // A fresh dense CPU array is contiguous, so this is a view of its memory, not a copy.
-                ByteBuffer view = array.toByteBuffer(true);
-                if (view.isDirect() && view.remaining() == bytes) {
-                    filler.fill(view.order(ByteOrder.LITTLE_ENDIAN));
-                    return array;
-                }
-            } catch (IOException | RuntimeException e) {
-                array.close();
-                throw e;
-            }
-            array.close();
-        }
-        // Elsewhere (a GPU) DJL copies a Java buffer to the device, and the buffer is then garbage.
-        ByteBuffer buffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        filler.fill(buffer);
-        return manager.create(buffer.rewind(), shape, type.loadedAs);
-    }
 
     /**
      * Closes the zip file. Arrays already loaded stay valid; further {@link #load} calls fail.

@@ -12,7 +12,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /** Fixture paths and hand-made files for the safetensors tests. */
-final class TestFiles {
+public final class TestFiles {
     private TestFiles() {}
 
     // Surefire runs in the module directory, so the repository's testdata is one level up.
@@ -85,7 +85,7 @@ final class TestFiles {
     }
 
     /** Rounds to the nearest float16 (ties to even) and widens back; computed in double, not with HalfFloats. */
-    static float roundToFloat16(float value) {
+    public static float roundToFloat16(float value) {
         if (Float.isNaN(value) || Float.isInfinite(value)) {
             return value;
         }

@@ -1,11 +1,11 @@
-package dev.loupe.load.safetensors;
+package dev.loupe.load;
 
 /**
  * Exact widening of 16-bit floats to {@code float}. {@code Float.float16ToFloat} only exists from
  * Java 20, and DJL cannot be used for it: bfloat16 aborts the JVM and float16 would leave the
  * tensor in a dtype that the CPU computes with about 170 times slower than float32.
  */
-final class HalfFloats {
+public final class HalfFloats {
     private HalfFloats() {}
 
     /**
@@ -15,7 +15,7 @@ final class HalfFloats {
      * @param bits the binary16 bit pattern in the low 16 bits
      * @return the same value as a float
      */
-    static float halfToFloat(int bits) {
+    public static float halfToFloat(int bits) {
         int sign = (bits & 0x8000) << 16;
         int exponent = (bits >>> 10) & 0x1f;
         int mantissa = bits & 0x3ff;
@@ -38,7 +38,7 @@ final class HalfFloats {
      * @param bits the bfloat16 bit pattern in the low 16 bits
      * @return the same value as a float
      */
-    static float bfloat16ToFloat(int bits) {
+    public static float bfloat16ToFloat(int bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
 }

@@ -1,4 +1,4 @@
-package dev.loupe.load.safetensors;
+package dev.loupe.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import dev.loupe.load.safetensors.TestFiles;
 import org.junit.jupiter.api.Test;
 
 class HalfFloatsTest {
