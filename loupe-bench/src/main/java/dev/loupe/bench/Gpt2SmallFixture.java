@@ -11,18 +11,12 @@ import dev.loupe.load.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 
 /**
  * A GPT-2-small-shaped model with random weights, as a Hugging Face GPT-2 folder ({@code config.json}
@@ -97,25 +91,11 @@ public final class Gpt2SmallFixture {
             writeModel(temp, config);
             System.err.printf("[loupe-bench] generated a random GPT-2-small folder in %.1f s: %s%n",
                     (System.nanoTime() - start) / 1e9, dir);
-            if (Files.exists(dir)) {
-                // Stale or incomplete (another generator version): move it aside, then delete it.
-                Path old = dir.resolveSibling(temp.getFileName() + ".old");
-                Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
-                deleteRecursively(old);
-            }
-            try {
-                Files.move(temp, dir, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
-                // Another process won the race; keep its folder if it is complete.
-                deleteRecursively(temp);
-                if (!isComplete(dir, config)) {
-                    throw new IOException("Could not move the generated model into " + dir, e);
-                }
-            }
+            FixtureFolder.publish(temp, dir, () -> isComplete(dir, config));
             return dir;
         } catch (IOException e) {
             try {
-                deleteRecursively(temp);
+                FixtureFolder.deleteRecursively(temp);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
@@ -188,14 +168,4 @@ public final class Gpt2SmallFixture {
         return m.randomNormal(0f, INIT_STD, new Shape(shape), DataType.FLOAT32);
     }
 
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

@@ -14,16 +14,11 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
@@ -201,25 +196,11 @@ public final class LlamaShapedFixture {
             writeModel(temp, config);
             System.err.printf("[loupe-bench] generated the Llama-shaped folder in %.1f s: %s%n",
                     (System.nanoTime() - start) / 1e9, dir);
-            if (Files.exists(dir)) {
-                // Stale or incomplete (another generator version): move it aside, then delete it.
-                Path old = dir.resolveSibling(temp.getFileName() + ".old");
-                Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
-                deleteRecursively(old);
-            }
-            try {
-                Files.move(temp, dir, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
-                // Another process won the race; keep its folder if it is complete.
-                deleteRecursively(temp);
-                if (!isComplete(dir, config)) {
-                    throw new IOException("Could not move the generated model into " + dir, e);
-                }
-            }
+            FixtureFolder.publish(temp, dir, () -> isComplete(dir, config));
             return dir;
         } catch (IOException | RuntimeException e) {
             try {
-                deleteRecursively(temp);
+                FixtureFolder.deleteRecursively(temp);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
@@ -304,21 +285,11 @@ public final class LlamaShapedFixture {
                 } catch (NumberFormatException e) {
                     continue;
                 }
-                deleteRecursively(sibling);
+                FixtureFolder.deleteRecursively(sibling);
             }
         } catch (IOException e) {
             System.err.println("[loupe-bench] could not clean up old temporary folders next to " + dir + ": " + e);
         }
     }
 
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }
