@@ -85,7 +85,7 @@ record LogitLensTable(List<Row> rows, List<Prediction> top) {
                 // Copied into this manager, so that every op below (activation first) stays here.
                 NDArray x = cache.get(hookFor(layer, nLayers)).get(manager, new NDIndex(batch, position))
                         .reshape(1, config.dModel());
-                NDArray normalized = finalNorm(x, config, params);
+                NDArray normalized = model.applyFinalNorm(x); // ln_final as the model has it: LN, RMS, with or without weights
                 NDArray logits = normalized.matMul(unembed);
                 NDArray bias = params.get("unembed.b_U");
                 if (bias != null) {
@@ -108,25 +108,6 @@ record LogitLensTable(List<Row> rows, List<Prediction> top) {
             rows.add(new Row(layer, hookFor(layer, nLayers), new Prediction(argmax, p[argmax]), p[finalTop]));
         }
         return new LogitLensTable(List.copyOf(rows), List.copyOf(top));
-    }
-
-    /** ln_final: centre, divide by sqrt(mean(x²) + eps), times w plus b (as present). */
-    private static NDArray finalNorm(NDArray x, TransformerConfig config, Map<String, NDArray> params) {
-        if ("None".equals(config.normalizationType())) {
-            return x;
-        }
-        NDArray centred = x.sub(x.mean(new int[] {-1}, true));
-        NDArray scale = centred.square().mean(new int[] {-1}, true).add(config.eps()).sqrt();
-        NDArray normalized = centred.div(scale);
-        NDArray weight = params.get("ln_final.w");
-        if (weight != null) {
-            normalized = normalized.mul(weight);
-        }
-        NDArray bias = params.get("ln_final.b");
-        if (bias != null) {
-            normalized = normalized.add(bias);
-        }
-        return normalized;
     }
 
     /** Indices of the k largest values, largest first; ties go to the lower index. */
