@@ -20,6 +20,8 @@ import ai.djl.ndarray.NDArray;
  *     negative counts from the end)
  * @param tokens the tokens, for the loss when the input is a residual stream
  * @param metric the scalar backward hooks differentiate; null means the mean loss
+ * @param pastKvCache earlier positions' keys and values: the input holds only the new tokens, which
+ *     attend to the cached ones and are added to the cache (unless it is frozen); null for none
  */
 public record ForwardOptions(
         ReturnType returnType,
@@ -28,7 +30,8 @@ public record ForwardOptions(
         Integer startAtLayer,
         Integer stopAtLayer,
         NDArray tokens,
-        Metric metric) {
+        Metric metric,
+        KeyValueCache pastKvCache) {
 
     private static final ForwardOptions DEFAULTS = builder().build();
 
@@ -49,7 +52,7 @@ public record ForwardOptions(
 
     public Builder toBuilder() {
         return new Builder().returnType(returnType).lossPerToken(lossPerToken).attentionMask(attentionMask)
-                .startAtLayer(startAtLayer).stopAtLayer(stopAtLayer).tokens(tokens).metric(metric);
+                .startAtLayer(startAtLayer).stopAtLayer(stopAtLayer).tokens(tokens).metric(metric).pastKvCache(pastKvCache);
     }
 
     /** Builds {@link ForwardOptions}. */
@@ -61,6 +64,7 @@ public record ForwardOptions(
         private Integer stopAtLayer;
         private NDArray tokens;
         private Metric metric;
+        private KeyValueCache pastKvCache;
 
         private Builder() {}
 
@@ -71,9 +75,11 @@ public record ForwardOptions(
         public Builder stopAtLayer(Integer v) { stopAtLayer = v; return this; }
         public Builder tokens(NDArray v) { tokens = v; return this; }
         public Builder metric(Metric v) { metric = v; return this; }
+        public Builder pastKvCache(KeyValueCache v) { pastKvCache = v; return this; }
 
         public ForwardOptions build() {
-            return new ForwardOptions(returnType, lossPerToken, attentionMask, startAtLayer, stopAtLayer, tokens, metric);
+            return new ForwardOptions(returnType, lossPerToken, attentionMask, startAtLayer, stopAtLayer, tokens, metric,
+                    pastKvCache);
         }
     }
 }

@@ -105,7 +105,7 @@ final class ForwardRun {
         NDArray in = start == 0 ? ownTokens(input, "input") : ownResidual(input, cfg);
         NDArray padding = options.attentionMask() == null ? null : ownMask(options.attentionMask(), in.getShape());
         boolean stopsEarly = options.stopAtLayer() != null;
-        NDArray output = model.compute(in, start, stop, padding, pass, !stopsEarly);
+        NDArray output = model.compute(in, start, stop, padding, pass, !stopsEarly, options.pastKvCache());
         if (stopsEarly) {
             return new ModelOutput(null, null, output);
         }

@@ -394,12 +394,24 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      *
      * @param unembedAtEnd whether to finish with the final norm and the unembedding (false when the caller
      *     set {@code stopAtLayer}, as TransformerLens returns the residual whenever it is set)
+     * @param cache earlier positions' keys and values (the input holds only new tokens), or null
      * @return logits, or the residual after block {@code stop - 1}
      */
-    NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass, boolean unembedAtEnd) {
+    NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass, boolean unembedAtEnd,
+            KeyValueCache cache) {
         TransformerConfig cfg = config;
-        long batch = input.getShape().get(0);
-        long pos = input.getShape().get(1);
+        int batch = (int) input.getShape().get(0);
+        int pos = (int) input.getShape().get(1);
+        if (cache != null && (start != 0 || stop != cfg.nLayers() || cache.batch() != batch)) {
+            throw new LoupeException("A key/value cache needs a run over every layer from tokens, with the cache's batch"
+                    + " size " + cache.batch() + " (got startAtLayer " + start + ", stop " + stop + ", batch " + batch + ")");
+        }
+        int offset = cache == null ? 0 : cache.length();
+        long[] newMask = padding == null ? null : padding.toLongArray();
+        long[] keep = cache == null ? newMask : cache.maskWith(newMask, pos);
+        if (keep != null && java.util.Arrays.stream(keep).allMatch(v -> v != 0)) {
+            keep = null; // nothing padded: the simpler masks and positions are exact
+        }
         NDArray residual;
         if (start == 0) {
             NDArray tokens = cfg.useHookTokens() ? hookTokens.fire(input) : input;
@@ -407,16 +419,19 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
             residual = hookEmbed.fire(embedLn == null ? tokenEmbed
                     : widened(embedLn.weights(), pass, () -> embedLn.forward(tokenEmbed)));
             if (posEmbed != null) {
-                residual = residual.add(hookPosEmbed.fire(posEmbed.forward(batch, pos, padding, pass)));
+                residual = residual.add(hookPosEmbed.fire(posEmbed.forward(batch, pos, offset, keep, pass)));
             }
         } else {
             residual = input;
         }
-        AttentionInputs attention = AttentionInputs.build(cfg, pass, (int) batch, (int) pos, padding);
+        AttentionInputs attention = AttentionInputs.build(cfg, pass, batch, pos, offset, keep, cache);
         for (int layer = start; layer < stop; layer++) {
             TransformerBlock block = blocks.get(layer);
             NDArray blockInput = residual;
             residual = widened(block.weights(), pass, () -> block.forward(blockInput, attention, cfg));
+        }
+        if (cache != null) {
+            cache.advance(pos, cache.maskWith(newMask, pos));
         }
         if (!unembedAtEnd) {
             return residual;

@@ -28,18 +28,19 @@ public final class Alibi {
         return slopes;
     }
 
-    /** The bias [1, n_heads, pos, pos] for {@code pos} positions. */
-    public static NDArray bias(NDManager manager, int nHeads, int pos) {
+    /** The bias [1, n_heads, pos, offset + pos] for {@code pos} queries after {@code offset} cached positions. */
+    public static NDArray bias(NDManager manager, int nHeads, int pos, int offset) {
         double[] slopes = slopes(nHeads);
-        float[] bias = new float[nHeads * pos * pos];
+        int total = offset + pos;
+        float[] bias = new float[nHeads * pos * total];
         for (int h = 0; h < nHeads; h++) {
             float slope = (float) slopes[h];
             for (int q = 0; q < pos; q++) {
-                for (int k = 0; k < pos; k++) {
-                    bias[(h * pos + q) * pos + k] = slope * (k - q);
+                for (int k = 0; k < total; k++) {
+                    bias[(h * pos + q) * total + k] = slope * (k - (offset + q));
                 }
             }
         }
-        return manager.create(bias, new Shape(1, nHeads, pos, pos));
+        return manager.create(bias, new Shape(1, nHeads, pos, total));
     }
 }

@@ -93,7 +93,7 @@ public final class Attention {
      *
      * @param mask this layer's additive mask, see {@link AttentionInputs}
      */
-    public NDArray forward(NDArray x, NDArray mask, AttentionInputs inputs, TransformerConfig cfg) {
+    public NDArray forward(NDArray x, NDArray mask, AttentionInputs inputs, TransformerConfig cfg, int layer) {
         Shape shape = x.getShape();
         long batch = shape.get(0);
         long pos = shape.get(1);
@@ -105,7 +105,7 @@ public final class Attention {
                 .reshape(batch, pos, kvHeads, dHead), cfg));
         NDArray v = hookV.fire(ungroup(qkv.get(":, :, " + (qWidth + kvWidth) + ":")
                 .reshape(batch, pos, kvHeads, dHead), cfg));
-        return attend(q, k, v, mask, inputs, cfg);
+        return attend(q, k, v, mask, inputs, cfg, layer);
     }
 
     /**
@@ -114,18 +114,24 @@ public final class Attention {
      * [batch, pos, kv_head_index, d_model].
      */
     public NDArray forward(NDArray queryInput, NDArray keyInput, NDArray valueInput, NDArray mask,
-            AttentionInputs inputs, TransformerConfig cfg) {
+            AttentionInputs inputs, TransformerConfig cfg, int layer) {
         NDArray q = hookQ.fire(project(queryInput, wQ.value(), bQ.value()));
         NDArray k = hookK.fire(ungroup(project(keyInput, wK.value(), bK.value()), cfg));
         NDArray v = hookV.fire(ungroup(project(valueInput, wV.value(), bV.value()), cfg));
-        return attend(q, k, v, mask, inputs, cfg);
+        return attend(q, k, v, mask, inputs, cfg, layer);
     }
 
     private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask, AttentionInputs inputs,
-            TransformerConfig cfg) {
+            TransformerConfig cfg, int layer) {
         if (inputs.rotary() != null) {
             q = hookRotQ.fire(inputs.rotary().apply(q));
             k = hookRotK.fire(inputs.rotary().apply(k));
+        }
+        if (inputs.cache() != null) {
+            // Cached keys were rotated at their own positions, so rotating only the new ones is exact.
+            NDArray[] all = inputs.cache().append(layer, k, v);
+            k = all[0];
+            v = all[1];
         }
         NDArray keys = repeatKv(k);
         NDArray values = repeatKv(v);

@@ -2,7 +2,6 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.model.TransformerConfig;
 
@@ -15,20 +14,27 @@ import dev.loupe.model.TransformerConfig;
  * @param rotary the rotary angles, or null
  * @param alibi the ALiBi biases [1, n_heads, pos, pos], or null
  * @param hasPadding whether a whole row can be hidden (then its pattern is 0, not NaN)
+ * @param cache earlier positions' keys and values, or null
  */
-public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rotary, NDArray alibi, boolean hasPadding) {
+public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rotary, NDArray alibi, boolean hasPadding,
+        dev.loupe.model.KeyValueCache cache) {
 
     /**
-     * @param padding [batch, pos] int64, 1 for tokens and 0 for padding, or null
+     * @param pos new positions (the queries)
+     * @param offset positions already in {@code cache} (0 without one)
+     * @param keep [batch × (offset + pos)]: 1 for tokens and 0 for padding, over cached and new
+     *     positions, or null when nothing is padded
+     * @param cache the key/value cache, or null
      */
-    public static AttentionInputs build(TransformerConfig cfg, NDManager manager, int batch, int pos, NDArray padding) {
-        long[] keep = padding == null ? null : padding.toType(DataType.INT64, false).toLongArray();
-        NDArray global = mask(manager, batch, pos, keep, Integer.MAX_VALUE);
-        NDArray local = cfg.useLocalAttn() ? mask(manager, batch, pos, keep, cfg.windowSize()) : null;
+    public static AttentionInputs build(TransformerConfig cfg, NDManager manager, int batch, int pos, int offset,
+            long[] keep, dev.loupe.model.KeyValueCache cache) {
+        NDArray global = mask(manager, batch, pos, offset, keep, Integer.MAX_VALUE);
+        NDArray local = cfg.useLocalAttn() ? mask(manager, batch, pos, offset, keep, cfg.windowSize()) : null;
         Rotary rotary = cfg.positionalEmbeddingType().equals("rotary")
-                ? Rotary.of(cfg, manager, keep == null ? null : positions(keep, batch, pos), batch, pos) : null;
-        NDArray alibi = cfg.positionalEmbeddingType().equals("alibi") ? Alibi.bias(manager, cfg.nHeads(), pos) : null;
-        return new AttentionInputs(global, local, rotary, alibi, keep != null);
+                ? Rotary.of(cfg, manager, positions(keep, batch, pos, offset), keep == null ? 1 : batch, pos) : null;
+        NDArray alibi = cfg.positionalEmbeddingType().equals("alibi")
+                ? Alibi.bias(manager, cfg.nHeads(), pos, offset) : null;
+        return new AttentionInputs(global, local, rotary, alibi, keep != null, cache);
     }
 
     /** The mask of layer {@code layer}. */
@@ -36,28 +42,44 @@ public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rota
         return cfg.isLocalLayer(layer) ? localMask : globalMask;
     }
 
-    private static NDArray mask(NDManager manager, int batch, int pos, long[] keep, int window) {
+    /** [rows, 1, pos, offset + pos]: query q (position offset + q) sees key k if k ≤ offset + q, within the window. */
+    private static NDArray mask(NDManager manager, int batch, int pos, int offset, long[] keep, int window) {
         int rows = keep == null ? 1 : batch;
-        float[] bias = new float[rows * pos * pos];
+        int total = offset + pos;
+        float[] bias = new float[rows * pos * total];
         for (int b = 0; b < rows; b++) {
             for (int q = 0; q < pos; q++) {
-                for (int k = 0; k < pos; k++) {
-                    boolean visible = k <= q && q - k < window && (keep == null || keep[b * pos + k] != 0);
-                    bias[(b * pos + q) * pos + k] = visible ? 0f : Float.NEGATIVE_INFINITY;
+                int at = offset + q;
+                for (int k = 0; k < total; k++) {
+                    boolean visible = k <= at && at - k < window && (keep == null || keep[b * total + k] != 0);
+                    bias[(b * pos + q) * total + k] = visible ? 0f : Float.NEGATIVE_INFINITY;
                 }
             }
         }
-        return manager.create(bias, new Shape(rows, 1, pos, pos));
+        return manager.create(bias, new Shape(rows, 1, pos, total));
     }
 
-    /** Each token's position counted from the first real token of its row: cumsum(mask) - 1, at least 0. */
-    private static long[] positions(long[] keep, int batch, int pos) {
-        long[] positions = new long[keep.length];
+    /**
+     * The positions of the new tokens: offset, offset + 1, … ; with padding, counted from each row's
+     * first real token (cumsum(mask) - 1, at least 0), as TransformerLens does.
+     */
+    public static long[] positions(long[] keep, int batch, int pos, int offset) {
+        if (keep == null) {
+            long[] positions = new long[pos];
+            for (int p = 0; p < pos; p++) {
+                positions[p] = offset + p;
+            }
+            return positions;
+        }
+        int total = offset + pos;
+        long[] positions = new long[batch * pos];
         for (int b = 0; b < batch; b++) {
             long seen = 0;
-            for (int p = 0; p < pos; p++) {
-                seen += keep[b * pos + p];
-                positions[b * pos + p] = Math.max(seen - 1, 0);
+            for (int p = 0; p < total; p++) {
+                seen += keep[b * total + p];
+                if (p >= offset) {
+                    positions[b * pos + p - offset] = Math.max(seen - 1, 0);
+                }
             }
         }
         return positions;

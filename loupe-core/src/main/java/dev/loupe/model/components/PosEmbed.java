@@ -3,7 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.model.TransformerConfig;
 
@@ -23,23 +23,32 @@ public final class PosEmbed {
 
     /**
      * @param batch batch size
-     * @param pos number of positions
-     * @param attentionMask [batch, pos] of 1 (token) and 0 (padding), or null
+     * @param pos number of new positions
+     * @param offset positions before them (a key/value cache's length)
+     * @param keep [batch × (offset + pos)] of 1 (token) and 0 (padding), or null
      * @param manager the forward pass's manager, which owns the result
      * @return [batch, pos, d_model], a copy (never a view of the weights)
      */
-    public NDArray forward(long batch, long pos, NDArray attentionMask, NDManager manager) {
-        if (pos > nCtx) {
-            throw new LoupeException("The input has " + pos + " positions but the model takes at most n_ctx = "
+    public NDArray forward(int batch, int pos, int offset, long[] keep, NDManager manager) {
+        if (offset + pos > nCtx) {
+            throw new LoupeException("The input reaches position " + (offset + pos) + " but the model takes at most n_ctx = "
                     + nCtx + "; shorten the input");
         }
-        if (attentionMask == null) {
-            NDArray positions = manager.arange(pos).expandDims(0).repeat(0, batch); // [batch, pos]
-            return Parameters.float32(wPos.stored().get(manager, new NDIndex("{}", positions)));
+        long[] positions = AttentionInputs.positions(keep, batch, pos, offset);
+        NDArray ids = manager.create(positions, new Shape(keep == null ? 1 : batch, pos));
+        if (keep == null) {
+            ids = ids.repeat(0, batch);
         }
-        NDArray mask = attentionMask.toType(DataType.INT64, false);
-        NDArray positions = mask.cumSum(1).subi(1).maximum(0L); // [batch, pos]
-        NDArray embedded = Parameters.float32(wPos.stored().get(manager, new NDIndex("{}", positions)));
-        return embedded.muli(mask.expandDims(-1).toType(DataType.FLOAT32, false));
+        NDArray embedded = Parameters.float32(wPos.stored().get(manager, new NDIndex("{}", ids))); // [batch, pos, d_model]
+        if (keep == null) {
+            return embedded;
+        }
+        float[] real = new float[batch * pos];
+        for (int b = 0; b < batch; b++) {
+            for (int p = 0; p < pos; p++) {
+                real[b * pos + p] = keep[b * (offset + pos) + offset + p];
+            }
+        }
+        return embedded.muli(manager.create(real, new Shape(batch, pos, 1)));
     }
 }

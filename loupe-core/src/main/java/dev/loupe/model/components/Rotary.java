@@ -25,18 +25,18 @@ public record Rotary(NDArray cos, NDArray sin, int rotaryDim, boolean adjacentPa
     /**
      * The angles for every position of a pass.
      *
-     * @param positions the position of each token [batch, pos] (padding-aware), or null for 0..pos-1
+     * @param positions the position of each token [rows, pos]
+     * @param rows 1 when every sequence has the same positions, else the batch size
      */
-    public static Rotary of(TransformerConfig cfg, NDManager manager, long[] positions, int batch, int pos) {
+    public static Rotary of(TransformerConfig cfg, NDManager manager, long[] positions, int rows, int pos) {
         int rotaryDim = cfg.rotaryDim();
         float[] invFreq = inverseFrequencies(cfg);
-        int rows = positions == null ? 1 : batch;
         float[] cos = new float[rows * pos * rotaryDim];
         float[] sin = new float[cos.length];
         int half = rotaryDim / 2;
         for (int r = 0; r < rows; r++) {
             for (int p = 0; p < pos; p++) {
-                float position = positions == null ? p : positions[r * pos + p];
+                float position = positions[r * pos + p];
                 int base = (r * pos + p) * rotaryDim;
                 for (int i = 0; i < half; i++) {
                     float angle = position * invFreq[i];

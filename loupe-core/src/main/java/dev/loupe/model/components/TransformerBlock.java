@@ -81,17 +81,17 @@ public final class TransformerBlock {
     private NDArray attention(NDArray residPre, AttentionInputs inputs, TransformerConfig cfg) {
         NDArray mask = inputs.mask(cfg, layer);
         if (!cfg.useAttnIn() && !cfg.useSplitQkvInput()) {
-            return attn.forward(norm(ln1, residPre), mask, inputs, cfg);
+            return attn.forward(norm(ln1, residPre), mask, inputs, cfg, layer);
         }
         NDArray attnIn = cfg.useAttnIn() ? hookAttnIn.fire(perHead(residPre, cfg.nHeads())) : null;
         if (!cfg.useSplitQkvInput()) {
             NDArray normalized = norm(ln1, attnIn);
-            return attn.forward(normalized, normalized, normalized, mask, inputs, cfg);
+            return attn.forward(normalized, normalized, normalized, mask, inputs, cfg, layer);
         }
         NDArray queryInput = hookQInput.fire(perHead(residPre, cfg.nHeads()));
         NDArray keyInput = hookKInput.fire(perHead(residPre, kvInputHeads(cfg)));
         NDArray valueInput = hookVInput.fire(perHead(residPre, kvInputHeads(cfg)));
-        return attn.forward(norm(ln1, queryInput), norm(ln1, keyInput), norm(ln1, valueInput), mask, inputs, cfg);
+        return attn.forward(norm(ln1, queryInput), norm(ln1, keyInput), norm(ln1, valueInput), mask, inputs, cfg, layer);
     }
 
     /** Heads of {@code hook_k_input}/{@code hook_v_input}: the key/value heads unless ungrouped. */
