@@ -9,6 +9,9 @@ import dev.loupe.analysis.utils.Sampling;
 import dev.loupe.model.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.KeyValueCache;
+import dev.loupe.tokenize.PaddingSide;
+import dev.loupe.tokenize.TextOptions;
+import dev.loupe.tokenize.TokenBatch;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,6 +31,24 @@ public final class Generator {
     @FunctionalInterface
     public interface StepListener {
         void onStep(int step, long[] tokens);
+    }
+
+    /**
+     * Generates after each of {@code prompts} (left-padded into one batch, as generation needs every
+     * prompt to end at the last position) and returns each prompt's new tokens, padding removed.
+     */
+    public static List<long[]> generate(HookedTransformer model, List<String> prompts, GenerateOptions options) {
+        TokenBatch batch = model.toTokens(prompts, TextOptions.defaults().withPaddingSide(PaddingSide.LEFT));
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray mask = batch.isPadded() ? batch.maskArray(manager) : null;
+            long[] out = generate(model, batch.idsArray(manager), mask, options, null).toLongArray();
+            int width = out.length / prompts.size();
+            List<long[]> generated = new ArrayList<>();
+            for (int b = 0; b < prompts.size(); b++) {
+                generated.add(java.util.Arrays.copyOfRange(out, b * width + batch.width(), (b + 1) * width));
+            }
+            return generated;
+        }
     }
 
     /**
