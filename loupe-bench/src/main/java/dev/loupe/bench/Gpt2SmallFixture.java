@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A GPT-2-small-shaped model with random weights, as a Hugging Face GPT-2 folder ({@code config.json}
@@ -80,27 +79,8 @@ public final class Gpt2SmallFixture {
 
     static synchronized Path cachedOrGenerated(Path dir) {
         String config = configJson();
-        if (isComplete(dir, config)) {
-            return dir;
-        }
-        Path temp = dir.resolveSibling(dir.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-"
-                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36));
-        try {
-            Files.createDirectories(temp);
-            long start = System.nanoTime();
-            writeModel(temp, config);
-            System.err.printf("[loupe-bench] generated a random GPT-2-small folder in %.1f s: %s%n",
-                    (System.nanoTime() - start) / 1e9, dir);
-            FixtureFolder.publish(temp, dir, () -> isComplete(dir, config));
-            return dir;
-        } catch (IOException e) {
-            try {
-                FixtureFolder.deleteRecursively(temp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw new UncheckedIOException("Could not generate the benchmark model in " + dir, e);
-        }
+        return FixtureFolder.cachedOrGenerated(dir, "a random GPT-2-small folder", () -> isComplete(dir, config),
+                temp -> writeModel(temp, config));
     }
 
     private static boolean isComplete(Path dir, String expectedConfig) {

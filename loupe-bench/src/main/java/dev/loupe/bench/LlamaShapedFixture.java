@@ -20,8 +20,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 
 /**
  * A Llama-shaped model with random weights (16 layers, d_model 2048, 32 query heads and 8 key/value
@@ -53,7 +51,6 @@ public final class LlamaShapedFixture {
     public static final int WEIGHT_SEED = 20240612;
 
     static final String CACHE_NAME = "loupe-bench-llama-shaped";
-    private static final String TEMP_MARKER = ".tmp-";
 
     private LlamaShapedFixture() {}
 
@@ -182,33 +179,11 @@ public final class LlamaShapedFixture {
 
     static synchronized Path cachedOrGenerated(Path dir) {
         String config = configJson();
-        if (isComplete(dir, config)) {
-            return dir;
-        }
-        deleteAbandonedTemporaries(dir);
-        Path temp = dir.resolveSibling(dir.getFileName() + TEMP_MARKER + ProcessHandle.current().pid() + "-"
-                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36));
-        try {
-            Files.createDirectories(temp);
-            long start = System.nanoTime();
+        return FixtureFolder.cachedOrGenerated(dir, "the Llama-shaped folder", () -> isComplete(dir, config), temp -> {
             System.err.printf("[loupe-bench] generating a random Llama-shaped model (%.1f GB float32) into %s%n",
                     safetensorsSize() / 1e9, dir);
             writeModel(temp, config);
-            System.err.printf("[loupe-bench] generated the Llama-shaped folder in %.1f s: %s%n",
-                    (System.nanoTime() - start) / 1e9, dir);
-            FixtureFolder.publish(temp, dir, () -> isComplete(dir, config));
-            return dir;
-        } catch (IOException | RuntimeException e) {
-            try {
-                FixtureFolder.deleteRecursively(temp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            if (e instanceof RuntimeException runtime) {
-                throw runtime;
-            }
-            throw new UncheckedIOException("Could not generate the benchmark model in " + dir, (IOException) e);
-        }
+        });
     }
 
     private static boolean isComplete(Path dir, String expectedConfig) {
@@ -265,31 +240,5 @@ public final class LlamaShapedFixture {
         }
     }
 
-    /** Deletes {@code <dir>.tmp-<pid>-...} folders whose generating process is gone (up to 3.4 GB each). */
-    private static void deleteAbandonedTemporaries(Path dir) {
-        Path parent = dir.toAbsolutePath().getParent();
-        String prefix = dir.getFileName() + TEMP_MARKER;
-        try (Stream<Path> siblings = Files.list(parent)) {
-            for (Path sibling : siblings.toList()) {
-                String name = sibling.getFileName().toString();
-                if (!name.startsWith(prefix)) {
-                    continue;
-                }
-                String rest = name.substring(prefix.length());
-                int dash = rest.indexOf('-');
-                try {
-                    long pid = Long.parseLong(dash < 0 ? rest : rest.substring(0, dash));
-                    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-                        continue;
-                    }
-                } catch (NumberFormatException e) {
-                    continue;
-                }
-                FixtureFolder.deleteRecursively(sibling);
-            }
-        } catch (IOException e) {
-            System.err.println("[loupe-bench] could not clean up old temporary folders next to " + dir + ": " + e);
-        }
-    }
 
 }
