@@ -35,6 +35,15 @@ final class HfConfig {
         return node == null || node.isNull() ? fallback : node.asDouble();
     }
 
+    /**
+     * {@code num_key_value_heads} when it differs from {@code nHeads} (grouped-query attention),
+     * else null: TransformerLens's {@code n_key_value_heads}.
+     */
+    Integer groupedKvHeads(int nHeads) {
+        int kvHeads = optionalInt("num_key_value_heads").orElse(nHeads);
+        return kvHeads == nHeads ? null : kvHeads;
+    }
+
     /** Rotary θ: {@code rope_parameters.rope_theta} (transformers 5), else {@code rope_theta}, else {@code rotary_emb_base}. */
     double ropeTheta(double fallback) {
         JsonNode parameters = json.path("rope_parameters");

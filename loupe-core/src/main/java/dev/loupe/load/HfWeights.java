@@ -55,7 +55,7 @@ final class HfWeights {
 
     /** An {@code nn.Linear} weight [out, in] as [in, out]. */
     NDArray linear(String hfName) {
-        return contiguous(raw(hfName).transpose());
+        return Tensors.contiguous(raw(hfName).transpose());
     }
 
     /** A projection into heads, weight [heads * d_head, d_model] → [heads, d_model, d_head]. */
@@ -66,14 +66,14 @@ final class HfWeights {
     /** As {@link #intoHeads(String, int, int)} for a tensor already read. */
     NDArray intoHeads(NDArray weight, int heads, int dHead) {
         long dModel = weight.getShape().get(1);
-        return contiguous(weight.reshape(heads, dHead, dModel).transpose(0, 2, 1));
+        return Tensors.contiguous(weight.reshape(heads, dHead, dModel).transpose(0, 2, 1));
     }
 
     /** A projection out of heads, weight [d_model, heads * d_head] → [heads, d_head, d_model]. */
     NDArray outOfHeads(String hfName, int heads, int dHead) {
         NDArray weight = raw(hfName);
         long dModel = weight.getShape().get(0);
-        return contiguous(weight.transpose().reshape(heads, dHead, dModel));
+        return Tensors.contiguous(weight.transpose().reshape(heads, dHead, dModel));
     }
 
     /** A bias [heads * d_head] → [heads, d_head], or zeros if the checkpoint has none. */
@@ -101,19 +101,14 @@ final class HfWeights {
         NDArray bias = raw(biasName).reshape(heads, 3, dHead);
         String[] names = {"Q", "K", "V"};
         for (int i = 0; i < 3; i++) {
-            put(tl + "W_" + names[i], contiguous(grouped.get(":, " + i).transpose(0, 2, 1)));
-            put(tl + "b_" + names[i], contiguous(bias.get(":, " + i)));
+            put(tl + "W_" + names[i], Tensors.contiguous(grouped.get(":, " + i).transpose(0, 2, 1)));
+            put(tl + "b_" + names[i], Tensors.contiguous(bias.get(":, " + i)));
         }
     }
 
     /** The tied or separate unembedding as TransformerLens's {@code W_U} [d_model, d_vocab]. */
     NDArray unembedding(String lmHeadName, NDArray embedding) {
-        return source.contains("", lmHeadName) ? contiguous(source.load("", lmHeadName, manager).transpose())
-                : has(lmHeadName) ? linear(lmHeadName) : contiguous(embedding.transpose());
-    }
-
-    /** A row-major copy of a (possibly strided) view. */
-    static NDArray contiguous(NDArray view) {
-        return Tensors.contiguous(view);
+        return source.contains("", lmHeadName) ? Tensors.contiguous(source.load("", lmHeadName, manager).transpose())
+                : has(lmHeadName) ? linear(lmHeadName) : Tensors.contiguous(embedding.transpose());
     }
 }

@@ -37,14 +37,13 @@ public class LlamaAdapter implements ArchitectureAdapter {
         int dModel = c.requireInt("hidden_size");
         int nHeads = c.requireInt("num_attention_heads");
         int dHead = c.optionalInt("head_dim").orElse(dModel / nHeads);
-        int kvHeads = c.optionalInt("num_key_value_heads").orElse(nHeads);
         TransformerConfig.Builder builder = TransformerConfig.builder()
                 .nLayers(c.requireInt("num_hidden_layers"))
                 .dModel(dModel)
                 .nCtx(c.requireInt("max_position_embeddings"))
                 .nHeads(nHeads)
                 .dHead(dHead)
-                .nKeyValueHeads(kvHeads == nHeads ? null : kvHeads)
+                .nKeyValueHeads(c.groupedKvHeads(nHeads))
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(c.string("hidden_act", "silu"))

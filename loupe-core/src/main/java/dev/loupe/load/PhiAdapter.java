@@ -27,14 +27,13 @@ public final class PhiAdapter implements ArchitectureAdapter {
         if (c.bool("qk_layernorm", false)) {
             throw new CheckpointException("config.json: Phi with qk_layernorm is not supported yet");
         }
-        int kvHeads = c.optionalInt("num_key_value_heads").orElse(nHeads);
         TransformerConfig.Builder builder = TransformerConfig.builder()
                 .nLayers(c.requireInt("num_hidden_layers"))
                 .dModel(dModel)
                 .nCtx(c.requireInt("max_position_embeddings"))
                 .nHeads(nHeads)
                 .dHead(dHead)
-                .nKeyValueHeads(kvHeads == nHeads ? null : kvHeads)
+                .nKeyValueHeads(c.groupedKvHeads(nHeads))
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(c.string("hidden_act", "gelu_new"))

@@ -11,8 +11,6 @@ final class Tensors {
      * view that is not contiguous makes libtorch copy it in row-major order.
      */
     static NDArray contiguous(NDArray view) {
-        NDArray flat = view.flatten();
-        NDArray result = flat.reshape(view.getShape());
-        return result;
+        return view.flatten().reshape(view.getShape());
     }
 }
