@@ -1,0 +1,2 @@
+/** Loupe's lens module. */
+package dev.loupe.lens;

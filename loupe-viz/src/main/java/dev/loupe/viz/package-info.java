@@ -1,0 +1,2 @@
+/** Loupe's viz module. */
+package dev.loupe.viz;
