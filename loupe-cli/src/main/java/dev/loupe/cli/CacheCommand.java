@@ -6,9 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
-import dev.loupe.load.safetensors.SafetensorsFile;
 import dev.loupe.load.safetensors.SafetensorsWriter;
-import dev.loupe.load.safetensors.TensorInfo;
 import dev.loupe.model.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.PaddingSide;
@@ -17,7 +15,6 @@ import dev.loupe.tokenize.TokenBatch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -129,12 +126,9 @@ final class CacheCommand extends LoupeCommand {
             NDArray inputIds = null;
             NDArray attentionMask = null;
             if (input != null) {
-                try (SafetensorsFile in = SafetensorsFile.open(input)) {
-                    inputIds = loadInputIds(in, manager);
-                    if (in.contains("attention_mask")) {
-                        attentionMask = loadMask(in, inputIds, manager);
-                    }
-                }
+                TokenInput given = TokenInput.read(input, manager);
+                inputIds = given.ids();
+                attentionMask = given.attentionMask();
             }
             try (HookedTransformer transformer = noProcessing ? HookedTransformer.fromPretrainedNoProcessing(model)
                     : HookedTransformer.fromPretrained(model)) {
@@ -217,42 +211,6 @@ final class CacheCommand extends LoupeCommand {
             }
         }
         return batch;
-    }
-
-    private NDArray loadInputIds(SafetensorsFile in, NDManager manager) {
-        if (!in.contains("input_ids")) {
-            throw new LoupeException(input + " has no tensor 'input_ids' (it holds: "
-                    + (in.names().isEmpty() ? "nothing" : String.join(", ", in.names()))
-                    + "); write the token ids as int64 input_ids [batch, pos]");
-        }
-        TensorInfo info = in.info("input_ids");
-        if (!info.dtype().equals("I64")) {
-            throw new LoupeException(input + ": input_ids has dtype " + info.dtype()
-                    + " but must be int64 (I64); in numpy use .astype(np.int64)");
-        }
-        if (info.shape().length != 2) {
-            throw new LoupeException(input + ": input_ids has shape " + shape(info.shape())
-                    + " but must be [batch, pos]; in numpy use ids[None, :] for a single sequence");
-        }
-        if (info.shape()[0] == 0 || info.shape()[1] == 0) {
-            throw new LoupeException(input + ": input_ids has shape " + shape(info.shape())
-                    + "; it needs at least one sequence of at least one token");
-        }
-        return in.load("input_ids", manager);
-    }
-
-    private NDArray loadMask(SafetensorsFile in, NDArray inputIds, NDManager manager) {
-        TensorInfo info = in.info("attention_mask");
-        if (!info.dtype().equals("I64") && !info.dtype().equals("BOOL")) {
-            throw new LoupeException(input + ": attention_mask has dtype " + info.dtype()
-                    + " but must be int64 (I64) or bool (BOOL)");
-        }
-        long[] ids = inputIds.getShape().getShape();
-        if (!Arrays.equals(info.shape(), ids)) {
-            throw new LoupeException(input + ": attention_mask has shape " + shape(info.shape())
-                    + " but input_ids has shape " + shape(ids) + "; they must match");
-        }
-        return in.load("attention_mask", manager);
     }
 
     private static String humanBytes(long bytes) {

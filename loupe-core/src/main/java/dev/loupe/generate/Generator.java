@@ -6,23 +6,22 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.analysis.utils.Sampling;
+import dev.loupe.cache.ActivationCache;
+import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.KeyValueCache;
-import dev.loupe.tokenize.PaddingSide;
-import dev.loupe.tokenize.TextOptions;
-import dev.loupe.tokenize.TokenBatch;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.Random;
 import java.util.Set;
 
 /**
- * TransformerLens's {@code generate}: extends each sequence one token at a time, greedily or by
- * sampling, reusing earlier positions' keys and values unless asked not to. A sequence that emits an
- * end-of-sequence token keeps emitting it (TransformerLens's padding), and generation stops early once
- * every sequence has. Hooks attached with {@code model.hooks(...)} fire at every step.
+ * TransformerLens's {@code generate} on token ids: extends each sequence one token at a time, greedily
+ * or by sampling, reusing earlier positions' keys and values unless asked not to. A sequence that emits
+ * an end-of-sequence token keeps emitting it (TransformerLens's padding), and generation stops early
+ * once every sequence has. Hooks attached with {@code model.hooks(...)} fire at every step. Text
+ * prompts go through {@link TextGenerator}.
  */
 public final class Generator {
     private Generator() {}
@@ -34,20 +33,16 @@ public final class Generator {
     }
 
     /**
-     * Generates after each of {@code prompts} (left-padded into one batch, as generation needs every
-     * prompt to end at the last position) and returns each prompt's new tokens, padding removed.
+     * The generated tokens and the activations of the whole generated sequence.
+     *
+     * @param tokens the prompts followed by the new tokens, int64 [batch, pos + generated]
+     * @param cache every hook's activation over all of {@code tokens}, as one forward pass over them
+     *     computes it (the model is causal, so these are the values the steps saw); owns its memory
      */
-    public static List<long[]> generate(HookedTransformer model, List<String> prompts, GenerateOptions options) {
-        TokenBatch batch = model.toTokens(prompts, TextOptions.defaults().withPaddingSide(PaddingSide.LEFT));
-        try (NDManager manager = NDManager.newBaseManager()) {
-            NDArray mask = batch.isPadded() ? batch.maskArray(manager) : null;
-            long[] out = generate(model, batch.idsArray(manager), mask, options, null).toLongArray();
-            int width = out.length / prompts.size();
-            List<long[]> generated = new ArrayList<>();
-            for (int b = 0; b < prompts.size(); b++) {
-                generated.add(java.util.Arrays.copyOfRange(out, b * width + batch.width(), (b + 1) * width));
-            }
-            return generated;
+    public record Generation(NDArray tokens, ActivationCache cache) implements AutoCloseable {
+        @Override
+        public void close() {
+            cache.close();
         }
     }
 
@@ -60,65 +55,143 @@ public final class Generator {
      */
     public static NDArray generate(HookedTransformer model, NDArray tokens, NDArray attentionMask, GenerateOptions options,
             StepListener listener) {
-        NDManager caller = tokens.getManager();
-        int batch = (int) tokens.getShape().get(0);
-        int prompt = (int) tokens.getShape().get(1);
-        Set<Long> eos = eosIds(model, options);
-        long pad = eos.isEmpty() ? 0 : eos.iterator().next();
-        List<long[]> sequence = new ArrayList<>();
-        long[] flat = tokens.toType(DataType.INT64, false).toLongArray();
+        long[][] rows = new Loop(model, tokens, attentionMask, options).run(listener);
+        return tokens.getManager().create(flatten(rows), new Shape(rows.length, rows[0].length));
+    }
+
+    /**
+     * As {@link #generate}, and also returns the activation cache of the whole generated sequence
+     * (prompt and new tokens), which TransformerLens's {@code generate} cannot give. The hooks in
+     * scope fire in that last pass too; {@code cacheOptions} chooses which hooks are kept.
+     */
+    public static Generation generateWithCache(HookedTransformer model, NDArray tokens, NDArray attentionMask,
+            GenerateOptions options, CacheOptions cacheOptions, StepListener listener) {
+        NDArray all = generate(model, tokens, attentionMask, options, listener);
+        NDArray mask = attentionMask == null ? null : extendMask(attentionMask, (int) all.getShape().get(1));
+        ActivationCache cache = model.runWithCache(all, cacheOptions.withForward(
+                cacheOptions.forward().toBuilder().attentionMask(mask).build()));
+        return new Generation(all, cache);
+    }
+
+    /** The prompt's mask followed by 1 for every generated column. */
+    private static NDArray extendMask(NDArray promptMask, int width) {
+        long[] prompt = promptMask.toType(DataType.INT64, false).toLongArray();
+        int batch = (int) promptMask.getShape().get(0);
+        int promptWidth = (int) promptMask.getShape().get(1);
+        long[] mask = new long[batch * width];
+        Arrays.fill(mask, 1);
         for (int b = 0; b < batch; b++) {
-            sequence.add(java.util.Arrays.copyOfRange(flat, b * prompt, (b + 1) * prompt));
+            System.arraycopy(prompt, b * promptWidth, mask, b * width, promptWidth);
         }
-        long[] promptMask = attentionMask == null ? null : attentionMask.toType(DataType.INT64, false).toLongArray();
-        boolean[] finished = new boolean[batch];
-        Random random = new Random(options.seed());
-        Sampling.Options sampling = options.doSample()
-                ? Sampling.Options.defaults().withTopK(options.topK()).withTopP(options.topP())
-                        .withTemperature(options.temperature()).withFreqPenalty(options.freqPenalty())
-                : Sampling.Options.greedy();
-        int generated = 0;
-        try (NDManager work = caller.newSubManager();
-             KeyValueCache cache = options.usePastKvCache() ? new KeyValueCache(model.config(), batch) : null) {
-            for (int step = 0; step < options.maxNewTokens(); step++) {
-                try (NDManager stepManager = work.newSubManager()) {
-                    boolean incremental = cache != null && step > 0;
-                    int length = prompt + step;
-                    int from = incremental ? length - 1 : 0;
-                    NDArray input = stepManager.create(columns(sequence, from, length), new Shape(batch, length - from));
-                    long[] mask = promptMask == null ? null : maskColumns(promptMask, batch, prompt, from, length);
-                    ForwardOptions forward = ForwardOptions.builder()
-                            .attentionMask(mask == null ? null : stepManager.create(mask, new Shape(batch, length - from)))
-                            .pastKvCache(cache).build();
-                    NDArray logits = model.forward(input, forward).logits();
-                    NDArray last = logits.get(":, -1, :");
-                    NDArray seen = stepManager.create(columns(sequence, 0, length), new Shape(batch, length));
-                    long[] next = Sampling.sampleLogits(last, sampling, seen, random, stepManager).toLongArray();
-                    for (int b = 0; b < batch; b++) {
-                        if (finished[b]) {
-                            next[b] = pad;
-                        } else if (options.stopAtEos() && eos.contains(next[b])) {
-                            finished[b] = true;
+        return promptMask.getManager().create(mask, new Shape(batch, width));
+    }
+
+    /** One generation's state: every row's tokens so far and which rows have finished. */
+    private static final class Loop {
+        private final HookedTransformer model;
+        private final GenerateOptions options;
+        private final NDManager caller;
+        private final int batch;
+        private final int prompt;
+        private final long[] promptMask;
+        private final long[][] rows;
+        private final boolean[] finished;
+        private final Set<Long> eos;
+        private final long pad;
+        private final Sampling.Options sampling;
+        private final Random random;
+        private int length;
+
+        Loop(HookedTransformer model, NDArray tokens, NDArray attentionMask, GenerateOptions options) {
+            this.model = model;
+            this.options = options;
+            caller = tokens.getManager();
+            batch = (int) tokens.getShape().get(0);
+            prompt = (int) tokens.getShape().get(1);
+            length = prompt;
+            promptMask = attentionMask == null ? null : attentionMask.toType(DataType.INT64, false).toLongArray();
+            long[] flat = tokens.toType(DataType.INT64, false).toLongArray();
+            rows = new long[batch][prompt + options.maxNewTokens()];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(flat, b * prompt, rows[b], 0, prompt);
+            }
+            finished = new boolean[batch];
+            eos = eosIds(model, options);
+            pad = eos.isEmpty() ? 0 : eos.iterator().next();
+            sampling = options.doSample()
+                    ? Sampling.Options.defaults().withTopK(options.topK()).withTopP(options.topP())
+                            .withTemperature(options.temperature()).withFreqPenalty(options.freqPenalty())
+                    : Sampling.Options.greedy();
+            random = new Random(options.seed());
+        }
+
+        long[][] run(StepListener listener) {
+            try (NDManager work = caller.newSubManager();
+                 KeyValueCache cache = options.usePastKvCache() ? new KeyValueCache(model.config(), batch) : null) {
+                for (int step = 0; step < options.maxNewTokens() && !(options.stopAtEos() && allFinished()); step++) {
+                    try (NDManager stepManager = work.newSubManager()) {
+                        // With the cache, only the newest token runs; its keys and values join the cache.
+                        int from = cache != null && step > 0 ? length - 1 : 0;
+                        long[] next = nextTokens(stepManager, from, cache);
+                        append(next);
+                        if (listener != null) {
+                            listener.onStep(step, next);
                         }
-                        long[] row = java.util.Arrays.copyOf(sequence.get(b), length + 1);
-                        row[length] = next[b];
-                        sequence.set(b, row);
                     }
-                    generated++;
-                    if (listener != null) {
-                        listener.onStep(step, next);
-                    }
-                }
-                if (options.stopAtEos() && allTrue(finished)) {
-                    break;
                 }
             }
+            long[][] out = new long[batch][];
+            for (int b = 0; b < batch; b++) {
+                out[b] = Arrays.copyOf(rows[b], length);
+            }
+            return out;
         }
-        return caller.create(columns(sequence, 0, prompt + generated), new Shape(batch, prompt + generated));
+
+        private long[] nextTokens(NDManager stepManager, int from, KeyValueCache cache) {
+            NDArray input = stepManager.create(flatten(rows, from, length), new Shape(batch, length - from));
+            NDArray mask = promptMask == null ? null
+                    : stepManager.create(maskColumns(from), new Shape(batch, length - from));
+            ForwardOptions forward = ForwardOptions.builder().attentionMask(mask).pastKvCache(cache).build();
+            NDArray last = model.forward(input, forward).logits().get(":, -1, :");
+            NDArray seen = stepManager.create(flatten(rows, 0, length), new Shape(batch, length));
+            return Sampling.sampleLogits(last, sampling, seen, random, stepManager).toLongArray();
+        }
+
+        private void append(long[] next) {
+            for (int b = 0; b < batch; b++) {
+                if (finished[b]) {
+                    next[b] = pad;
+                } else if (options.stopAtEos() && eos.contains(next[b])) {
+                    finished[b] = true;
+                }
+                rows[b][length] = next[b];
+            }
+            length++;
+        }
+
+        /** The attention mask of columns [from, length): the prompt's, then 1 for every generated token. */
+        private long[] maskColumns(int from) {
+            long[] mask = new long[batch * (length - from)];
+            for (int b = 0; b < batch; b++) {
+                for (int c = from; c < length; c++) {
+                    mask[b * (length - from) + c - from] = c < prompt ? promptMask[b * prompt + c] : 1;
+                }
+            }
+            return mask;
+        }
+
+        private boolean allFinished() {
+            for (boolean done : finished) {
+                if (!done) {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     private static Set<Long> eosIds(HookedTransformer model, GenerateOptions options) {
-        Set<Long> ids = new HashSet<>(options.eosTokenIds());
+        Set<Long> ids = new LinkedHashSet<>(options.eosTokenIds());
         if (ids.isEmpty()) {
             try {
                 ids.add(model.tokenizer().eosId());
@@ -132,32 +205,16 @@ public final class Generator {
         return ids;
     }
 
+    private static long[] flatten(long[][] rows) {
+        return flatten(rows, 0, rows[0].length);
+    }
+
     /** Columns [from, to) of every row, flattened. */
-    private static long[] columns(List<long[]> rows, int from, int to) {
-        long[] flat = new long[rows.size() * (to - from)];
-        for (int b = 0; b < rows.size(); b++) {
-            System.arraycopy(rows.get(b), from, flat, b * (to - from), to - from);
+    private static long[] flatten(long[][] rows, int from, int to) {
+        long[] flat = new long[rows.length * (to - from)];
+        for (int b = 0; b < rows.length; b++) {
+            System.arraycopy(rows[b], from, flat, b * (to - from), to - from);
         }
         return flat;
-    }
-
-    /** The attention mask of columns [from, to): the prompt's, then 1 for every generated token. */
-    private static long[] maskColumns(long[] promptMask, int batch, int prompt, int from, int to) {
-        long[] mask = new long[batch * (to - from)];
-        for (int b = 0; b < batch; b++) {
-            for (int c = from; c < to; c++) {
-                mask[b * (to - from) + c - from] = c < prompt ? promptMask[b * prompt + c] : 1;
-            }
-        }
-        return mask;
-    }
-
-    private static boolean allTrue(boolean[] values) {
-        for (boolean value : values) {
-            if (!value) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -27,9 +27,14 @@ public final class TextEncoder {
         this.nCtx = nCtx;
     }
 
+    /** Whether texts encoded with {@code options} start with the BOS token. */
+    public boolean prependsBos(TextOptions options) {
+        return options.prependBos() != null ? options.prependBos() : defaultPrependBos;
+    }
+
     /** The token ids of one text (no padding). */
     public long[] encode(String text, TextOptions options) {
-        boolean prependBos = options.prependBos() != null ? options.prependBos() : defaultPrependBos;
+        boolean prependBos = prependsBos(options);
         String input = prependBos && !tokenizer.prependsBos() ? tokenizer.bosToken() + text : text;
         long[] ids = tokenizer.encode(input);
         if (options.truncate() && ids.length > nCtx) {

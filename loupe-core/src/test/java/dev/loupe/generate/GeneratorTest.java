@@ -50,40 +50,4 @@ class GeneratorTest {
         }
     }
 
-    @org.junit.jupiter.api.Test
-    void aLeftPaddedBatchGeneratesWhatEachPromptGeneratesAlone() {
-        java.util.List<String> prompts = java.util.List.of("Hello, world!", "The quick brown fox jumps over the lazy dog.",
-                "I can't wait!");
-        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"))) {
-            GenerateOptions greedy = GenerateOptions.greedy(6).withStopAtEos(false);
-            java.util.List<long[]> together = Generator.generate(model, prompts, greedy);
-            for (int i = 0; i < prompts.size(); i++) {
-                long[] alone = Generator.generate(model, java.util.List.of(prompts.get(i)), greedy).get(0);
-                assertThat(together.get(i)).as(prompts.get(i)).containsExactly(alone);
-            }
-            java.util.List<long[]> uncached = Generator.generate(model, prompts, greedy.withUsePastKvCache(false));
-            for (int i = 0; i < prompts.size(); i++) {
-                assertThat(uncached.get(i)).containsExactly(together.get(i));
-            }
-        }
-    }
-
-    @org.junit.jupiter.api.Test
-    void samplingWithASeedIsReproducibleAndStopsAtEos() {
-        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"))) {
-            GenerateOptions sampled = GenerateOptions.greedy(12).withStopAtEos(false).sampling(50, 0.9f, 1.2f, 0.1f, 42L);
-            long[] first = Generator.generate(model, java.util.List.of("Hello"), sampled).get(0);
-            long[] again = Generator.generate(model, java.util.List.of("Hello"), sampled).get(0);
-            long[] other = Generator.generate(model, java.util.List.of("Hello"),
-                    GenerateOptions.greedy(12).withStopAtEos(false).sampling(50, 0.9f, 1.2f, 0.1f, 43L)).get(0);
-            assertThat(again).containsExactly(first);
-            assertThat(other).isNotEqualTo(first);
-            // Whatever the first greedy token is, declaring it the end of sequence stops every row right there.
-            long firstGreedy = Generator.generate(model, java.util.List.of("Hello"), GenerateOptions.greedy(1)
-                    .withStopAtEos(false)).get(0)[0];
-            long[] stopped = Generator.generate(model, java.util.List.of("Hello"), GenerateOptions.greedy(5)
-                    .withEosTokenIds(java.util.List.of(firstGreedy))).get(0);
-            assertThat(stopped).containsExactly(firstGreedy);
-        }
-    }
 }

@@ -125,13 +125,18 @@ public final class Attention {
             TransformerConfig cfg, int layer) {
         if (inputs.rotary() != null) {
             q = hookRotQ.fire(inputs.rotary().apply(q));
-            k = hookRotK.fire(inputs.rotary().apply(k));
+            k = inputs.rotary().apply(k);
         }
         if (inputs.cache() != null) {
             // Cached keys were rotated at their own positions, so rotating only the new ones is exact.
             NDArray[] all = inputs.cache().append(layer, k, v);
             k = all[0];
             v = all[1];
+        }
+        if (inputs.rotary() != null) {
+            // As in TransformerLens, hook_rot_k sees every key, cached ones included, and what a hook
+            // changes there is not stored in the cache: it gets a copy, never the cache's buffer.
+            k = hookRotK.fire(inputs.cache() != null && hookRotK.hasHooks() ? k.duplicate() : k);
         }
         NDArray keys = repeatKv(k);
         NDArray values = repeatKv(v);
