@@ -47,6 +47,17 @@ public final class Report {
     static final double TOKENIZER_TARGET = 0.90;
     private static final String LLAMA_FORWARD = "llamaForward";
     static final double LLAMA_CEILING_TARGET = 0.65;
+    private static final String GENERATE_CACHED = "generate32Cached";
+    private static final String GENERATE_UNCACHED = "generate32Uncached";
+    private static final String FORWARD_ONE_TOKEN = "forwardOneToken";
+    private static final String FIRST_STEPS = "cachedStepsFirst32";
+    private static final String LAST_STEPS = "cachedStepsLast32Of256";
+    /** TransformerLens's generate on this machine, GPT-2 small, 16-token prompt, 32 new tokens (issue 8). */
+    static final double TL_GENERATE_CACHED_MS = 2000;
+    static final double TL_GENERATE_UNCACHED_MS = 3400;
+    static final double GENERATE_SPEEDUP_TARGET = 1.5;
+    static final double CACHED_STEP_TARGET = 1.15;
+    static final double LAST_STEPS_TARGET = 1.25;
 
     /** One benchmark result. */
     record Row(String method, String shape, String modelDir, String mode, double ms, double errorMs, int samples) {}
@@ -72,6 +83,9 @@ public final class Report {
                     + 4.0 * pos * (nHeads * dHead) * layers + 2.0 * dModel * vocab;
         }
     }
+
+    /** Steps timed by each of the cached-step benchmarks. */
+    private static final int NEW_STEPS = GenerateBench.NEW_TOKENS;
 
     private Report() {}
 
@@ -111,7 +125,9 @@ public final class Report {
                 ceilingGflops = 2.0 * Math.pow(MatMulBench.N, 3) / (row.ms() / 1e3) / 1e9;
             }
         }
-        Row djlTokenize = rows.stream().filter(r -> r.method().equals(DJL_TOKENIZE)).findFirst().orElse(null);
+        Row djlTokenize = find(rows, DJL_TOKENIZE);
+        Row oneToken = find(rows, FORWARD_ONE_TOKEN);
+        Row firstSteps = find(rows, FIRST_STEPS);
         Map<String, Row> forwards = new LinkedHashMap<>();
         for (Row row : rows) {
             if (row.method().equals(FORWARD)) {
@@ -122,7 +138,7 @@ public final class Report {
         StringBuilder out = new StringBuilder();
         out.append("Loupe benchmarks (").append(source).append(")\n");
         String header = String.format(Locale.ROOT, "%-26s %-7s %-4s %19s %8s %9s %10s  %-24s %s",
-                "benchmark", "params", "mode", "ms/op (± 99.9% CI)", "GFLOP/s", "% ceiling", "× forward",
+                "benchmark", "params", "mode", "ms/op (± 99.9% CI)", "GFLOP/s", "% ceiling", "ratio",
                 "target", "status");
         out.append(header).append('\n').append("-".repeat(header.length() + 8)).append('\n');
         List<String> misses = new ArrayList<>();
@@ -185,6 +201,38 @@ public final class Report {
                     miss = String.format(Locale.ROOT, "loadModel: %.0f ms, target ≤ %.0f ms (%.0f ms, %.0f %% over)",
                             row.ms(), LOAD_TARGET_MS, row.ms() - LOAD_TARGET_MS, 100 * (row.ms() / LOAD_TARGET_MS - 1));
                 }
+                case GENERATE_CACHED, GENERATE_UNCACHED -> {
+                    boolean cached = row.method().equals(GENERATE_CACHED);
+                    double tl = cached ? TL_GENERATE_CACHED_MS : TL_GENERATE_UNCACHED_MS;
+                    ratio = tl / row.ms();
+                    if (cached) {
+                        target = String.format(Locale.ROOT, "≥ %.1f× TL (%.0f ms)", GENERATE_SPEEDUP_TARGET, tl);
+                        met = ratio >= GENERATE_SPEEDUP_TARGET;
+                        miss = String.format(Locale.ROOT, "generate32Cached: %.0f ms = %.2f× faster than"
+                                + " TransformerLens's %.0f ms, target ≥ %.1f×", row.ms(), ratio, tl,
+                                GENERATE_SPEEDUP_TARGET);
+                    } else {
+                        target = String.format(Locale.ROOT, "(TL: %.0f ms)", tl);
+                    }
+                }
+                case FIRST_STEPS -> {
+                    target = String.format(Locale.ROOT, "step ≤ %.2f× 1-token fwd", CACHED_STEP_TARGET);
+                    if (oneToken != null) {
+                        ratio = row.ms() / NEW_STEPS / oneToken.ms();
+                        met = ratio <= CACHED_STEP_TARGET;
+                        miss = String.format(Locale.ROOT, "a cached step costs %.3f× a 1-token forward (%.1f vs %.1f"
+                                + " ms), target ≤ %.2f×", ratio, row.ms() / NEW_STEPS, oneToken.ms(), CACHED_STEP_TARGET);
+                    }
+                }
+                case LAST_STEPS -> {
+                    target = String.format(Locale.ROOT, "≤ %.2f× first 32 steps", LAST_STEPS_TARGET);
+                    if (firstSteps != null) {
+                        ratio = row.ms() / firstSteps.ms();
+                        met = ratio <= LAST_STEPS_TARGET;
+                        miss = String.format(Locale.ROOT, "the last 32 of 256 steps cost %.3f× the first 32 (%.0f vs"
+                                + " %.0f ms), target ≤ %.2f×", ratio, row.ms(), firstSteps.ms(), LAST_STEPS_TARGET);
+                    }
+                }
                 default -> { }
             }
             if (Boolean.FALSE.equals(met)) {
@@ -202,6 +250,9 @@ public final class Report {
             out.append(String.format(Locale.ROOT, "Ceiling: fp32 %d³ matMul = %.1f GFLOP/s.%n", MatMulBench.N,
                     ceilingGflops));
         }
+        out.append("ratio: × forward of the same shape (runWithCache, ablation, float16 weights); TransformerLens's"
+                + " time ÷ ours (generate32*); a cached step ÷ a 1-token forward (cachedStepsFirst32); last ÷ first 32"
+                + " steps (cachedStepsLast32Of256).\n");
         out.append(String.format(Locale.ROOT,
                 "FLOP model per token: 24·d²·L + 4·T·d·L + 2·d·V = %.1f MFLOP at T=128 (GPT-2 small).%n",
                 Dims.GPT2_SMALL.flopsPerToken(128) / 1e6));
@@ -250,6 +301,10 @@ public final class Report {
             }
         }
         return line.append('\n').toString();
+    }
+
+    private static Row find(List<Row> rows, String method) {
+        return rows.stream().filter(r -> r.method().equals(method)).findFirst().orElse(null);
     }
 
     private static String key(Row row) {
