@@ -1,6 +1,8 @@
 package dev.loupe.lens;
 
+import dev.loupe.LoupeException;
 import dev.loupe.model.TransformerConfig;
+import dev.loupe.process.ProcessOptions;
 import java.util.List;
 
 /**
@@ -30,6 +32,27 @@ public record LensBasis(List<String> weightProcessing) {
     /** Whether this is Hugging Face's basis. */
     public boolean isHuggingFace() {
         return weightProcessing.isEmpty();
+    }
+
+    /**
+     * The processing that gives a freshly loaded model this basis, e.g. to load the model a lens was
+     * trained on: {@code HookedTransformer.fromPretrained(dir, basis.processOptions())}.
+     */
+    public ProcessOptions processOptions() {
+        ProcessOptions options = ProcessOptions.none();
+        for (String step : weightProcessing) {
+            options = switch (step) {
+                case "fold_ln" -> options.withFoldLn(true);
+                case "center_writing_weights" -> options.withCenterWritingWeights(true);
+                case "center_unembed" -> options.withCenterUnembed(true);
+                case "fold_value_biases" -> options.withFoldValueBiases(true);
+                case "refactor_factored_attn_matrices" -> options.withRefactorFactoredAttnMatrices(true);
+                default -> throw new LoupeException("Unknown weight-processing step '" + step + "' in a lens config;"
+                        + " Loupe knows fold_ln, center_writing_weights, center_unembed, fold_value_biases and"
+                        + " refactor_factored_attn_matrices");
+            };
+        }
+        return options;
     }
 
     /** For messages: "unprocessed (Hugging Face)" or "processed (fold_ln, center_unembed)". */

@@ -42,21 +42,7 @@ public final class TunedLensFiles {
 
     /** Loads {@code dir} for {@code model}; {@code params.pt} is preferred when both files exist. */
     public static TunedLens load(Path dir, HookedTransformer model) {
-        Path configFile = dir.resolve(CONFIG);
-        if (!Files.isDirectory(dir)) {
-            throw new LoupeException("Tuned lens folder " + dir + " does not exist; a lens folder holds " + CONFIG
-                    + " and " + TORCH_PARAMS + " (as the Python tuned-lens library saves it)");
-        }
-        if (!Files.isRegularFile(configFile)) {
-            throw new LoupeException(dir + " has no " + CONFIG + "; a tuned lens folder holds " + CONFIG + " and "
-                    + TORCH_PARAMS);
-        }
-        TunedLensConfig config;
-        try {
-            config = TunedLensConfig.fromJson(Files.readString(configFile, StandardCharsets.UTF_8), configFile.toString());
-        } catch (IOException e) {
-            throw new LoupeException("Cannot read " + configFile + ": " + e.getMessage(), e);
-        }
+        TunedLensConfig config = readConfig(dir);
         Path torch = dir.resolve(TORCH_PARAMS);
         Path safetensors = dir.resolve(SAFETENSORS_PARAMS);
         try (NDManager scratch = NDManager.newBaseManager()) {
@@ -81,6 +67,27 @@ public final class TunedLensFiles {
                         + "; copy the lens's parameters next to its config");
             }
             return TunedLens.of(config, stateDict, model, source.toString());
+        }
+    }
+
+    /**
+     * Reads just {@code dir/config.json}, e.g. to learn which model and basis a lens needs before
+     * loading the model.
+     */
+    public static TunedLensConfig readConfig(Path dir) {
+        Path configFile = dir.resolve(CONFIG);
+        if (!Files.isDirectory(dir)) {
+            throw new LoupeException("Tuned lens folder " + dir + " does not exist; a lens folder holds " + CONFIG
+                    + " and " + TORCH_PARAMS + " (as the Python tuned-lens library saves it)");
+        }
+        if (!Files.isRegularFile(configFile)) {
+            throw new LoupeException(dir + " has no " + CONFIG + "; a tuned lens folder holds " + CONFIG + " and "
+                    + TORCH_PARAMS);
+        }
+        try {
+            return TunedLensConfig.fromJson(Files.readString(configFile, StandardCharsets.UTF_8), configFile.toString());
+        } catch (IOException e) {
+            throw new LoupeException("Cannot read " + configFile + ": " + e.getMessage(), e);
         }
     }
 
