@@ -3,6 +3,7 @@ package dev.loupe.lens;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import dev.loupe.LoupeException;
 
 /**
  * Reads a model's intermediate residual stream as next-token logits. Layer {@code i} is the
@@ -39,7 +40,7 @@ public interface Lens {
     default NDArray forwardAll(NDArray hidden) {
         long layers = hidden.getShape().get(0);
         if (layers != numLayers()) {
-            throw new dev.loupe.LoupeException("forwardAll needs one residual per layer, [" + numLayers()
+            throw new LoupeException("forwardAll needs one residual per layer, [" + numLayers()
                     + ", batch, pos, d_model], got " + hidden.getShape());
         }
         NDList logits = new NDList();
@@ -54,7 +55,7 @@ public interface Lens {
         int n = numLayers();
         int index = layer < 0 ? n + layer : layer;
         if (index < 0 || index >= n) {
-            throw new dev.loupe.LoupeException("Layer " + layer + " is outside this lens's " + n + " layers (0.."
+            throw new LoupeException("Layer " + layer + " is outside this lens's " + n + " layers (0.."
                     + (n - 1) + ", or -" + n + "..-1 from the end)");
         }
         return index;

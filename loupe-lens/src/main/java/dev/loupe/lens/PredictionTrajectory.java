@@ -15,9 +15,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -151,7 +153,7 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
             out.append(String.format("%-7s", layerLabels.get(row)));
             for (int p = 0; p < pos; p++) {
                 String cell = TokenText.shown(topTokenStrings.get(row).get(p).get(0), 8) + " "
-                        + String.format(java.util.Locale.ROOT, "%.0f%%", 100 * topProbs[row][p][0]);
+                        + String.format(Locale.ROOT, "%.1f%%", 100 * topProbs[row][p][0]);
                 out.append(" | ").append(pad(cell, width));
             }
             out.append('\n');
@@ -169,7 +171,7 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
             }
             numbers(out, width, ranks, "%.0f");
         }
-        return out.toString();
+        return out.toString().replaceAll("[ ]+\n", "\n");
     }
 
     /** Everything as JSON: {@code lens}, {@code layers}, {@code input_ids}, {@code input_tokens}, {@code top_tokens}, … */
@@ -205,8 +207,8 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
             Path temp = parent.resolve("." + file.getFileName() + ".tmp");
             Files.writeString(temp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()),
                     StandardCharsets.UTF_8);
-            Files.move(temp, file.toAbsolutePath(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(temp, file.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new LoupeException("Cannot write " + file + ": " + e.getMessage(), e);
         }
@@ -297,7 +299,7 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
         for (int row = 0; row < values.length; row++) {
             out.append(String.format("%-7s", layerLabels.get(row)));
             for (float v : values[row]) {
-                out.append(" | ").append(pad(String.format(java.util.Locale.ROOT, format, v), width));
+                out.append(" | ").append(pad(String.format(Locale.ROOT, format, v), width));
             }
             out.append('\n');
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.LoupeException;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,7 +57,7 @@ public record TunedLensConfig(String baseModelNameOrPath, int dModel, int numHid
         JsonNode root;
         try {
             root = JSON.readTree(json);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new LoupeException(source + " is not valid JSON: " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
@@ -99,7 +100,7 @@ public record TunedLensConfig(String baseModelNameOrPath, int dModel, int numHid
         root.put("hook", hook.key());
         try {
             return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new LoupeException("Cannot write the lens config as JSON: " + e.getMessage(), e);
         }
     }
