@@ -64,6 +64,11 @@ import java.util.Set;
  * @param useLocalAttn whether some layers attend only to the last {@code windowSize} positions
  * @param windowSize the window of local layers
  * @param attnTypes per layer, "global" or "local"
+ * @param weightProcessing the weight-processing steps applied to the weights, in order, by their
+ *     TransformerLens names ({@code fold_ln}, {@code center_writing_weights}, {@code center_unembed},
+ *     {@code fold_value_biases}, {@code refactor_factored_attn_matrices}); empty for weights as Hugging
+ *     Face has them. TransformerLens records only {@code fold_ln} (as LNPre); lenses need the rest,
+ *     since centring changes the basis of the residual stream and of the logits.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TransformerConfig(
@@ -107,7 +112,8 @@ public record TransformerConfig(
         boolean postEmbeddingLn,
         boolean useLocalAttn,
         Integer windowSize,
-        List<String> attnTypes) {
+        List<String> attnTypes,
+        List<String> weightProcessing) {
 
     /** Activations the MLP knows. */
     public static final Set<String> ACTIVATIONS =
@@ -153,6 +159,7 @@ public record TransformerConfig(
             rotaryDim = dHead;
         }
         attnTypes = attnTypes == null ? null : List.copyOf(attnTypes);
+        weightProcessing = weightProcessing == null ? List.of() : List.copyOf(weightProcessing);
         List<String> problems = new ArrayList<>();
         positive(problems, "n_layers", nLayers);
         positive(problems, "d_model", dModel);
@@ -222,6 +229,11 @@ public record TransformerConfig(
     /** Whether the blocks carry an {@code hook_resid_mid} (not for attention-only or parallel blocks). */
     public boolean hasResidMid() {
         return !attnOnly && !parallelAttnMlp;
+    }
+
+    /** Whether any weight-processing step changed the weights (see {@code weightProcessing}). */
+    public boolean weightsProcessed() {
+        return !weightProcessing.isEmpty();
     }
 
     /** This config as TransformerLens-style JSON (snake_case keys). */
@@ -299,6 +311,7 @@ public record TransformerConfig(
         private boolean useLocalAttn;
         private Integer windowSize;
         private List<String> attnTypes;
+        private List<String> weightProcessing = List.of();
 
         private Builder() {}
 
@@ -317,7 +330,7 @@ public record TransformerConfig(
             ntkByPartsHighFreqFactor = c.ntkByPartsHighFreqFactor; ntkByPartsFactor = c.ntkByPartsFactor;
             ntkOriginalCtxLen = c.ntkOriginalCtxLen; gatedMlp = c.gatedMlp; finalRms = c.finalRms;
             postEmbeddingLn = c.postEmbeddingLn; useLocalAttn = c.useLocalAttn; windowSize = c.windowSize;
-            attnTypes = c.attnTypes;
+            attnTypes = c.attnTypes; weightProcessing = c.weightProcessing;
         }
 
         public Builder nLayers(int v) { nLayers = v; return this; }
@@ -361,6 +374,7 @@ public record TransformerConfig(
         public Builder useLocalAttn(boolean v) { useLocalAttn = v; return this; }
         public Builder windowSize(Integer v) { windowSize = v; return this; }
         public Builder attnTypes(List<String> v) { attnTypes = v; return this; }
+        public Builder weightProcessing(List<String> v) { weightProcessing = v; return this; }
 
         /** Validates and builds; throws {@link LoupeException} listing every problem. */
         public TransformerConfig build() {
@@ -370,7 +384,7 @@ public record TransformerConfig(
                     defaultPrependBos, modelName, originalArchitecture, tokenizerName, nKeyValueHeads,
                     ungroupGroupedQueryAttention, rotaryDim, rotaryBase, rotaryAdjacentPairs, useNtkByPartsRope,
                     ntkByPartsLowFreqFactor, ntkByPartsHighFreqFactor, ntkByPartsFactor, ntkOriginalCtxLen, gatedMlp,
-                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes);
+                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes, weightProcessing);
         }
     }
 }

@@ -6,7 +6,9 @@ import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
 import dev.loupe.analysis.FactoredMatrix;
 import dev.loupe.model.TransformerConfig;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,14 +28,18 @@ public final class WeightProcessing {
         TransformerConfig cfg = weights.config();
         boolean layerNorm = cfg.normalizationType().startsWith("LN");
         ProcessedWeights result = weights;
+        List<String> applied = new ArrayList<>(cfg.weightProcessing());
         if (options.foldLn() && (cfg.normalizationType().equals("LN") || cfg.normalizationType().equals("RMS"))) {
             result = foldLayerNorm(result, layerNorm, layerNorm);
+            applied.add("fold_ln");
         }
         if (options.centerWritingWeights() && layerNorm && !cfg.finalRms()) {
             result = new ProcessedWeights(centerWritingWeights(result.stateDict(), result.config()), result.config());
+            applied.add("center_writing_weights");
         }
         if (options.centerUnembed()) {
             result = new ProcessedWeights(centerUnembed(result.stateDict()), result.config());
+            applied.add("center_unembed");
         }
         if (options.foldValueBiases()) {
             Map<String, NDArray> folded = foldValueBiases(result.stateDict(), result.config());
@@ -41,11 +47,14 @@ public final class WeightProcessing {
                 folded = centerAttentionOutputBiases(folded, result.config());
             }
             result = new ProcessedWeights(folded, result.config());
+            applied.add("fold_value_biases");
         }
         if (options.refactorFactoredAttnMatrices()) {
             result = new ProcessedWeights(refactorFactoredAttnMatrices(result.stateDict(), result.config()), result.config());
+            applied.add("refactor_factored_attn_matrices");
         }
-        return result;
+        // Recorded so that what depends on the basis (a tuned lens, saved activations) can tell.
+        return new ProcessedWeights(result.stateDict(), result.config().toBuilder().weightProcessing(applied).build());
     }
 
     /**

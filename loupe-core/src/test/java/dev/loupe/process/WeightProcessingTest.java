@@ -146,6 +146,28 @@ class WeightProcessingTest {
     }
 
     @Test
+    void theConfigRecordsWhichStepsChangedTheWeights() {
+        try (HookedTransformer raw = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"));
+             HookedTransformer processed = raw.processWeights(ProcessOptions.defaults());
+             HookedTransformer unembedOnly = raw.processWeights(ProcessOptions.none().withCenterUnembed(true));
+             HookedTransformer nothing = raw.processWeights(ProcessOptions.none());
+             HookedTransformer rms = HookedTransformer.fromPretrained(Fixtures.model("llama"))) {
+            assertThat(raw.config().weightProcessing()).isEmpty();
+            assertThat(raw.config().weightsProcessed()).isFalse();
+            assertThat(processed.config().weightProcessing())
+                    .containsExactly("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases");
+            assertThat(unembedOnly.config().weightProcessing()).containsExactly("center_unembed");
+            // An RMSNorm model is not centred: TransformerLens skips that step, and so does the record.
+            assertThat(rms.config().weightProcessing()).containsExactly("fold_ln", "center_unembed", "fold_value_biases");
+            assertThat(nothing.config().weightsProcessed()).isFalse();
+            // It survives JSON under a snake_case key.
+            assertThat(TransformerConfig.fromJson(processed.config().toJson()).weightProcessing())
+                    .isEqualTo(processed.config().weightProcessing());
+            assertThat(processed.config().toJson()).contains("\"weight_processing\"");
+        }
+    }
+
+    @Test
     void refactoringFactoredAttentionMatricesKeepsTheCircuits() {
         try (NDManager manager = NDManager.newBaseManager()) {
             TransformerConfig cfg = RandomModels.layerNormConfig();

@@ -1,0 +1,61 @@
+package dev.loupe.cli;
+
+import dev.loupe.LoupeException;
+import dev.loupe.lens.LensBasis;
+import dev.loupe.lens.TunedLensFiles;
+import dev.loupe.model.HookedTransformer;
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code loupe lens}: the logit lens and tuned lenses (the Python tuned-lens library's format). */
+@Command(
+        name = "lens",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        header = "Read a model's intermediate layers as predictions: logit lens and tuned lens.",
+        description = {
+            "",
+            "A tuned lens is a folder with config.json and params.pt, as the Python tuned-lens library's"
+                    + " TunedLens.save writes it (params.safetensors works too). Layer i reads the residual stream"
+                    + " entering block i (blocks.i.hook_resid_pre, Hugging Face's hidden_states[i]; 0 = the"
+                    + " embeddings).",
+            "",
+            "Lenses from the Python library were trained on the model's own (unprocessed) weights, so these"
+                    + " commands load the model unprocessed, or processed exactly as a Loupe-trained lens records.",
+            ""
+        },
+        commandListHeading = "%nCommands:%n",
+        subcommands = {LensApplyCommand.class, LensTrajectoryCommand.class, CommandLine.HelpCommand.class})
+final class LensCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    /** Without a subcommand: say which ones exist (usage error, exit code 2). */
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "Missing a lens command: pick one of apply, trajectory.");
+    }
+
+    /**
+     * Loads the model folder {@code dir} in the basis the lens in {@code lensDir} was trained in
+     * (unprocessed for every lens of the Python library), or unprocessed when there is no lens.
+     */
+    static HookedTransformer loadModelFor(Path dir, Path lensDir) {
+        LensBasis basis = lensDir == null ? LensBasis.HUGGING_FACE : TunedLensFiles.readConfig(lensDir).basis();
+        if (basis.isHuggingFace()) {
+            return HookedTransformer.fromPretrainedNoProcessing(dir);
+        }
+        try {
+            return HookedTransformer.fromPretrained(dir, basis.processOptions());
+        } catch (LoupeException e) {
+            throw new LoupeException("The lens " + lensDir + " needs the model " + basis.describe() + ", which failed: "
+                    + e.getMessage(), e);
+        }
+    }
+}
