@@ -22,6 +22,8 @@ public final class ModelLoader {
             new LlamaAdapter(), new GptNeoAdapter(), new GptJAdapter(), new OptAdapter(), new MistralAdapter(),
             new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter());
 
+    private static final ArchitectureAdapter NATIVE = new NativeFormat();
+
     private ModelLoader() {}
 
     /** The {@code model_type}s Loupe can load. */
@@ -60,7 +62,7 @@ public final class ModelLoader {
     /** The config of the model folder {@code dir}, without reading its weights. */
     public static TransformerConfig config(Path dir) {
         JsonNode json = readHfConfig(dir);
-        return adapter(modelType(json, dir)).config(json, modelName(dir));
+        return adapterFor(json, dir).config(json, modelName(dir));
     }
 
     /** Loads the model folder {@code dir} with its weights as they are (no processing), in float32. */
@@ -79,7 +81,7 @@ public final class ModelLoader {
      */
     public static HookedTransformer load(Path dir, WeightDtype dtype, ProcessOptions processing) {
         JsonNode json = readHfConfig(dir);
-        ArchitectureAdapter adapter = adapter(modelType(json, dir));
+        ArchitectureAdapter adapter = adapterFor(json, dir);
         TransformerConfig cfg = adapter.config(json, modelName(dir));
         NDManager weights = NDManager.newBaseManager();
         try (WeightSource source = WeightSource.open(dir, dtype)) {
@@ -96,11 +98,17 @@ public final class ModelLoader {
         }
     }
 
+    /** Loupe's native folders (TransformerLens config keys, no model_type) need no adapter of their own. */
+    private static ArchitectureAdapter adapterFor(JsonNode json, Path dir) {
+        return NativeFormat.describes(json) ? NATIVE : adapter(modelType(json, dir));
+    }
+
     private static String modelType(JsonNode json, Path dir) {
         JsonNode type = json.get("model_type");
         if (type == null || !type.isTextual()) {
             throw new CheckpointException(dir.resolve("config.json") + " has no \"model_type\"; Loupe needs it to pick "
-                    + "the architecture (supported: " + String.join(", ", supportedModelTypes()) + ")");
+                    + "the architecture (supported: " + String.join(", ", supportedModelTypes()) + "; or a Loupe native folder,"
+                    + " whose config.json has TransformerLens's keys n_layers, d_model, ...)");
         }
         return type.asText();
     }

@@ -25,7 +25,8 @@ public final class Autograd {
         return recording;
     }
 
-    static void setRecording(boolean on) {
+    /** Set by whoever holds {@link #lock()} and records (ForwardRun, dev.loupe.train.Gradients). */
+    public static void setRecording(boolean on) {
         recording = on;
     }
 }

@@ -1,0 +1,9 @@
+package dev.loupe.train;
+
+/** Told after every optimizer step; {@link ProgressBar} draws it. */
+@FunctionalInterface
+public interface TrainingProgress {
+
+    /** {@code done} steps are complete, the last with training loss {@code loss} at learning rate {@code lr}. */
+    void update(long done, double loss, double lr);
+}

@@ -1,0 +1,79 @@
+package dev.loupe.train.toy;
+
+import dev.loupe.LoupeException;
+import dev.loupe.train.TrainingRandom;
+
+/**
+ * The toy task: sequences of uniformly random tokens in which a random segment appears twice, so that
+ * the second copy can only be predicted by finding the earlier occurrence of the current token and
+ * copying what followed it, which is what an induction circuit does.
+ *
+ * <p>A training sequence is {@code BOS, s_1..s_L, s_1..s_L, r_1..r_k}, n_ctx tokens in all: the segment
+ * length {@code L} is drawn per sequence (so no fixed positional offset can solve the task) and the
+ * tail {@code r} is fresh random tokens. Token 0 is BOS; the others are drawn from 1..d_vocab-1.
+ */
+public final class RepeatedTokens {
+    /** The id of the beginning-of-sequence token that starts every sequence. */
+    public static final int BOS = 0;
+
+    private final int dVocab;
+    private final int nCtx;
+    private final int minLength;
+    private final int maxLength;
+
+    /**
+     * @param minLength shortest repeated segment
+     * @param maxLength longest repeated segment; {@code 1 + 2 * maxLength <= nCtx}
+     */
+    public RepeatedTokens(int dVocab, int nCtx, int minLength, int maxLength) {
+        if (dVocab < 3 || minLength < 1 || maxLength < minLength || 1 + 2 * maxLength > nCtx) {
+            throw new LoupeException("Repeated-token sequences need d_vocab >= 3 and 1 <= min length <= max length with"
+                    + " 1 + 2 * max length <= n_ctx; got d_vocab " + dVocab + ", lengths " + minLength + ".." + maxLength
+                    + ", n_ctx " + nCtx);
+        }
+        this.dVocab = dVocab;
+        this.nCtx = nCtx;
+        this.minLength = minLength;
+        this.maxLength = maxLength;
+    }
+
+    /** A batch of training sequences, int64 ids [batch × n_ctx] flattened row by row. */
+    public long[] batch(TrainingRandom random, int batch) {
+        long[] ids = new long[batch * nCtx];
+        for (int b = 0; b < batch; b++) {
+            int length = random.nextInt(minLength, maxLength + 1);
+            int at = b * nCtx;
+            ids[at] = BOS;
+            for (int i = 1; i <= length; i++) {
+                ids[at + i] = randomToken(random);
+                ids[at + length + i] = ids[at + i];
+            }
+            for (int i = 1 + 2 * length; i < nCtx; i++) {
+                ids[at + i] = randomToken(random);
+            }
+        }
+        return ids;
+    }
+
+    /** {@code BOS, s_1..s_n, s_1..s_n}: a random segment of {@code n} tokens, repeated once (2n + 1 ids). */
+    public static long[] repeatedTwice(TrainingRandom random, int n, int dVocab) {
+        return repeated(random, n, 2, dVocab);
+    }
+
+    /** {@code BOS} then a random segment of {@code n} tokens {@code times} times ({@code times·n + 1} ids). */
+    public static long[] repeated(TrainingRandom random, int n, int times, int dVocab) {
+        long[] ids = new long[1 + times * n];
+        ids[0] = BOS;
+        for (int i = 1; i <= n; i++) {
+            ids[i] = 1 + random.nextInt(dVocab - 1);
+        }
+        for (int copy = 1; copy < times; copy++) {
+            System.arraycopy(ids, 1, ids, 1 + copy * n, n);
+        }
+        return ids;
+    }
+
+    private long randomToken(TrainingRandom random) {
+        return 1 + random.nextInt(dVocab - 1);
+    }
+}
