@@ -1,5 +1,7 @@
 package dev.loupe.bench;
 
+import dev.loupe.lens.data.EnglishText;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.tokenize.Tokenizer;

@@ -8,15 +8,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Adam with decoupled weight decay, as {@code torch.optim.AdamW} (amsgrad off): each step first
- * shrinks a parameter by {@code 1 - lr·weight_decay}, then moves it by
- * {@code lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)}.
+ * Adam with decoupled weight decay, as {@code torch.optim.AdamW}: each step first shrinks a parameter
+ * by {@code 1 - lr·weight_decay}, then moves it by {@code lr / (1 - β1^t) · m / (sqrt(v) /
+ * sqrt(1 - β2^t) + eps)}. With {@link Builder#coupledWeightDecay} the decay is added to the gradient
+ * instead ({@code g + weight_decay·p}), which is {@code torch.optim.Adam}; with {@link
+ * Builder#amsgrad} the running maximum of {@code v} replaces {@code v} in the denominator.
  */
 public final class AdamW implements Optimizer {
     private final double beta1;
     private final double beta2;
     private final double eps;
     private final double weightDecay;
+    private final boolean coupled;
+    private final boolean amsgrad;
     private final OptimizerState state;
     private long steps;
 
@@ -25,7 +29,10 @@ public final class AdamW implements Optimizer {
         this.beta2 = b.beta2;
         this.eps = b.eps;
         this.weightDecay = b.weightDecay;
-        this.state = new OptimizerState(parameters, List.of("exp_avg", "exp_avg_sq"));
+        this.coupled = b.coupled;
+        this.amsgrad = b.amsgrad;
+        this.state = new OptimizerState(parameters, amsgrad ? List.of("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+                : List.of("exp_avg", "exp_avg_sq"));
     }
 
     /** torch's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
@@ -46,12 +53,19 @@ public final class AdamW implements Optimizer {
                 NDArray g = Gradients.of(p);
                 NDArray m = state.get("exp_avg", i);
                 NDArray v = state.get("exp_avg_sq", i);
-                if (weightDecay != 0) {
+                if (weightDecay != 0 && coupled) {
+                    g = g.add(p.mul((float) weightDecay));
+                } else if (weightDecay != 0) {
                     p.muli((float) (1 - learningRate * weightDecay));
                 }
                 m.addi(g.sub(m).muli((float) (1 - beta1))); // torch's exp_avg.lerp_(grad, 1 - beta1)
                 v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
-                NDArray denom = v.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
+                NDArray second = v;
+                if (amsgrad) {
+                    second = state.get("max_exp_avg_sq", i);
+                    second.maximum(v).copyTo(second);
+                }
+                NDArray denom = second.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
                 p.subi(m.div(denom).muli(stepSize));
             }
         }
@@ -81,10 +95,11 @@ public final class AdamW implements Optimizer {
     @Override
     public Map<String, Object> hyperparameters() {
         Map<String, Object> h = new LinkedHashMap<>();
-        h.put("optimizer", "AdamW");
+        h.put("optimizer", coupled ? "Adam" : "AdamW");
         h.put("betas", List.of(beta1, beta2));
         h.put("eps", eps);
         h.put("weight_decay", weightDecay);
+        h.put("amsgrad", amsgrad);
         return h;
     }
 
@@ -99,8 +114,15 @@ public final class AdamW implements Optimizer {
         private double beta2 = 0.999;
         private double eps = 1e-8;
         private double weightDecay = 0.01;
+        private boolean coupled;
+        private boolean amsgrad;
 
         private Builder() {}
+
+        /** Weight decay added to the gradient, as {@code torch.optim.Adam} does, instead of decoupled. */
+        public Builder coupledWeightDecay(boolean v) { coupled = v; return this; }
+        /** Use the running maximum of the second moment (torch's {@code amsgrad=True}). */
+        public Builder amsgrad(boolean v) { amsgrad = v; return this; }
 
         public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
         public Builder eps(double v) { eps = v; return this; }

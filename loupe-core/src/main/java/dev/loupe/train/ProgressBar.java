@@ -40,6 +40,11 @@ public final class ProgressBar implements TrainingProgress {
 
     @Override
     public void update(long done, double loss, double lr) {
+        update(done, loss, lr, "");
+    }
+
+    @Override
+    public void update(long done, double loss, double lr, String detail) {
         long now = System.nanoTime();
         boolean last = done >= total;
         if (redraw) {
@@ -47,14 +52,14 @@ public final class ProgressBar implements TrainingProgress {
                 return; // at most ten redraws a second
             }
             lastDrawNanos = now;
-            out.print("\r" + line(done, loss, lr, now) + (last ? "\n" : ""));
+            out.print("\r" + line(done, loss, lr, now) + detail + (last ? "\n" : ""));
             out.flush();
             return;
         }
         long tenth = Math.max(1, total / 10);
         if (last || done / tenth != lastPrinted / tenth || lastPrinted < 0) {
             lastPrinted = done;
-            out.println(line(done, loss, lr, now));
+            out.println(line(done, loss, lr, now) + detail);
             out.flush();
         }
     }

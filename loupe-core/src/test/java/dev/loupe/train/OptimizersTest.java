@@ -54,6 +54,47 @@ class OptimizersTest {
     }
 
     @Test
+    void adamWithL2DecayAndAmsgradMatchesTorchOptimAdam() {
+        double lr = 0.05;
+        double b1 = 0.9;
+        double b2 = 0.999;
+        double eps = 1e-8;
+        double wd = 1e-3;
+        // Gradient scales that shrink, so the running maximum of v differs from v.
+        double[] scales = {2.5, 1.0, 0.2, 0.05, 0.01};
+        float[] actual;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray p = param(manager);
+            try (AdamW adam = AdamW.builder().betas(b1, b2).eps(eps).weightDecay(wd).coupledWeightDecay(true)
+                    .amsgrad(true).build(List.of(p))) {
+                for (double c : scales) {
+                    Gradients.compute(List.of(p), () -> p.mul(p).mul((float) c).sum().div(2f));
+                    adam.step(lr);
+                }
+                assertThat(adam.hyperparameters()).containsEntry("optimizer", "Adam").containsEntry("amsgrad", true);
+            }
+            actual = p.toFloatArray();
+        }
+        double[] expected = new double[START.length];
+        for (int i = 0; i < START.length; i++) {
+            double p = START[i];
+            double m = 0;
+            double v = 0;
+            double vMax = 0;
+            for (int t = 1; t <= scales.length; t++) {
+                double g = scales[t - 1] * p + wd * p;
+                m = b1 * m + (1 - b1) * g;
+                v = b2 * v + (1 - b2) * g * g;
+                vMax = Math.max(vMax, v);
+                double denom = Math.sqrt(vMax) / Math.sqrt(1 - Math.pow(b2, t)) + eps;
+                p -= lr / (1 - Math.pow(b1, t)) * m / denom;
+            }
+            expected[i] = p;
+        }
+        assertClose(actual, expected, 2e-6);
+    }
+
+    @Test
     void sgdMatchesTorchWithMomentumDampeningAndWeightDecay() {
         assertSgd(0.9, 0.2, false, 0.05);
         assertSgd(0.9, 0, true, 0.05);

@@ -1,12 +1,14 @@
-package dev.loupe.bench;
+package dev.loupe.lens.data;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
 /**
- * English prose written by this project for the tokenizer benchmark: sentences assembled from a
+ * English prose written by this project (for the tokenizer benchmark and for training lenses without outside data): sentences assembled from a
  * fixed word list with a fixed seed, so every run tokenizes the same text. No outside text is used.
  */
-final class EnglishText {
+public final class EnglishText {
     private static final String[] SUBJECTS = {
         "The old lighthouse keeper", "A curious student", "Every morning the baker", "The quiet river",
         "Our neighbour's dog", "The committee", "A tired traveller", "The small company", "My grandmother",
@@ -30,9 +32,14 @@ final class EnglishText {
 
     private EnglishText() {}
 
-    /** At least {@code chars} characters of prose, in paragraphs. */
-    static String generate(int chars) {
-        Random random = new Random(7);
+    /** At least {@code chars} characters of prose, in paragraphs (the tokenizer benchmark's text). */
+    public static String generate(int chars) {
+        return generate(chars, 7);
+    }
+
+    /** At least {@code chars} characters of prose from {@code seed}, in paragraphs separated by a blank line. */
+    public static String generate(int chars, long seed) {
+        Random random = new Random(seed);
         StringBuilder text = new StringBuilder(chars + 200);
         int sentences = 0;
         while (text.length() < chars) {
@@ -49,6 +56,12 @@ final class EnglishText {
             text.append(++sentences % 6 == 0 ? "\n\n" : " ");
         }
         return text.toString();
+    }
+
+    /** The paragraphs of {@link #generate(int, long)} as separate documents. */
+    public static List<String> documents(int chars, long seed) {
+        return Arrays.stream(generate(chars, seed).split("\n\n")).map(String::strip).filter(p -> !p.isEmpty())
+                .toList();
     }
 
     private static String pick(Random random, String[] options) {

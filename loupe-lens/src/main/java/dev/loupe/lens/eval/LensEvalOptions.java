@@ -1,0 +1,51 @@
+package dev.loupe.lens.eval;
+
+import dev.loupe.LoupeException;
+import dev.loupe.lens.LensHook;
+
+/**
+ * How lenses are evaluated; defaults are the tuned-lens library's {@code eval}.
+ *
+ * @param maxSeqLen the sequence length the data is cut into (capped by the model's context)
+ * @param perGpuBatchSize sequences per forward pass
+ * @param tokens evaluate at most this many tokens (null: all the data), as the library's {@code --tokens}
+ * @param tokenShift how far predictions are shifted against the next-token labels of the cross-entropy
+ * @param seed the order of the sequences
+ * @param hook the residual stream the logit lens reads (a tuned lens reads its own)
+ */
+public record LensEvalOptions(int maxSeqLen, int perGpuBatchSize, Long tokens, int tokenShift, long seed,
+        LensHook hook) {
+
+    public LensEvalOptions {
+        if (maxSeqLen < 1 || perGpuBatchSize < 1 || (tokens != null && tokens < 1) || tokenShift < 0) {
+            throw new LoupeException("Evaluation needs a positive sequence length, batch size and token limit, and a"
+                    + " token shift ≥ 0");
+        }
+        hook = hook == null ? LensHook.RESID_PRE : hook;
+    }
+
+    /** The library's defaults: sequences of 2,048, one per pass, all the data, token shift 1, seed 42. */
+    public static LensEvalOptions defaults() {
+        return new LensEvalOptions(2048, 1, null, 1, 42, LensHook.RESID_PRE);
+    }
+
+    public LensEvalOptions withMaxSeqLen(int length) {
+        return new LensEvalOptions(length, perGpuBatchSize, tokens, tokenShift, seed, hook);
+    }
+
+    public LensEvalOptions withPerGpuBatchSize(int size) {
+        return new LensEvalOptions(maxSeqLen, size, tokens, tokenShift, seed, hook);
+    }
+
+    public LensEvalOptions withTokens(Long limit) {
+        return new LensEvalOptions(maxSeqLen, perGpuBatchSize, limit, tokenShift, seed, hook);
+    }
+
+    public LensEvalOptions withTokenShift(int shift) {
+        return new LensEvalOptions(maxSeqLen, perGpuBatchSize, tokens, shift, seed, hook);
+    }
+
+    public LensEvalOptions withSeed(long order) {
+        return new LensEvalOptions(maxSeqLen, perGpuBatchSize, tokens, tokenShift, order, hook);
+    }
+}

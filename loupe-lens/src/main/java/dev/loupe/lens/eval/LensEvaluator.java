@@ -1,0 +1,118 @@
+package dev.loupe.lens.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
+import dev.loupe.lens.Lens;
+import dev.loupe.lens.LensInputs;
+import dev.loupe.lens.LensStats;
+import dev.loupe.lens.LogitLens;
+import dev.loupe.lens.TunedLens;
+import dev.loupe.lens.data.TokenChunks;
+import dev.loupe.model.HookedTransformer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The tuned-lens library's {@code eval}: for each batch and layer, the cross-entropy against the next
+ * token, the entropy, and KL(final ‖ lens), each averaged over the batch's positions; then averaged
+ * over batches and converted to bits per byte.
+ */
+public final class LensEvaluator {
+    private static final List<String> METRICS = List.of("ce", "entropy", "kl");
+
+    private LensEvaluator() {}
+
+    /**
+     * Evaluates the logit lens and, if given, {@code tuned} on {@code data}.
+     *
+     * @param tuned a tuned lens for {@code model}, or null for the logit lens alone
+     */
+    public static LensMetrics evaluate(HookedTransformer model, TunedLens tuned, TokenChunks data,
+            LensEvalOptions options) {
+        int length = Math.min(options.maxSeqLen(), model.config().nCtx());
+        if (data.chunkSize() != length) {
+            throw new LoupeException("The data is cut into sequences of " + data.chunkSize() + " tokens but evaluation"
+                    + " uses " + length + "; chunk it to that length");
+        }
+        if (tuned != null && tuned.hook() != options.hook()) {
+            throw new LoupeException("The tuned lens reads " + tuned.hook().key() + "; evaluate it on that hook");
+        }
+        TokenChunks order = data.shuffled(options.seed());
+        int sequences = order.chunks().size();
+        if (options.tokens() != null) {
+            sequences = (int) Math.min(sequences, options.tokens() / length);
+            if (sequences == 0) {
+                throw new LoupeException("--tokens " + options.tokens() + " is less than one sequence of " + length);
+            }
+        }
+        int layers = model.config().nLayers();
+        LogitLens logit = LogitLens.of(model, options.hook());
+        Map<String, double[]> logitSums = sums(layers);
+        Map<String, double[]> tunedSums = tuned == null ? null : sums(layers);
+        double[] baseline = new double[2];
+        int batches = 0;
+        for (int start = 0; start < sequences; start += options.perGpuBatchSize()) {
+            int count = Math.min(options.perGpuBatchSize(), sequences - start);
+            try (NDManager manager = NDManager.newBaseManager()) {
+                long[] tokens = new long[count * length];
+                for (int i = 0; i < count; i++) {
+                    System.arraycopy(order.chunks().get(start + i), 0, tokens, i * length, length);
+                }
+                NDArray ids = manager.create(tokens, new Shape(count, length));
+                try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
+                    NDArray finalLogProbs = inputs.logits().logSoftmax(-1);
+                    NDArray labels = LensStats.shiftLabels(ids, options.tokenShift());
+                    for (int layer = 0; layer < layers; layer++) {
+                        add(logitSums, layer, logit, inputs.hidden(layer), finalLogProbs, labels, options.tokenShift());
+                        if (tuned != null) {
+                            add(tunedSums, layer, tuned, inputs.hidden(layer), finalLogProbs, labels,
+                                    options.tokenShift());
+                        }
+                    }
+                    NDArray finalLogits = inputs.logits();
+                    baseline[0] += LensStats.crossEntropy(LensStats.shiftPredictions(finalLogits, options.tokenShift()),
+                            labels).mean().getFloat();
+                    baseline[1] += LensStats.entropy(finalLogits).mean().getFloat();
+                }
+            }
+            batches++;
+        }
+        double scale = data.natsToBitsPerByte() / batches;
+        return new LensMetrics(scaled(logitSums, scale), tunedSums == null ? null : scaled(tunedSums, scale),
+                baseline[0] * scale, baseline[1] * scale, data.natsToBitsPerByte(), (long) sequences * length);
+    }
+
+    private static void add(Map<String, double[]> sums, int layer, Lens lens, NDArray hidden, NDArray finalLogProbs,
+            NDArray labels, int shift) {
+        // A scope frees every array made here, whichever manager an op attached it to.
+        try (NDScope scope = new NDScope()) {
+            NDArray logits = lens.forward(hidden, layer);
+            sums.get("ce")[layer] += LensStats.crossEntropy(LensStats.shiftPredictions(logits, shift), labels)
+                    .mean().getFloat();
+            sums.get("entropy")[layer] += LensStats.entropy(logits).mean().getFloat();
+            sums.get("kl")[layer] += LensStats.klFromLogProbs(finalLogProbs, logits).mean().getFloat();
+        }
+    }
+
+    private static Map<String, double[]> sums(int layers) {
+        Map<String, double[]> sums = new LinkedHashMap<>();
+        METRICS.forEach(name -> sums.put(name, new double[layers]));
+        return sums;
+    }
+
+    private static Map<String, double[]> scaled(Map<String, double[]> sums, double scale) {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        sums.forEach((name, values) -> {
+            double[] copy = values.clone();
+            for (int i = 0; i < copy.length; i++) {
+                copy[i] *= scale;
+            }
+            out.put(name, copy);
+        });
+        return out;
+    }
+}

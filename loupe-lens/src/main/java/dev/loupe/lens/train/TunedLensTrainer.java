@@ -1,0 +1,328 @@
+package dev.loupe.lens.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
+import dev.loupe.lens.LensInputs;
+import dev.loupe.lens.LensStats;
+import dev.loupe.lens.TunedLens;
+import dev.loupe.lens.data.TokenChunks;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.train.AdamW;
+import dev.loupe.train.GradientClipping;
+import dev.loupe.train.Gradients;
+import dev.loupe.train.LearningRateSchedule;
+import dev.loupe.train.Optimizer;
+import dev.loupe.train.Sgd;
+import dev.loupe.train.TrainingCheckpoint;
+import dev.loupe.train.TrainingProgress;
+import dev.loupe.train.TrainingRandom;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Trains a tuned lens as the tuned-lens library's {@code train} does. Each step runs the frozen model
+ * on {@code tokensPerStep} tokens (in forward passes of {@code perGpuBatchSize} sequences) and, for
+ * each layer in turn, backpropagates that layer's loss into its own translator only, inside its own
+ * scope, so memory holds one layer's graph at a time; then the gradients' global norm is clipped and
+ * the optimizer steps on the schedule's learning rate.
+ *
+ * <pre>{@code
+ * TokenChunks data = TokenChunks.of(TextDocuments.read(files, "text"), model.tokenizer(), 128);
+ * try (TunedLens lens = TunedLens.create(model)) {
+ *     TunedLensTrainer.train(model, lens, data, LensTrainingOptions.builder().tokensPerStep(1024)
+ *             .maxSeqLen(128).build(), ProgressBar.onStandardError(0, 250));
+ *     lens.save(output);
+ * }
+ * }</pre>
+ */
+public final class TunedLensTrainer {
+    private TunedLensTrainer() {}
+
+    /**
+     * Trains {@code lens} (in place) for {@code model} on {@code data}, resuming from the checkpoint
+     * folder's checkpoint when there is one.
+     *
+     * @param data sequences of {@code min(maxSeqLen, n_ctx)} tokens
+     * @param progress told after every step (a progress bar), or null
+     */
+    public static LensTrainingResult train(HookedTransformer model, TunedLens lens, TokenChunks data,
+            LensTrainingOptions options, TrainingProgress progress) {
+        int sequenceLength = sequenceLength(model, options);
+        int sequencesPerStep = sequencesPerStep(options, sequenceLength);
+        checkData(data, options, sequenceLength, sequencesPerStep);
+        if (lens.hook() != options.hook()) {
+            throw new LoupeException("The lens reads " + lens.hook().key() + " but the options say "
+                    + options.hook().key() + "; create the lens for the hook you train");
+        }
+        List<NDArray> trained = trainedParameters(lens, options);
+        trained.forEach(p -> p.setRequiresGradient(true));
+        List<String> names = parameterNames(lens, options);
+        TokenChunks order = data.shuffled(options.seed());
+        LearningRateSchedule schedule = LearningRateSchedule.warmupLinear(options.learningRate(),
+                options.warmupSteps(), options.numSteps() - options.warmupSteps());
+        TrainingRandom random = TrainingRandom.seeded(options.seed());
+        List<double[]> losses = new ArrayList<>();
+        long started = System.nanoTime();
+        try (Optimizer optimizer = optimizer(options, trained);
+             GradientSums sums = new GradientSums(trained)) {
+            long first = resume(options, lens, names, optimizer);
+            for (long step = first; step < options.numSteps(); step++) {
+                double[] layerLosses = new double[lens.numLayers()];
+                int passes = (sequencesPerStep + options.perGpuBatchSize() - 1) / options.perGpuBatchSize();
+                sums.zero();
+                for (int pass = 0; pass < passes; pass++) {
+                    int from = pass * options.perGpuBatchSize();
+                    int count = Math.min(options.perGpuBatchSize(), sequencesPerStep - from);
+                    long[] tokens = batch(order, step * sequencesPerStep + from, count);
+                    accumulate(model, lens, options, tokens, count, passes, layerLosses, sums);
+                }
+                sums.writeIntoGradients();
+                GradientClipping.clipGradNorm(trained, options.gradClip());
+                double lr = schedule.at(step);
+                optimizer.step(lr);
+                losses.add(layerLosses);
+                if (options.checkpointFreq() > 0 && (step + 1) % options.checkpointFreq() == 0) {
+                    TrainingCheckpoint.save(options.checkpointDir(), step + 1, random, named(names, lens, options),
+                            optimizer, Map.of("lens_training", options.asJson()));
+                }
+                if (progress != null) {
+                    progress.update(step + 1, mean(layerLosses), lr, perLayer(layerLosses));
+                }
+            }
+            trained.forEach(p -> p.setRequiresGradient(false));
+            long tokensSeen = (long) losses.size() * sequencesPerStep * sequenceLength;
+            return new LensTrainingResult(first, losses, tokensSeen, (System.nanoTime() - started) / 1e9);
+        }
+    }
+
+    /** One forward pass of the frozen model, then every layer's loss backpropagated into its translator. */
+    private static void accumulate(HookedTransformer model, TunedLens lens, LensTrainingOptions options, long[] tokens,
+            int count, int passes, double[] layerLosses, GradientSums sums) {
+        int shift = options.effectiveTokenShift();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray ids = manager.create(tokens, new Shape(count, tokens.length / count));
+            try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
+                // Targets carry no gradient: the model is frozen and ran outside recording.
+                NDArray target = options.loss() == LensLoss.KL
+                        ? LensStats.shiftLabels(inputs.logits(), shift).logSoftmax(-1)
+                        : LensStats.shiftLabels(ids, shift);
+                for (int layer = 0; layer < lens.numLayers(); layer++) {
+                    NDArray hidden = inputs.hidden(layer);
+                    int index = layer;
+                    List<NDArray> own = sums.parametersOf(lens, layer);
+                    float loss = Gradients.compute(own, () -> {
+                        NDArray logits = LensStats.shiftPredictions(lens.forward(hidden, index), shift);
+                        NDArray perToken = options.loss() == LensLoss.KL ? LensStats.klFromLogProbs(target, logits)
+                                : LensStats.crossEntropy(logits, target);
+                        return perToken.mean().div(passes);
+                    });
+                    layerLosses[layer] += loss;
+                    sums.add(own);
+                }
+            }
+        }
+    }
+
+    private static int sequenceLength(HookedTransformer model, LensTrainingOptions options) {
+        return Math.min(options.maxSeqLen(), model.config().nCtx());
+    }
+
+    private static int sequencesPerStep(LensTrainingOptions options, int sequenceLength) {
+        if (options.tokensPerStep() % sequenceLength != 0) {
+            throw new LoupeException("Tokens per step (" + options.tokensPerStep() + ") must be a multiple of the"
+                    + " sequence length (" + sequenceLength + "), as in the tuned-lens library");
+        }
+        return options.tokensPerStep() / sequenceLength;
+    }
+
+    /** Refuses data of the wrong length, or too little of it, before any work is done. */
+    private static void checkData(TokenChunks data, LensTrainingOptions options, int sequenceLength,
+            int sequencesPerStep) {
+        if (data.chunkSize() != sequenceLength) {
+            throw new LoupeException("The data is cut into sequences of " + data.chunkSize() + " tokens but training"
+                    + " uses " + sequenceLength + " (min of max_seq_len and the model's n_ctx); chunk it to that length");
+        }
+        long needed = (long) options.numSteps() * sequencesPerStep;
+        if (data.chunks().size() < needed && !options.repeatData()) {
+            throw new LoupeException(String.format(Locale.ROOT, "The data gives %d sequences of %d tokens (%d tokens),"
+                    + " but %d steps of %d tokens need %d sequences (%d tokens): give more data, fewer steps or tokens"
+                    + " per step, or allow repeating the data (--repeat-data)", data.chunks().size(), sequenceLength,
+                    data.tokenCount(), options.numSteps(), options.tokensPerStep(), needed,
+                    needed * sequenceLength));
+        }
+    }
+
+    /** {@code count} sequences from position {@code start} of the (cycled) order, flattened. */
+    private static long[] batch(TokenChunks order, long start, int count) {
+        int length = order.chunkSize();
+        long[] tokens = new long[count * length];
+        for (int i = 0; i < count; i++) {
+            long[] chunk = order.chunks().get((int) ((start + i) % order.chunks().size()));
+            System.arraycopy(chunk, 0, tokens, i * length, length);
+        }
+        return tokens;
+    }
+
+    private static List<NDArray> trainedParameters(TunedLens lens, LensTrainingOptions options) {
+        List<NDArray> params = new ArrayList<>();
+        for (int layer = 0; layer < lens.numLayers(); layer++) {
+            params.addAll(layerParameters(lens, layer, options.biasOnly()));
+        }
+        return params;
+    }
+
+    static List<NDArray> layerParameters(TunedLens lens, int layer, boolean biasOnly) {
+        if (lens.bias(layer) == null && biasOnly) {
+            throw new LoupeException("A bias-only lens needs biases; create the lens with bias");
+        }
+        List<NDArray> params = new ArrayList<>();
+        if (!biasOnly) {
+            params.add(lens.weight(layer));
+        }
+        if (lens.bias(layer) != null) {
+            params.add(lens.bias(layer));
+        }
+        return params;
+    }
+
+    private static List<String> parameterNames(TunedLens lens, LensTrainingOptions options) {
+        List<String> names = new ArrayList<>();
+        for (int layer = 0; layer < lens.numLayers(); layer++) {
+            if (!options.biasOnly()) {
+                names.add(layer + ".weight");
+            }
+            if (lens.bias(layer) != null) {
+                names.add(layer + ".bias");
+            }
+        }
+        return names;
+    }
+
+    private static Map<String, NDArray> named(List<String> names, TunedLens lens, LensTrainingOptions options) {
+        Map<String, NDArray> all = lens.stateDict();
+        Map<String, NDArray> named = new java.util.LinkedHashMap<>();
+        names.forEach(name -> named.put(name, all.get(name)));
+        return named;
+    }
+
+    private static Optimizer optimizer(LensTrainingOptions options, List<NDArray> params) {
+        if (options.optimizer() == LensOptimizer.SGD) {
+            return Sgd.builder().momentum(options.momentum()).nesterov(true).weightDecay(options.weightDecay())
+                    .build(params);
+        }
+        return AdamW.builder().betas(options.momentum(), 0.999).weightDecay(options.weightDecay())
+                .coupledWeightDecay(true).amsgrad(true).build(params);
+    }
+
+    /** The step to start at: 0, or the checkpoint's after restoring it (options must match). */
+    private static long resume(LensTrainingOptions options, TunedLens lens, List<String> names, Optimizer optimizer) {
+        Path dir = options.checkpointDir();
+        if (dir == null || !TrainingCheckpoint.exists(dir)) {
+            if (dir != null) {
+                try {
+                    Files.createDirectories(dir);
+                } catch (java.io.IOException e) {
+                    throw new LoupeException("Cannot create the checkpoint folder " + dir + ": " + e.getMessage(), e);
+                }
+            }
+            return 0;
+        }
+        TrainingCheckpoint checkpoint = TrainingCheckpoint.read(dir);
+        Map<String, Object> expected = options.asJson();
+        com.fasterxml.jackson.databind.JsonNode saved = checkpoint.info().path("lens_training");
+        for (Map.Entry<String, Object> entry : expected.entrySet()) {
+            if (!saved.path(entry.getKey()).asText().equals(String.valueOf(entry.getValue()))) {
+                throw new LoupeException("The checkpoint in " + dir + " was written with " + entry.getKey() + " = "
+                        + saved.path(entry.getKey()).asText() + " but this run has " + entry.getValue()
+                        + "; resume with the same options or use another checkpoint folder");
+            }
+        }
+        checkpoint.restore(named(names, lens, options), optimizer);
+        return checkpoint.step();
+    }
+
+    private static double mean(double[] values) {
+        double sum = 0;
+        for (double v : values) {
+            sum += v;
+        }
+        return sum / values.length;
+    }
+
+    private static String perLayer(double[] losses) {
+        StringBuilder text = new StringBuilder("  layers");
+        for (double loss : losses) {
+            text.append(String.format(Locale.ROOT, " %.3f", loss));
+        }
+        return text.toString();
+    }
+
+    /**
+     * Gradients summed over a step's forward passes ({@link Gradients#compute} replaces a gradient,
+     * the library's gradient accumulation adds them).
+     */
+    private static final class GradientSums implements AutoCloseable {
+        private final NDManager manager = NDManager.newBaseManager();
+        private final List<NDArray> parameters;
+        private final List<NDArray> sums = new ArrayList<>();
+
+        GradientSums(List<NDArray> parameters) {
+            this.parameters = parameters;
+            for (NDArray p : parameters) {
+                sums.add(manager.zeros(p.getShape()));
+            }
+        }
+
+        List<NDArray> parametersOf(TunedLens lens, int layer) {
+            List<NDArray> own = new ArrayList<>();
+            for (NDArray p : parameters) {
+                if (p == lens.weight(layer) || p == lens.bias(layer)) {
+                    own.add(p);
+                }
+            }
+            return own;
+        }
+
+        void zero() {
+            sums.forEach(s -> s.muli(0));
+        }
+
+        void add(List<NDArray> own) {
+            try (NDScope scope = new NDScope()) {
+                for (NDArray p : own) {
+                    sums.get(indexOf(p)).addi(p.getGradient());
+                }
+            }
+        }
+
+        void writeIntoGradients() {
+            try (NDScope scope = new NDScope()) {
+                for (int i = 0; i < parameters.size(); i++) {
+                    NDArray gradient = parameters.get(i).getGradient();
+                    gradient.muli(0).addi(sums.get(i));
+                }
+            }
+        }
+
+        private int indexOf(NDArray p) {
+            for (int i = 0; i < parameters.size(); i++) {
+                if (parameters.get(i) == p) {
+                    return i;
+                }
+            }
+            throw new IllegalStateException("not a trained parameter");
+        }
+
+        @Override
+        public void close() {
+            manager.close();
+        }
+    }
+}
