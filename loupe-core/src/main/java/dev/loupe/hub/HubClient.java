@@ -81,10 +81,14 @@ public final class HubClient {
 
     /**
      * As {@link #download}, but empty when the repository has no such file (or, offline, when the
-     * cache does not have it).
+     * cache does not have it). An unreachable Hub is still an error unless the file is cached.
      */
     public Optional<Path> downloadIfPresent(HubRepo repo, String revision, String filename) {
-        return Optional.ofNullable(fetch(repo, revision, filename, false).path());
+        Fetched file = fetch(repo, revision, filename, false);
+        if (file.unreachable() != null) {
+            throw unreachable(file.unreachable(), repo, revision, filename);
+        }
+        return Optional.ofNullable(file.path());
     }
 
     /**
@@ -128,12 +132,15 @@ public final class HubClient {
     /** The first weight format the repository has, with its shards; false if it has none. */
     private boolean downloadWeights(HubRepo repo, String commit) {
         for (String name : WEIGHT_FILES) {
-            Optional<Path> file = Optional.ofNullable(fetch(repo, commit, name, false).path());
-            if (file.isEmpty()) {
+            Fetched file = fetch(repo, commit, name, false);
+            if (file.path() == null) {
+                if (file.unreachable() != null && name.equals(WEIGHT_FILES.get(WEIGHT_FILES.size() - 1))) {
+                    throw unreachable(file.unreachable(), repo, commit, String.join(" or ", WEIGHT_FILES));
+                }
                 continue;
             }
             if (name.endsWith(".index.json")) {
-                for (String shard : shards(file.get())) {
+                for (String shard : shards(file.path())) {
                     download(repo, commit, shard);
                 }
             }
@@ -165,12 +172,17 @@ public final class HubClient {
     }
 
     /** A file's place in the cache and its commit; a null path when the repository has no such file. */
-    private record Fetched(Path path, String commit) {}
+    private record Fetched(Path path, String commit, HubException unreachable) {
+        Fetched(Path path, String commit) {
+            this(path, commit, null);
+        }
+    }
 
     /**
      * The heart of {@code hf_hub_download}.
      *
-     * @param required whether a file the cache lacks offline is an error (else it counts as absent)
+     * @param required whether a file the cache lacks (offline, or when the Hub fails) is an error;
+     *     else it counts as absent, and {@link Fetched#unreachable} says why when the Hub failed
      */
     private Fetched fetch(HubRepo repo, String revision, String filename, boolean required) {
         HubCache.checkedRelative(filename);
@@ -192,7 +204,7 @@ public final class HubClient {
         } catch (HubException e) {
             if (e.reason() == Reason.NETWORK || e.reason() == Reason.GATED || e.reason() == Reason.REPO_NOT_FOUND) {
                 // As huggingface_hub: what was cached for this revision still serves when the Hub will not.
-                return fromCache(repo, revision, filename, true, e);
+                return fromCache(repo, revision, filename, required, e);
             }
             throw e;
         }
@@ -211,6 +223,14 @@ public final class HubClient {
         return new Fetched(pointer, file.commit());
     }
 
+    private HubException unreachable(HubException failure, HubRepo repo, String revision, String filename) {
+        if (failure.reason() != Reason.NETWORK) {
+            return failure;
+        }
+        return new HubException(Reason.NETWORK, failure.getMessage() + ". Nothing is cached for " + filename + " of "
+                + repo + " at revision '" + revision + "' in " + cache.root(), failure);
+    }
+
     /** The cached file, or why there is none: offline mode, or the Hub's {@code failure}. */
     private Fetched fromCache(HubRepo repo, String revision, String filename, boolean required,
             HubException failure) {
@@ -219,19 +239,19 @@ public final class HubClient {
         if (cached.isPresent()) {
             return new Fetched(cached.get(), commit.orElseThrow());
         }
-        if (cache.knownMissing(repo, revision, filename) || (!required && failure == null)) {
+        if (cache.knownMissing(repo, revision, filename)) {
             return new Fetched(null, commit.orElse(null));
         }
+        if (!required) {
+            // A cache filled by snapshot_download records no missing files: an optional file it lacks
+            // was most likely never in the repository.
+            return new Fetched(null, commit.orElse(null), failure);
+        }
         if (failure != null) {
-            if (failure.reason() != Reason.NETWORK) {
-                throw failure;
-            }
-            throw new HubException(Reason.NETWORK, failure.getMessage() + ". Nothing is cached for " + filename
-                    + " of " + repo + " at revision '" + revision + "' in " + cache.root(), failure);
+            throw unreachable(failure, repo, revision, filename);
         }
         throw new HubException(Reason.NOT_CACHED, filename + " of " + repo + " (revision '" + revision
                 + "') is not in the Hugging Face cache " + cache.root() + " and offline mode is on (HF_HUB_OFFLINE):"
-                + " download it once while online (loupe download " + repo.id() + "), or unset HF_HUB_OFFLINE"
-                );
+                + " download it once while online (loupe download " + repo.id() + "), or unset HF_HUB_OFFLINE");
     }
 }

@@ -130,6 +130,30 @@ class HubErrorsTest {
     }
 
     @Test
+    void aModelCachedBySnapshotDownloadServesWhenTheHubIsDownThoughItRecordsNoMissingFiles() throws Exception {
+        hub.addModel("loupe-test/gpt2-tok", Fixtures.model("gpt2-tok"));
+        HubSettings settings = HubTestSupport.settings(hub, cache);
+        Path snapshot = new HubClient(settings, DownloadProgress.QUIET).downloadModel("loupe-test/gpt2-tok", "main");
+        // huggingface_hub's snapshot_download lists the files first, so it leaves no .no_exist markers.
+        deleteTree(cache.resolve("models--loupe-test--gpt2-tok/.no_exist"));
+        hub.close();
+
+        assertThat(new HubClient(settings, DownloadProgress.QUIET).downloadModel("loupe-test/gpt2-tok", "main"))
+                .isEqualTo(snapshot);
+        assertThatThrownBy(() -> new HubClient(settings, DownloadProgress.QUIET)
+                .downloadIfPresent(HubRepo.model("loupe-test/gpt2-tok"), "main", "special_tokens_map.json"))
+                .isInstanceOfSatisfying(HubException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NETWORK));
+    }
+
+    private static void deleteTree(Path root) throws java.io.IOException {
+        try (var paths = Files.walk(root)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+
+    @Test
     void aNameThatIsNeitherFolderNorModelNorRepositoryGetsSuggestions() {
         ModelResolver resolver = new ModelResolver(HubTestSupport.client(hub, cache), ModelRegistry.official());
 
