@@ -1,5 +1,6 @@
 package dev.loupe.hub;
 
+import java.io.Console;
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -32,7 +33,25 @@ public interface DownloadProgress {
 
     /** A bar on stderr when the process has a console, else {@link #QUIET}. */
     static DownloadProgress forConsole() {
-        return System.console() != null ? new TerminalBar(System.err) : QUIET;
+        return hasTerminal() ? new TerminalBar(System.err) : QUIET;
+    }
+
+    /**
+     * Whether the process runs in a terminal: it has a console, and (from Java 22, where
+     * {@code System.console()} may answer even when redirected) that console is a terminal.
+     */
+    private static boolean hasTerminal() {
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException e) {
+            return true;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Redraws one line with a carriage return, at most ten times a second. */

@@ -191,7 +191,9 @@ final class HubHttp {
             throw new HubException(Reason.NETWORK, "No answer from " + url + " in time: check your connection"
                     + " (or set HF_HUB_OFFLINE=1 to use only the cache)", e);
         } catch (IOException e) {
-            throw new HubException(Reason.NETWORK, "Could not reach " + url + ": " + e
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": "
+                    + e.getMessage();
+            throw new HubException(Reason.NETWORK, "Could not reach " + url + " (" + why + ")"
                     + "; check your connection and HF_ENDPOINT (now " + settings.endpoint() + "), or set"
                     + " HF_HUB_OFFLINE=1 to use only the cache", e);
         } catch (InterruptedException e) {
