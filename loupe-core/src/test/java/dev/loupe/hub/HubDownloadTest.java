@@ -116,6 +116,25 @@ class HubDownloadTest {
     }
 
     @Test
+    void withoutSafetensorsThePytorchCheckpointIsFetched() throws IOException {
+        byte[] checkpoint = new byte[4096];
+        checkpoint[0] = 'P';
+        hub.addRepo(RepoType.MODEL, "loupe-test/old-style", null)
+                .file("config.json", Files.readAllBytes(GPT2_TOK.resolve("config.json")))
+                .file("pytorch_model.bin", checkpoint);
+
+        Path snapshot = HubTestSupport.client(hub, cache).downloadModel("loupe-test/old-style", "main");
+
+        assertThat(snapshot.resolve("pytorch_model.bin")).hasBinaryContent(checkpoint);
+        assertThat(snapshot.resolve("model.safetensors")).doesNotExist();
+        // The formats Loupe prefers were asked for first, and not found.
+        List<String> asked = hub.requests().stream().map(r -> r.path().substring(r.path().lastIndexOf('/') + 1))
+                .toList();
+        assertThat(asked).containsSubsequence("config.json", "model.safetensors", "model.safetensors.index.json",
+                "pytorch_model.bin");
+    }
+
+    @Test
     void aFileOfASpaceLandsInTheSpacesCacheFolder() throws IOException {
         byte[] config = "{\"base_model_name_or_path\": \"gpt2\"}".getBytes(StandardCharsets.UTF_8);
         byte[] params = new byte[70_000];
