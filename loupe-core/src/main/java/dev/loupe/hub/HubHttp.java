@@ -62,14 +62,19 @@ final class HubHttp {
                 URI from = url;
                 String location = headers.firstValue("Location").orElseThrow(() -> new HubException(Reason.NETWORK,
                         "The Hub answered " + status + " without a Location for " + from));
-                URI target = url.resolve(location);
+                URI target;
+                try {
+                    target = url.resolve(URI.create(location));
+                } catch (IllegalArgumentException e) {
+                    throw new HubException(Reason.NETWORK, "The Hub redirected " + from + " to an unusable address '"
+                            + location + "'", e);
+                }
                 if (URI.create(location).getHost() == null) {
+                    // A relative redirect: a renamed repository (gpt2 is now openai-community/gpt2).
                     url = target;
                     continue;
                 }
-                String etag = headers.firstValue("X-Linked-Etag").or(() -> headers.firstValue("ETag")).orElse(null);
-                long size = headers.firstValueAsLong("X-Linked-Size").orElse(-1);
-                return complete(url, commit, etag, size, target);
+                return linked(url, headers, commit, target);
             }
             if (status == 200) {
                 String etag = headers.firstValue("X-Linked-Etag").or(() -> headers.firstValue("ETag")).orElse(null);
@@ -127,6 +132,13 @@ final class HubHttp {
      * ignored the Range header), else the offset asked for.
      */
     record Body(InputStream stream, long start) {}
+
+    /** The metadata of a file the Hub redirects to another address (LFS on a CDN). */
+    private FileMetadata linked(URI url, HttpHeaders headers, String commit, URI target) {
+        String etag = headers.firstValue("X-Linked-Etag").or(() -> headers.firstValue("ETag")).orElse(null);
+        long size = headers.firstValueAsLong("X-Linked-Size").orElse(-1);
+        return complete(url, commit, etag, size, target);
+    }
 
     private FileMetadata complete(URI url, String commit, String rawEtag, long size, URI location) {
         String etag = FileMetadata.normaliseEtag(rawEtag);

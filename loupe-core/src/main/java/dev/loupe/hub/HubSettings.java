@@ -1,5 +1,6 @@
 package dev.loupe.hub;
 
+import dev.loupe.LoupeException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Locale;
@@ -48,7 +49,8 @@ public record HubSettings(String endpoint, Path hubCache, boolean offline, Strin
         Objects.requireNonNull(hubCache, "hubCache");
         endpoint = stripTrailingSlashes(endpoint);
         if (!endpoint.startsWith("http://") && !endpoint.startsWith("https://")) {
-            throw new IllegalArgumentException("HF_ENDPOINT must be an http:// or https:// URL, got '" + endpoint + "'");
+            throw new LoupeException("HF_ENDPOINT must be an http:// or https:// URL such as " + DEFAULT_ENDPOINT
+                    + ", got '" + endpoint + "'");
         }
         if (token != null && token.isBlank()) {
             token = null;

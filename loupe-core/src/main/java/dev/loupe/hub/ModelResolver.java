@@ -59,7 +59,17 @@ public final class ModelResolver {
         if (folder.isPresent()) {
             return folder.get();
         }
-        return hub.downloadModel(repoId(name), revision);
+        String repoId = repoId(name);
+        try {
+            return hub.downloadModel(repoId, revision);
+        } catch (HubException e) {
+            if (e.reason() != Reason.REPO_NOT_FOUND && e.reason() != Reason.NOT_CACHED) {
+                throw e;
+            }
+            // "org/name" may have been meant as a folder: say that none was found either.
+            throw new HubException(e.reason(), e.getMessage() + ". There is no folder '" + name + "' in "
+                    + Path.of("").toAbsolutePath() + " either", e);
+        }
     }
 
     /** The existing folder {@code name} names, if any. */

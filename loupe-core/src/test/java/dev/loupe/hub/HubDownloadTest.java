@@ -98,6 +98,20 @@ class HubDownloadTest {
     }
 
     @Test
+    void aRenamedRepositoryIsFollowedAndCachedUnderTheNameAskedFor() throws IOException {
+        LoopbackHub.Repo repo = hub.addModel("openai-community/gpt2", GPT2_TOK);
+        hub.rename("gpt2", "openai-community/gpt2");
+
+        Path snapshot = HubTestSupport.client(hub, cache).downloadModel("gpt2", "main");
+
+        assertThat(snapshot).isEqualTo(cache.resolve("models--gpt2/snapshots/" + repo.commit()));
+        assertThat(snapshot.resolve("model.safetensors"))
+                .hasBinaryContent(Files.readAllBytes(GPT2_TOK.resolve("model.safetensors")));
+        assertThat(hub.requests()).extracting(LoopbackHub.Request::path)
+                .contains("/gpt2/resolve/main/config.json", "/openai-community/gpt2/resolve/main/config.json");
+    }
+
+    @Test
     void shardedWeightsComeThroughTheirIndex() {
         Path sharded = Fixtures.model("extra/llama_sharded");
         hub.addModel("loupe-test/llama-sharded", sharded);

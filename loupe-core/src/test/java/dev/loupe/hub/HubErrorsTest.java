@@ -169,6 +169,17 @@ class HubErrorsTest {
     }
 
     @Test
+    void aMissingRepositoryThatCouldHaveBeenAFolderSaysNeitherExists() {
+        ModelResolver resolver = new ModelResolver(HubTestSupport.client(hub, cache), ModelRegistry.official());
+
+        assertThatThrownBy(() -> resolver.resolve("models/gpt2x"))
+                .isInstanceOfSatisfying(HubException.class,
+                        e -> assertThat(e.reason()).isEqualTo(Reason.REPO_NOT_FOUND))
+                .hasMessageContaining("No repository 'models/gpt2x'")
+                .hasMessageContaining("There is no folder 'models/gpt2x' in " + Path.of("").toAbsolutePath());
+    }
+
+    @Test
     void anExistingFolderWinsOverARepositoryIdSpeltTheSame() throws Exception {
         // A relative folder "target/<name>" is spelt as the repository id of org "target".
         String name = "target/hub-folder-wins-" + ProcessHandle.current().pid();

@@ -77,6 +77,7 @@ public final class LoopbackHub implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor = Executors.newCachedThreadPool();
     private final Map<String, Repo> repos = new ConcurrentHashMap<>();
+    private final Map<String, String> renamed = new ConcurrentHashMap<>();
     private final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Long> cutAfter = new ConcurrentHashMap<>();
     private final Map<String, Boolean> corrupt = new ConcurrentHashMap<>();
@@ -122,6 +123,11 @@ public final class LoopbackHub implements AutoCloseable {
     /** A model repository serving every file of {@code folder}. */
     public Repo addModel(String id, Path folder) {
         return addRepo(RepoType.MODEL, id, folder);
+    }
+
+    /** Requests for {@code oldId} get a relative redirect to {@code newId}, as the Hub answers for a renamed repository. */
+    public void rename(String oldId, String newId) {
+        renamed.put(oldId, newId);
     }
 
     /** The first GET of {@code file}'s bytes sends the full length in its headers but only {@code bytes} of it. */
@@ -201,6 +207,12 @@ public final class LoopbackHub implements AutoCloseable {
             int resolve = path.indexOf("/resolve/");
             if (resolve < 0) {
                 error(exchange, 404, null, null, "Not a resolve URL");
+                return;
+            }
+            String newId = renamed.get(path.substring(1, resolve));
+            if (newId != null) {
+                exchange.getResponseHeaders().set("Location", "/" + newId + path.substring(resolve));
+                exchange.sendResponseHeaders(307, -1);
                 return;
             }
             Repo repo = repos.get(path.substring(1, resolve));
