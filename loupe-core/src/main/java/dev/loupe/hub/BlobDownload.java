@@ -78,7 +78,7 @@ final class BlobDownload {
                 progress.finish();
             }
         } catch (IOException e) {
-            if (isDiskFull(e, part)) {
+            if (isDiskFull(e)) {
                 Files.deleteIfExists(part);
                 throw new HubException(Reason.DISK_FULL, "The disk filled up while downloading " + filename + " of "
                         + repo + " (" + DownloadProgress.TerminalBar.bytes(file.size()) + ") into " + cache.root()
@@ -222,7 +222,7 @@ final class BlobDownload {
         }
     }
 
-    private static boolean isDiskFull(IOException e, Path part) {
+    private static boolean isDiskFull(IOException e) {
         String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
         return message.contains("no space left") || message.contains("not enough space")
                 || message.contains("disk quota exceeded");
