@@ -83,9 +83,12 @@ import picocli.CommandLine.TypeConversionException;
         })
 final class CacheCommand extends LoupeCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder (config.json + model.safetensors).")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = ModelArgument.LABEL,
+            description = ModelArgument.DESCRIPTION)
+    String model;
+
+    /** The folder {@link #model} names, once resolved. */
+    private Path dir;
 
     @Option(names = "--prompt", paramLabel = "TEXT",
             description = "A text to run; repeat the flag for a batch (needs the model's tokenizer).")
@@ -130,8 +133,9 @@ final class CacheCommand extends LoupeCommand {
                 inputIds = given.ids();
                 attentionMask = given.attentionMask();
             }
-            try (HookedTransformer transformer = noProcessing ? HookedTransformer.fromPretrainedNoProcessing(model)
-                    : HookedTransformer.fromPretrained(model)) {
+            dir = ModelArgument.folder(model);
+            try (HookedTransformer transformer = noProcessing ? HookedTransformer.fromPretrainedNoProcessing(dir)
+                    : HookedTransformer.fromPretrained(dir)) {
                 if (inputIds == null) {
                     TokenBatch batch = tokenize(transformer);
                     inputIds = batch.idsArray(manager);
@@ -197,7 +201,7 @@ final class CacheCommand extends LoupeCommand {
 
     /** The prompts as one batch, with the model's tokenizer. */
     private TokenBatch tokenize(HookedTransformer transformer) {
-        requireTokenizer(transformer, model, "--prompt", "--input IN with token ids");
+        requireTokenizer(transformer, dir, "--prompt", "--input IN with token ids");
         TextOptions options = TextOptions.defaults()
                 .withPaddingSide(paddingSide == null ? PaddingSide.RIGHT : paddingSide);
         if (noPrependBos) {

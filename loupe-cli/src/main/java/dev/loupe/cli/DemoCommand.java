@@ -50,9 +50,9 @@ import picocli.CommandLine.ParameterException;
 final class DemoCommand extends LoupeCommand {
     static final String DEFAULT_PROMPT = "The quick brown fox jumps over the lazy dog.";
 
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "Hugging Face model folder (default: testdata/models/gpt2-tok in the Loupe repository).")
-    Path model;
+    @Option(names = "--model", paramLabel = ModelArgument.LABEL,
+            description = ModelArgument.DESCRIPTION + " Default: testdata/models/gpt2-tok in the Loupe repository.")
+    String model;
 
     @Option(names = "--prompt", paramLabel = "TEXT",
             description = "A text to run (default: \"" + DEFAULT_PROMPT + "\"); repeat the flag for several.")
@@ -82,7 +82,7 @@ final class DemoCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "--tokens needs at least one token id");
         }
         Path home = Path.of(System.getProperty("loupe.home", "."));
-        Path dir = model != null ? model : home.resolve("testdata/models/gpt2-tok");
+        Path dir = model != null ? ModelArgument.folder(model) : home.resolve("testdata/models/gpt2-tok");
         if (model == null && !Files.isDirectory(dir)) {
             return fail("the demo model " + dir.toAbsolutePath().normalize() + " is missing; run the demo through the"
                     + " loupe script in the repository, or pass --model DIR");

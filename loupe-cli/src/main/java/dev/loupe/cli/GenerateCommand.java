@@ -59,9 +59,9 @@ import picocli.CommandLine.ParameterException;
         })
 final class GenerateCommand extends LoupeCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder (config.json + model.safetensors).")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = ModelArgument.LABEL,
+            description = ModelArgument.DESCRIPTION)
+    String model;
 
     @Option(names = "--prompt", paramLabel = "TEXT",
             description = "A text to continue; repeat the flag for a batch (needs the model's tokenizer).")
@@ -117,9 +117,10 @@ final class GenerateCommand extends LoupeCommand {
     int execute() throws IOException {
         checkUsage();
         GenerateOptions options = options();
+        Path dir = ModelArgument.folder(model);
         try (NDManager manager = NDManager.newBaseManager();
-             HookedTransformer transformer = noProcessing ? HookedTransformer.fromPretrainedNoProcessing(model)
-                     : HookedTransformer.fromPretrained(model)) {
+             HookedTransformer transformer = noProcessing ? HookedTransformer.fromPretrainedNoProcessing(dir)
+                     : HookedTransformer.fromPretrained(dir)) {
             NDArray ids;
             NDArray mask;
             if (input != null) {
@@ -127,7 +128,7 @@ final class GenerateCommand extends LoupeCommand {
                 ids = given.ids();
                 mask = given.attentionMask();
             } else {
-                requireTokenizer(transformer, model, "--prompt", "--input IN with token ids");
+                requireTokenizer(transformer, dir, "--prompt", "--input IN with token ids");
                 TokenBatch batch = TextGenerator.tokenize(transformer, prompts, options);
                 ids = batch.idsArray(manager);
                 mask = batch.isPadded() ? batch.maskArray(manager) : null;

@@ -3,7 +3,6 @@ package dev.loupe.cli;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.model.HookedTransformer;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,9 +34,9 @@ import picocli.CommandLine.ParameterException;
             "  loupe hooks --model testdata/models/gpt2 --pos 5 --attn-result"
         })
 final class HooksCommand extends LoupeCommand {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder (config.json + model.safetensors).")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = ModelArgument.LABEL,
+            description = ModelArgument.DESCRIPTION)
+    String model;
 
     @Option(names = "--pos", paramLabel = "N", defaultValue = "8",
             description = "Input length in tokens (default: ${DEFAULT-VALUE}).")
@@ -71,7 +70,7 @@ final class HooksCommand extends LoupeCommand {
         if (batch < 1) {
             throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batch);
         }
-        try (HookedTransformer transformer = HookedTransformer.fromPretrainedNoProcessing(model)) {
+        try (HookedTransformer transformer = HookedTransformer.fromPretrainedNoProcessing(ModelArgument.folder(model))) {
             int nCtx = transformer.config().nCtx();
             if (pos > nCtx) {
                 return fail("--pos " + pos + " is longer than the model's context of " + nCtx + " tokens (n_ctx)");

@@ -64,9 +64,9 @@ import picocli.CommandLine.ParameterException;
         })
 final class LensApplyCommand extends LoupeCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder (config.json + model.safetensors); loaded unprocessed.")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = ModelArgument.LABEL,
+            description = ModelArgument.DESCRIPTION + " Loaded unprocessed.")
+    String model;
 
     @Option(names = {"--lens", "-l"}, required = true, paramLabel = "LENS",
             description = "Tuned lens folder: config.json + params.pt (or params.safetensors).")
@@ -90,8 +90,9 @@ final class LensApplyCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "Give exactly one input: --prompt TEXT (repeated for a"
                     + " batch) or --input IN (a safetensors file with input_ids)");
         }
+        Path dir = ModelArgument.folder(model);
         try (NDManager manager = NDManager.newBaseManager();
-             HookedTransformer transformer = LensCommand.loadModelFor(model, lens);
+             HookedTransformer transformer = LensCommand.loadModelFor(dir, lens);
              TunedLens tuned = TunedLens.load(lens, transformer)) {
             NDArray inputIds;
             NDArray mask = null;
@@ -100,7 +101,7 @@ final class LensApplyCommand extends LoupeCommand {
                 inputIds = given.ids();
                 mask = given.attentionMask() == null ? null : given.attentionMask().toType(DataType.INT64, false);
             } else {
-                requireTokenizer(transformer, model, "--prompt", "--input IN with token ids");
+                requireTokenizer(transformer, dir, "--prompt", "--input IN with token ids");
                 TokenBatch batch = transformer.toTokens(prompts, TextOptions.defaults());
                 if (Arrays.stream(batch.lengths()).anyMatch(length -> length == 0)) {
                     throw new LoupeException("A --prompt has no tokens; give each prompt some text");

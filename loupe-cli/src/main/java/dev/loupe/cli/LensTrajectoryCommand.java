@@ -44,9 +44,9 @@ import picocli.CommandLine.ParameterException;
         })
 final class LensTrajectoryCommand extends LoupeCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder with its tokenizer; loaded unprocessed.")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = ModelArgument.LABEL,
+            description = ModelArgument.DESCRIPTION + " Loaded unprocessed.")
+    String model;
 
     @Option(names = {"--lens", "-l"}, paramLabel = "LENS",
             description = "Tuned lens folder (config.json + params.pt). Without it: the logit lens.")
@@ -79,9 +79,10 @@ final class LensTrajectoryCommand extends LoupeCommand {
         if (topK < 1) {
             throw new ParameterException(spec.commandLine(), "--top-k must be at least 1, got " + topK);
         }
+        Path dir = ModelArgument.folder(model);
         try (NDManager manager = NDManager.newBaseManager();
-             HookedTransformer transformer = LensCommand.loadModelFor(model, lens)) {
-            requireTokenizer(transformer, model, "--prompt", "a model folder with tokenizer.json");
+             HookedTransformer transformer = LensCommand.loadModelFor(dir, lens)) {
+            requireTokenizer(transformer, dir, "--prompt", "a model folder with tokenizer.json");
             NDArray tokens = transformer.toTokens(prompt, manager);
             if (tokens.size() == 0) {
                 throw new LoupeException("--prompt has no tokens; give it some text");

@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
         },
         commandListHeading = "%nCommands:%n",
         subcommands = {DemoCommand.class, HooksCommand.class, CacheCommand.class, GenerateCommand.class,
-            LensCommand.class, CommandLine.HelpCommand.class},
+            LensCommand.class, DownloadCommand.class, CommandLine.HelpCommand.class},
         footer = {
             "",
             "Start with `loupe demo`. Run `loupe COMMAND --help` for a command's options.",

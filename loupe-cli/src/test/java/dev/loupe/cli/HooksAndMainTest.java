@@ -74,7 +74,7 @@ class HooksAndMainTest {
     void noCommandIsAUsageError() {
         CliTestSupport.Result result = run();
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens.");
+        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens, download");
     }
 
     @Test
@@ -85,7 +85,7 @@ class HooksAndMainTest {
         cli.setOut(new PrintWriter(new StringWriter(), true));
 
         assertThat(cli.execute("hooks", "--pos", "3")).isEqualTo(2);
-        assertThat(err.toString()).isEqualTo("loupe: Missing required option: '--model=DIR'\n"
+        assertThat(err.toString()).isEqualTo("loupe: Missing required option: '--model=MODEL'\n"
                 + "Try 'loupe hooks --help' for more information.\n");
     }
 }

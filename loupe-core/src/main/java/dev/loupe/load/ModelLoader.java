@@ -114,7 +114,17 @@ public final class ModelLoader {
     }
 
     private static String modelName(Path dir) {
-        Path name = dir.toAbsolutePath().normalize().getFileName();
+        Path absolute = dir.toAbsolutePath().normalize();
+        Path snapshots = absolute.getParent();
+        // A Hugging Face cache snapshot (models--org--name/snapshots/<commit>) takes its repository's
+        // name, as TransformerLens names a model by the last part of its official name.
+        if (snapshots != null && snapshots.getFileName() != null && snapshots.getParent() != null
+                && snapshots.getFileName().toString().equals("snapshots")
+                && snapshots.getParent().getFileName().toString().startsWith("models--")) {
+            String repoFolder = snapshots.getParent().getFileName().toString();
+            return repoFolder.substring(repoFolder.lastIndexOf("--") + 2);
+        }
+        Path name = absolute.getFileName();
         return name == null ? "model" : name.toString();
     }
 }

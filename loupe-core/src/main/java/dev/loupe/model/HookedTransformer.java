@@ -10,6 +10,7 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
+import dev.loupe.hub.ModelResolver;
 import dev.loupe.load.ModelLoader;
 import dev.loupe.load.WeightDtype;
 import dev.loupe.process.ProcessOptions;
@@ -112,6 +113,26 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      */
     public static HookedTransformer fromPretrainedNoProcessing(Path dir) {
         return ModelLoader.load(dir);
+    }
+
+    /**
+     * Loads a model by name, as TransformerLens's {@code from_pretrained} does, without weight
+     * processing: an existing local folder, a TransformerLens official name or alias ({@code gpt2},
+     * {@code gpt2-small}, {@code pythia-70m}), or any Hugging Face repository id ({@code org/name}),
+     * downloaded into (or, offline, read from) the Hugging Face cache shared with Python. The Hub,
+     * cache, offline mode and token come from the environment as huggingface_hub reads them
+     * ({@link dev.loupe.hub.HubSettings}).
+     */
+    public static HookedTransformer fromPretrainedNoProcessing(String name) {
+        return fromPretrainedNoProcessing(ModelResolver.fromEnvironment().resolve(name));
+    }
+
+    /**
+     * As {@link #fromPretrainedNoProcessing(String)}, with TransformerLens's default weight processing
+     * (see {@link #fromPretrained(Path)}).
+     */
+    public static HookedTransformer fromPretrained(String name) {
+        return fromPretrained(ModelResolver.fromEnvironment().resolve(name));
     }
 
     /**
