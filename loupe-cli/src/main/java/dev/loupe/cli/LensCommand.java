@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
             ""
         },
         commandListHeading = "%nCommands:%n",
-        subcommands = {LensApplyCommand.class, LensTrajectoryCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {LensApplyCommand.class, LensTrajectoryCommand.class, LensTrainCommand.class,
+            LensEvalCommand.class, CommandLine.HelpCommand.class})
 final class LensCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -39,7 +40,8 @@ final class LensCommand implements Runnable {
     /** Without a subcommand: say which ones exist (usage error, exit code 2). */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing a lens command: pick one of apply, trajectory.");
+        throw new ParameterException(spec.commandLine(),
+                "Missing a lens command: pick one of apply, trajectory, train, eval.");
     }
 
     /**

@@ -115,9 +115,9 @@ class LensCommandTest {
     void helpDescribesTheCommands() {
         CliTestSupport.Result lens = run("lens", "--help");
         assertThat(lens.exitCode()).isZero();
-        assertThat(lens.out()).contains("apply", "trajectory", "params.pt");
+        assertThat(lens.out()).contains("apply", "trajectory", "train", "eval", "params.pt");
         assertThat(run("--help").out()).contains("lens");
-        assertThat(run("lens", "apply", "--help").out()).contains("--model=DIR", "--lens=LENS", "--output",
+        assertThat(run("lens", "apply", "--help").out()).contains("--model=MODEL", "--lens=LENS", "--output",
                 "--prompt=TEXT", "--input=IN", "kl_tuned_lens", "safetensors.numpy import load_file");
         assertThat(run("lens", "trajectory", "--help").out()).contains("--target=TOKEN", "--lens=LENS", "--top-k");
     }
