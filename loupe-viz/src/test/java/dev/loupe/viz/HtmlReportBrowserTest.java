@@ -1,0 +1,287 @@
+package dev.loupe.viz;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.support.ui.Select;
+
+/**
+ * The report in a real headless Chromium, served by a real HTTP server on the loopback interface that
+ * counts every request. Screenshots go to target/screenshots for people to look at.
+ */
+class HtmlReportBrowserTest {
+    private static final Path SCREENSHOTS = Path.of("target/screenshots");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static Chromium chromium;
+    private static HttpServer server;
+    private static final List<String> requests = Collections.synchronizedList(new ArrayList<>());
+    private static String url;
+    private static DemoData data;
+
+    @BeforeAll
+    static void serveTheReport() throws IOException {
+        chromium = Chromium.startOrSkip();
+        data = DemoData.get();
+        byte[] page = data.report().toHtml().getBytes(StandardCharsets.UTF_8);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            requests.add(exchange.getRequestURI().getPath());
+            boolean found = exchange.getRequestURI().getPath().equals("/report.html");
+            byte[] body = found ? page : "not found".getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", found ? "text/html; charset=utf-8" : "text/plain");
+            exchange.sendResponseHeaders(found ? 200 : 404, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        url = "http://127.0.0.1:" + server.getAddress().getPort() + "/report.html";
+        Files.createDirectories(SCREENSHOTS);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (chromium != null) {
+            chromium.close();
+        }
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    @BeforeEach
+    void load() {
+        requests.clear();
+        chromium.console();
+        chromium.performance();
+        chromium.driver.get(url);
+        assertThat(chromium.driver.findElement(By.tagName("body")).getAttribute("data-rendered"))
+                .as("report.js ran to its end").isEqualTo("true");
+    }
+
+    @Test
+    void loadsWithNoConsoleErrorAndNoNetworkRequestButThePage() throws Exception {
+        // Exercise every control, so lazily made requests would show too.
+        WebElement attention = view("attention");
+        new Select(attention.findElement(By.className("loupe-layer-picker"))).selectByIndex(1);
+        attention.findElements(By.className("loupe-head-btn")).get(3).click();
+        for (WebElement button : view("trajectory").findElements(By.className("loupe-stat-btn"))) {
+            button.click();
+        }
+        new Actions(chromium.driver).moveToElement(view("heatmap").findElements(By.className("loupe-cell")).get(3))
+                .perform();
+        Thread.sleep(300);
+
+        List<LogEntry> console = chromium.console();
+        assertThat(console).as("console messages").isEmpty();
+        assertThat(requests).as("requests the loopback server saw").containsExactly("/report.html");
+
+        Set<String> requested = new HashSet<>();
+        for (String message : chromium.performance()) {
+            JsonNode event = JSON.readTree(message).path("message");
+            if (event.path("method").asText().equals("Network.requestWillBeSent")) {
+                requested.add(event.path("params").path("request").path("url").asText());
+            }
+        }
+        assertThat(requested).as("requests in the browser's network log (data: URLs are inline)")
+                .allMatch(u -> u.equals(url) || u.startsWith("data:"))
+                .contains(url);
+    }
+
+    @Test
+    void attentionHasOneGridPerHeadWithOneCellPerTokenPair() {
+        WebElement attention = view("attention");
+        int pos = data.tokens.size();
+        Select layers = new Select(attention.findElement(By.className("loupe-layer-picker")));
+        assertThat(layers.getOptions()).extracting(WebElement::getText).containsExactly("Layer 0", "Layer 1");
+        for (int layer = 0; layer < data.attention.size(); layer++) {
+            layers.selectByIndex(layer);
+            int heads = data.attention.get(layer).nHeads();
+            List<WebElement> grids = attention.findElements(By.className("loupe-attn-grid"));
+            assertThat(grids).as("layer %d grids", layer).hasSize(heads);
+            for (int h = 0; h < heads; h++) {
+                assertThat(grids.get(h).getAttribute("data-head")).isEqualTo(String.valueOf(h));
+                assertThat(cellCount(grids.get(h))).as("cells of head %d", h).isEqualTo(pos * pos);
+            }
+            assertThat(attention.findElements(By.className("loupe-head-btn"))).hasSize(heads);
+            WebElement focus = attention.findElement(By.className("loupe-attn-focus"));
+            assertThat(focus.getAttribute("data-layer")).isEqualTo(String.valueOf(layer));
+            assertThat(cellCount(focus)).isEqualTo(pos * pos);
+        }
+        assertThat(data.attention.get(0).nHeads()).isEqualTo(4);
+    }
+
+    @Test
+    void hoveringAnAttentionCellShowsItsTokensAndWeight() throws Exception {
+        WebElement attention = view("attention");
+        attention.findElements(By.className("loupe-thumb")).get(2).click(); // head 2, large
+        WebElement focus = attention.findElement(By.className("loupe-attn-focus"));
+        assertThat(focus.getAttribute("data-head")).isEqualTo("2");
+        int dest = 6;
+        int src = 3;
+        WebElement cell = focus.findElement(By.cssSelector(".loupe-cell[data-row='" + dest + "'][data-col='" + src + "']"));
+        new Actions(chromium.driver).moveToElement(cell).perform();
+
+        WebElement tooltip = chromium.driver.findElement(By.id("loupe-tooltip"));
+        assertThat(tooltip.isDisplayed()).isTrue();
+        float weight = data.attention.get(0).pattern()[2][dest][src];
+        String text = tooltip.getText();
+        assertThat(text).contains("Layer 0, head 2",
+                "destination \u201c" + data.tokens.get(dest) + "\u201d (pos 6)",
+                "attends to \u201c" + data.tokens.get(src) + "\u201d (pos 3)",
+                "weight " + String.format(Locale.ROOT, "%.4f", Math.round(weight * 1e4) / 1e4));
+        assertThat(data.tokens.get(dest)).isEqualTo("␣over");
+        assertThat(data.tokens.get(src)).isEqualTo("␣brown");
+
+        // The colour is the head's colour scale of that weight, as the PNG draws it.
+        int expected = ColorScale.whiteTo(ColorScale.headColors(4)[2], 0, 1).rgb(Math.round(weight * 1e4) / 1e4);
+        assertThat(rgb(cell.getCssValue("background-color"))).isEqualTo(expected);
+
+        // A masked (future) position: weight 0, white.
+        WebElement future = focus.findElement(By.cssSelector(".loupe-cell[data-row='1'][data-col='5']"));
+        new Actions(chromium.driver).moveToElement(future).perform();
+        assertThat(tooltip.getText()).contains("weight 0.0000");
+        assertThat(rgb(future.getCssValue("background-color"))).isEqualTo(0xffffff);
+    }
+
+    @Test
+    void trajectoryShowsTopTokensColouredByTheChosenStatistic() {
+        WebElement view = view("trajectory");
+        WebElement body = view.findElement(By.className("loupe-trajectory"));
+        int layers = data.trajectory.layers().size();
+        int pos = data.tokens.size();
+        assertThat(cellCount(body)).isEqualTo(layers * pos);
+        assertThat(body.getAttribute("data-stat")).isEqualTo("probability");
+
+        // The top row is the output; the cell shows its top token.
+        TrajectoryData.Cell output = data.trajectory.cells().get(layers - 1).get(4);
+        WebElement cell = body.findElement(By.cssSelector(".loupe-cell[data-row='0'][data-col='4']"));
+        // 64 px cells show 8 characters; the tooltip has the whole token.
+        assertThat(cell.getText()).isEqualTo(TokenText.shorten(output.topTokens().get(0), 8));
+        assertThat(rgb(cell.getCssValue("background-color")))
+                .isEqualTo(ColorScale.blues(0, 1).rgb(output.topProb()));
+
+        new Actions(chromium.driver).moveToElement(cell).perform();
+        String tip = chromium.driver.findElement(By.id("loupe-tooltip")).getText();
+        assertThat(tip).contains("output, position 4 (input \u201c" + data.tokens.get(4) + "\u201d)", "top 5 next tokens:");
+        for (int i = 0; i < 5; i++) {
+            assertThat(tip).contains((i + 1) + ". \u201c" + output.topTokens().get(i) + "\u201d  "
+                    + String.format(Locale.ROOT, "%.4f", output.topProbs()[i]));
+        }
+
+        // Entropy, then KL: the colours follow, on their own scales.
+        TrajectoryData.Cell first = data.trajectory.cells().get(0).get(4);
+        WebElement bottom = body.findElement(By.cssSelector(".loupe-cell[data-row='" + (layers - 1) + "'][data-col='4']"));
+        view.findElement(By.cssSelector(".loupe-stat-btn[data-stat='entropy']")).click();
+        body = view.findElement(By.className("loupe-trajectory"));
+        assertThat(body.getAttribute("data-stat")).isEqualTo("entropy");
+        bottom = body.findElement(By.cssSelector(".loupe-cell[data-row='" + (layers - 1) + "'][data-col='4']"));
+        assertThat(rgb(bottom.getCssValue("background-color")))
+                .isEqualTo(data.trajectory.scale(TrajectoryData.Statistic.ENTROPY).rgb(first.entropy()));
+        view.findElement(By.cssSelector(".loupe-stat-btn[data-stat='kl']")).click();
+        body = view.findElement(By.className("loupe-trajectory"));
+        bottom = body.findElement(By.cssSelector(".loupe-cell[data-row='" + (layers - 1) + "'][data-col='4']"));
+        assertThat(rgb(bottom.getCssValue("background-color")))
+                .isEqualTo(data.trajectory.scale(TrajectoryData.Statistic.KL).rgb(first.klToFinal()));
+        WebElement top = body.findElement(By.cssSelector(".loupe-cell[data-row='0'][data-col='4']"));
+        assertThat(rgb(top.getCssValue("background-color"))).as("KL of the output to itself is 0: the palest")
+                .isEqualTo(data.trajectory.scale(TrajectoryData.Statistic.KL).rgb(0));
+    }
+
+    @Test
+    void heatmapBarsAndTokensShowTheirValuesOnHover() {
+        WebElement heatmap = view("heatmap");
+        assertThat(cellCount(heatmap)).isEqualTo(data.patching.nRows() * data.patching.nColumns());
+        WebElement cell = heatmap.findElement(By.cssSelector(".loupe-cell[data-row='1'][data-col='3']"));
+        new Actions(chromium.driver).moveToElement(cell).perform();
+        assertThat(chromium.driver.findElement(By.id("loupe-tooltip")).getText()).contains(
+                "layer 1, position " + data.tokens.get(3),
+                "logit diff ␣jumps − ␣runs = " + String.format(Locale.ROOT, "%.4f", data.patching.values()[1][3]));
+        assertThat(rgb(cell.getCssValue("background-color")))
+                .isEqualTo(data.patching.scale().rgb(data.patching.values()[1][3]));
+
+        WebElement bars = view("bars");
+        List<WebElement> tracks = bars.findElements(By.className("loupe-bar-track"));
+        assertThat(tracks).hasSize(5);
+        new Actions(chromium.driver).moveToElement(tracks.get(0)).perform();
+        assertThat(chromium.driver.findElement(By.id("loupe-tooltip")).getText())
+                .contains("\u201c" + data.topPredictions.labels().get(0) + "\u201d", "probability = ");
+        assertThat(bars.findElements(By.className("loupe-bar")).get(0).getSize().getWidth())
+                .isGreaterThan(bars.findElements(By.className("loupe-bar")).get(4).getSize().getWidth() - 1);
+
+        WebElement tokens = view("tokens");
+        List<WebElement> spans = tokens.findElements(By.cssSelector(".loupe-tokens .loupe-tok"));
+        assertThat(spans).extracting(WebElement::getText).containsExactlyElementsOf(data.loss.tokens());
+        new Actions(chromium.driver).moveToElement(spans.get(2)).perform();
+        assertThat(chromium.driver.findElement(By.id("loupe-tooltip")).getText())
+                .contains("\u201c" + data.loss.tokens().get(2) + "\u201d (pos 2)",
+                        "loss (nats) = " + String.format(Locale.ROOT, "%.4f", data.loss.values()[2]));
+    }
+
+    @Test
+    void screenshotsAreNotBlank() throws Exception {
+        byte[] page = chromium.driver.getScreenshotAs(OutputType.BYTES);
+        Files.write(SCREENSHOTS.resolve("report.png"), page);
+        assertThat(distinctColours(page)).as("colours in the page's screenshot").isGreaterThan(40);
+        for (String kind : List.of("attention", "trajectory", "heatmap", "bars", "tokens")) {
+            WebElement view = view(kind);
+            new Actions(chromium.driver).scrollToElement(view).perform();
+            byte[] shot = view.getScreenshotAs(OutputType.BYTES);
+            Files.write(SCREENSHOTS.resolve(kind + ".png"), shot);
+            assertThat(distinctColours(shot)).as("colours in the %s view's screenshot", kind).isGreaterThan(8);
+        }
+    }
+
+    private static WebElement view(String kind) {
+        return chromium.driver.findElement(By.cssSelector(".loupe-view[data-kind='" + kind + "']"));
+    }
+
+    private static int cellCount(WebElement within) {
+        return within.findElements(By.className("loupe-cell")).size();
+    }
+
+    /** {@code rgb(1, 2, 3)} or {@code rgba(1, 2, 3, 1)} as 0xRRGGBB. */
+    private static int rgb(String css) {
+        String[] parts = css.replaceAll("[^0-9,]", "").split(",");
+        return (Integer.parseInt(parts[0]) << 16) | (Integer.parseInt(parts[1]) << 8) | Integer.parseInt(parts[2]);
+    }
+
+    private static int distinctColours(byte[] png) throws IOException {
+        BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
+        Set<Integer> colours = new HashSet<>();
+        for (int y = 0; y < image.getHeight(); y += 2) {
+            for (int x = 0; x < image.getWidth(); x += 2) {
+                colours.add(image.getRGB(x, y) & 0xffffff);
+            }
+        }
+        return colours.size();
+    }
+}
