@@ -117,10 +117,11 @@ final class ViewJson {
         return node;
     }
 
-    /** JSON text safe inside an HTML {@code <script>} element: no {@code </} can end it early. */
+    /** JSON text safe inside an HTML {@code <script>} element: no {@code <} at all, so nothing can end it early. */
     static String forScript(ObjectNode node) {
         try {
-            return JSON.writeValueAsString(node).replace("</", "<\\/").replace("<!--", "<\\!--")
+            // '<' and '>' only occur inside JSON strings, where \\u escapes mean the same characters.
+            return JSON.writeValueAsString(node).replace("<", "\\u003c").replace(">", "\\u003e")
                     .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("Could not write a view's data as JSON", e);

@@ -51,11 +51,17 @@ class HtmlReportBrowserTest {
         chromium = Chromium.startOrSkip();
         data = DemoData.get();
         byte[] page = data.report().toHtml().getBytes(StandardCharsets.UTF_8);
+        byte[] hostile = HtmlReport.titled(HtmlReportTest.HOSTILE).paragraph(HtmlReportTest.HOSTILE)
+                .coloredTokens(ColoredTokens.of(HtmlReportTest.HOSTILE, List.of(HtmlReportTest.HOSTILE, "b"),
+                        new float[] {1, 2}, HtmlReportTest.HOSTILE))
+                .toHtml().getBytes(StandardCharsets.UTF_8);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", exchange -> {
             requests.add(exchange.getRequestURI().getPath());
-            boolean found = exchange.getRequestURI().getPath().equals("/report.html");
-            byte[] body = found ? page : "not found".getBytes(StandardCharsets.UTF_8);
+            String path = exchange.getRequestURI().getPath();
+            boolean found = path.equals("/report.html") || path.equals("/hostile.html");
+            byte[] body = !found ? "not found".getBytes(StandardCharsets.UTF_8)
+                    : path.equals("/report.html") ? page : hostile;
             exchange.getResponseHeaders().add("Content-Type", found ? "text/html; charset=utf-8" : "text/plain");
             exchange.sendResponseHeaders(found ? 200 : 404, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
@@ -258,6 +264,17 @@ class HtmlReportBrowserTest {
             Files.write(SCREENSHOTS.resolve(kind + ".png"), shot);
             assertThat(distinctColours(shot)).as("colours in the %s view's screenshot", kind).isGreaterThan(8);
         }
+    }
+
+    @Test
+    void textThatLooksLikeMarkupIsShownAsText() {
+        chromium.driver.get(url.replace("report.html", "hostile.html"));
+        assertThat(chromium.driver.getTitle()).isEqualTo(HtmlReportTest.HOSTILE);
+        WebElement tokens = view("tokens");
+        assertThat(tokens.findElements(By.cssSelector(".loupe-tokens .loupe-tok")).get(0).getText())
+                .isEqualTo(HtmlReportTest.HOSTILE);
+        assertThat(chromium.driver.findElement(By.tagName("body")).getAttribute("data-rendered")).isEqualTo("true");
+        assertThat(chromium.console()).isEmpty();
     }
 
     private static WebElement view(String kind) {
