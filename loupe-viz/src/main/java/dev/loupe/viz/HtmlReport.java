@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -130,20 +129,8 @@ public final class HtmlReport {
      * @return {@code file}
      */
     public Path write(Path file) {
-        Path absolute = file.toAbsolutePath();
-        try {
-            Files.createDirectories(absolute.getParent());
-            Path temporary = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".tmp");
-            try {
-                Files.writeString(temporary, toHtml(), StandardCharsets.UTF_8);
-                Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(temporary);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not write the report " + file + ": " + e.getMessage(), e);
-        }
-        return file;
+        String html = toHtml();
+        return AtomicFiles.write(file, "report", temporary -> Files.writeString(temporary, html, StandardCharsets.UTF_8));
     }
 
     /** Escapes text for HTML element content and attribute values. */

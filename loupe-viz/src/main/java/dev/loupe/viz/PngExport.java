@@ -10,10 +10,7 @@ import java.awt.RenderingHints;
 import java.awt.geom.AffineTransform;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
@@ -36,7 +33,7 @@ public final class PngExport {
     /** Column label height. */
     public static final int BOTTOM = 100;
     /** Legend width. */
-    public static final int RIGHT = 150;
+    public static final int RIGHT = 170;
     /** A cell without text. */
     public static final int CELL = 28;
     /** A cell with text: width. */
@@ -107,6 +104,28 @@ public final class PngExport {
         return image;
     }
 
+    /** Images one below the other, left-aligned on white (several layers' attention panels, say). */
+    public static BufferedImage stack(List<BufferedImage> images) {
+        if (images.isEmpty()) {
+            throw new IllegalArgumentException("stack needs at least one image");
+        }
+        int width = images.stream().mapToInt(BufferedImage::getWidth).max().orElseThrow();
+        int height = images.stream().mapToInt(BufferedImage::getHeight).sum();
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            setUp(g, width, height);
+            int y = 0;
+            for (BufferedImage part : images) {
+                g.drawImage(part, 0, y, null);
+                y += part.getHeight();
+            }
+        } finally {
+            g.dispose();
+        }
+        return image;
+    }
+
     /** Each head of a layer as a heatmap [query_pos, key_pos], white to the head's colour. */
     public static List<Heatmap> headHeatmaps(AttentionPatterns patterns) {
         int[] colors = ColorScale.headColors(patterns.nHeads());
@@ -121,22 +140,11 @@ public final class PngExport {
 
     /** Writes {@code image} as PNG atomically (a temporary file moved into place); creates parent folders. */
     public static Path write(BufferedImage image, Path file) {
-        Path absolute = file.toAbsolutePath();
-        try {
-            Files.createDirectories(absolute.getParent());
-            Path temporary = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".tmp");
-            try {
-                if (!ImageIO.write(image, "png", temporary.toFile())) {
-                    throw new IOException("this Java has no PNG writer");
-                }
-                Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(temporary);
+        return AtomicFiles.write(file, "image", temporary -> {
+            if (!ImageIO.write(image, "png", temporary.toFile())) {
+                throw new IOException("this Java has no PNG writer");
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Could not write the image " + file + ": " + e.getMessage(), e);
-        }
-        return file;
+        });
     }
 
     private static void setUp(Graphics2D g, int width, int height) {

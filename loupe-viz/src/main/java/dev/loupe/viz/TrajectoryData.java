@@ -65,9 +65,9 @@ public record TrajectoryData(String lens, List<String> tokens, List<String> laye
         /** The top token's probability, on [0, 1]. */
         PROBABILITY("probability", "p(top-1)"),
         /** The entropy in nats, from 0 to the largest in the trajectory. */
-        ENTROPY("entropy", "entropy (nats)"),
+        ENTROPY("entropy", "entropy, nats"),
         /** KL(final ‖ lens) in nats, from 0 to the largest in the trajectory. */
-        KL("kl", "KL(final ‖ lens) (nats)");
+        KL("kl", "KL(final ‖ lens), nats");
 
         private final String key;
         private final String label;

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.testing.Fixtures;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -55,13 +57,20 @@ class HtmlReportBrowserTest {
                 .coloredTokens(ColoredTokens.of(HtmlReportTest.HOSTILE, List.of(HtmlReportTest.HOSTILE, "b"),
                         new float[] {1, 2}, HtmlReportTest.HOSTILE))
                 .toHtml().getBytes(StandardCharsets.UTF_8);
+        byte[] prompts;
+        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"))) {
+            HtmlReport report = HtmlReport.titled("Two prompts, as loupe demo shows them");
+            PromptViews.addTo(report, model, "First", model.toTokens(List.of(DemoData.PROMPT), dev.loupe.tokenize.TextOptions.defaults()).ids()[0], 5);
+            PromptViews.addTo(report, model, "Second", new long[] {50256, 15496, 11, 995, 0}, 3);
+            prompts = report.toHtml().getBytes(StandardCharsets.UTF_8);
+        }
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", exchange -> {
             requests.add(exchange.getRequestURI().getPath());
             String path = exchange.getRequestURI().getPath();
-            boolean found = path.equals("/report.html") || path.equals("/hostile.html");
+            boolean found = path.equals("/report.html") || path.equals("/hostile.html") || path.equals("/prompts.html");
             byte[] body = !found ? "not found".getBytes(StandardCharsets.UTF_8)
-                    : path.equals("/report.html") ? page : hostile;
+                    : path.equals("/report.html") ? page : path.equals("/hostile.html") ? hostile : prompts;
             exchange.getResponseHeaders().add("Content-Type", found ? "text/html; charset=utf-8" : "text/plain");
             exchange.sendResponseHeaders(found ? 200 : 404, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
@@ -275,6 +284,27 @@ class HtmlReportBrowserTest {
                 .isEqualTo(HtmlReportTest.HOSTILE);
         assertThat(chromium.driver.findElement(By.tagName("body")).getAttribute("data-rendered")).isEqualTo("true");
         assertThat(chromium.console()).isEmpty();
+    }
+
+    @Test
+    void theDemosViewsOfTwoPromptsLoadCleanly() {
+        requests.clear();
+        chromium.performance();
+        String prompts = url.replace("report.html", "prompts.html");
+        chromium.driver.get(prompts);
+        assertThat(chromium.driver.findElement(By.tagName("body")).getAttribute("data-rendered")).isEqualTo("true");
+        assertThat(chromium.driver.findElements(By.cssSelector("h2.loupe-group"))).extracting(WebElement::getText)
+                .containsExactly("First", "Second");
+        List<WebElement> attention = chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='attention']"));
+        assertThat(attention).hasSize(2);
+        assertThat(cellCount(attention.get(0).findElement(By.className("loupe-thumbs")))).isEqualTo(4 * 11 * 11);
+        assertThat(cellCount(attention.get(1).findElement(By.className("loupe-thumbs")))).isEqualTo(4 * 5 * 5);
+        assertThat(chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='trajectory'] .loupe-cell")))
+                .hasSize(3 * 11 + 3 * 5);
+        assertThat(chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='bars'] .loupe-bar")))
+                .hasSize(5 + 3);
+        assertThat(chromium.console()).isEmpty();
+        assertThat(requests).containsExactly("/prompts.html");
     }
 
     private static WebElement view(String kind) {

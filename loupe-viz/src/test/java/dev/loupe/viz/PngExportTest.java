@@ -32,9 +32,9 @@ class PngExportTest {
         copyForPeople(file);
 
         BufferedImage image = ImageIO.read(file.toFile());
-        assertThat(image.getWidth()).isEqualTo(PngExport.LEFT + 11 * PngExport.CELL + PngExport.RIGHT).isEqualTo(588);
+        assertThat(image.getWidth()).isEqualTo(PngExport.LEFT + 11 * PngExport.CELL + PngExport.RIGHT).isEqualTo(608);
         assertThat(image.getHeight()).isEqualTo(PngExport.TOP + 2 * PngExport.CELL + PngExport.BOTTOM).isEqualTo(196);
-        assertThat(PngExport.size(map)).containsExactly(588, 196);
+        assertThat(PngExport.size(map)).containsExactly(608, 196);
         assertThat(distinctColours(image)).isGreaterThan(30);
 
         // The cell of layer 0, position 2 has the scale's colour of its value, as the page has.
