@@ -1,5 +1,6 @@
 package dev.loupe.viz;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -34,7 +35,7 @@ public record Heatmap(String title, String rowName, List<String> rowLabels, Stri
         }
         int columns = columnLabels.size();
         if (cellText != null && (cellText.length != values.length
-                || java.util.Arrays.stream(cellText).anyMatch(r -> r.length != columns))) {
+                || Arrays.stream(cellText).anyMatch(r -> r.length != columns))) {
             throw new IllegalArgumentException("cellText must have the values' shape [" + values.length + ", "
                     + columnLabels.size() + "]");
         }

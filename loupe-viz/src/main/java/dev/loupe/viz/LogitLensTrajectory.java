@@ -10,6 +10,7 @@ import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -105,7 +106,7 @@ public final class LogitLensTrajectory {
                 List<String> labels = TokenText.labels(model, topIds);
                 List<TrajectoryData.Cell> row = new ArrayList<>();
                 for (int p = 0; p < tokens.size(); p++) {
-                    float[] probs = java.util.Arrays.copyOfRange(topProbs, p * k, (p + 1) * k);
+                    float[] probs = Arrays.copyOfRange(topProbs, p * k, (p + 1) * k);
                     // Rounding can give a tiny negative KL where the distributions agree.
                     row.add(new TrajectoryData.Cell(labels.subList(p * k, (p + 1) * k), probs, entropy[p],
                             Math.max(0f, kl[p])));

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import javax.imageio.ImageIO;
 
 /**
@@ -201,7 +202,13 @@ public final class PngExport {
             g.drawString(label, LEFT - 6 - fm.stringWidth(label), TOP + r * ch + (ch + fm.getAscent() - fm.getDescent()) / 2);
         }
         AffineTransform plain = g.getTransform();
-        for (int c = 0; c < map.nColumns(); c++) {
+        // Short labels (head numbers) read best upright; tokens are turned to fit narrow columns.
+        boolean upright = map.columnLabels().stream().allMatch(l -> l.codePointCount(0, l.length()) <= 3);
+        for (int c = 0; c < map.nColumns() && upright; c++) {
+            String label = fit(g, map.columnLabels().get(c), cw);
+            g.drawString(label, LEFT + c * cw + (cw - fm.stringWidth(label)) / 2, TOP + gridH + 6 + fm.getAscent());
+        }
+        for (int c = 0; c < map.nColumns() && !upright; c++) {
             String label = fit(g, map.columnLabels().get(c), BOTTOM - 28);
             int x = LEFT + c * cw + (cw + fm.getAscent() - fm.getDescent()) / 2;
             int y = TOP + gridH + 6 + fm.stringWidth(label);
@@ -243,8 +250,8 @@ public final class PngExport {
 
     private static String number(double value) {
         double a = Math.abs(value);
-        return a != 0 && (a < 1e-3 || a >= 1e5) ? String.format(java.util.Locale.ROOT, "%.2e", value)
-                : String.format(java.util.Locale.ROOT, "%.3f", value);
+        return a != 0 && (a < 1e-3 || a >= 1e5) ? String.format(Locale.ROOT, "%.2e", value)
+                : String.format(Locale.ROOT, "%.3f", value);
     }
 
     /** {@code text} shortened with … to fit {@code width} pixels in the current font. */

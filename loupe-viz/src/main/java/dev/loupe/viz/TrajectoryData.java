@@ -1,5 +1,7 @@
 package dev.loupe.viz;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -129,8 +131,8 @@ public record TrajectoryData(String lens, List<String> tokens, List<String> laye
                 text[r][p] = row.get(p).topTokens().get(0);
             }
         }
-        List<String> rowLabels = new java.util.ArrayList<>(layers);
-        java.util.Collections.reverse(rowLabels);
+        List<String> rowLabels = new ArrayList<>(layers);
+        Collections.reverse(rowLabels);
         return new Heatmap(lens + " — top prediction, coloured by " + statistic.key(), "", rowLabels, "input",
                 tokens, values, statistic.label(), scale(statistic), text);
     }

@@ -1,5 +1,7 @@
 package dev.loupe.viz;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -123,7 +125,7 @@ final class ViewJson {
             // '<' and '>' only occur inside JSON strings, where \\u escapes mean the same characters.
             return JSON.writeValueAsString(node).replace("<", "\\u003c").replace(">", "\\u003e")
                     .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029");
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("Could not write a view's data as JSON", e);
         }
     }
@@ -150,7 +152,7 @@ final class ViewJson {
         return node;
     }
 
-    private static void replaceNonFinite(com.fasterxml.jackson.databind.JsonNode node) {
+    private static void replaceNonFinite(JsonNode node) {
         if (node instanceof ObjectNode object) {
             object.properties().forEach(entry -> {
                 if (entry.getValue().isNumber() && !Double.isFinite(entry.getValue().doubleValue())) {

@@ -116,8 +116,10 @@
       });
     });
     grid.appendChild(el('div', 'loupe-axis', spec.rowAxis || ''));
+    // Short labels (head numbers) read best upright; tokens are turned to fit narrow columns.
+    var upright = spec.cols.every(function (label) { return Array.from(label).length <= 3; });
     spec.cols.forEach(function (colLabel) {
-      var label = el('div', 'loupe-collabel loupe-tok', shorten(colLabel, 16));
+      var label = el('div', (upright ? 'loupe-collabel-upright' : 'loupe-collabel') + ' loupe-tok', shorten(colLabel, 16));
       label.title = colLabel;
       grid.appendChild(label);
     });

@@ -22,8 +22,10 @@ import org.openqa.selenium.logging.LoggingPreferences;
  * SKIPPED, never passed).
  */
 final class Chromium implements AutoCloseable {
-    static final Path BROWSER = Path.of("/usr/bin/chromium");
-    static final Path DRIVER = Path.of("/usr/bin/chromedriver");
+    /** Debian's browser; the system property loupe.test.chromium names another (or none, to see the skip). */
+    static final Path BROWSER = Path.of(System.getProperty("loupe.test.chromium", "/usr/bin/chromium"));
+    /** Debian's driver; the system property loupe.test.chromedriver names another. */
+    static final Path DRIVER = Path.of(System.getProperty("loupe.test.chromedriver", "/usr/bin/chromedriver"));
 
     final ChromeDriver driver;
 
@@ -31,10 +33,20 @@ final class Chromium implements AutoCloseable {
         this.driver = driver;
     }
 
-    static Chromium startOrSkip() {
+    /**
+     * Skips the calling test (JUnit reports it SKIPPED) unless the browser and its driver are installed.
+     * Call it from {@code @BeforeEach}: an assumption failing in {@code @BeforeAll} hides the tests
+     * from the report instead.
+     */
+    static void assumeInstalled() {
         assumeTrue(Files.isExecutable(BROWSER) && Files.isExecutable(DRIVER),
                 "SKIPPED: no headless Chromium here (" + BROWSER + ", " + DRIVER + "); install it with"
                         + " apt-get install -y --no-install-recommends chromium chromium-driver (./check does)");
+    }
+
+    /** Starts the browser, or skips the test (see {@link #assumeInstalled()}). */
+    static Chromium startOrSkip() {
+        assumeInstalled();
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(DRIVER.toFile())
                 .usingAnyFreePort()

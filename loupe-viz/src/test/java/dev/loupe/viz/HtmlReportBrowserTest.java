@@ -50,7 +50,6 @@ class HtmlReportBrowserTest {
 
     @BeforeAll
     static void serveTheReport() throws IOException {
-        chromium = Chromium.startOrSkip();
         data = DemoData.get();
         byte[] page = data.report().toHtml().getBytes(StandardCharsets.UTF_8);
         byte[] hostile = HtmlReport.titled(HtmlReportTest.HOSTILE).paragraph(HtmlReportTest.HOSTILE)
@@ -94,6 +93,9 @@ class HtmlReportBrowserTest {
 
     @BeforeEach
     void load() {
+        if (chromium == null) {
+            chromium = Chromium.startOrSkip();
+        }
         requests.clear();
         chromium.console();
         chromium.performance();
