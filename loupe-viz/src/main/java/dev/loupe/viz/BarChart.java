@@ -1,5 +1,8 @@
 package dev.loupe.viz;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import dev.loupe.cache.LabelledStack;
 import java.util.List;
 
 /**
@@ -18,6 +21,25 @@ public record BarChart(String title, List<String> labels, float[] values, String
         if (labels.size() != values.length) {
             throw new IllegalArgumentException("A bar chart needs one value per label: " + labels.size() + " labels, "
                     + values.length + " values");
+        }
+    }
+
+    /**
+     * One bar per component of a residual-stream decomposition: for example each component's logit
+     * attribution, {@code cache.logitAttrs(stack.stack(), answer, wrong, PosSlice.at(-1))} for one
+     * sequence.
+     *
+     * @param stack the decomposition whose labels name the bars ({@code "embed"}, {@code "0_attn_out"}, …)
+     * @param values one value per component, shape [components] (or [components, 1])
+     */
+    public static BarChart of(String title, LabelledStack stack, NDArray values, String valueName) {
+        if (values.size() != stack.labels().size()) {
+            throw new IllegalArgumentException("One value per component: the stack has " + stack.labels().size()
+                    + " labelled components but the values have shape " + values.getShape()
+                    + "; pick one sequence and position first");
+        }
+        try (NDArray asFloat = values.toType(DataType.FLOAT32, false)) {
+            return new BarChart(title, stack.labels(), asFloat.toFloatArray(), valueName);
         }
     }
 

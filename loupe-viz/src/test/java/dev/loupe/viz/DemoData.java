@@ -5,7 +5,11 @@ import ai.djl.ndarray.NDManager;
 import dev.loupe.analysis.patching.Patching;
 import dev.loupe.analysis.patching.PatchMetric;
 import dev.loupe.cache.ActivationCache;
+import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.cache.LabelledStack;
+import dev.loupe.cache.PosSlice;
+import dev.loupe.cache.StackOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.Losses;
 import dev.loupe.testing.Fixtures;
@@ -26,6 +30,9 @@ final class DemoData {
     final Heatmap patching;
     final BarChart topPredictions;
     final ColoredTokens loss;
+    final BarChart logitAttribution;
+    /** The logit difference ␣jumps − ␣runs at the last position, less the unembedding biases' share. */
+    final float attributedLogitDiff;
 
     private static DemoData instance;
 
@@ -37,7 +44,8 @@ final class DemoData {
     }
 
     private DemoData() {
-        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"));
+        // Processed weights (TransformerLens's default), so that logit attributions add up to the logit difference.
+        try (HookedTransformer model = HookedTransformer.fromPretrained(Fixtures.model("gpt2-tok"));
                 NDManager manager = NDManager.newBaseManager()) {
             NDArray ids = model.toTokens(PROMPT, manager);
             NDArray corrupted = model.toTokens(CORRUPTED, manager);
@@ -59,6 +67,15 @@ final class DemoData {
 
                 long answer = model.toSingleToken(" jumps");
                 long wrong = model.toSingleToken(" runs");
+                LabelledStack parts = cache.decomposeResid(StackOptions.defaults().withPosSlice(PosSlice.at(-1)));
+                NDArray attrs = cache.logitAttrs(parts.stack(), manager.create(new long[] {answer}),
+                        manager.create(new long[] {wrong}), PosSlice.at(-1)); // [components, batch = 1]
+                logitAttribution = BarChart.of("Logit attribution: ␣jumps − ␣runs at the last position", parts, attrs,
+                        "logit diff");
+                NDArray lastLogits = cache.logits().get(new NDIndex(0, -1));
+                NDArray bias = model.stateDict().get("unembed.b_U");
+                attributedLogitDiff = lastLogits.getFloat(answer) - bias.getFloat(answer)
+                        - (lastLogits.getFloat(wrong) - bias.getFloat(wrong));
                 float[] map = Patching.residPre(model, corrupted, cache, PatchMetric.logitDiff(answer, wrong))
                         .toFloatArray();
                 int nLayers = model.config().nLayers();
@@ -85,6 +102,7 @@ final class DemoData {
                 .trajectory("Prediction trajectory", List.of(trajectory))
                 .heatmap(patching)
                 .barChart(topPredictions)
+                .barChart(logitAttribution)
                 .coloredTokens(loss);
     }
 }

@@ -245,6 +245,23 @@ class HtmlReportBrowserTest {
         assertThat(rgb(cell.getCssValue("background-color")))
                 .isEqualTo(data.patching.scale().rgb(data.patching.values()[1][3]));
 
+        WebElement attribution = chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='bars']")).get(1);
+        List<WebElement> attributionBars = attribution.findElements(By.className("loupe-bar"));
+        float[] attrs = data.logitAttribution.values();
+        assertThat(attributionBars).hasSize(attrs.length);
+        for (int i = 0; i < attrs.length; i++) {
+            WebElement bar = attributionBars.get(i);
+            int middle = bar.findElement(By.xpath("..")).getRect().getX()
+                    + bar.findElement(By.xpath("..")).getRect().getWidth() / 2;
+            if (attrs[i] < 0) {
+                assertThat(rgb(bar.getCssValue("background-color"))).as("negative bar %d", i).isEqualTo(0xb2182b);
+                assertThat(bar.getRect().getX() + bar.getRect().getWidth()).isBetween(middle - 1, middle + 1);
+            } else {
+                assertThat(rgb(bar.getCssValue("background-color"))).as("positive bar %d", i).isEqualTo(0x2166ac);
+                assertThat(bar.getRect().getX()).isBetween(middle - 1, middle + 1);
+            }
+        }
+
         WebElement bars = view("bars");
         List<WebElement> tracks = bars.findElements(By.className("loupe-bar-track"));
         assertThat(tracks).hasSize(5);

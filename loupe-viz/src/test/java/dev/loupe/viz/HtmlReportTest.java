@@ -25,7 +25,22 @@ class HtmlReportTest {
         assertThat(html).doesNotContainPattern("(?i)(src|href)\\s*=\\s*[\"']?(https?:|//)")
                 .doesNotContainPattern("(?i)@import|url\\(\\s*[\"']?https?:")
                 .doesNotContain("fetch(", "XMLHttpRequest");
-        assertThat(Pattern.compile("<section class=\"loupe-view\"").matcher(html).results().count()).isEqualTo(5);
+        assertThat(Pattern.compile("<section class=\"loupe-view\"").matcher(html).results().count()).isEqualTo(6);
+    }
+
+    @Test
+    void logitAttributionBarsAddUpToTheLogitDifference() {
+        DemoData data = DemoData.get();
+        assertThat(data.logitAttribution.labels()).containsExactly("embed", "pos_embed", "0_attn_out", "0_mlp_out",
+                "1_attn_out", "1_mlp_out");
+        double sum = 0;
+        for (float v : data.logitAttribution.values()) {
+            sum += v;
+        }
+        assertThat(sum).isCloseTo(data.attributedLogitDiff, org.assertj.core.data.Offset.offset(1e-4));
+        float[] values = data.logitAttribution.values();
+        assertThat(java.util.stream.IntStream.range(0, values.length).mapToDouble(i -> values[i]))
+                .as("some components push each way").anyMatch(v -> v < 0).anyMatch(v -> v > 0);
     }
 
     @Test
