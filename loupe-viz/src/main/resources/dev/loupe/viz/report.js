@@ -165,7 +165,7 @@
     var focus = el('div', 'loupe-attn-focus');
     view.appendChild(focus);
 
-    var thumbCell = Math.max(2, Math.min(10, Math.floor(130 / pos)));
+    var thumbCell = Math.max(1, Math.min(10, Math.floor(130 / pos)));
     var focusCell = Math.max(14, Math.min(34, Math.floor(640 / pos)));
     var layerIndex = 0, head = 0;
 
@@ -176,6 +176,15 @@
         'destination ' + quoted(tokens[q]) + ' (pos ' + q + ')\n' +
         '  attends to ' + quoted(tokens[k]) + ' (pos ' + k + ')\n' +
         'weight ' + fmt(layer.heads[h][q][k], 4);
+    }
+
+    function thumbHover(canvas, layer, h) {
+      function update(event) {
+        var q = Math.floor(event.offsetY / thumbCell), k = Math.floor(event.offsetX / thumbCell);
+        if (q < 0 || k < 0 || q >= pos || k >= pos) { hideTip(); } else { showTip(event, weightText(layer, h, q, k)); }
+      }
+      canvas.addEventListener('mousemove', update);
+      canvas.addEventListener('mouseleave', hideTip);
     }
 
     function drawFocus() {
@@ -216,24 +225,21 @@
         var figure = el('figure', 'loupe-thumb');
         figure.dataset.head = h;
         figure.title = 'Layer ' + layer.layer + ', head ' + h + ' (click to enlarge)';
-        var grid = el('div', 'loupe-grid loupe-attn-grid');
+        // A canvas, not a cell per element: long prompts have pos * pos cells per head.
+        var grid = el('canvas', 'loupe-attn-grid');
         grid.dataset.head = h;
-        grid.style.gridTemplateColumns = 'repeat(' + pos + ', ' + thumbCell + 'px)';
-        grid.style.gridAutoRows = thumbCell + 'px';
+        grid.dataset.rows = pos;
+        grid.dataset.cell = thumbCell;
+        grid.width = grid.height = pos * thumbCell;
+        var context = grid.getContext('2d');
         var scale = scaleOf(h);
         for (var q = 0; q < pos; q++) {
           for (var k = 0; k < pos; k++) {
-            var cell = el('div', 'loupe-cell');
-            cell.style.background = css(color(scale, pattern[q][k]));
-            cell.dataset.row = q;
-            cell.dataset.col = k;
-            grid.appendChild(cell);
+            context.fillStyle = css(color(scale, pattern[q][k]));
+            context.fillRect(k * thumbCell, q * thumbCell, thumbCell, thumbCell);
           }
         }
-        hover(grid, function (target) {
-          if (!target.classList || !target.classList.contains('loupe-cell')) { return null; }
-          return weightText(layer, h, +target.dataset.row, +target.dataset.col);
-        });
+        thumbHover(grid, layer, h);
         figure.appendChild(grid);
         figure.appendChild(el('figcaption', null, 'L' + layer.layer + 'H' + h));
         figure.addEventListener('click', function () { head = h; drawFocus(); });

@@ -144,9 +144,23 @@ class HtmlReportBrowserTest {
             int heads = data.attention.get(layer).nHeads();
             List<WebElement> grids = attention.findElements(By.className("loupe-attn-grid"));
             assertThat(grids).as("layer %d grids", layer).hasSize(heads);
+            int[] headColors = ColorScale.headColors(heads);
             for (int h = 0; h < heads; h++) {
-                assertThat(grids.get(h).getAttribute("data-head")).isEqualTo(String.valueOf(h));
-                assertThat(cellCount(grids.get(h))).as("cells of head %d", h).isEqualTo(pos * pos);
+                WebElement grid = grids.get(h);
+                assertThat(grid.getAttribute("data-head")).isEqualTo(String.valueOf(h));
+                // Thumbnails are canvases: read back the centre pixel of every cell.
+                List<Long> cells = thumbnailCells(grid);
+                assertThat(cells).as("cells of head %d", h).hasSize(pos * pos);
+                ColorScale scale = ColorScale.whiteTo(headColors[h], 0, 1);
+                float[][] pattern = data.attention.get(layer).pattern()[h];
+                for (int q = 0; q < pos; q++) {
+                    for (int k = 0; k < pos; k++) {
+                        int expected = scale.rgb(Math.round(pattern[q][k] * 1e4) / 1e4);
+                        assertThat(closeColours(cells.get(q * pos + k).intValue(), expected))
+                                .as("layer %d head %d cell (%d, %d): %06x vs %06x", layer, h, q, k,
+                                        cells.get(q * pos + k), expected).isTrue();
+                    }
+                }
             }
             assertThat(attention.findElements(By.className("loupe-head-btn"))).hasSize(heads);
             WebElement focus = attention.findElement(By.className("loupe-attn-focus"));
@@ -316,8 +330,11 @@ class HtmlReportBrowserTest {
                 .containsExactly("First", "Second");
         List<WebElement> attention = chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='attention']"));
         assertThat(attention).hasSize(2);
-        assertThat(cellCount(attention.get(0).findElement(By.className("loupe-thumbs")))).isEqualTo(4 * 11 * 11);
-        assertThat(cellCount(attention.get(1).findElement(By.className("loupe-thumbs")))).isEqualTo(4 * 5 * 5);
+        assertThat(attention.get(0).findElements(By.className("loupe-attn-grid"))).hasSize(4)
+                .allSatisfy(grid -> assertThat(thumbnailCells(grid)).hasSize(11 * 11));
+        assertThat(attention.get(1).findElements(By.className("loupe-attn-grid"))).hasSize(4)
+                .allSatisfy(grid -> assertThat(thumbnailCells(grid)).hasSize(5 * 5));
+        assertThat(cellCount(attention.get(1).findElement(By.className("loupe-attn-focus")))).isEqualTo(5 * 5);
         assertThat(chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='trajectory'] .loupe-cell")))
                 .hasSize(3 * 11 + 3 * 5);
         assertThat(chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='bars'] .loupe-bar")))
@@ -328,6 +345,32 @@ class HtmlReportBrowserTest {
 
     private static WebElement view(String kind) {
         return chromium.driver.findElement(By.cssSelector(".loupe-view[data-kind='" + kind + "']"));
+    }
+
+    /** The colour (0xRRGGBB) at the centre of each cell of a thumbnail canvas, row by row. */
+    @SuppressWarnings("unchecked")
+    private static List<Long> thumbnailCells(WebElement canvas) {
+        int rows = Integer.parseInt(canvas.getAttribute("data-rows"));
+        int cell = Integer.parseInt(canvas.getAttribute("data-cell"));
+        assertThat(canvas.getAttribute("width")).isEqualTo(String.valueOf(rows * cell));
+        return (List<Long>) chromium.driver.executeScript(
+                // One readback per canvas (several make Chrome warn on the console).
+                "var c = arguments[0], n = +c.dataset.rows, s = +c.dataset.cell, out = [];"
+                        + "var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                        + "for (var q = 0; q < n; q++) for (var k = 0; k < n; k++) {"
+                        + "  var i = 4 * ((q * s + (s >> 1)) * c.width + k * s + (s >> 1));"
+                        + "  out.push(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]); }"
+                        + "return out;", canvas);
+    }
+
+    /** Equal within 1 per channel (a canvas may round differently from Java). */
+    private static boolean closeColours(int a, int b) {
+        for (int shift = 0; shift <= 16; shift += 8) {
+            if (Math.abs(((a >> shift) & 255) - ((b >> shift) & 255)) > 1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int cellCount(WebElement within) {
