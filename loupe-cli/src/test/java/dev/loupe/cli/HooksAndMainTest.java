@@ -74,7 +74,7 @@ class HooksAndMainTest {
     void noCommandIsAUsageError() {
         CliTestSupport.Result result = run();
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache.");
+        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, view, shell.");
     }
 
     @Test
