@@ -93,13 +93,31 @@ final class DemoData {
         }
     }
 
+    /**
+     * A second lens for the lens picker: the logit lens's trajectory with each cell's top-1 and top-2
+     * tokens swapped, so that it differs visibly.
+     */
+    TrajectoryData secondLens() {
+        List<List<TrajectoryData.Cell>> rows = new ArrayList<>();
+        for (List<TrajectoryData.Cell> row : trajectory.cells()) {
+            List<TrajectoryData.Cell> swapped = new ArrayList<>();
+            for (TrajectoryData.Cell cell : row) {
+                List<String> tokens = new ArrayList<>(cell.topTokens());
+                java.util.Collections.swap(tokens, 0, 1);
+                swapped.add(new TrajectoryData.Cell(tokens, cell.topProbs(), cell.entropy(), cell.klToFinal()));
+            }
+            rows.add(swapped);
+        }
+        return new TrajectoryData("swapped lens", trajectory.tokens(), trajectory.layers(), rows);
+    }
+
     /** Every view of the data in one report. */
     HtmlReport report() {
         return HtmlReport.titled("Loupe views of gpt2-tok")
                 .paragraph("Random weights: the views show the machinery, not a trained model.")
                 .heading("Prompt: " + PROMPT)
                 .attention("Attention patterns", attention)
-                .trajectory("Prediction trajectory", List.of(trajectory))
+                .trajectory("Prediction trajectory", List.of(trajectory, secondLens()))
                 .heatmap(patching)
                 .barChart(topPredictions)
                 .barChart(logitAttribution)

@@ -228,6 +228,17 @@ class HtmlReportBrowserTest {
                     + String.format(Locale.ROOT, "%.4f", output.topProbs()[i]));
         }
 
+        // The lens picker switches to the second lens, whose top tokens are swapped.
+        Select lenses = new Select(view.findElement(By.className("loupe-lens-picker")));
+        assertThat(lenses.getOptions()).extracting(WebElement::getText).containsExactly("logit lens", "swapped lens");
+        lenses.selectByIndex(1);
+        body = view.findElement(By.className("loupe-trajectory"));
+        assertThat(body.getAttribute("data-lens")).isEqualTo("swapped lens");
+        assertThat(body.findElement(By.cssSelector(".loupe-cell[data-row='0'][data-col='4']")).getText())
+                .isEqualTo(TokenText.shorten(output.topTokens().get(1), 8));
+        lenses.selectByIndex(0);
+        body = view.findElement(By.className("loupe-trajectory"));
+
         // Entropy, then KL: the colours follow, on their own scales.
         TrajectoryData.Cell first = data.trajectory.cells().get(0).get(4);
         WebElement bottom = body.findElement(By.cssSelector(".loupe-cell[data-row='" + (layers - 1) + "'][data-col='4']"));
