@@ -115,7 +115,8 @@ final class ShellCommand extends LoupeCommand {
                 .append(javaString(dir.toString())).append("));\n")
                 .append("NDArray tokens(String text) { return model.toTokens(text, manager); }\n")
                 .append("ActivationCache runWithCache(String text) { return model.runWithCache(tokens(text)); }\n")
-                .append("System.out.println(\"Loupe shell (JShell). `model` is \" + model.config().modelName() + \" from ")
+                .append("System.out.println(\"Loupe shell (JShell). `model` is \" + model.config().modelName()")
+                .append(" + \" from ")
                 .append(javaString(dir.toString()).replaceAll("^\"|\"$", "")).append(";\");\n")
                 .append("System.out.println(\"`manager` is an NDManager; tokens(text) and runWithCache(text) run it."
                         + " Try:\");\n")
@@ -160,7 +161,8 @@ final class ShellCommand extends LoupeCommand {
         }
         try (JarFile jar = new JarFile(entry.toFile())) {
             Manifest manifest = jar.getManifest();
-            String classPath = manifest == null ? null : manifest.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
+            String classPath = manifest == null ? null
+                    : manifest.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
             if (classPath == null) {
                 return;
             }

@@ -122,16 +122,18 @@ final class ViewPatchingCommand extends LoupeCommand {
                 List<String> layers = numbers(nLayers);
                 boolean heads = patch == PatchFamily.ATTN_HEAD_OUT_ALL_POS;
                 String valueName = restored ? "logit diff restored" : "logit diff";
-                Heatmap signed = Heatmap.diverging("Activation patching of " + patch.activationName()
-                                + (heads ? " (each head, all positions)" : "") + ": \u201c" + rightText + "\u201d vs \u201c"
-                                + otherText + "\u201d", "layer", layers, heads ? "head" : "position",
+                String title = "Activation patching of " + patch.activationName()
+                        + (heads ? " (each head, all positions)" : "") + ": \u201c" + rightText + "\u201d vs \u201c"
+                        + otherText + "\u201d";
+                Heatmap signed = Heatmap.diverging(title, "layer", layers, heads ? "head" : "position",
                         heads ? numbers(columns) : tokens, values, valueName);
                 // A restored share of 1 is full colour, whatever the largest share is.
                 Heatmap map = !restored ? signed : new Heatmap(signed.title(), signed.rowName(), signed.rowLabels(),
                         signed.columnName(), signed.columnLabels(), values, valueName,
                         ColorScale.redBlue(Math.max(1, -signed.scale().min())), null);
-                String baseline = String.format(Locale.ROOT, "Logit difference \u201c%s\u201d \u2212 \u201c%s\u201d at the"
-                        + " last position: clean %.4f, corrupted %.4f.", rightText, otherText, cleanDiff, corruptDiff);
+                String baseline = String.format(Locale.ROOT, "Logit difference \u201c%s\u201d \u2212 \u201c%s\u201d"
+                        + " at the last position: clean %.4f, corrupted %.4f.", rightText, otherText, cleanDiff,
+                        corruptDiff);
                 String line = view.write(
                         () -> HtmlReport.titled("Activation patching in " + model.config().modelName())
                                 .paragraph("Clean: " + view.prompt)

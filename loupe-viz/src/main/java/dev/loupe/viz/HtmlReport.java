@@ -130,7 +130,8 @@ public final class HtmlReport {
      */
     public Path write(Path file) {
         String html = toHtml();
-        return AtomicFiles.write(file, "report", temporary -> Files.writeString(temporary, html, StandardCharsets.UTF_8));
+        return AtomicFiles.write(file, "report",
+                temporary -> Files.writeString(temporary, html, StandardCharsets.UTF_8));
     }
 
     /** Escapes text for HTML element content and attribute values. */

@@ -199,7 +199,8 @@ public final class PngExport {
         g.setColor(INK);
         for (int r = 0; r < map.nRows(); r++) {
             String label = fit(g, map.rowLabels().get(r), LEFT - 12);
-            g.drawString(label, LEFT - 6 - fm.stringWidth(label), TOP + r * ch + (ch + fm.getAscent() - fm.getDescent()) / 2);
+            int baseline = TOP + r * ch + (ch + fm.getAscent() - fm.getDescent()) / 2;
+            g.drawString(label, LEFT - 6 - fm.stringWidth(label), baseline);
         }
         AffineTransform plain = g.getTransform();
         // Short labels (head numbers) read best upright; tokens are turned to fit narrow columns.

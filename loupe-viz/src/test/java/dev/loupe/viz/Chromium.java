@@ -44,7 +44,7 @@ final class Chromium implements AutoCloseable {
                         + " apt-get install -y --no-install-recommends chromium chromium-driver (./check does)");
     }
 
-    /** Selenium's own log: quiet, as it warns that it has no DevTools bindings for this Chromium, which we do not use. */
+    /** Selenium's own log: quiet, as it warns that it lacks DevTools bindings for this Chromium (unused here). */
     private static final java.util.logging.Logger SELENIUM = java.util.logging.Logger.getLogger("org.openqa.selenium");
 
     /** Starts the browser, or skips the test (see {@link #assumeInstalled()}). */
