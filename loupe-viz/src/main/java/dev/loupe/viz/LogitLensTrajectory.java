@@ -68,52 +68,74 @@ public final class LogitLensTrajectory {
         if (unembed == null) {
             throw new LoupeException("The model's state dict has no unembed.W_U; the logit lens needs it");
         }
+        List<String> missing = new ArrayList<>();
+        for (int layer = 0; layer <= nLayers; layer++) {
+            if (!cache.containsKey(hookFor(layer, nLayers))) {
+                missing.add(hookFor(layer, nLayers));
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new LoupeException("The cache lacks " + String.join(", ", missing) + "; cache the residual stream"
+                    + " with LogitLensTrajectory.cacheOptions()");
+        }
         NDArray bias = model.stateDict().get("unembed.b_U"); // [d_vocab] or absent
         int k = (int) Math.min(topK, unembed.getShape().get(1));
         List<String> layers = new ArrayList<>();
         List<List<TrajectoryData.Cell>> rows = new ArrayList<>();
         try (NDManager manager = NDManager.newBaseManager()) {
-            List<NDArray> logProbs = new ArrayList<>();
-            for (int layer = 0; layer <= nLayers; layer++) {
-                String hook = layer < nLayers ? "blocks." + layer + ".hook_resid_pre"
-                        : "blocks." + (nLayers - 1) + ".hook_resid_post";
-                if (!cache.containsKey(hook)) {
-                    throw new LoupeException("The cache has no " + hook + "; cache the residual stream with"
-                            + " LogitLensTrajectory.cacheOptions()");
-                }
-                // Copied into this manager (activation first), so every op below stays here.
-                NDArray resid = cache.get(hook).get(manager, new NDIndex(batch)) // [pos, d_model]
-                        .toType(DataType.FLOAT32, false).expandDims(0);       // [1, pos, d_model]
-                if (resid.getShape().get(1) != tokens.size()) {
-                    throw new LoupeException(hook + " has " + resid.getShape().get(1) + " positions but "
-                            + tokens.size() + " token labels were given");
-                }
-                NDArray logits = model.applyFinalNorm(resid).matMul(unembed); // [1, pos, d_vocab]
-                if (bias != null) {
-                    logits = logits.add(bias);
-                }
-                logProbs.add(logits.squeeze(0).logSoftmax(-1)); // [pos, d_vocab]
-                layers.add(layer < nLayers ? "layer " + layer : "output");
-            }
-            NDArray finalLogProbs = logProbs.get(nLayers);
+            // The output first: every layer's KL needs it. Each layer's [pos, d_vocab] arrays are freed
+            // before the next, so memory stays at two of them however deep the model.
+            NDArray finalLogProbs = logProbs(model, cache, nLayers, batch, tokens.size(), unembed, bias, manager);
             NDArray finalProbs = finalLogProbs.exp();
-            for (NDArray lp : logProbs) {
-                float[] entropy = lp.exp().mul(lp).sum(new int[] {-1}).neg().toFloatArray();             // [pos]
-                float[] kl = finalProbs.mul(finalLogProbs.sub(lp)).sum(new int[] {-1}).toFloatArray();   // [pos]
-                NDList top = lp.topK(k, -1, true, true);
-                float[] topProbs = top.get(0).exp().toFloatArray(); // [pos, k]
-                long[] topIds = top.get(1).toLongArray();           // [pos, k]
-                List<String> labels = TokenText.labels(model, topIds);
-                List<TrajectoryData.Cell> row = new ArrayList<>();
-                for (int p = 0; p < tokens.size(); p++) {
-                    float[] probs = Arrays.copyOfRange(topProbs, p * k, (p + 1) * k);
-                    // Rounding can give a tiny negative KL where the distributions agree.
-                    row.add(new TrajectoryData.Cell(labels.subList(p * k, (p + 1) * k), probs, entropy[p],
-                            Math.max(0f, kl[p])));
+            for (int layer = 0; layer <= nLayers; layer++) {
+                try (NDManager pass = manager.newSubManager()) {
+                    NDArray lp = layer == nLayers ? finalLogProbs
+                            : logProbs(model, cache, layer, batch, tokens.size(), unembed, bias, pass);
+                    float[] entropy = lp.exp().mul(lp).sum(new int[] {-1}).neg().toFloatArray();           // [pos]
+                    float[] kl = finalProbs.mul(finalLogProbs.sub(lp)).sum(new int[] {-1}).toFloatArray(); // [pos]
+                    NDList top = lp.topK(k, -1, true, true);
+                    float[] topProbs = top.get(0).exp().toFloatArray(); // [pos, k]
+                    long[] topIds = top.get(1).toLongArray();           // [pos, k]
+                    top.close();
+                    List<String> labels = TokenText.labels(model, topIds);
+                    List<TrajectoryData.Cell> row = new ArrayList<>();
+                    for (int p = 0; p < tokens.size(); p++) {
+                        float[] probs = Arrays.copyOfRange(topProbs, p * k, (p + 1) * k);
+                        // Rounding can give a tiny negative KL where the distributions agree.
+                        row.add(new TrajectoryData.Cell(labels.subList(p * k, (p + 1) * k), probs, entropy[p],
+                                Math.max(0f, kl[p])));
+                    }
+                    rows.add(row);
+                    layers.add(layer < nLayers ? "layer " + layer : "output");
                 }
-                rows.add(row);
             }
         }
         return new TrajectoryData(LENS, tokens, layers, rows);
+    }
+
+    /** The residual stream hook row {@code layer} reads (0..n_layers). */
+    static String hookFor(int layer, int nLayers) {
+        return layer < nLayers ? "blocks." + layer + ".hook_resid_pre" : "blocks." + (nLayers - 1) + ".hook_resid_post";
+    }
+
+    /**
+     * The lens's log-probabilities at one layer (n_layers: the output), [pos, d_vocab], made in
+     * {@code manager}.
+     */
+    private static NDArray logProbs(HookedTransformer model, ActivationCache cache, int layer, int batch, int pos,
+            NDArray unembed, NDArray bias, NDManager manager) {
+        String hook = hookFor(layer, model.config().nLayers());
+        // Copied into this manager (activation first), so every op below stays here.
+        NDArray resid = cache.get(hook).get(manager, new NDIndex(batch)) // [pos, d_model]
+                .toType(DataType.FLOAT32, false).expandDims(0);       // [1, pos, d_model]
+        if (resid.getShape().get(1) != pos) {
+            throw new LoupeException(hook + " has " + resid.getShape().get(1) + " positions but " + pos
+                    + " token labels were given");
+        }
+        NDArray logits = model.applyFinalNorm(resid).matMul(unembed); // [1, pos, d_vocab]
+        if (bias != null) {
+            logits = logits.add(bias);
+        }
+        return logits.squeeze(0).logSoftmax(-1);
     }
 }

@@ -72,7 +72,8 @@ class LogitLensTrajectoryTest {
                         dev.loupe.cache.CacheOptions.matching(".*hook_pattern"))) {
             assertThatThrownBy(() -> LogitLensTrajectory.compute(model, cache, 0, List.of("a", "b"), 3))
                     .isInstanceOf(LoupeException.class)
-                    .hasMessageContaining("blocks.0.hook_resid_pre")
+                    .hasMessageContaining("The cache lacks blocks.0.hook_resid_pre, blocks.1.hook_resid_pre,"
+                            + " blocks.1.hook_resid_post")
                     .hasMessageContaining("LogitLensTrajectory.cacheOptions()");
         }
     }
