@@ -66,6 +66,11 @@ final class DemoCommand extends LoupeCommand {
             description = "How many next-token predictions to show (default: ${DEFAULT-VALUE}).")
     int top;
 
+    @Option(names = "--out-dir", paramLabel = "DIR",
+            description = "Where to write loupe-demo.html, the demo's views as a page (default: a new folder in the"
+                    + " system's temporary directory).")
+    Path outDir;
+
     /** One text to show: the prompt (null for --tokens) and its token ids. */
     private record Input(String prompt, long[] ids) {}
 
@@ -110,6 +115,12 @@ final class DemoCommand extends LoupeCommand {
             out.println();
             out.println("Next: `loupe hooks --model DIR` lists every hook point, and `loupe cache`");
             out.println("writes activations to a file that numpy reads.");
+            Path report = DemoReport.write(transformer, inputs.stream().map(i -> i.prompt() != null ? i.prompt()
+                    : i.ids().length + " token ids").toList(), inputs.stream().map(Input::ids).toList(), top,
+                    fixture ? "Random weights: these views show the machinery, not a trained model." : null, outDir);
+            out.println();
+            out.println("Report     " + report.toAbsolutePath() + " (attention patterns, logit-lens trajectory,");
+            out.println("           top predictions: open it in a browser, it needs no network)");
             out.flush();
         }
         return 0;

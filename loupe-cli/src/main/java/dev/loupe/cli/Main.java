@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
         },
         commandListHeading = "%nCommands:%n",
         subcommands = {DemoCommand.class, HooksCommand.class, CacheCommand.class, GenerateCommand.class,
-            LensCommand.class, DownloadCommand.class, CommandLine.HelpCommand.class},
+            LensCommand.class, ViewCommand.class, ShellCommand.class, DownloadCommand.class,
+            CommandLine.HelpCommand.class},
         footer = {
             "",
             "Start with `loupe demo`. Run `loupe COMMAND --help` for a command's options.",
@@ -39,13 +40,18 @@ import picocli.CommandLine.Spec;
                     + " 2 wrong usage."
         })
 public final class Main implements Runnable {
-    /** System properties that keep DJL and SLF4J quiet when the JVM was started without the script's flags. */
+    /**
+     * System properties that keep DJL and SLF4J quiet, and Java2D headless, when the JVM was started
+     * without the script's flags.
+     */
     private static final String[][] QUIET_DEFAULTS = {
         {"ai.djl.offline", "true"},
         {"ai.djl.pytorch.graph_optimizer", "false"},
         {"org.slf4j.simpleLogger.defaultLogLevel", "warn"},
         {"org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "off"},
         {"org.slf4j.simpleLogger.log.ai.djl.pytorch.jni.LibUtils", "off"},
+        // PNG views draw with Java2D, which needs no display when headless.
+        {"java.awt.headless", "true"},
     };
 
     @Spec

@@ -74,7 +74,8 @@ class HooksAndMainTest {
     void noCommandIsAUsageError() {
         CliTestSupport.Result result = run();
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens, download");
+        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens, view,"
+                + " shell, download");
     }
 
     @Test

@@ -1,2 +1,11 @@
-/** Loupe's viz module. */
+/**
+ * Views of what a model computes, for people to look at: self-contained HTML reports (attention
+ * patterns as in CircuitsVis, prediction trajectories as in Tuned Lens, heatmaps, bar charts,
+ * coloured tokens) that open offline with no network request, and PNG images of the same heatmaps.
+ *
+ * <p>The views take plain data records ({@link dev.loupe.viz.AttentionPatterns},
+ * {@link dev.loupe.viz.TrajectoryData}, {@link dev.loupe.viz.Heatmap}, {@link dev.loupe.viz.BarChart},
+ * {@link dev.loupe.viz.ColoredTokens}), so any analysis can be shown by filling one in;
+ * {@link dev.loupe.viz.HtmlReport} writes HTML and {@link dev.loupe.viz.PngExport} writes PNG.
+ */
 package dev.loupe.viz;

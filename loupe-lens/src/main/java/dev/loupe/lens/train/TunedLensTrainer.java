@@ -109,17 +109,22 @@ public final class TunedLensTrainer {
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray ids = manager.create(tokens, new Shape(count, tokens.length / count));
             try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
-                // Targets carry no gradient: the model is frozen and ran outside recording.
-                NDArray target = options.loss() == LensLoss.KL
-                        ? LensStats.shiftLabels(inputs.logits(), shift).logSoftmax(-1)
+                // Targets carry no gradient: the model is frozen and ran outside recording. For KL, the
+                // output's probabilities and Σ p log p are computed once for every layer.
+                boolean kl = options.loss() == LensLoss.KL;
+                NDArray target = kl ? LensStats.shiftLabels(inputs.logits(), shift).logSoftmax(-1)
                         : LensStats.shiftLabels(ids, shift);
+                NDArray probs = kl ? target.exp() : null;
+                NDArray negativeEntropy = kl ? probs.mul(target).sum(new int[] {-1}) : null;
                 for (int layer = 0; layer < lens.numLayers(); layer++) {
                     NDArray hidden = inputs.hidden(layer);
                     int index = layer;
                     List<NDArray> own = sums.parametersOf(lens, layer);
                     float loss = Gradients.compute(own, () -> {
                         NDArray logits = LensStats.shiftPredictions(lens.forward(hidden, index), shift);
-                        NDArray perToken = options.loss() == LensLoss.KL ? LensStats.klFromLogProbs(target, logits)
+                        // KL(p ‖ q) = Σ p log p − Σ p log q
+                        NDArray perToken = kl
+                                ? logits.logSoftmax(-1).mul(probs).sum(new int[] {-1}).neg().add(negativeEntropy)
                                 : LensStats.crossEntropy(logits, target);
                         return perToken.mean().div(passes);
                     });

@@ -1,0 +1,80 @@
+package dev.loupe.cli;
+
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.viz.HtmlReport;
+import dev.loupe.viz.LogitLensTrajectory;
+import dev.loupe.viz.PngExport;
+import dev.loupe.viz.TrajectoryData;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.TypeConversionException;
+
+/** {@code loupe view trajectory}: the logit lens at every layer and position, as Tuned Lens plots it. */
+@Command(
+        name = "trajectory",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        header = "Prediction trajectory: the logit lens's top token at every layer and position.",
+        description = {
+            "",
+            "Reads each layer's residual stream (blocks.L.hook_resid_pre, and the final residual for the"
+                    + " output row) through ln_final and the unembedding at every position, as if the model stopped"
+                    + " there: the logit lens. Each cell shows the top next-token prediction, coloured by its"
+                    + " probability, the distribution's entropy, or its KL divergence from the model's output.",
+            "",
+            "HTML: switch the colouring with the buttons; hover a cell for the top --top tokens. PNG: coloured"
+                    + " by --color.",
+            ""
+        })
+final class ViewTrajectoryCommand extends LoupeCommand {
+    @Mixin
+    ViewOptions view;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "5",
+            description = "How many top tokens each cell keeps for its tooltip (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--color", paramLabel = "STAT", defaultValue = "probability", converter = StatisticConverter.class,
+            description = "What colours a PNG's cells: probability, entropy or kl (default: ${DEFAULT-VALUE}).")
+    TrajectoryData.Statistic color;
+
+    @Override
+    int execute() {
+        if (top < 1) {
+            throw new ParameterException(spec.commandLine(), "--top must be at least 1, got " + top);
+        }
+        view.png();
+        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(view.modelDir())) {
+            long[] ids = view.ids(model, view.prompt, "--prompt");
+            TrajectoryData trajectory = LogitLensTrajectory.run(model, ids, top);
+            String line = view.write(
+                    () -> HtmlReport.titled("Prediction trajectory of " + model.config().modelName())
+                            .paragraph("Prompt: " + view.prompt)
+                            .trajectory("Logit lens", List.of(trajectory)),
+                    () -> PngExport.render(trajectory, color));
+            out().println(line);
+            out().flush();
+        }
+        return 0;
+    }
+
+    /** {@code probability}, {@code entropy} or {@code kl}, any case. */
+    static final class StatisticConverter implements ITypeConverter<TrajectoryData.Statistic> {
+        @Override
+        public TrajectoryData.Statistic convert(String value) {
+            for (TrajectoryData.Statistic statistic : TrajectoryData.Statistic.values()) {
+                if (statistic.key().equals(value.toLowerCase(Locale.ROOT))) {
+                    return statistic;
+                }
+            }
+            throw new TypeConversionException("expected probability, entropy or kl, got '" + value + "'");
+        }
+    }
+}

@@ -1,0 +1,274 @@
+package dev.loupe.viz;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.FontMetrics;
+import java.awt.GradientPaint;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.geom.AffineTransform;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
+
+/**
+ * PNG images of the heatmaps, drawn with Java2D and no display (run with
+ * {@code -Djava.awt.headless=true} on a server), for papers and terminals.
+ *
+ * <p>The layout is fixed, so an image's size follows from its shape alone ({@link #size}): a title
+ * band of {@value #TOP} px, row labels in {@value #LEFT} px on the left, column labels (turned
+ * upright) in {@value #BOTTOM} px below, the colour legend in {@value #RIGHT} px on the right, and
+ * cells of {@value #CELL} px square, or {@value #TEXT_CELL_WIDTH} × {@value #TEXT_CELL_HEIGHT} px when
+ * they hold text (a trajectory's top tokens). Labels too long for their space end in ….
+ */
+public final class PngExport {
+    /** Title band height. */
+    public static final int TOP = 40;
+    /** Row label width. */
+    public static final int LEFT = 130;
+    /** Column label height. */
+    public static final int BOTTOM = 100;
+    /** Legend width. */
+    public static final int RIGHT = 170;
+    /** A cell without text. */
+    public static final int CELL = 28;
+    /** A cell with text: width. */
+    public static final int TEXT_CELL_WIDTH = 72;
+    /** A cell with text: height. */
+    public static final int TEXT_CELL_HEIGHT = 28;
+    /** Attention heads per row of panels. */
+    public static final int HEADS_PER_ROW = 4;
+
+    private static final Font LABEL = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    private static final Font CELL_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 11);
+    private static final Font TITLE = new Font(Font.SANS_SERIF, Font.BOLD, 14);
+    private static final Color INK = new Color(0x1f2328);
+    private static final Color MUTED = new Color(0x59636e);
+
+    private PngExport() {}
+
+    /** The size {@link #render(Heatmap)} gives a heatmap: {@code [width, height]} in pixels. */
+    public static int[] size(Heatmap heatmap) {
+        boolean text = heatmap.cellText() != null;
+        int w = text ? TEXT_CELL_WIDTH : CELL;
+        int h = text ? TEXT_CELL_HEIGHT : CELL;
+        return new int[] {LEFT + heatmap.nColumns() * w + RIGHT, TOP + heatmap.nRows() * h + BOTTOM};
+    }
+
+    /** Draws a heatmap: title, labelled cells (with their text, if any) and a legend. */
+    public static BufferedImage render(Heatmap heatmap) {
+        int[] size = size(heatmap);
+        BufferedImage image = new BufferedImage(size[0], size[1], BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            setUp(g, size[0], size[1]);
+            draw(g, heatmap);
+        } finally {
+            g.dispose();
+        }
+        return image;
+    }
+
+    /** A trajectory's top tokens, coloured by {@code statistic}: {@link TrajectoryData#toHeatmap}. */
+    public static BufferedImage render(TrajectoryData trajectory, TrajectoryData.Statistic statistic) {
+        return render(trajectory.toHeatmap(statistic));
+    }
+
+    /**
+     * One panel per head, {@value #HEADS_PER_ROW} to a row, each the head's pattern (destination rows,
+     * source columns) in the head's colour, as CircuitsVis shows them.
+     */
+    public static BufferedImage render(AttentionPatterns patterns) {
+        List<BufferedImage> panels = new ArrayList<>();
+        for (Heatmap head : headHeatmaps(patterns)) {
+            panels.add(render(head));
+        }
+        int columns = Math.min(HEADS_PER_ROW, panels.size());
+        int rows = (panels.size() + columns - 1) / columns;
+        int w = panels.get(0).getWidth();
+        int h = panels.get(0).getHeight();
+        BufferedImage image = new BufferedImage(columns * w, rows * h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            setUp(g, image.getWidth(), image.getHeight());
+            for (int i = 0; i < panels.size(); i++) {
+                g.drawImage(panels.get(i), (i % columns) * w, (i / columns) * h, null);
+            }
+        } finally {
+            g.dispose();
+        }
+        return image;
+    }
+
+    /** Images one below the other, left-aligned on white (several layers' attention panels, say). */
+    public static BufferedImage stack(List<BufferedImage> images) {
+        if (images.isEmpty()) {
+            throw new IllegalArgumentException("stack needs at least one image");
+        }
+        int width = images.stream().mapToInt(BufferedImage::getWidth).max().orElseThrow();
+        int height = images.stream().mapToInt(BufferedImage::getHeight).sum();
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            setUp(g, width, height);
+            int y = 0;
+            for (BufferedImage part : images) {
+                g.drawImage(part, 0, y, null);
+                y += part.getHeight();
+            }
+        } finally {
+            g.dispose();
+        }
+        return image;
+    }
+
+    /** Each head of a layer as a heatmap [query_pos, key_pos], white to the head's colour. */
+    public static List<Heatmap> headHeatmaps(AttentionPatterns patterns) {
+        int[] colors = ColorScale.headColors(patterns.nHeads());
+        List<Heatmap> heads = new ArrayList<>();
+        for (int h = 0; h < patterns.nHeads(); h++) {
+            heads.add(new Heatmap("Layer " + patterns.layer() + ", head " + h, "destination", patterns.tokens(),
+                    "source", patterns.tokens(), patterns.pattern()[h], "attention weight",
+                    ColorScale.whiteTo(colors[h], 0, 1), null));
+        }
+        return heads;
+    }
+
+    /** Writes {@code image} as PNG atomically (a temporary file moved into place); creates parent folders. */
+    public static Path write(BufferedImage image, Path file) {
+        return AtomicFiles.write(file, "image", temporary -> {
+            if (!ImageIO.write(image, "png", temporary.toFile())) {
+                throw new IOException("this Java has no PNG writer");
+            }
+        });
+    }
+
+    private static void setUp(Graphics2D g, int width, int height) {
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_FRACTIONALMETRICS, RenderingHints.VALUE_FRACTIONALMETRICS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, width, height);
+    }
+
+    private static void draw(Graphics2D g, Heatmap map) {
+        boolean text = map.cellText() != null;
+        int cw = text ? TEXT_CELL_WIDTH : CELL;
+        int ch = text ? TEXT_CELL_HEIGHT : CELL;
+        int gridW = map.nColumns() * cw;
+        int gridH = map.nRows() * ch;
+
+        g.setFont(TITLE);
+        g.setColor(INK);
+        g.drawString(fit(g, map.title(), LEFT + gridW + RIGHT - 16), 8, 24);
+
+        for (int r = 0; r < map.nRows(); r++) {
+            for (int c = 0; c < map.nColumns(); c++) {
+                int rgb = map.scale().rgb(map.values()[r][c]);
+                int x = LEFT + c * cw;
+                int y = TOP + r * ch;
+                g.setColor(new Color(rgb));
+                g.fillRect(x, y, cw, ch);
+                if (text) {
+                    g.setFont(CELL_FONT);
+                    g.setColor(new Color(ColorScale.textOn(rgb)));
+                    String label = fit(g, map.cellText()[r][c], cw - 4);
+                    FontMetrics fm = g.getFontMetrics();
+                    g.drawString(label, x + (cw - fm.stringWidth(label)) / 2,
+                            y + (ch + fm.getAscent() - fm.getDescent()) / 2);
+                }
+            }
+        }
+        // Thin white lines between cells, as the page draws them.
+        g.setColor(new Color(255, 255, 255, 140));
+        g.setStroke(new BasicStroke(1f));
+        for (int c = 1; c < map.nColumns(); c++) {
+            g.drawLine(LEFT + c * cw, TOP, LEFT + c * cw, TOP + gridH - 1);
+        }
+        for (int r = 1; r < map.nRows(); r++) {
+            g.drawLine(LEFT, TOP + r * ch, LEFT + gridW - 1, TOP + r * ch);
+        }
+
+        g.setFont(LABEL);
+        FontMetrics fm = g.getFontMetrics();
+        g.setColor(INK);
+        for (int r = 0; r < map.nRows(); r++) {
+            String label = fit(g, map.rowLabels().get(r), LEFT - 12);
+            int baseline = TOP + r * ch + (ch + fm.getAscent() - fm.getDescent()) / 2;
+            g.drawString(label, LEFT - 6 - fm.stringWidth(label), baseline);
+        }
+        AffineTransform plain = g.getTransform();
+        // Short labels (head numbers) read best upright; tokens are turned to fit narrow columns.
+        boolean upright = map.columnLabels().stream().allMatch(l -> l.codePointCount(0, l.length()) <= 3);
+        for (int c = 0; c < map.nColumns() && upright; c++) {
+            String label = fit(g, map.columnLabels().get(c), cw);
+            g.drawString(label, LEFT + c * cw + (cw - fm.stringWidth(label)) / 2, TOP + gridH + 6 + fm.getAscent());
+        }
+        for (int c = 0; c < map.nColumns() && !upright; c++) {
+            String label = fit(g, map.columnLabels().get(c), BOTTOM - 28);
+            int x = LEFT + c * cw + (cw + fm.getAscent() - fm.getDescent()) / 2;
+            int y = TOP + gridH + 6 + fm.stringWidth(label);
+            g.translate(x, y);
+            g.rotate(-Math.PI / 2);
+            g.drawString(label, 0, 0);
+            g.setTransform(plain);
+        }
+        g.setColor(MUTED);
+        String axis = (map.rowName().isEmpty() ? "" : map.rowName() + " ↓   ")
+                + (map.columnName().isEmpty() ? "" : map.columnName() + " →");
+        g.drawString(fit(g, axis, LEFT + gridW), 8, TOP + gridH + BOTTOM - 8);
+
+        drawLegend(g, map.scale(), map.valueName(), LEFT + gridW + 24, TOP, Math.max(60, Math.min(gridH, 200)));
+    }
+
+    /** A vertical gradient bar, maximum on top, with its ends and the value's name. */
+    private static void drawLegend(Graphics2D g, ColorScale scale, String name, int x, int y, int height) {
+        int[] stops = scale.stops();
+        int barW = 14;
+        double step = (double) height / (stops.length - 1);
+        for (int i = 0; i < stops.length - 1; i++) {
+            int top = y + (int) Math.round(i * step);
+            int bottom = y + (int) Math.round((i + 1) * step);
+            // Top of the bar is the largest value: the last stop.
+            g.setPaint(new GradientPaint(x, top, new Color(stops[stops.length - 1 - i]), x, bottom,
+                    new Color(stops[stops.length - 2 - i])));
+            g.fillRect(x, top, barW, bottom - top);
+        }
+        g.setColor(MUTED);
+        g.drawRect(x, y, barW, height);
+        g.setFont(LABEL);
+        FontMetrics fm = g.getFontMetrics();
+        g.drawString(number(scale.max()), x + barW + 6, y + fm.getAscent());
+        g.drawString(number(scale.min()), x + barW + 6, y + height);
+        g.setColor(INK);
+        g.drawString(fit(g, name, RIGHT - 30), x, y + height + fm.getHeight() + 4);
+    }
+
+    private static String number(double value) {
+        double a = Math.abs(value);
+        return a != 0 && (a < 1e-3 || a >= 1e5) ? String.format(Locale.ROOT, "%.2e", value)
+                : String.format(Locale.ROOT, "%.3f", value);
+    }
+
+    /** {@code text} shortened with … to fit {@code width} pixels in the current font. */
+    private static String fit(Graphics2D g, String text, int width) {
+        FontMetrics fm = g.getFontMetrics();
+        if (fm.stringWidth(text) <= width) {
+            return text;
+        }
+        int n = text.codePointCount(0, text.length());
+        while (n > 1) {
+            n--;
+            String cut = TokenText.shorten(text, n);
+            if (fm.stringWidth(cut) <= width) {
+                return cut;
+            }
+        }
+        return "…";
+    }
+}
