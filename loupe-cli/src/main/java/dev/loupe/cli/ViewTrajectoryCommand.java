@@ -2,9 +2,12 @@ package dev.loupe.cli;
 
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.viz.HtmlReport;
-import dev.loupe.viz.LogitLensTrajectory;
 import dev.loupe.viz.PngExport;
 import dev.loupe.viz.TrajectoryData;
+import dev.loupe.lens.TunedLens;
+import dev.loupe.viz.LensTrajectory;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -21,13 +24,17 @@ import picocli.CommandLine.TypeConversionException;
         versionProvider = Main.Version.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        header = "Prediction trajectory: the logit lens's top token at every layer and position.",
+        header = "Prediction trajectory: the logit lens's (and a tuned lens's) top token at every layer and position.",
         description = {
             "",
             "Reads each layer's residual stream (blocks.L.hook_resid_pre, and the final residual for the"
                     + " output row) through ln_final and the unembedding at every position, as if the model stopped"
                     + " there: the logit lens. Each cell shows the top next-token prediction, coloured by its"
                     + " probability, the distribution's entropy, or its KL divergence from the model's output.",
+            "",
+            "With --lens DIR a tuned lens (config.json + params.pt, as the Python tuned-lens library saves it, or as"
+                    + " `loupe lens train` writes it) is drawn beside the logit lens (HTML: pick it; PNG: the tuned"
+                    + " lens alone); the model is then loaded in the lens's basis (unprocessed for Python lenses).",
             "",
             "HTML: switch the colouring with the buttons; hover a cell for the top --top tokens. PNG: coloured"
                     + " by --color.",
@@ -41,6 +48,9 @@ final class ViewTrajectoryCommand extends LoupeCommand {
             description = "How many top tokens each cell keeps for its tooltip (default: ${DEFAULT-VALUE}).")
     int top;
 
+    @Option(names = {"--lens", "-l"}, paramLabel = "LENS", description = "A tuned lens folder to show too.")
+    Path lens;
+
     @Option(names = "--color", paramLabel = "STAT", defaultValue = "probability", converter = StatisticConverter.class,
             description = "What colours a PNG's cells: probability, entropy or kl (default: ${DEFAULT-VALUE}).")
     TrajectoryData.Statistic color;
@@ -51,14 +61,20 @@ final class ViewTrajectoryCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "--top must be at least 1, got " + top);
         }
         view.png();
-        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(view.modelDir())) {
+        try (HookedTransformer model = LensCommand.loadModelFor(view.modelDir(), lens);
+             TunedLens tuned = lens == null ? null : TunedLens.load(lens, model)) {
             long[] ids = view.ids(model, view.prompt, "--prompt");
-            TrajectoryData trajectory = LogitLensTrajectory.run(model, ids, top);
+            List<TrajectoryData> trajectories = new ArrayList<>();
+            trajectories.add(LensTrajectory.logitLens(model, ids, top));
+            if (tuned != null) {
+                trajectories.add(LensTrajectory.run(model, tuned, ids, top));
+            }
+            TrajectoryData shown = trajectories.get(trajectories.size() - 1);
             String line = view.write(
                     () -> HtmlReport.titled("Prediction trajectory of " + model.config().modelName())
                             .paragraph("Prompt: " + view.prompt)
-                            .trajectory("Logit lens", List.of(trajectory)),
-                    () -> PngExport.render(trajectory, color));
+                            .trajectory(tuned == null ? "Logit lens" : "Logit lens and tuned lens", trajectories),
+                    () -> PngExport.render(shown, color));
             out().println(line);
             out().flush();
         }

@@ -17,7 +17,7 @@ import java.util.List;
  * <pre>{@code
  * HtmlReport.titled("IOI in GPT-2")
  *         .attention("Layer 9", List.of(AttentionPatterns.fromCache(cache, 9, 0, tokens)))
- *         .trajectory("Logit lens", List.of(LogitLensTrajectory.run(model, ids, 5)))
+ *         .trajectory("Logit lens", List.of(LensTrajectory.logitLens(model, ids, 5)))
  *         .heatmap(Heatmap.diverging("Patching resid_pre", "layer", layers, "position", tokens, values, "logit diff"))
  *         .write(Path.of("report.html"));
  * }</pre>

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDManager;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.lens.Lens;
+import dev.loupe.lens.LogitLens;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,22 +24,36 @@ public final class PromptViews {
      * @return {@code report}
      */
     public static HtmlReport addTo(HtmlReport report, HookedTransformer model, String heading, long[] ids, int topK) {
+        return addTo(report, model, List.of(), heading, ids, topK);
+    }
+
+    /**
+     * As {@link #addTo(HtmlReport, HookedTransformer, String, long[], int)}, with the trajectories of
+     * {@code lenses} (tuned lenses, say) after the logit lens's.
+     */
+    public static HtmlReport addTo(HtmlReport report, HookedTransformer model, List<? extends Lens> lenses,
+            String heading, long[] ids, int topK) {
         int nLayers = model.config().nLayers();
         List<String> tokens = TokenText.labels(model, ids);
         List<AttentionPatterns> attention = new ArrayList<>();
-        TrajectoryData trajectory;
+        List<TrajectoryData> trajectories = new ArrayList<>();
         try (NDManager manager = NDManager.newBaseManager();
                 ActivationCache cache = model.runWithCache(manager.create(ids).reshape(1, ids.length),
                         CacheOptions.matching("blocks\\.\\d+\\.(attn\\.hook_pattern|hook_resid_(pre|post))"))) {
             for (int layer = 0; layer < nLayers; layer++) {
                 attention.add(AttentionPatterns.fromCache(cache, layer, 0, tokens));
             }
-            trajectory = LogitLensTrajectory.compute(model, cache, 0, tokens, topK);
+            trajectories.add(LensTrajectory.fromCache(model, LogitLens.of(model), cache, 0, ids, topK));
         }
+        for (Lens lens : lenses) {
+            trajectories.add(LensTrajectory.run(model, lens, ids, topK));
+        }
+        TrajectoryData trajectory = trajectories.get(0);
         TrajectoryData.Cell last = trajectory.cells().get(nLayers).get(ids.length - 1);
         return report.heading(heading)
                 .attention("Attention patterns", attention)
-                .trajectory("Prediction trajectory (logit lens)", List.of(trajectory))
+                .trajectory(lenses.isEmpty() ? "Prediction trajectory (logit lens)" : "Prediction trajectories",
+                        trajectories)
                 .barChart(new BarChart("Top " + last.topTokens().size() + " next-token predictions after \u201c"
                         + tokens.get(ids.length - 1) + "\u201d", last.topTokens(), last.topProbs(), "probability"));
     }

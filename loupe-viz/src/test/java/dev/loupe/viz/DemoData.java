@@ -55,7 +55,7 @@ final class DemoData {
                 for (int layer = 0; layer < model.config().nLayers(); layer++) {
                     attention.add(AttentionPatterns.fromCache(cache, layer, 0, tokens));
                 }
-                trajectory = LogitLensTrajectory.compute(model, cache, 0, tokens, 5);
+                trajectory = LensTrajectory.fromCache(model, dev.loupe.lens.LogitLens.of(model), cache, 0, idArray, 5);
 
                 TrajectoryData.Cell last = trajectory.cells().get(trajectory.layers().size() - 1).get(tokens.size() - 1);
                 topPredictions = new BarChart("Top predictions after the last token", last.topTokens(),

@@ -12,14 +12,14 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The logit lens trajectory against a plain-Java computation from Hugging Face's hidden states and logits. */
-class LogitLensTrajectoryTest {
+class LensTrajectoryTest {
     private static final int POS = 11;
 
     @Test
     void everyCellMatchesAnIndependentComputation() {
         long[] ids = Reference.longs("p1.input_ids");
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"))) {
-            TrajectoryData trajectory = LogitLensTrajectory.run(model, ids, 5);
+            TrajectoryData trajectory = LensTrajectory.logitLens(model, ids, 5);
             assertThat(trajectory.lens()).isEqualTo("logit lens");
             assertThat(trajectory.layers()).containsExactly("layer 0", "layer 1", "output");
             assertThat(trajectory.tokens()).hasSize(POS).startsWith("<|endoftext|>", "The", "␣quick");
@@ -70,11 +70,10 @@ class LogitLensTrajectoryTest {
                 ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager();
                 var cache = model.runWithCache(manager.create(new long[] {50256, 464}).reshape(1, 2),
                         dev.loupe.cache.CacheOptions.matching(".*hook_pattern"))) {
-            assertThatThrownBy(() -> LogitLensTrajectory.compute(model, cache, 0, List.of("a", "b"), 3))
+            assertThatThrownBy(() -> LensTrajectory.fromCache(model, dev.loupe.lens.LogitLens.of(model), cache, 0,
+                    new long[] {50256, 464}, 3))
                     .isInstanceOf(LoupeException.class)
-                    .hasMessageContaining("The cache lacks blocks.0.hook_resid_pre, blocks.1.hook_resid_pre,"
-                            + " blocks.1.hook_resid_post")
-                    .hasMessageContaining("LogitLensTrajectory.cacheOptions()");
+                    .hasMessageContaining("The cache has no blocks.0.hook_resid_pre");
         }
     }
 
