@@ -112,6 +112,21 @@ public final class TunedLens implements Lens, AutoCloseable {
         return TunedLensFiles.load(dir, model);
     }
 
+    /**
+     * The Python library's pretrained lens for {@code model} from the Hugging Face Hub (its {@code
+     * TunedLens.from_model_and_pretrained}): {@code lens/<model's Hub id>/} of the library's space, see
+     * {@link PretrainedLenses}. The model must be loaded unprocessed, as the lens was trained.
+     */
+    public static TunedLens fromPretrained(HookedTransformer model) {
+        return fromPretrained(PretrainedLenses.resourceId(model.config().modelName()), model,
+                dev.loupe.hub.HubClient.fromEnvironment());
+    }
+
+    /** The lens {@code resourceId} (a lens folder or a model's Hub id) for {@code model}, fetched with {@code client}. */
+    public static TunedLens fromPretrained(String resourceId, HookedTransformer model, dev.loupe.hub.HubClient client) {
+        return load(PretrainedLenses.folder(resourceId, client), model);
+    }
+
     /** Writes {@code config.json} and {@code params.pt}, which the Python library loads. */
     public void save(Path dir) {
         TunedLensFiles.save(this, dir, TunedLensFiles.Format.TORCH);
