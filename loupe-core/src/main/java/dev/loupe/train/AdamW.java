@@ -14,25 +14,23 @@ import java.util.Map;
  * instead ({@code g + weight_decay·p}), which is {@code torch.optim.Adam}; with {@link
  * Builder#amsgrad} the running maximum of {@code v} replaces {@code v} in the denominator.
  */
-public final class AdamW implements Optimizer {
+public final class AdamW extends StatefulOptimizer {
     private final double beta1;
     private final double beta2;
     private final double eps;
     private final double weightDecay;
     private final boolean coupled;
     private final boolean amsgrad;
-    private final OptimizerState state;
-    private long steps;
 
     private AdamW(Builder b, List<NDArray> parameters) {
+        super(parameters, b.amsgrad ? List.of("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+                : List.of("exp_avg", "exp_avg_sq"));
         this.beta1 = b.beta1;
         this.beta2 = b.beta2;
         this.eps = b.eps;
         this.weightDecay = b.weightDecay;
         this.coupled = b.coupled;
         this.amsgrad = b.amsgrad;
-        this.state = new OptimizerState(parameters, amsgrad ? List.of("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-                : List.of("exp_avg", "exp_avg_sq"));
     }
 
     /** torch's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
@@ -72,27 +70,6 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
-    public List<NDArray> parameters() {
-        return state.parameters();
-    }
-
-    @Override
-    public long stepCount() {
-        return steps;
-    }
-
-    @Override
-    public Map<String, NDArray> state() {
-        return state.named();
-    }
-
-    @Override
-    public void loadState(Map<String, NDArray> saved, long stepCount) {
-        state.load(saved);
-        steps = stepCount;
-    }
-
-    @Override
     public Map<String, Object> hyperparameters() {
         Map<String, Object> h = new LinkedHashMap<>();
         h.put("optimizer", coupled ? "Adam" : "AdamW");
@@ -101,11 +78,6 @@ public final class AdamW implements Optimizer {
         h.put("weight_decay", weightDecay);
         h.put("amsgrad", amsgrad);
         return h;
-    }
-
-    @Override
-    public void close() {
-        state.close();
     }
 
     /** Builds an {@link AdamW}; defaults are torch's. */

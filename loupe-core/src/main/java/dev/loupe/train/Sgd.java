@@ -13,20 +13,18 @@ import java.util.Map;
  * after, and the step uses {@code d + momentum·buf} (Nesterov) or {@code buf}; then
  * {@code p -= lr·d}. (DJL's own Nag does not run on the PyTorch engine.)
  */
-public final class Sgd implements Optimizer {
+public final class Sgd extends StatefulOptimizer {
     private final double momentum;
     private final double dampening;
     private final boolean nesterov;
     private final double weightDecay;
-    private final OptimizerState state;
-    private long steps;
 
     private Sgd(Builder b, List<NDArray> parameters) {
+        super(parameters, b.momentum != 0 ? List.of("momentum_buffer") : List.of());
         this.momentum = b.momentum;
         this.dampening = b.dampening;
         this.nesterov = b.nesterov;
         this.weightDecay = b.weightDecay;
-        this.state = new OptimizerState(parameters, momentum != 0 ? List.of("momentum_buffer") : List.of());
     }
 
     /** torch's defaults: no momentum, no dampening, no Nesterov, no weight decay. */
@@ -60,27 +58,6 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
-    public List<NDArray> parameters() {
-        return state.parameters();
-    }
-
-    @Override
-    public long stepCount() {
-        return steps;
-    }
-
-    @Override
-    public Map<String, NDArray> state() {
-        return state.named();
-    }
-
-    @Override
-    public void loadState(Map<String, NDArray> saved, long stepCount) {
-        state.load(saved);
-        steps = stepCount;
-    }
-
-    @Override
     public Map<String, Object> hyperparameters() {
         Map<String, Object> h = new LinkedHashMap<>();
         h.put("optimizer", "SGD");
@@ -89,11 +66,6 @@ public final class Sgd implements Optimizer {
         h.put("nesterov", nesterov);
         h.put("weight_decay", weightDecay);
         return h;
-    }
-
-    @Override
-    public void close() {
-        state.close();
     }
 
     /** Builds an {@link Sgd}; defaults are torch's. */

@@ -12,31 +12,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Downloads from a Hub served on loopback into a huggingface_hub-shaped cache. */
-class HubDownloadTest {
+class HubDownloadTest extends LoopbackHubTest {
     private static final Path GPT2_TOK = Fixtures.model("gpt2-tok");
 
-    @TempDir
-    Path temp;
-
-    private LoopbackHub hub;
-    private Path cache;
-
-    @BeforeEach
-    void startHub() {
-        hub = LoopbackHub.start();
-        cache = temp.resolve("hub");
-    }
-
-    @AfterEach
-    void stopHub() {
-        hub.close();
-    }
 
     @Test
     void aModelDownloadedByRepoIdGivesTheLogitsOfItsFolder() throws IOException {

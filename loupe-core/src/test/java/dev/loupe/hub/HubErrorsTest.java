@@ -9,30 +9,10 @@ import dev.loupe.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** What the Hub refuses becomes an error that says what to do. */
-class HubErrorsTest {
-    @TempDir
-    Path temp;
-
-    private LoopbackHub hub;
-    private Path cache;
-
-    @BeforeEach
-    void startHub() {
-        hub = LoopbackHub.start();
-        cache = temp.resolve("hub");
-    }
-
-    @AfterEach
-    void stopHub() {
-        hub.close();
-    }
-
+class HubErrorsTest extends LoopbackHubTest {
     @Test
     void aGatedModelSaysWhereToAcceptTheLicenceAndToSetHfToken() {
         hub.addModel("loupe-test/gated", Fixtures.model("gpt2-tok")).gated("hf_secret");

@@ -15,32 +15,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** With HF_HUB_OFFLINE=1, models come from a cache laid out as Python's huggingface_hub lays it out. */
-class OfflineCacheTest {
+class OfflineCacheTest extends LoopbackHubTest {
     private static final Path GPT2_TOK = Fixtures.model("gpt2-tok");
     /** A commit hash as the Hub writes them. */
     private static final String COMMIT = "607a30d783dfa663caf39e06633721c8d4cfcd7e";
 
-    @TempDir
-    Path temp;
-
-    private LoopbackHub hub;
-    private Path cache;
-
-    @BeforeEach
-    void startHub() {
-        hub = LoopbackHub.start();
-        cache = temp.resolve("huggingface/hub");
-    }
-
-    @AfterEach
-    void stopHub() {
-        hub.close();
+    @Override
+    String cacheFolder() {
+        return "huggingface/hub";
     }
 
     @Test

@@ -9,42 +9,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.LoupeException;
 import dev.loupe.load.safetensors.SafetensorsFile;
-import dev.loupe.model.HookedTransformer;
-import dev.loupe.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.assertj.core.data.Offset;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The trajectory of the Python lens on "Paris is the capital of", against the library's own outputs. */
-class PredictionTrajectoryTest {
-    private static final double ATOL = 1e-4;
-    private static final double KL_ATOL = 1e-5;
-
-    private static HookedTransformer model;
-    private static NDManager manager;
-    private static Map<String, NDArray> reference;
+class PredictionTrajectoryTest extends LensReferenceTest {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void load() {
-        model = HookedTransformer.fromPretrainedNoProcessing(LensFixtures.BASE_MODEL);
-        manager = NDManager.newBaseManager();
-        reference = Fixtures.readAll(LensFixtures.REFERENCE, manager);
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-        model.close();
-    }
 
     @Test
     void everyCellMatchesTheReferenceLogits() {

@@ -5,15 +5,10 @@ import static dev.loupe.testing.TensorAssert.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import dev.loupe.model.HookedTransformer;
-import dev.loupe.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,31 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The lens the Python tuned-lens library trained and saved (testdata/lens), loaded from its own
  * files, against the library's outputs on "Paris is the capital of" (reference.safetensors).
  */
-class TunedLensParityTest {
-    /** Lens logits, residuals and hidden states (testdata/FIXTURES.md, "Tolerances"). */
-    private static final double ATOL = 1e-4;
-    /** KL values. */
-    private static final double KL_ATOL = 1e-5;
-
-    private static HookedTransformer model;
-    private static NDManager manager;
-    private static Map<String, NDArray> reference;
+class TunedLensParityTest extends LensReferenceTest {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void load() {
-        model = HookedTransformer.fromPretrainedNoProcessing(LensFixtures.BASE_MODEL);
-        manager = NDManager.newBaseManager();
-        reference = Fixtures.readAll(LensFixtures.REFERENCE, manager);
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-        model.close();
-    }
 
     @Test
     void logitLensTunedLensAndKlMatchThePythonLibraryAtEveryLayer() {

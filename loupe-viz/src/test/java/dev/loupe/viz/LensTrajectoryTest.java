@@ -8,7 +8,6 @@ import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
 import java.util.Arrays;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The logit lens trajectory against a plain-Java computation from Hugging Face's hidden states and logits. */
