@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
             ""
         },
         commandListHeading = "%nCommands:%n",
-        subcommands = {DemoCommand.class, HooksCommand.class, CacheCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DemoCommand.class, HooksCommand.class, CacheCommand.class, TrainCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {
             "",
             "Start with `loupe demo`. Run `loupe COMMAND --help` for a command's options.",
