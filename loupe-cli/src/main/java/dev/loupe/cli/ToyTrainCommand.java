@@ -56,7 +56,7 @@ final class ToyTrainCommand extends LoupeCommand {
             description = "Model name in its config (default: induction-2l for 2 layers, attn-only-<N>l otherwise).")
     String name;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "4000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "8000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
