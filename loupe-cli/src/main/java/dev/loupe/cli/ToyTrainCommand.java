@@ -83,6 +83,11 @@ final class ToyTrainCommand extends LoupeCommand {
     @Option(names = "--context", paramLabel = "T", defaultValue = "64", description = "Context length n_ctx (default: ${DEFAULT-VALUE}).")
     int context;
 
+    @Option(names = "--positions", paramLabel = "rotary|standard", defaultValue = "rotary",
+            description = "Positional embedding (default: ${DEFAULT-VALUE}; with standard learned positions a model"
+                    + " can also solve the task through positions instead of a previous-token head).")
+    String positions;
+
     @Option(names = "--checkpoint-dir", paramLabel = "DIR", description = "Folder for checkpoints (default: none).")
     Path checkpoints;
 
@@ -109,7 +114,7 @@ final class ToyTrainCommand extends LoupeCommand {
         }
         int maxRepeat = (context - 1) / 2;
         ToyTrainingOptions options = ToyTrainingOptions.builder().modelName(name != null ? name : defaultName(layers))
-                .nLayers(layers).dModel(dModel).nHeads(heads).dVocab(vocab).nCtx(context)
+                .nLayers(layers).dModel(dModel).nHeads(heads).dVocab(vocab).nCtx(context).positionalEmbeddingType(positions)
                 .maxRepeat(maxRepeat).minRepeat(Math.min(4, maxRepeat)).steps(steps).batchSize(batchSize)
                 .learningRate(learningRate).minLearningRate(learningRate / 10).seed(seed)
                 .checkpointEvery(checkpointEvery).build();
@@ -117,8 +122,9 @@ final class ToyTrainCommand extends LoupeCommand {
         ProgressBar bar = new ProgressBar(err, 0, steps, System.console() != null);
         ToyTrainingResult result = ToyTrainer.train(options, out, checkpoints, resume, bar);
         PrintWriter o = out();
-        o.printf(Locale.ROOT, "Trained %s (%d attention-only layer%s, d_model %d, %d heads, vocabulary %d, context %d)%n",
-                options.modelName(), layers, layers == 1 ? "" : "s", dModel, heads, vocab, context);
+        o.printf(Locale.ROOT, "Trained %s (%d attention-only layer%s, d_model %d, %d heads, vocabulary %d, context %d,"
+                + " %s positions)%n", options.modelName(), layers, layers == 1 ? "" : "s", dModel, heads, vocab, context,
+                positions);
         o.printf(Locale.ROOT, "Steps              %d (this run: %d to %d), seed %d, %.1f s%n", steps,
                 result.firstStep(), steps, seed, result.seconds());
         o.printf(Locale.ROOT, "Final train loss   %.4f (last step's batch)%n", result.finalLoss());
