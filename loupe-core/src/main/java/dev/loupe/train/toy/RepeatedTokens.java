@@ -10,7 +10,7 @@ import dev.loupe.train.TrainingRandom;
  *
  * <p>A training sequence is {@code BOS, s_1..s_L, s_1..s_L, t_1..t_M, t_1..t_M, ...} cut at n_ctx tokens:
  * fresh random segments, each followed by a copy of itself, their lengths drawn anew each time (so no
- * fixed positional offset can solve the task). Token 0 is BOS; the others are drawn from 1..d_vocab-1.
+ * fixed positional offset can solve the task) and short ones more often (see {@link #segmentLength}). Token 0 is BOS; the others are drawn from 1..d_vocab-1.
  */
 public final class RepeatedTokens {
     /** The id of the beginning-of-sequence token that starts every sequence. */
@@ -45,7 +45,7 @@ public final class RepeatedTokens {
             ids[at] = BOS;
             int filled = 1;
             while (filled < nCtx) {
-                int length = random.nextInt(minLength, maxLength + 1);
+                int length = segmentLength(random);
                 for (int i = 0; i < length && filled + i < nCtx; i++) {
                     ids[at + filled + i] = randomToken(random);
                 }
@@ -74,6 +74,16 @@ public final class RepeatedTokens {
             System.arraycopy(ids, 1, ids, 1 + copy * n, n);
         }
         return ids;
+    }
+
+    /**
+     * A segment length in [min, max], short ones more often (min + floor((max - min + 1)·u²), about half
+     * at most a quarter of the range): a short segment can only be continued by looking one token back,
+     * which rewards a true previous-token head over heads that look a fixed number of tokens further back.
+     */
+    private int segmentLength(TrainingRandom random) {
+        double u = random.nextDouble();
+        return Math.min(maxLength, minLength + (int) Math.floor((maxLength - minLength + 1) * u * u));
     }
 
     private long randomToken(TrainingRandom random) {

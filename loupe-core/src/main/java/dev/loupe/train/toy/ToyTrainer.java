@@ -38,7 +38,7 @@ import java.util.Map;
  *
  * <pre>{@code
  * ToyTrainingResult result = ToyTrainer.train(ToyTrainingOptions.builder().nLayers(2).build(),
- *         Path.of("models/induction-2l"), null, false, ProgressBar.onStandardError(0, 8000));
+ *         Path.of("models/induction-2l"), null, false, ProgressBar.onStandardError(0, 6000));
  * }</pre>
  */
 public final class ToyTrainer {

@@ -9,7 +9,7 @@ import java.util.Map;
  * and the optimisation (AdamW, linear warm-up then cosine decay, global gradient-norm clipping).
  *
  * <pre>{@code
- * ToyTrainingOptions options = ToyTrainingOptions.builder().nLayers(2).steps(8000).seed(0).build();
+ * ToyTrainingOptions options = ToyTrainingOptions.builder().nLayers(2).steps(6000).seed(0).build();
  * }</pre>
  *
  * @param modelName the name written into the model's config
@@ -95,9 +95,9 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         private int dVocab = 300;
         private int nCtx = 64;
         private String positionalEmbeddingType = "rotary";
-        private int minRepeat = 4;
+        private int minRepeat = 2;
         private int maxRepeat = 31;
-        private int steps = 8000;
+        private int steps = 6000;
         private int batchSize = 32;
         private double learningRate = 2e-3;
         private int warmupSteps = -1;
