@@ -30,7 +30,8 @@ import picocli.CommandLine.ParameterException;
             "",
             "Training uses AdamW, a linear warm-up then cosine decay of the learning rate, and global"
                     + " gradient-norm clipping. The seed fixes the initial weights and every batch, so a run"
-                    + " repeats exactly; --checkpoint-dir saves the whole state every --checkpoint-every steps"
+                    + " repeats exactly (it uses one PyTorch thread, and the loupe script sets MKL_CBWR=COMPATIBLE"
+                    + " so that MKL rounds the same way in every process); --checkpoint-dir saves the whole state every --checkpoint-every steps"
                     + " and --resume continues from it as if never interrupted.",
             "",
             "OUT gets the model as a native folder (config.json with TransformerLens's config keys,"
@@ -56,7 +57,7 @@ final class ToyTrainCommand extends LoupeCommand {
             description = "Model name in its config (default: induction-2l for 2 layers, attn-only-<N>l otherwise).")
     String name;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "8000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "6000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
@@ -115,7 +116,7 @@ final class ToyTrainCommand extends LoupeCommand {
         int maxRepeat = (context - 1) / 2;
         ToyTrainingOptions options = ToyTrainingOptions.builder().modelName(name != null ? name : defaultName(layers))
                 .nLayers(layers).dModel(dModel).nHeads(heads).dVocab(vocab).nCtx(context).positionalEmbeddingType(positions)
-                .maxRepeat(maxRepeat).minRepeat(Math.min(4, maxRepeat)).steps(steps).batchSize(batchSize)
+                .maxRepeat(maxRepeat).minRepeat(Math.min(2, maxRepeat)).steps(steps).batchSize(batchSize)
                 .learningRate(learningRate).minLearningRate(learningRate / 10).seed(seed)
                 .checkpointEvery(checkpointEvery).build();
         PrintWriter err = spec.commandLine().getErr();

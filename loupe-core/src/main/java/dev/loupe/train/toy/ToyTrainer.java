@@ -36,6 +36,11 @@ import java.util.Map;
  * its components derive at construction (fused QKV, padded W_U) are part of the recorded graph and
  * gradients reach the parameters.
  *
+ * <p>A run is a function of its options: the same options give the same weights, bit for bit, in one
+ * process. Across processes, libtorch's MKL kernels may round differently unless the environment has
+ * {@code MKL_CBWR=COMPATIBLE} (the {@code loupe} script sets it) and the thread count is the same
+ * ({@code loupe train} uses one PyTorch thread).
+ *
  * <pre>{@code
  * ToyTrainingResult result = ToyTrainer.train(ToyTrainingOptions.builder().nLayers(2).build(),
  *         Path.of("models/induction-2l"), null, false, ProgressBar.onStandardError(0, 6000));
