@@ -3,6 +3,8 @@ package dev.loupe.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;
+import dev.loupe.lens.PredictionTrajectory;
+import dev.loupe.lens.TunedLens;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.TransformerConfig;
 import dev.loupe.tokenize.TextOptions;
@@ -24,34 +26,44 @@ import picocli.CommandLine.ParameterException;
         versionProvider = Main.Version.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        header = "Run a model on a sentence: top next-token predictions and a logit-lens table.",
+        header = "Show a real mechanism: induction heads in a small model Loupe trained itself, and the logit lens.",
         description = {
             "",
-            "Runs the model on a text, caches its residual stream, and prints:",
-            "  * the model's shape, and the text's tokens,",
-            "  * its top next-token predictions after the last token,",
-            "  * the logit lens: each layer's residual stream at the last position,",
-            "    read out through ln_final and the unembedding, as if the model",
-            "    stopped at that layer.",
+            "Runs the model on a random sequence of tokens repeated once (BOS, 31 random tokens, the same 31"
+                    + " again) and prints:",
+            "  * the model's shape,",
+            "  * the loss on the first half (random, unpredictable) and on the repeated half,",
+            "  * every head's induction and previous-token score (TransformerLens's detect_head),",
+            "  * the logit lens at a few positions: each layer's residual stream read out through",
+            "    ln_final and the unembedding, as if the model stopped at that layer.",
             "",
-            "Repeat --prompt for several texts: each is run on its own and gets its own section.",
+            "The default model is the repository's models/induction-2l: a 2-layer attention-only transformer"
+                    + " that Loupe trained on repeated random tokens (see its MODEL.md). It has an induction"
+                    + " circuit: a previous-token head in layer 0 and induction heads in layer 1, so its loss on"
+                    + " the repeated half is a small fraction of that on the first half. models/attn-only-1l, one"
+                    + " layer trained the same way, cannot form the circuit: compare with --model.",
             "",
-            "The default model is the repository's testdata/models/gpt2-tok: GPT-2's architecture and real"
-                    + " 50257-token vocabulary with RANDOM weights, so its predictions are meaningless; it shows"
-                    + " the machinery. Pass --model for a trained GPT-2 folder (config.json, model.safetensors,"
-                    + " tokenizer.json).",
+            "With a tuned lens (--lens DIR, or a tuned-lens/ folder inside the model folder: config.json and"
+                    + " params.pt as the Python tuned-lens library or `loupe lens train` writes them), its prediction"
+                    + " trajectory is printed for the first input too, and drawn beside the logit lens in the page.",
             "",
-            "Texts are tokenized by the model folder's tokenizer (tokenizer.json, or vocab.json + merges.txt),"
-                    + " with a BOS token in front when the model wants one, as TransformerLens's to_tokens does."
-                    + " --tokens runs token ids instead, and works on a folder without a tokenizer (tokens are then"
-                    + " shown as #id).",
+            "With --model DIR any model runs the same. If it has a tokenizer (tokenizer.json, or vocab.json +"
+                    + " merges.txt), a text prompt follows, with its top next-token predictions and the logit lens"
+                    + " at its last position; --prompt TEXT (repeatable) chooses the texts, with a BOS token in"
+                    + " front when the model wants one, as TransformerLens's to_tokens does. --tokens runs token"
+                    + " ids instead, and works on a folder without a tokenizer (tokens are then shown as #id).",
             ""
         })
 final class DemoCommand extends LoupeCommand {
     static final String DEFAULT_PROMPT = "The quick brown fox jumps over the lazy dog.";
+    /** Where a model folder may keep its tuned lens. */
+    static final String TUNED_LENS = "tuned-lens";
+    /** The shipped 2-layer induction model, relative to the repository (loupe.home). */
+    static final String DEFAULT_MODEL = "models/induction-2l";
 
     @Option(names = "--model", paramLabel = ModelArgument.LABEL,
-            description = ModelArgument.DESCRIPTION + " Default: testdata/models/gpt2-tok in the Loupe repository.")
+            description = ModelArgument.DESCRIPTION + " Hugging Face or Loupe native folders both work. Default:"
+                    + " models/induction-2l in the Loupe repository.")
     String model;
 
     @Option(names = "--prompt", paramLabel = "TEXT",
@@ -65,6 +77,10 @@ final class DemoCommand extends LoupeCommand {
     @Option(names = "--top", paramLabel = "K", defaultValue = "5",
             description = "How many next-token predictions to show (default: ${DEFAULT-VALUE}).")
     int top;
+
+    @Option(names = {"--lens", "-l"}, paramLabel = "LENS",
+            description = "A tuned lens folder for the model (default: the model folder's tuned-lens/, if there is one).")
+    Path lens;
 
     @Option(names = "--out-dir", paramLabel = "DIR",
             description = "Where to write loupe-demo.html, the demo's views as a page (default: a new folder in the"
@@ -87,24 +103,31 @@ final class DemoCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "--tokens needs at least one token id");
         }
         Path home = Path.of(System.getProperty("loupe.home", "."));
-        Path dir = model != null ? ModelArgument.folder(model) : home.resolve("testdata/models/gpt2-tok");
+        Path dir = model != null ? ModelArgument.folder(model) : home.resolve(DEFAULT_MODEL);
         if (model == null && !Files.isDirectory(dir)) {
             return fail("the demo model " + dir.toAbsolutePath().normalize() + " is missing; run the demo through the"
                     + " loupe script in the repository, or pass --model DIR");
         }
         boolean fixture = isFixture(dir, home);
 
-        try (HookedTransformer transformer = HookedTransformer.fromPretrainedNoProcessing(dir);
+        Path lensDir = lens != null ? lens : Files.isRegularFile(dir.resolve(TUNED_LENS).resolve("config.json"))
+                ? dir.resolve(TUNED_LENS) : null;
+        try (HookedTransformer transformer = LensCommand.loadModelFor(dir, lensDir);
+                TunedLens tuned = lensDir == null ? null : TunedLens.load(lensDir, transformer);
                 NDManager manager = NDManager.newBaseManager()) {
-            List<Input> inputs = inputs(transformer, dir);
+            boolean withTokenizer = hasTokenizer(transformer);
+            InductionDemo induction = InductionDemo.run(transformer, withTokenizer ? transformer.tokenizer().bosId() : 0);
+            // A model without a tokenizer shows a text section only when asked, with --tokens (or --prompt, which fails).
+            List<Input> inputs = withTokenizer || tokens != null || prompts != null ? inputs(transformer, dir) : List.of();
             List<LogitLensTable> lenses = new ArrayList<>();
             for (Input input : inputs) {
                 NDArray ids = manager.create(input.ids()).reshape(1, input.ids().length);
                 lenses.add(LogitLensTable.run(transformer, ids, top));
             }
-            HookedTransformer names = hasTokenizer(transformer) ? transformer : null;
+            HookedTransformer names = withTokenizer ? transformer : null;
             PrintWriter out = out();
             printHeader(out, dir, transformer.config(), fixture);
+            induction.print(out, names);
             for (int i = 0; i < inputs.size(); i++) {
                 if (inputs.size() > 1) {
                     out.println();
@@ -112,11 +135,23 @@ final class DemoCommand extends LoupeCommand {
                 }
                 printSection(out, inputs.get(i), lenses.get(i), names);
             }
+            if (tuned != null) {
+                out.println();
+                long[] first = inputs.isEmpty() ? induction.ids() : inputs.get(0).ids();
+                out.println("Tuned lens " + lensDir + ":");
+                out.print(PredictionTrajectory.compute(tuned, transformer, manager.create(first).reshape(1, first.length),
+                        null, top, List.of()).toTable());
+            }
             out.println();
             out.println("Next: `loupe hooks --model DIR` lists every hook point, and `loupe cache`");
             out.println("writes activations to a file that numpy reads.");
-            Path report = DemoReport.write(transformer, inputs.stream().map(i -> i.prompt() != null ? i.prompt()
-                    : i.ids().length + " token ids").toList(), inputs.stream().map(Input::ids).toList(), top,
+            List<String> titles = new ArrayList<>(List.of("A random sequence repeated once"));
+            List<long[]> shown = new ArrayList<>(List.of(induction.ids()));
+            for (Input input : inputs) {
+                titles.add(input.prompt() != null ? input.prompt() : input.ids().length + " token ids");
+                shown.add(input.ids());
+            }
+            Path report = DemoReport.write(transformer, tuned == null ? List.of() : List.of(tuned), titles, shown, top,
                     fixture ? "Random weights: these views show the machinery, not a trained model." : null, outDir);
             out.println();
             out.println("Report     " + report.toAbsolutePath() + " (attention patterns, logit-lens trajectory,");
@@ -145,9 +180,9 @@ final class DemoCommand extends LoupeCommand {
 
     private static void printHeader(PrintWriter out, Path dir, TransformerConfig config, boolean fixture) {
         out.printf(Locale.ROOT, "Model      %s (%s)%n", config.modelName(), dir.toAbsolutePath().normalize());
-        out.printf(Locale.ROOT, "Shape      %d layers, d_model %d, %d heads of d_head %d, d_mlp %d, vocabulary %d,"
+        out.printf(Locale.ROOT, "Shape      %d layers, d_model %d, %d heads of d_head %d, %s, vocabulary %d,"
                         + " context %d%n", config.nLayers(), config.dModel(), config.nHeads(), config.dHead(),
-                config.dMlp(), config.dVocab(), config.nCtx());
+                config.attnOnly() ? "attention only" : "d_mlp " + config.dMlp(), config.dVocab(), config.nCtx());
         if (fixture) {
             out.println();
             out.println("NOTE: this model's weights are RANDOM (a test fixture, never trained), so its");
@@ -212,7 +247,7 @@ final class DemoCommand extends LoupeCommand {
     }
 
     /** The token's display string, or {@code #id} without a tokenizer. */
-    private static String tokenText(HookedTransformer names, long id) {
+    static String tokenText(HookedTransformer names, long id) {
         return names == null ? "#" + id : token(names.toSingleStrToken(id));
     }
 
@@ -250,7 +285,7 @@ final class DemoCommand extends LoupeCommand {
     }
 
     /** Prints rows as columns two spaces apart; the first row is the header. */
-    private static void printTable(PrintWriter out, List<String[]> rows, boolean[] rightAligned) {
+    static void printTable(PrintWriter out, List<String[]> rows, boolean[] rightAligned) {
         int columns = rows.get(0).length;
         int[] width = new int[columns];
         for (String[] row : rows) {

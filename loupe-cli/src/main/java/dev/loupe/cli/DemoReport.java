@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.lens.Lens;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.viz.HtmlReport;
 import dev.loupe.viz.PromptViews;
@@ -21,21 +22,22 @@ final class DemoReport {
      * Writes the page into {@code outDir} (created if missing), or into a new folder in the system's
      * temporary directory when {@code outDir} is null.
      *
+     * @param lenses tuned lenses to draw beside the logit lens (empty for none)
      * @param titles one per input: the prompt, or a description of token ids
      * @param inputs the token ids of each input
      * @param top how many top predictions to show
      * @param note a line under the title (the random-weights warning), or null
      * @return the page's path
      */
-    static Path write(HookedTransformer model, List<String> titles, List<long[]> inputs, int top, String note,
-            Path outDir) throws IOException {
+    static Path write(HookedTransformer model, List<? extends Lens> lenses, List<String> titles, List<long[]> inputs,
+            int top, String note, Path outDir) throws IOException {
         Path dir = outDir != null ? Files.createDirectories(outDir) : Files.createTempDirectory("loupe-demo-");
         HtmlReport report = HtmlReport.titled("Loupe demo: " + model.config().modelName());
         if (note != null) {
             report.paragraph(note);
         }
         for (int i = 0; i < inputs.size(); i++) {
-            PromptViews.addTo(report, model, titles.get(i), inputs.get(i), top);
+            PromptViews.addTo(report, model, lenses, titles.get(i), inputs.get(i), top);
         }
         return report.write(dir.resolve(FILE_NAME));
     }

@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
         },
         commandListHeading = "%nCommands:%n",
         subcommands = {DemoCommand.class, HooksCommand.class, CacheCommand.class, GenerateCommand.class,
-            LensCommand.class, ViewCommand.class, ShellCommand.class, DownloadCommand.class,
+            LensCommand.class, ViewCommand.class, ShellCommand.class, TrainCommand.class, DownloadCommand.class,
             CommandLine.HelpCommand.class},
         footer = {
             "",

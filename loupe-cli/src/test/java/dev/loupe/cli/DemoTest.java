@@ -40,7 +40,7 @@ class DemoTest {
 
     @Test
     void demoPrintsPredictionsAndTheLogitLens() {
-        CliTestSupport.Result result = run("demo");
+        CliTestSupport.Result result = run("demo", "--model", GPT2_TOK.toString());
 
         assertThat(result.exitCode()).as(result.err()).isZero();
         assertThat(result.err()).isEmpty();
@@ -64,7 +64,8 @@ class DemoTest {
 
     @Test
     void demoShowsEachPromptInItsOwnSection() {
-        CliTestSupport.Result result = run("demo", "--prompt", "Hello, world!", "--prompt", "I can't wait!");
+        CliTestSupport.Result result = run("demo", "--model", GPT2_TOK.toString(), "--prompt", "Hello, world!",
+                "--prompt", "I can't wait!");
 
         assertThat(result.exitCode()).as(result.err()).isZero();
         assertThat(result.err()).isEmpty();
@@ -79,7 +80,7 @@ class DemoTest {
         assertThat(out.indexOf("=== Prompt 2 of 2 ===")).isGreaterThan(out.indexOf("Logit lens at the last position"));
 
         // Each prompt runs on its own: its section is exactly what it prints alone.
-        String alone = run("demo", "--prompt", "Hello, world!").out();
+        String alone = run("demo", "--model", GPT2_TOK.toString(), "--prompt", "Hello, world!").out();
         String section = alone.substring(alone.indexOf("Prompt     "), alone.indexOf("Next: "));
         assertThat(out).contains(section);
     }
@@ -96,11 +97,11 @@ class DemoTest {
                 .doesNotContain("Tokens ", "Prompt ");
 
         // With a tokenizer, token ids are shown as tokens too.
-        CliTestSupport.Result named = run("demo", "--tokens", "50256,464,2068");
+        CliTestSupport.Result named = run("demo", "--model", GPT2_TOK.toString(), "--tokens", "50256,464,2068");
         assertThat(named.exitCode()).as(named.err()).isZero();
         assertThat(named.out()).contains("Tokens     <|endoftext|> | The | ␣quick", "(2068 \"␣quick\")");
 
-        run("demo", "--tokens", "1,99999").failedWithOneLine("99999");
+        run("demo", "--model", GPT2_TOK.toString(), "--tokens", "1,99999").failedWithOneLine("99999");
         assertThat(run("demo", "--tokens", "a,b").exitCode()).isEqualTo(2);
         assertThat(run("demo", "--top", "0").exitCode()).isEqualTo(2);
         CliTestSupport.Result both = run("demo", "--prompt", "Hi", "--tokens", "1");
@@ -115,7 +116,11 @@ class DemoTest {
                 .failedWithOneLine("--prompt needs the model's tokenizer, but ")
                 .failedWithOneLine("tokenizer.json")
                 .failedWithOneLine("--tokens IDS");
-        run("demo", "--model", GPT2.toString()).failedWithOneLine("the default prompt needs the model's tokenizer");
+        // Without a tokenizer and without --prompt, the demo shows the induction section alone.
+        CliTestSupport.Result noText = run("demo", "--model", GPT2.toString());
+        assertThat(noText.exitCode()).as(noText.err()).isZero();
+        assertThat(noText.out()).contains("Induction: BOS, 31 random tokens", "Loss on the repeated half")
+                .doesNotContain("Prompt ", "Top 5 next-token predictions");
     }
 
     @Test
@@ -132,7 +137,7 @@ class DemoTest {
     @Test
     void demoWithoutItsModelSaysWhy() {
         System.setProperty("loupe.home", "/nonexistent-loupe-home");
-        run("demo").failedWithOneLine("the demo model /nonexistent-loupe-home/testdata/models/gpt2-tok is missing");
+        run("demo").failedWithOneLine("the demo model /nonexistent-loupe-home/models/induction-2l is missing");
     }
 
     /** The lens, recomputed in plain Java from Hugging Face's hidden states and the weights. */

@@ -59,7 +59,7 @@ class HooksAndMainTest {
                 "--padding-side=left|right", "--no-prepend-bos", "attention_mask");
 
         CliTestSupport.Result demoHelp = run("demo", "--help");
-        assertThat(demoHelp.out()).contains("--prompt=TEXT", "--tokens=IDS", "RANDOM")
+        assertThat(demoHelp.out()).contains("--prompt=TEXT", "--tokens=IDS", "models/induction-2l", "induction")
                 .doesNotContain("not implemented");
     }
 
@@ -75,7 +75,7 @@ class HooksAndMainTest {
         CliTestSupport.Result result = run();
         assertThat(result.exitCode()).isEqualTo(2);
         assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens, view,"
-                + " shell, download");
+                + " shell, train, download");
     }
 
     @Test

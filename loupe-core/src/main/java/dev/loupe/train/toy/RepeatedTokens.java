@@ -8,9 +8,9 @@ import dev.loupe.train.TrainingRandom;
  * the second copy can only be predicted by finding the earlier occurrence of the current token and
  * copying what followed it, which is what an induction circuit does.
  *
- * <p>A training sequence is {@code BOS, s_1..s_L, s_1..s_L, r_1..r_k}, n_ctx tokens in all: the segment
- * length {@code L} is drawn per sequence (so no fixed positional offset can solve the task) and the
- * tail {@code r} is fresh random tokens. Token 0 is BOS; the others are drawn from 1..d_vocab-1.
+ * <p>A training sequence is {@code BOS, s_1..s_L, s_1..s_L, t_1..t_M, t_1..t_M, ...} cut at n_ctx tokens:
+ * fresh random segments, each followed by a copy of itself, their lengths drawn anew each time (so no
+ * fixed positional offset can solve the task) and short ones more often (see {@link #segmentLength}). Token 0 is BOS; the others are drawn from 1..d_vocab-1.
  */
 public final class RepeatedTokens {
     /** The id of the beginning-of-sequence token that starts every sequence. */
@@ -41,15 +41,18 @@ public final class RepeatedTokens {
     public long[] batch(TrainingRandom random, int batch) {
         long[] ids = new long[batch * nCtx];
         for (int b = 0; b < batch; b++) {
-            int length = random.nextInt(minLength, maxLength + 1);
             int at = b * nCtx;
             ids[at] = BOS;
-            for (int i = 1; i <= length; i++) {
-                ids[at + i] = randomToken(random);
-                ids[at + length + i] = ids[at + i];
-            }
-            for (int i = 1 + 2 * length; i < nCtx; i++) {
-                ids[at + i] = randomToken(random);
+            int filled = 1;
+            while (filled < nCtx) {
+                int length = segmentLength(random);
+                for (int i = 0; i < length && filled + i < nCtx; i++) {
+                    ids[at + filled + i] = randomToken(random);
+                }
+                for (int i = 0; i < length && filled + length + i < nCtx; i++) {
+                    ids[at + filled + length + i] = ids[at + filled + i];
+                }
+                filled += 2 * length;
             }
         }
         return ids;
@@ -71,6 +74,16 @@ public final class RepeatedTokens {
             System.arraycopy(ids, 1, ids, 1 + copy * n, n);
         }
         return ids;
+    }
+
+    /**
+     * A segment length in [min, max], short ones more often (min + floor((max - min + 1)·u²), about half
+     * at most a quarter of the range): a short segment can only be continued by looking one token back,
+     * which rewards a true previous-token head over heads that look a fixed number of tokens further back.
+     */
+    private int segmentLength(TrainingRandom random) {
+        double u = random.nextDouble();
+        return Math.min(maxLength, minLength + (int) Math.floor((maxLength - minLength + 1) * u * u));
     }
 
     private long randomToken(TrainingRandom random) {

@@ -13,11 +13,11 @@ import java.util.Map;
 public final class ToyModels {
     private ToyModels() {}
 
-    /** An attention-only model with LayerNorm and learned positions (TransformerLens's {@code attn_only}). */
+    /** An attention-only model with LayerNorm (TransformerLens's {@code attn_only}), rotary or learned positions. */
     public static TransformerConfig config(ToyTrainingOptions o) {
         return TransformerConfig.builder().nLayers(o.nLayers()).dModel(o.dModel()).nHeads(o.nHeads())
                 .dHead(o.dModel() / o.nHeads()).nCtx(o.nCtx()).dVocab(o.dVocab()).attnOnly(true)
-                .normalizationType("LN").positionalEmbeddingType("standard").defaultPrependBos(true)
+                .normalizationType("LN").positionalEmbeddingType(o.positionalEmbeddingType()).defaultPrependBos(true)
                 .modelName(o.modelName()).build();
     }
 

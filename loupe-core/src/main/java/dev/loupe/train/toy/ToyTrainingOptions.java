@@ -9,10 +9,14 @@ import java.util.Map;
  * and the optimisation (AdamW, linear warm-up then cosine decay, global gradient-norm clipping).
  *
  * <pre>{@code
- * ToyTrainingOptions options = ToyTrainingOptions.builder().nLayers(2).steps(3000).seed(0).build();
+ * ToyTrainingOptions options = ToyTrainingOptions.builder().nLayers(2).steps(6000).seed(0).build();
  * }</pre>
  *
  * @param modelName the name written into the model's config
+ * @param positionalEmbeddingType {@code rotary} (the default: positions enter only through the
+ *     query-key rotation, so the residual stream carries none and the only way to find "the token
+ *     after the earlier occurrence" is a previous-token head composed with an induction head) or
+ *     {@code standard} (learned absolute positions, with which models also find positional solutions)
  * @param minRepeat shortest repeated segment of a training sequence
  * @param maxRepeat longest repeated segment
  * @param batchSize sequences per step (each n_ctx tokens)
@@ -24,7 +28,7 @@ import java.util.Map;
  * @param checkpointEvery steps between checkpoints (when a checkpoint folder is given)
  */
 public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int nHeads, int dVocab, int nCtx,
-        int minRepeat, int maxRepeat, int steps, int batchSize, double learningRate, int warmupSteps,
+        String positionalEmbeddingType, int minRepeat, int maxRepeat, int steps, int batchSize, double learningRate, int warmupSteps,
         double minLearningRate, double weightDecay, double maxGradNorm, long seed, int checkpointEvery) {
 
     public ToyTrainingOptions {
@@ -41,6 +45,9 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
                     + warmupSteps + ", checkpoint every " + checkpointEvery);
         }
         new RepeatedTokens(dVocab, nCtx, minRepeat, maxRepeat); // checks the data's sizes
+        if (!"rotary".equals(positionalEmbeddingType) && !"standard".equals(positionalEmbeddingType)) {
+            throw new LoupeException("Toy models use rotary or standard positions, got '" + positionalEmbeddingType + "'");
+        }
     }
 
     /** The defaults of the shipped models (2 layers). */
@@ -50,7 +57,7 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
 
     public Builder toBuilder() {
         return new Builder().modelName(modelName).nLayers(nLayers).dModel(dModel).nHeads(nHeads).dVocab(dVocab)
-                .nCtx(nCtx).minRepeat(minRepeat).maxRepeat(maxRepeat).steps(steps).batchSize(batchSize)
+                .nCtx(nCtx).positionalEmbeddingType(positionalEmbeddingType).minRepeat(minRepeat).maxRepeat(maxRepeat).steps(steps).batchSize(batchSize)
                 .learningRate(learningRate).warmupSteps(warmupSteps).minLearningRate(minLearningRate)
                 .weightDecay(weightDecay).maxGradNorm(maxGradNorm).seed(seed).checkpointEvery(checkpointEvery);
     }
@@ -64,6 +71,7 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         m.put("n_heads", nHeads);
         m.put("d_vocab", dVocab);
         m.put("n_ctx", nCtx);
+        m.put("positional_embedding_type", positionalEmbeddingType);
         m.put("min_repeat", minRepeat);
         m.put("max_repeat", maxRepeat);
         m.put("steps", steps);
@@ -86,13 +94,14 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         private int nHeads = 4;
         private int dVocab = 300;
         private int nCtx = 64;
-        private int minRepeat = 4;
+        private String positionalEmbeddingType = "rotary";
+        private int minRepeat = 2;
         private int maxRepeat = 31;
-        private int steps = 3000;
+        private int steps = 6000;
         private int batchSize = 32;
-        private double learningRate = 1e-3;
+        private double learningRate = 2e-3;
         private int warmupSteps = -1;
-        private double minLearningRate = 1e-4;
+        private double minLearningRate = 2e-4;
         private double weightDecay = 0.01;
         private double maxGradNorm = 1.0;
         private long seed = 0;
@@ -106,6 +115,7 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         public Builder nHeads(int v) { nHeads = v; return this; }
         public Builder dVocab(int v) { dVocab = v; return this; }
         public Builder nCtx(int v) { nCtx = v; return this; }
+        public Builder positionalEmbeddingType(String v) { positionalEmbeddingType = v; return this; }
         public Builder minRepeat(int v) { minRepeat = v; return this; }
         public Builder maxRepeat(int v) { maxRepeat = v; return this; }
         public Builder steps(int v) { steps = v; return this; }
@@ -119,7 +129,8 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
 
         public ToyTrainingOptions build() {
-            return new ToyTrainingOptions(modelName, nLayers, dModel, nHeads, dVocab, nCtx, minRepeat, maxRepeat, steps,
+            return new ToyTrainingOptions(modelName, nLayers, dModel, nHeads, dVocab, nCtx, positionalEmbeddingType,
+                    minRepeat, maxRepeat, steps,
                     batchSize, learningRate, warmupSteps, minLearningRate, weightDecay, maxGradNorm, seed,
                     checkpointEvery);
         }
