@@ -63,6 +63,18 @@ class DemoTest {
     }
 
     @Test
+    void demoShowsATunedLensWhenOneIsGiven(@org.junit.jupiter.api.io.TempDir java.nio.file.Path outDir)
+            throws java.io.IOException {
+        CliTestSupport.Result result = run("demo", "--model", GPT2_TOK.toString(), "--lens", "../testdata/lens",
+                "--out-dir", outDir.toString());
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("Tuned lens ../testdata/lens:", "Tuned lens: top-1 prediction");
+        String page = java.nio.file.Files.readString(outDir.resolve(DemoReport.FILE_NAME));
+        assertThat(page).contains("tuned lens", "logit lens");
+    }
+
+    @Test
     void demoShowsEachPromptInItsOwnSection() {
         CliTestSupport.Result result = run("demo", "--model", GPT2_TOK.toString(), "--prompt", "Hello, world!",
                 "--prompt", "I can't wait!");
