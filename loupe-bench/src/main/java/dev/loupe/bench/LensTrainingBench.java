@@ -29,8 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Tuned-lens training on the GPT-2-small-shaped model with its full 50,257-token vocabulary: each
- * operation is {@link #STEPS} optimizer steps of {@link #SEQUENCES_PER_STEP} sequences of
- * {@link #SEQUENCE_LENGTH} tokens (the library's defaults otherwise: KL, SGD, per-layer backward),
+ * operation is {@link #STEPS} optimizer step of {@link #SEQUENCES_PER_STEP} sequences of
+ * {@link #SEQUENCE_LENGTH} tokens in one forward pass ({@code per_gpu_batch_size} 4; the library's
+ * defaults otherwise: KL, SGD, per-layer backward),
  * so {@link Report} turns ms/op into tokens/s counting the model's forward. When the fork ends it
  * writes its peak resident memory (VmHWM) to {@link #PEAK_RSS_FILE} for the report.
  */
@@ -44,8 +45,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 4)
 public class LensTrainingBench {
     static final int SEQUENCE_LENGTH = 128;
-    static final int SEQUENCES_PER_STEP = 2;
-    static final int STEPS = 2;
+    static final int SEQUENCES_PER_STEP = 4;
+    static final int STEPS = 1;
     /** Tokens each operation trains on. */
     static final int TOKENS_PER_OP = STEPS * SEQUENCES_PER_STEP * SEQUENCE_LENGTH;
     static final Path PEAK_RSS_FILE = Path.of(System.getProperty("java.io.tmpdir"), "loupe-bench-lens-train-rss.txt");
@@ -70,7 +71,7 @@ public class LensTrainingBench {
         }
         data = new TokenChunks(chunks, 1.0);
         options = LensTrainingOptions.builder().numSteps(STEPS).tokensPerStep(SEQUENCES_PER_STEP * SEQUENCE_LENGTH)
-                .maxSeqLen(SEQUENCE_LENGTH).perGpuBatchSize(1).repeatData(true).build();
+                .maxSeqLen(SEQUENCE_LENGTH).perGpuBatchSize(SEQUENCES_PER_STEP).repeatData(true).build();
     }
 
     @TearDown(Level.Trial)

@@ -358,6 +358,15 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
         return lnFinal == null ? x : lnFinal.forward(x);
     }
 
+    /**
+     * The model's unembedding of an already normalised residual, x [batch, pos, d_model] → logits
+     * [batch, pos, d_vocab_out], as the forward pass computes it ({@code W_U} padded to an aligned
+     * width for speed, an all-zero {@code b_U} skipped); a lens's read-out. Runs under autograd.
+     */
+    public NDArray unembed(NDArray x) {
+        return unembed.forward(x);
+    }
+
     /** Frees the weights (and the tokenizer). */
     @Override
     public void close() {

@@ -24,13 +24,11 @@ import java.util.HexFormat;
 public final class Unembedding {
     private final HookedTransformer model;
     private final NDArray wU; // [d_model, d_vocab_out]
-    private final NDArray bU; // [d_vocab_out]
     private String fingerprint;
 
     private Unembedding(HookedTransformer model) {
         this.model = model;
         this.wU = model.stateDict().get("unembed.W_U");
-        this.bU = model.stateDict().get("unembed.b_U");
         if (wU == null) {
             throw new LoupeException("The model has no unembed.W_U; a lens needs the model's unembedding");
         }
@@ -47,8 +45,7 @@ public final class Unembedding {
 
     /** h [..., d_model] → logits [..., d_vocab_out]: final norm, then {@code W_U} and {@code b_U}. */
     public NDArray forward(NDArray h) {
-        NDArray logits = model.applyFinalNorm(h).matMul(wU);
-        return bU == null ? logits : logits.add(bU);
+        return model.unembed(model.applyFinalNorm(h));
     }
 
     /** The model the read-out belongs to. */
