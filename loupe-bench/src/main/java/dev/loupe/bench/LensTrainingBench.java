@@ -30,8 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Tuned-lens training on the GPT-2-small-shaped model with its full 50,257-token vocabulary: each
  * operation is {@link #STEPS} optimizer step of {@link #SEQUENCES_PER_STEP} sequences of
- * {@link #SEQUENCE_LENGTH} tokens in one forward pass ({@code per_gpu_batch_size} 4; the library's
- * defaults otherwise: KL, SGD, per-layer backward),
+ * {@link #SEQUENCE_LENGTH} tokens, one sequence per forward pass (the library's defaults: {@code
+ * per_gpu_batch_size} 1 with gradient accumulation, KL, SGD, per-layer backward),
  * so {@link Report} turns ms/op into tokens/s counting the model's forward. When the fork ends it
  * writes its peak resident memory (VmHWM) to {@link #PEAK_RSS_FILE} for the report.
  */
@@ -71,7 +71,7 @@ public class LensTrainingBench {
         }
         data = new TokenChunks(chunks, 1.0);
         options = LensTrainingOptions.builder().numSteps(STEPS).tokensPerStep(SEQUENCES_PER_STEP * SEQUENCE_LENGTH)
-                .maxSeqLen(SEQUENCE_LENGTH).perGpuBatchSize(SEQUENCES_PER_STEP).repeatData(true).build();
+                .maxSeqLen(SEQUENCE_LENGTH).perGpuBatchSize(1).repeatData(true).build();
     }
 
     @TearDown(Level.Trial)

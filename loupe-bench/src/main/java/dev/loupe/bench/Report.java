@@ -54,6 +54,9 @@ public final class Report {
     private static final String FORWARD_ONE_TOKEN = "forwardOneToken";
     private static final String FIRST_STEPS = "cachedStepsFirst32";
     private static final String LAST_STEPS = "cachedStepsLast32Of256";
+    private static final String LENS_TRAINING = "trainSteps";
+    static final double LENS_TOKENS_PER_SECOND_TARGET = 40;
+    static final double LENS_PEAK_RSS_TARGET_MB = 3 * 1024;
     /** TransformerLens's generate on this machine, GPT-2 small, 16-token prompt, 32 new tokens (issue 8). */
     static final double TL_GENERATE_CACHED_MS = 2000;
     static final double TL_GENERATE_UNCACHED_MS = 3400;
@@ -235,6 +238,13 @@ public final class Report {
                                 + " %.0f ms), target ≤ %.2f×", ratio, row.ms(), firstSteps.ms(), LAST_STEPS_TARGET);
                     }
                 }
+                case LENS_TRAINING -> {
+                    double tokensPerSecond = LensTrainingBench.TOKENS_PER_OP / (row.ms() / 1e3);
+                    target = String.format(Locale.ROOT, "≥ %.0f tokens/s", LENS_TOKENS_PER_SECOND_TARGET);
+                    met = tokensPerSecond >= LENS_TOKENS_PER_SECOND_TARGET;
+                    miss = String.format(Locale.ROOT, "tuned-lens training: %.1f tokens/s, target ≥ %.0f",
+                            tokensPerSecond, LENS_TOKENS_PER_SECOND_TARGET);
+                }
                 default -> { }
             }
             if (Boolean.FALSE.equals(met)) {
@@ -275,6 +285,18 @@ public final class Report {
         }
         if (djlTokenize != null) {
             out.append(tokenizerLine(rows, djlTokenize));
+        }
+        Row lensTraining = find(rows, LENS_TRAINING);
+        if (lensTraining != null) {
+            Double rss = LensTrainingBench.peakRssMb();
+            out.append(String.format(Locale.ROOT, "Tuned-lens training (GPT-2-small shape, full vocabulary): %.1f tokens/s"
+                    + " counting the model's forward; peak resident memory of its fork %s (target < %.0f MB).%n",
+                    LensTrainingBench.TOKENS_PER_OP / (lensTraining.ms() / 1e3),
+                    rss == null ? "not recorded" : String.format(Locale.ROOT, "%.0f MB", rss), LENS_PEAK_RSS_TARGET_MB));
+            if (rss != null && rss >= LENS_PEAK_RSS_TARGET_MB) {
+                misses.add(String.format(Locale.ROOT, "tuned-lens training peak RSS %.0f MB, target < %.0f MB", rss,
+                        LENS_PEAK_RSS_TARGET_MB));
+            }
         }
         if (misses.isEmpty()) {
             out.append("All targets measured here are met.\n");

@@ -6,6 +6,7 @@ import dev.loupe.LoupeException;
 import dev.loupe.lens.PredictionTrajectory;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.viz.TokenText;
 import dev.loupe.model.TransformerConfig;
 import dev.loupe.tokenize.TextOptions;
 import java.io.IOException;
@@ -171,7 +172,7 @@ final class DemoCommand extends LoupeCommand {
         for (String prompt : prompts == null ? List.of(DEFAULT_PROMPT) : prompts) {
             long[] ids = transformer.toTokens(List.of(prompt), TextOptions.defaults()).ids()[0];
             if (ids.length == 0) {
-                throw new LoupeException("--prompt \"" + visible(prompt, false) + "\" has no tokens; give it some text");
+                throw new LoupeException("--prompt \"" + TokenText.visible(prompt, false) + "\" has no tokens; give it some text");
             }
             inputs.add(new Input(prompt, ids));
         }
@@ -200,7 +201,7 @@ final class DemoCommand extends LoupeCommand {
         long[] ids = input.ids();
         out.println();
         if (input.prompt() != null) {
-            out.println("Prompt     \"" + visible(input.prompt(), false) + "\"");
+            out.println("Prompt     \"" + TokenText.visible(input.prompt(), false) + "\"");
         } else {
             out.printf(Locale.ROOT, "Input      %d token ids (--tokens)%n", ids.length);
         }
@@ -251,32 +252,9 @@ final class DemoCommand extends LoupeCommand {
         return names == null ? "#" + id : token(names.toSingleStrToken(id));
     }
 
-    /** A token for display: spaces as ␣, line breaks and control characters escaped, at most 20 code points. */
+    /** A token for a table cell: ␣ for spaces, escapes, at most 20 characters. */
     static String token(String token) {
-        String shown = visible(token, true);
-        return shown.codePointCount(0, shown.length()) <= 20 ? shown
-                : shown.substring(0, shown.offsetByCodePoints(0, 19)) + "…";
-    }
-
-    /** Escapes line breaks and control characters ({@code \n}, {@code \x07}), and shows spaces as ␣ if asked. */
-    static String visible(String text, boolean markSpaces) {
-        StringBuilder shown = new StringBuilder();
-        text.codePoints().forEach(c -> {
-            switch (c) {
-                case ' ' -> shown.append(markSpaces ? "␣" : " ");
-                case '\n' -> shown.append("\\n");
-                case '\r' -> shown.append("\\r");
-                case '\t' -> shown.append("\\t");
-                default -> {
-                    if (Character.isISOControl(c)) {
-                        shown.append(String.format(Locale.ROOT, "\\x%02x", c));
-                    } else {
-                        shown.appendCodePoint(c);
-                    }
-                }
-            }
-        });
-        return shown.toString();
+        return TokenText.shorten(TokenText.display(token), 20);
     }
 
     /** A probability with six decimals ({@code 0.010231}). */

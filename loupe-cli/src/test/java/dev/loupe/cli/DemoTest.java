@@ -143,7 +143,7 @@ class DemoTest {
         assertThat(DemoCommand.token("\u0007\t")).isEqualTo("\\x07\\t");
         assertThat(DemoCommand.token(" " + "a".repeat(30))).isEqualTo("␣" + "a".repeat(18) + "…");
         assertThat(DemoCommand.token("😀".repeat(21))).isEqualTo("😀".repeat(19) + "…");
-        assertThat(DemoCommand.visible("two words\n", false)).isEqualTo("two words\\n");
+        assertThat(dev.loupe.viz.TokenText.visible("two words\n", false)).isEqualTo("two words\\n");
     }
 
     @Test

@@ -101,7 +101,7 @@ public final class KeyValueCache implements AutoCloseable {
                 NDArrays.concat(new NDList(view(values[layer], caller, cached), newValues), 1)};
         }
         ensureCapacity(layer, cached + pos);
-        NDIndex slot = new NDIndex(":, " + cached + ":" + (cached + pos));
+        NDIndex slot = new NDIndex().addAllDim().addSliceDim(cached, cached + pos);
         keys[layer].set(slot, newKeys);
         values[layer].set(slot, newValues);
         lengths[layer] = cached + pos;
@@ -119,7 +119,7 @@ public final class KeyValueCache implements AutoCloseable {
         NDArray newKeys = manager.zeros(shape);
         NDArray newValues = manager.zeros(shape);
         if (keys[layer] != null) {
-            NDIndex old = new NDIndex(":, 0:" + lengths[layer]);
+            NDIndex old = new NDIndex().addAllDim().addSliceDim(0, lengths[layer]);
             newKeys.set(old, keys[layer].get(old));
             newValues.set(old, values[layer].get(old));
             keys[layer].close();
@@ -131,7 +131,7 @@ public final class KeyValueCache implements AutoCloseable {
 
     /** The first {@code length} positions of a buffer, as a copy owned by the pass that reads them. */
     private static NDArray view(NDArray buffer, NDManager caller, int length) {
-        return buffer.get(caller, new NDIndex(":, 0:" + length));
+        return buffer.get(caller, new NDIndex().addAllDim().addSliceDim(0, length));
     }
 
     @Override

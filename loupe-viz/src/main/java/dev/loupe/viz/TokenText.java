@@ -30,10 +30,15 @@ public final class TokenText {
 
     /** {@code " fox"} → {@code "␣fox"}, {@code "\n"} → {@code "\\n"}, {@code "\u0007"} → {@code "\\x07"}. */
     public static String display(String token) {
+        return visible(token, true);
+    }
+
+    /** Escapes line breaks and control characters ({@code \n}, {@code \x07}), and shows spaces as ␣ if asked. */
+    public static String visible(String text, boolean markSpaces) {
         StringBuilder shown = new StringBuilder();
-        token.codePoints().forEach(c -> {
+        text.codePoints().forEach(c -> {
             switch (c) {
-                case ' ' -> shown.append('␣');
+                case ' ' -> shown.append(markSpaces ? "␣" : " ");
                 case '\n' -> shown.append("\\n");
                 case '\r' -> shown.append("\\r");
                 case '\t' -> shown.append("\\t");

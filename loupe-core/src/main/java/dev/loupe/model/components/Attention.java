@@ -39,6 +39,11 @@ public final class Attention {
     private final Weight wQkv; // [d_model, (n_heads + 2 * n_kv_heads) * d_head]
     private final Weight bQkv; // [(n_heads + 2 * n_kv_heads) * d_head]
     private final Weight wOFlat; // [n_heads * d_head, d_model], a view of W_O
+    // The query, key and value columns of the fused projection, built once: parsing an index costs
+    // more than taking the slice.
+    private final NDIndex qColumns;
+    private final NDIndex kColumns;
+    private final NDIndex vColumns;
     private final HookPoint hookK;
     private final HookPoint hookQ;
     private final HookPoint hookV;
@@ -54,6 +59,11 @@ public final class Attention {
         this.nHeads = cfg.nHeads();
         this.kvHeads = cfg.kvHeads();
         this.dHead = cfg.dHead();
+        long qWidth = (long) nHeads * dHead;
+        long kvWidth = (long) kvHeads * dHead;
+        this.qColumns = new NDIndex().addAllDim(2).addSliceDim(0, qWidth);
+        this.kColumns = new NDIndex().addAllDim(2).addSliceDim(qWidth, qWidth + kvWidth);
+        this.vColumns = new NDIndex().addAllDim(2).addSliceDim(qWidth + kvWidth, qWidth + 2 * kvWidth);
         this.attnScale = cfg.useAttnScale() ? (float) cfg.attnScale() : 1f;
         int d = cfg.dModel();
         String kv = cfg.groupedQueryAttention() ? "._" : ".";
@@ -97,13 +107,11 @@ public final class Attention {
         Shape shape = x.getShape();
         long batch = shape.get(0);
         long pos = shape.get(1);
-        long qWidth = (long) nHeads * dHead;
-        long kvWidth = (long) kvHeads * dHead;
         NDArray qkv = x.matMul(wQkv.value()).addi(bQkv.value()); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
-        NDArray q = hookQ.fire(qkv.get(":, :, 0:" + qWidth).reshape(batch, pos, nHeads, dHead));
-        NDArray k = hookK.fire(ungroup(qkv.get(":, :, " + qWidth + ":" + (qWidth + kvWidth))
+        NDArray q = hookQ.fire(qkv.get(qColumns).reshape(batch, pos, nHeads, dHead));
+        NDArray k = hookK.fire(ungroup(qkv.get(kColumns)
                 .reshape(batch, pos, kvHeads, dHead), cfg));
-        NDArray v = hookV.fire(ungroup(qkv.get(":, :, " + (qWidth + kvWidth) + ":")
+        NDArray v = hookV.fire(ungroup(qkv.get(vColumns)
                 .reshape(batch, pos, kvHeads, dHead), cfg));
         return attend(q, k, v, mask, inputs, cfg, layer);
     }

@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.model.TransformerConfig;
@@ -23,11 +24,13 @@ public final class Unembed {
     private final int dVocabOut;
     private final Weight wUPadded; // [d_model, d_vocab_out rounded up to 64]
     private final Weight bUPadded; // null when b_U is all zeros: adding it would change nothing
+    private final NDIndex vocabulary; // the real columns of the padded logits, parsed once
     private final HookPoint hookIn;
     private final HookPoint hookOut;
 
     public Unembed(TransformerConfig cfg, Parameters params, HookCatalog hooks) {
         dVocabOut = cfg.dVocabOut();
+        vocabulary = new NDIndex().addEllipseDim().addSliceDim(0, dVocabOut);
         NDArray wU = params.get("unembed.W_U", cfg.dModel(), cfg.dVocabOut());
         NDArray bU = params.get("unembed.b_U", cfg.dVocabOut());
         int padding = (ALIGNMENT - dVocabOut % ALIGNMENT) % ALIGNMENT;
@@ -49,7 +52,7 @@ public final class Unembed {
         if (bUPadded != null) {
             padded.addi(bUPadded.value());
         }
-        NDArray logits = padded.getShape().get(2) == dVocabOut ? padded : padded.get("..., :" + dVocabOut);
+        NDArray logits = padded.getShape().get(2) == dVocabOut ? padded : padded.get(vocabulary);
         return hookOut.fire(logits);
     }
 
