@@ -7,31 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class DemoReportTest {
+class DemoReportTest extends RepositoryHomeTest {
     @TempDir
     Path dir;
-
-    private String previousHome;
-
-    @BeforeEach
-    void setHome() {
-        previousHome = System.getProperty("loupe.home");
-        System.setProperty("loupe.home", "..");
-    }
-
-    @AfterEach
-    void restoreHome() {
-        if (previousHome == null) {
-            System.clearProperty("loupe.home");
-        } else {
-            System.setProperty("loupe.home", previousHome);
-        }
-    }
 
     @Test
     void demoWritesItsPageIntoOutDirAndSaysWhere() throws Exception {

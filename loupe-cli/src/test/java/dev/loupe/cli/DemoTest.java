@@ -12,31 +12,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.model.HookedTransformer;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class DemoTest {
+class DemoTest extends RepositoryHomeTest {
     private static final Path REFERENCE = GPT2_TOK.resolve("reference.safetensors");
     private static final int VOCAB = 50257;
     private static final int D_MODEL = 32;
-
-    private String previousHome;
-
-    @BeforeEach
-    void setHome() {
-        previousHome = System.getProperty("loupe.home");
-        System.setProperty("loupe.home", "..");
-    }
-
-    @AfterEach
-    void restoreHome() {
-        if (previousHome == null) {
-            System.clearProperty("loupe.home");
-        } else {
-            System.setProperty("loupe.home", previousHome);
-        }
-    }
 
     @Test
     void demoPrintsPredictionsAndTheLogitLens() {

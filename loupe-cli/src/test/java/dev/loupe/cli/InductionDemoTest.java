@@ -6,29 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** {@code loupe demo} on the shipped models: the induction table, offline, from the repository alone. */
-class InductionDemoTest {
-    private String previousHome;
-
-    @BeforeEach
-    void setHome() {
-        previousHome = System.getProperty("loupe.home");
-        System.setProperty("loupe.home", "..");
-    }
-
-    @AfterEach
-    void restoreHome() {
-        if (previousHome == null) {
-            System.clearProperty("loupe.home");
-        } else {
-            System.setProperty("loupe.home", previousHome);
-        }
-    }
-
+class InductionDemoTest extends RepositoryHomeTest {
     @Test
     void theDefaultDemoShowsTheInductionCircuit() {
         CliTestSupport.Result result = run("demo");
