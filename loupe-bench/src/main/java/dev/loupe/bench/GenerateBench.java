@@ -37,8 +37,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @Fork(value = 1, jvmArgsAppend = {BenchFlags.HEAP, BenchFlags.INTRA_OP_THREADS, BenchFlags.INTER_OP_THREADS,
         BenchFlags.OFFLINE, BenchFlags.NO_GRAPH_OPTIMIZER, BenchFlags.LOG_WARN, BenchFlags.QUIET_CUDA,
         BenchFlags.QUIET_LIBUTILS})
-@Warmup(iterations = 2)
-@Measurement(iterations = 8)
+// Single shots settle after a few runs (JIT, libtorch's allocator), so five of them warm up.
+@Warmup(iterations = 5)
+@Measurement(iterations = 10)
 public class GenerateBench {
     static final int PROMPT = 16;
     static final int NEW_TOKENS = 32;

@@ -2,6 +2,7 @@ package dev.loupe.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
@@ -24,6 +25,8 @@ import java.util.Set;
  * prompts go through {@link TextGenerator}.
  */
 public final class Generator {
+    private static final NDIndex LAST_POSITION = new NDIndex().addAllDim().addIndices(-1);
+
     private Generator() {}
 
     /** Called after every step with the token each sequence got. */
@@ -152,7 +155,11 @@ public final class Generator {
             NDArray mask = promptMask == null ? null
                     : stepManager.create(maskColumns(from), new Shape(batch, length - from));
             ForwardOptions forward = ForwardOptions.builder().attentionMask(mask).pastKvCache(cache).build();
-            NDArray last = model.forward(input, forward).logits().get(":, -1, :");
+            NDArray last = model.forward(input, forward).logits().get(LAST_POSITION);
+            if (!options.doSample()) {
+                // TransformerLens's greedy step is the argmax (first maximum), taken where the logits are.
+                return last.argMax(-1).toLongArray();
+            }
             NDArray seen = stepManager.create(flatten(rows, 0, length), new Shape(batch, length));
             return Sampling.sampleLogits(last, sampling, seen, random, stepManager).toLongArray();
         }
