@@ -96,8 +96,8 @@ public class LensTrainingBench {
         try {
             return Files.isRegularFile(PEAK_RSS_FILE)
                     ? Long.parseLong(Files.readString(PEAK_RSS_FILE).strip()) / 1024.0 : null;
-        } catch (IOException | NumberFormatException e) {
-            throw new UncheckedIOException(e instanceof IOException io ? io : new IOException(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

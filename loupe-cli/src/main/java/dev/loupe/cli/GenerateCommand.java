@@ -159,7 +159,7 @@ final class GenerateCommand extends LoupeCommand {
                 Map<String, NDArray> tensors = new LinkedHashMap<>();
                 tensors.put("output_ids", output);
                 if (mask != null) {
-                    tensors.put("attention_mask", extended(mask, (int) output.getShape().get(1)));
+                    tensors.put("attention_mask", Generator.extendMask(mask, (int) output.getShape().get(1)));
                 }
                 SafetensorsWriter.write(out, tensors);
                 err().println("Wrote output_ids " + shape(output.getShape().getShape()) + " to " + out);
@@ -220,18 +220,6 @@ final class GenerateCommand extends LoupeCommand {
             System.arraycopy(flat, b * have, wide, b * width, have);
         }
         return all.getManager().create(wide, new Shape(batch, width));
-    }
-
-    private static NDArray extended(NDArray mask, int width) {
-        int batch = (int) mask.getShape().get(0);
-        int prompt = (int) mask.getShape().get(1);
-        long[] flat = mask.toType(ai.djl.ndarray.types.DataType.INT64, false).toLongArray();
-        long[] wide = new long[batch * width];
-        Arrays.fill(wide, 1);
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(flat, b * prompt, wide, b * width, prompt);
-        }
-        return mask.getManager().create(wide, new Shape(batch, width));
     }
 
     /**

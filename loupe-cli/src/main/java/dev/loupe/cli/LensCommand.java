@@ -3,13 +3,16 @@ package dev.loupe.cli;
 import dev.loupe.LoupeException;
 import dev.loupe.lens.LensBasis;
 import dev.loupe.lens.TunedLensFiles;
+import dev.loupe.lens.data.TextDocuments;
+import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.model.HookedTransformer;
 import java.nio.file.Path;
-import picocli.CommandLine;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** {@code loupe lens}: the logit lens and tuned lenses (the Python tuned-lens library's format). */
 @Command(
@@ -59,5 +62,18 @@ final class LensCommand implements Runnable {
             throw new LoupeException("The lens " + lensDir + " needs the model " + basis.describe() + ", which failed: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The documents of {@code files} tokenized by the model and cut into sequences of
+     * {@code min(maxSeqLen, n_ctx)} tokens, as the lens trainer and evaluator read them.
+     *
+     * @param command the command, for the message when the model has no tokenizer
+     */
+    static TokenChunks corpus(HookedTransformer model, Path dir, String command, List<Path> files, String textColumn,
+            int maxSeqLen) {
+        LoupeCommand.requireTokenizer(model, dir, command, "a model folder with its tokenizer files");
+        return TokenChunks.of(TextDocuments.read(files, textColumn), model.tokenizer(),
+                Math.min(maxSeqLen, model.config().nCtx()));
     }
 }

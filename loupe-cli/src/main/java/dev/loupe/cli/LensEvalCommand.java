@@ -82,9 +82,7 @@ final class LensEvalCommand extends LoupeCommand {
     int execute() throws IOException {
         Path dir = ModelArgument.folder(model);
         try (HookedTransformer transformer = LensCommand.loadModelFor(dir, lens)) {
-            requireTokenizer(transformer, dir, "lens eval", "a model folder with its tokenizer files");
-            int length = Math.min(maxSeqLen, transformer.config().nCtx());
-            TokenChunks chunks = TokenChunks.of(TextDocuments.read(data, textColumn), transformer.tokenizer(), length);
+            TokenChunks chunks = LensCommand.corpus(transformer, dir, "lens eval", data, textColumn, maxSeqLen);
             try (TunedLens tuned = lens == null ? null : TunedLens.load(lens, transformer)) {
                 LensHook hook = tuned != null ? tuned.hook() : residMid ? LensHook.RESID_MID : LensHook.RESID_PRE;
                 LensEvalOptions options = new LensEvalOptions(maxSeqLen, batchSize, tokens, tokenShift, seed, hook);

@@ -134,11 +134,9 @@ final class LensTrainCommand extends LoupeCommand {
         LensTrainingOptions options = options();
         Path dir = ModelArgument.folder(model);
         try (HookedTransformer transformer = HookedTransformer.fromPretrainedNoProcessing(dir)) {
-            requireTokenizer(transformer, dir, "lens train", "a model folder with its tokenizer files");
-            int length = Math.min(maxSeqLen, transformer.config().nCtx());
-            TokenChunks chunks = TokenChunks.of(TextDocuments.read(data, textColumn), transformer.tokenizer(), length);
+            TokenChunks chunks = LensCommand.corpus(transformer, dir, "lens train", data, textColumn, maxSeqLen);
             out().printf(Locale.ROOT, "Data: %d sequences of %d tokens (%d tokens); %d steps × %d tokens%n",
-                    chunks.chunks().size(), length, chunks.tokenCount(), numSteps, tokensPerStep);
+                    chunks.chunks().size(), chunks.chunkSize(), chunks.tokenCount(), numSteps, tokensPerStep);
             try (TunedLens lens = startFrom != null ? TunedLens.load(startFrom, transformer)
                     : TunedLens.create(transformer, residMid ? LensHook.RESID_MID : LensHook.RESID_PRE, true)) {
                 long first = options.checkpointDir() != null && TrainingCheckpoint.exists(options.checkpointDir())

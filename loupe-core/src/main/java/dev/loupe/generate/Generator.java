@@ -76,8 +76,11 @@ public final class Generator {
         return new Generation(all, cache);
     }
 
-    /** The prompt's mask followed by 1 for every generated column. */
-    private static NDArray extendMask(NDArray promptMask, int width) {
+    /**
+     * The attention mask of a generation's output: the prompt's mask [batch, pos] followed by 1 for
+     * every generated column, int64 [batch, width], owned by the mask's manager.
+     */
+    public static NDArray extendMask(NDArray promptMask, int width) {
         long[] prompt = promptMask.toType(DataType.INT64, false).toLongArray();
         int batch = (int) promptMask.getShape().get(0);
         int promptWidth = (int) promptMask.getShape().get(1);

@@ -66,6 +66,19 @@ public record TokenChunks(List<long[]> chunks, double natsToBitsPerByte) {
         return chunks.get(0).length;
     }
 
+    /**
+     * {@code count} chunks from position {@code start} on, cycling past the end, flattened into
+     * token ids [count × chunkSize] (a batch [count, chunkSize]).
+     */
+    public long[] batch(long start, int count) {
+        int length = chunkSize();
+        long[] tokens = new long[count * length];
+        for (int i = 0; i < count; i++) {
+            System.arraycopy(chunks.get((int) ((start + i) % chunks.size())), 0, tokens, i * length, length);
+        }
+        return tokens;
+    }
+
     /** The chunks in an order fixed by {@code seed}. */
     public TokenChunks shuffled(long seed) {
         List<long[]> order = new ArrayList<>(chunks);

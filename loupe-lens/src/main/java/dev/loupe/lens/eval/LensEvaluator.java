@@ -58,11 +58,7 @@ public final class LensEvaluator {
         for (int start = 0; start < sequences; start += options.perGpuBatchSize()) {
             int count = Math.min(options.perGpuBatchSize(), sequences - start);
             try (NDManager manager = NDManager.newBaseManager()) {
-                long[] tokens = new long[count * length];
-                for (int i = 0; i < count; i++) {
-                    System.arraycopy(order.chunks().get(start + i), 0, tokens, i * length, length);
-                }
-                NDArray ids = manager.create(tokens, new Shape(count, length));
+                NDArray ids = manager.create(order.batch(start, count), new Shape(count, length));
                 try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
                     NDArray finalLogProbs = inputs.logits().logSoftmax(-1);
                     NDArray labels = LensStats.shiftLabels(ids, options.tokenShift());

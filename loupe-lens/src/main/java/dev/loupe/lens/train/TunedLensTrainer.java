@@ -63,7 +63,6 @@ public final class TunedLensTrainer {
         }
         List<NDArray> trained = trainedParameters(lens, options);
         trained.forEach(p -> p.setRequiresGradient(true));
-        List<String> names = parameterNames(lens, options);
         TokenChunks order = data.shuffled(options.seed());
         LearningRateSchedule schedule = LearningRateSchedule.warmupLinear(options.learningRate(),
                 options.warmupSteps(), options.numSteps() - options.warmupSteps());
@@ -72,7 +71,7 @@ public final class TunedLensTrainer {
         long started = System.nanoTime();
         try (Optimizer optimizer = optimizer(options, trained);
              GradientSums sums = new GradientSums(trained)) {
-            long first = resume(options, lens, names, optimizer);
+            long first = resume(options, lens, trained, optimizer);
             for (long step = first; step < options.numSteps(); step++) {
                 double[] layerLosses = new double[lens.numLayers()];
                 int passes = (sequencesPerStep + options.perGpuBatchSize() - 1) / options.perGpuBatchSize();
@@ -80,7 +79,7 @@ public final class TunedLensTrainer {
                 for (int pass = 0; pass < passes; pass++) {
                     int from = pass * options.perGpuBatchSize();
                     int count = Math.min(options.perGpuBatchSize(), sequencesPerStep - from);
-                    long[] tokens = batch(order, step * sequencesPerStep + from, count);
+                    long[] tokens = order.batch(step * sequencesPerStep + from, count);
                     accumulate(model, lens, options, tokens, count, passes, layerLosses, sums);
                 }
                 sums.writeIntoGradients();
@@ -89,7 +88,7 @@ public final class TunedLensTrainer {
                 optimizer.step(lr);
                 losses.add(layerLosses);
                 if (options.checkpointFreq() > 0 && (step + 1) % options.checkpointFreq() == 0) {
-                    TrainingCheckpoint.save(options.checkpointDir(), step + 1, random, named(names, lens, options),
+                    TrainingCheckpoint.save(options.checkpointDir(), step + 1, random, named(lens, trained),
                             optimizer, Map.of("lens_training", options.asJson()));
                 }
                 if (progress != null) {
@@ -119,7 +118,7 @@ public final class TunedLensTrainer {
                 for (int layer = 0; layer < lens.numLayers(); layer++) {
                     NDArray hidden = inputs.hidden(layer);
                     int index = layer;
-                    List<NDArray> own = sums.parametersOf(lens, layer);
+                    List<NDArray> own = layerParameters(lens, layer, options.biasOnly());
                     float loss = Gradients.compute(own, () -> {
                         NDArray logits = LensStats.shiftPredictions(lens.forward(hidden, index), shift);
                         // KL(p ‖ q) = Σ p log p − Σ p log q
@@ -164,17 +163,6 @@ public final class TunedLensTrainer {
         }
     }
 
-    /** {@code count} sequences from position {@code start} of the (cycled) order, flattened. */
-    private static long[] batch(TokenChunks order, long start, int count) {
-        int length = order.chunkSize();
-        long[] tokens = new long[count * length];
-        for (int i = 0; i < count; i++) {
-            long[] chunk = order.chunks().get((int) ((start + i) % order.chunks().size()));
-            System.arraycopy(chunk, 0, tokens, i * length, length);
-        }
-        return tokens;
-    }
-
     private static List<NDArray> trainedParameters(TunedLens lens, LensTrainingOptions options) {
         List<NDArray> params = new ArrayList<>();
         for (int layer = 0; layer < lens.numLayers(); layer++) {
@@ -197,23 +185,14 @@ public final class TunedLensTrainer {
         return params;
     }
 
-    private static List<String> parameterNames(TunedLens lens, LensTrainingOptions options) {
-        List<String> names = new ArrayList<>();
-        for (int layer = 0; layer < lens.numLayers(); layer++) {
-            if (!options.biasOnly()) {
-                names.add(layer + ".weight");
-            }
-            if (lens.bias(layer) != null) {
-                names.add(layer + ".bias");
-            }
-        }
-        return names;
-    }
-
-    private static Map<String, NDArray> named(List<String> names, TunedLens lens, LensTrainingOptions options) {
-        Map<String, NDArray> all = lens.stateDict();
+    /** The trained parameters by the library's names ({@code "0.weight"}, {@code "0.bias"}, …), for checkpoints. */
+    private static Map<String, NDArray> named(TunedLens lens, List<NDArray> trained) {
         Map<String, NDArray> named = new java.util.LinkedHashMap<>();
-        names.forEach(name -> named.put(name, all.get(name)));
+        lens.stateDict().forEach((name, p) -> {
+            if (trained.stream().anyMatch(t -> t == p)) {
+                named.put(name, p);
+            }
+        });
         return named;
     }
 
@@ -227,7 +206,8 @@ public final class TunedLensTrainer {
     }
 
     /** The step to start at: 0, or the checkpoint's after restoring it (options must match). */
-    private static long resume(LensTrainingOptions options, TunedLens lens, List<String> names, Optimizer optimizer) {
+    private static long resume(LensTrainingOptions options, TunedLens lens, List<NDArray> trained,
+            Optimizer optimizer) {
         Path dir = options.checkpointDir();
         if (dir == null || !TrainingCheckpoint.exists(dir)) {
             if (dir != null) {
@@ -249,7 +229,7 @@ public final class TunedLensTrainer {
                         + "; resume with the same options or use another checkpoint folder");
             }
         }
-        checkpoint.restore(named(names, lens, options), optimizer);
+        checkpoint.restore(named(lens, trained), optimizer);
         return checkpoint.step();
     }
 
@@ -283,16 +263,6 @@ public final class TunedLensTrainer {
             for (NDArray p : parameters) {
                 sums.add(manager.zeros(p.getShape()));
             }
-        }
-
-        List<NDArray> parametersOf(TunedLens lens, int layer) {
-            List<NDArray> own = new ArrayList<>();
-            for (NDArray p : parameters) {
-                if (p == lens.weight(layer) || p == lens.bias(layer)) {
-                    own.add(p);
-                }
-            }
-            return own;
         }
 
         void zero() {
