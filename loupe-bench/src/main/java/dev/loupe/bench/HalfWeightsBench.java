@@ -2,7 +2,7 @@ package dev.loupe.bench;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.load.WeightDtype;
+import dev.loupe.config.WeightDtype;
 import dev.loupe.model.HookedTransformer;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,7 +1,6 @@
 package dev.loupe.bench;
 
 import dev.loupe.lens.data.EnglishText;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.tokenize.Tokenizer;

@@ -7,7 +7,7 @@ import dev.loupe.lens.PredictionTrajectory;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.viz.TokenText;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.tokenize.TextOptions;
 import java.io.IOException;
 import java.io.PrintWriter;

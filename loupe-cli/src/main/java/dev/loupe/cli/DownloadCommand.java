@@ -2,7 +2,7 @@ package dev.loupe.cli;
 
 import dev.loupe.hub.HubClient;
 import dev.loupe.hub.ModelResolver;
-import dev.loupe.load.registry.ModelRegistry;
+import dev.loupe.hub.ModelRegistry;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.generate.GenerateOptions;
 import dev.loupe.generate.Generator;
 import dev.loupe.generate.TextGenerator;
-import dev.loupe.load.safetensors.SafetensorsWriter;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TokenBatch;
 import java.io.IOException;

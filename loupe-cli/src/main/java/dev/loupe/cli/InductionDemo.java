@@ -7,7 +7,7 @@ import dev.loupe.analysis.heads.DetectionPattern;
 import dev.loupe.analysis.heads.HeadDetector;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.train.TrainingRandom;
 import dev.loupe.train.toy.RepeatHalves;
 import java.io.PrintWriter;

@@ -10,7 +10,7 @@ import dev.loupe.lens.LensInputs;
 import dev.loupe.lens.LensStats;
 import dev.loupe.lens.LogitLens;
 import dev.loupe.lens.TunedLens;
-import dev.loupe.load.safetensors.SafetensorsWriter;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.tokenize.TokenBatch;

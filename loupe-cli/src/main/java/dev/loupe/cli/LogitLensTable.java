@@ -7,7 +7,7 @@ import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -3,8 +3,8 @@ package dev.loupe.cli;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;
-import dev.loupe.load.safetensors.SafetensorsFile;
-import dev.loupe.load.safetensors.TensorInfo;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.TensorInfo;
 import java.nio.file.Path;
 import java.util.Arrays;
 

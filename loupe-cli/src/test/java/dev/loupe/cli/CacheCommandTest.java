@@ -9,12 +9,11 @@ import static dev.loupe.cli.CliTestSupport.floats;
 import static dev.loupe.cli.CliTestSupport.longs;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.loupe.load.safetensors.SafetensorsFile;
-import dev.loupe.load.safetensors.SafetensorsWriter;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,8 +2,7 @@ package dev.loupe.cli;
 
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.loupe.load.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsFile;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,9 +1,8 @@
 package dev.loupe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDManager;
-import dev.loupe.load.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsFile;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

@@ -2,7 +2,6 @@ package dev.loupe.cli;
 
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.loupe.hub.LoopbackHub;
 import java.nio.file.Files;
 import java.nio.file.Path;

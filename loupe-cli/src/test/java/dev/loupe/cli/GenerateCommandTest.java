@@ -4,11 +4,10 @@ import static dev.loupe.cli.CliTestSupport.GPT2_TOK;
 import static dev.loupe.cli.CliTestSupport.longs;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.load.safetensors.SafetensorsFile;
-import dev.loupe.load.safetensors.SafetensorsWriter;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,6 @@ package dev.loupe.cli;
 
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

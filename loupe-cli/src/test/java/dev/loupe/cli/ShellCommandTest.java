@@ -1,7 +1,6 @@
 package dev.loupe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;

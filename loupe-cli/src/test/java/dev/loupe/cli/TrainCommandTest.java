@@ -3,10 +3,9 @@ package dev.loupe.cli;
 import static dev.loupe.cli.CliTestSupport.floats;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDManager;
-import dev.loupe.load.safetensors.SafetensorsFile;
-import dev.loupe.load.safetensors.SafetensorsWriter;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
 import java.nio.file.Path;
 import java.util.Map;

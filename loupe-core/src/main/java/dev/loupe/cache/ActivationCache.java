@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;
 import dev.loupe.hook.ActName;
-import dev.loupe.model.ModelOutput;
-import dev.loupe.load.safetensors.SafetensorsFile;
-import dev.loupe.load.safetensors.SafetensorsWriter;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -90,12 +90,12 @@ public final class ActivationCache implements AutoCloseable {
 
     /** {@code get_neuron_results}: each neuron's contribution post · W_out [batch, pos, d_mlp, d_model]. */
     public NDArray neuronResults(int layer, PosSlice posSlice) {
-        return Decompositions.neuronResults(this, resolve(layer), posSlice == null ? PosSlice.all() : posSlice);
+        return ResidualDecompositions.neuronResults(this, resolve(layer), posSlice == null ? PosSlice.all() : posSlice);
     }
 
     /** {@code stack_neuron_results}: every neuron "L{l}N{n}" of the layers before {@code options.layer()}. */
     public LabelledStack stackNeuronResults(StackOptions options) {
-        return Decompositions.stackNeuronResults(this, options);
+        return ResidualDecompositions.stackNeuronResults(this, options);
     }
 
     /**
@@ -103,7 +103,7 @@ public final class ActivationCache implements AutoCloseable {
      * summing to the residual stream entering {@code options.layer()}.
      */
     public LabelledStack fullResidDecomposition(StackOptions options, boolean expandNeurons) {
-        return Decompositions.fullResidDecomposition(this, options, expandNeurons);
+        return ResidualDecompositions.fullResidDecomposition(this, options, expandNeurons);
     }
 
     /**
@@ -111,7 +111,7 @@ public final class ActivationCache implements AutoCloseable {
      * {@code incorrectTokens}, may be null) through ln_final's cached scale: [components, ...].
      */
     public NDArray logitAttrs(NDArray stack, NDArray tokens, NDArray incorrectTokens, PosSlice posSlice) {
-        return Decompositions.logitAttrs(this, stack, tokens, incorrectTokens, posSlice == null ? PosSlice.all() : posSlice);
+        return ResidualDecompositions.logitAttrs(this, stack, tokens, incorrectTokens, posSlice == null ? PosSlice.all() : posSlice);
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.loupe.cache;
 
 import ai.djl.ndarray.NDArray;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
 /** What a cache's analyses need from the model that made it. */

@@ -1,6 +1,6 @@
 package dev.loupe.cache;
 
-import dev.loupe.model.ForwardOptions;
+import dev.loupe.run.ForwardOptions;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 

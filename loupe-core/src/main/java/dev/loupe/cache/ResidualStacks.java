@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -97,7 +97,7 @@ final class ResidualStacks {
         if (perLayer.isEmpty()) {
             throw new LoupeException("stackHeadResults with layer 0 has no heads to stack");
         }
-        NDArray stack = Decompositions.componentsFirst(NDArrays.concat(perLayer, -2)); // [layers * heads, ..., d_model]
+        NDArray stack = ResidualDecompositions.componentsFirst(NDArrays.concat(perLayer, -2)); // [layers * heads, ..., d_model]
         if (options.inclRemainder()) {
             NDArray total = options.posSlice().apply(cache.get("resid_post", layer - 1), -2);
             stack = NDArrays.concat(new NDList(stack, total.sub(stack.sum(new int[] {0})).expandDims(0)), 0);

@@ -27,7 +27,7 @@ import java.util.TreeSet;
  * several threads and processes at once.
  */
 public final class HubClient {
-    /** The weights a model folder may hold, in the order {@link dev.loupe.load.WeightSource} prefers them. */
+    /** The weights a model folder may hold, in the order {@link dev.loupe.io.WeightSource} prefers them. */
     static final List<String> WEIGHT_FILES = List.of("model.safetensors", "model.safetensors.index.json",
             "pytorch_model.bin", "pytorch_model.bin.index.json");
 

@@ -2,7 +2,6 @@ package dev.loupe.hub;
 
 import dev.loupe.LoupeException;
 import dev.loupe.hub.HubException.Reason;
-import dev.loupe.load.registry.ModelRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;

@@ -1,40 +1,28 @@
 package dev.loupe.load;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.TransformerConfig;
-import dev.loupe.process.ProcessOptions;
-import dev.loupe.process.ProcessedWeights;
-import dev.loupe.process.WeightProcessing;
+import dev.loupe.CheckpointException;
+import dev.loupe.config.TransformerConfig;
+import dev.loupe.config.WeightDtype;
+import dev.loupe.io.WeightSource;
+import dev.loupe.load.adapters.Adapters;
+import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Map;
 
-/** Loads a Hugging Face model folder through the adapter of its {@code model_type}. */
+/**
+ * Reads a model folder through the adapter of its {@code model_type}: Hugging Face folders
+ * ({@code config.json} + safetensors or PyTorch weights) and Loupe's native folders. Reading gives a
+ * {@link LoadedModel}; {@code HookedTransformer} builds itself from it.
+ */
 public final class ModelLoader {
-    private static final List<ArchitectureAdapter> ADAPTERS = List.of(new Gpt2Adapter(), new GptNeoXAdapter(),
-            new LlamaAdapter(), new GptNeoAdapter(), new GptJAdapter(), new OptAdapter(), new MistralAdapter(),
-            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter());
-
-    private static final ArchitectureAdapter NATIVE = new NativeFormat();
-
     private ModelLoader() {}
-
-    /** The {@code model_type}s Loupe can load. */
-    public static List<String> supportedModelTypes() {
-        return ADAPTERS.stream().map(ArchitectureAdapter::modelType).toList();
-    }
-
-    /** The adapter for {@code modelType}, or an error listing the supported ones. */
-    public static ArchitectureAdapter adapter(String modelType) {
-        return ADAPTERS.stream().filter(a -> a.modelType().equals(modelType)).findFirst()
-                .orElseThrow(() -> new CheckpointException("Unsupported architecture: model_type '" + modelType
-                        + "'. Supported: " + String.join(", ", supportedModelTypes()) + "."));
-    }
 
     /** Reads {@code dir/config.json}. */
     public static JsonNode readHfConfig(Path dir) {
@@ -60,59 +48,29 @@ public final class ModelLoader {
     /** The config of the model folder {@code dir}, without reading its weights. */
     public static TransformerConfig config(Path dir) {
         JsonNode json = readHfConfig(dir);
-        return adapterFor(json, dir).config(json, modelName(dir));
-    }
-
-    /** Loads the model folder {@code dir} with its weights as they are (no processing), in float32. */
-    public static HookedTransformer load(Path dir) {
-        return load(dir, WeightDtype.FLOAT32);
-    }
-
-    /** Loads the model folder {@code dir} with its weights as they are (no processing), kept as {@code dtype}. */
-    public static HookedTransformer load(Path dir, WeightDtype dtype) {
-        return load(dir, dtype, ProcessOptions.none());
+        return Adapters.forConfig(json, dir).config(json, modelName(dir));
     }
 
     /**
-     * Loads the model folder {@code dir}, keeping its weights as {@code dtype} and processing them
-     * as {@code processing} says (TransformerLens's {@code from_pretrained}).
+     * Reads the model folder {@code dir}: its config, its weights as they are stored (converted to
+     * TransformerLens's names and layouts, kept as {@code dtype}) and its tokenizer if it has one.
      */
-    public static HookedTransformer load(Path dir, WeightDtype dtype, ProcessOptions processing) {
+    public static LoadedModel read(Path dir, WeightDtype dtype) {
         JsonNode json = readHfConfig(dir);
-        ArchitectureAdapter adapter = adapterFor(json, dir);
+        ArchitectureAdapter adapter = Adapters.forConfig(json, dir);
         TransformerConfig cfg = adapter.config(json, modelName(dir));
         NDManager weights = NDManager.newBaseManager();
         try (WeightSource source = WeightSource.open(dir, dtype)) {
-            ProcessedWeights loaded = new ProcessedWeights(adapter.stateDict(source, cfg, weights), cfg);
-            ProcessedWeights processed = WeightProcessing.process(loaded, processing);
-            HookedTransformer model = new HookedTransformer(processed.config(), processed.stateDict(), weights);
-            if (Tokenizer.existsIn(dir)) {
-                model.setTokenizer(Tokenizer.fromModelDir(dir));
-            }
-            return model;
+            Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
+            Tokenizer tokenizer = Tokenizer.existsIn(dir) ? Tokenizer.fromModelDir(dir) : null;
+            return new LoadedModel(cfg, stateDict, weights, tokenizer);
         } catch (RuntimeException e) {
             weights.close();
             throw e;
         }
     }
 
-    /** Loupe's native folders (TransformerLens config keys, no model_type) need no adapter of their own. */
-    private static ArchitectureAdapter adapterFor(JsonNode json, Path dir) {
-        return NativeFormat.describes(json) ? NATIVE : adapter(modelType(json, dir));
-    }
-
-    private static String modelType(JsonNode json, Path dir) {
-        JsonNode type = json.get("model_type");
-        if (type == null || !type.isTextual()) {
-            throw new CheckpointException(dir.resolve("config.json") + " has no \"model_type\"; Loupe needs it to pick "
-                    + "the architecture (supported: " + String.join(", ", supportedModelTypes()) + "; or a Loupe native folder,"
-                    + " whose config.json has TransformerLens's keys n_layers, d_model, ...)");
-        }
-        return type.asText();
-    }
-
-    private static String modelName(Path dir) {
-        Path absolute = dir.toAbsolutePath().normalize();
+    private static String modelName(Path dir) {        Path absolute = dir.toAbsolutePath().normalize();
         Path snapshots = absolute.getParent();
         // A Hugging Face cache snapshot (models--org--name/snapshots/<commit>) takes its repository's
         // name, as TransformerLens names a model by the last part of its official name.

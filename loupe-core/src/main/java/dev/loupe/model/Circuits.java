@@ -3,8 +3,8 @@ package dev.loupe.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.analysis.Composition;
-import dev.loupe.analysis.FactoredMatrix;
+import dev.loupe.linalg.Composition;
+import dev.loupe.linalg.FactoredMatrix;
 
 /**
  * The circuits view of a model's weights, as TransformerLens's {@code QK}, {@code OV} and

@@ -1,5 +1,10 @@
 package dev.loupe.model;
 
+import dev.loupe.config.TransformerConfig;
+import dev.loupe.numeric.Autograd;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -8,6 +13,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
+import dev.loupe.cache.CacheModel;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
@@ -34,29 +40,32 @@ final class ForwardRun {
 
     private record Probe(HookPoint point, NDArray probe) {}
 
-    private final HookedTransformer model;
+    private final Network network;
+    private final CacheModel model;
     private final NDManager pass;
     private final CacheOptions cacheOptions;
     private final Map<String, NDArray> cached = new LinkedHashMap<>();
     private final List<Probe> probes = new ArrayList<>();
 
-    private ForwardRun(HookedTransformer model, NDManager pass, CacheOptions cacheOptions) {
+    private ForwardRun(Network network, CacheModel model, NDManager pass, CacheOptions cacheOptions) {
+        this.network = network;
         this.model = model;
         this.pass = pass;
         this.cacheOptions = cacheOptions;
     }
 
     /**
+     * @param model what the returned cache analyses with (the façade over {@code network})
      * @param cacheOwnsInput whether the cache takes over the input's manager (for inputs made just for
      *     this run), rather than living in a manager of its own under it
      */
-    static Result run(HookedTransformer model, NDArray input, ForwardOptions options, List<HookSpec> hooks,
+    static Result run(Network network, CacheModel model, NDArray input, ForwardOptions options, List<HookSpec> hooks,
             CacheOptions cacheOptions, boolean cacheOwnsInput) {
         NDManager caller = input.getManager();
-        HookRegistry registry = model.hookRegistry();
+        HookRegistry registry = network.registry();
         int level = registry.enterScope();
         try (NDManager pass = caller.newSubManager()) {
-            ForwardRun run = new ForwardRun(model, pass, cacheOptions);
+            ForwardRun run = new ForwardRun(network, model, pass, cacheOptions);
             hooks.forEach(registry::add);
             if (cacheOptions != null) {
                 registry.add(HookSpec.forward(cacheOptions.namesFilter(), run::keep));
@@ -99,13 +108,13 @@ final class ForwardRun {
     }
 
     private ModelOutput compute(NDArray input, ForwardOptions options) {
-        TransformerConfig cfg = model.config();
-        int start = model.layerIndex(options.startAtLayer(), 0, "startAtLayer");
-        int stop = model.layerIndex(options.stopAtLayer(), cfg.nLayers(), "stopAtLayer");
+        TransformerConfig cfg = network.config();
+        int start = network.layerIndex(options.startAtLayer(), 0, "startAtLayer");
+        int stop = network.layerIndex(options.stopAtLayer(), cfg.nLayers(), "stopAtLayer");
         NDArray in = start == 0 ? ownTokens(input, "input") : ownResidual(input, cfg);
         NDArray padding = options.attentionMask() == null ? null : ownMask(options.attentionMask(), in.getShape());
         boolean stopsEarly = options.stopAtLayer() != null;
-        NDArray output = model.compute(in, start, stop, padding, pass, !stopsEarly, options.pastKvCache());
+        NDArray output = network.compute(in, start, stop, padding, pass, !stopsEarly, options.pastKvCache());
         if (stopsEarly) {
             return new ModelOutput(null, null, output);
         }
@@ -158,7 +167,7 @@ final class ForwardRun {
         if (full.loss() != null && !options.lossPerToken()) {
             return full.loss();
         }
-        int start = model.layerIndex(options.startAtLayer(), 0, "startAtLayer");
+        int start = network.layerIndex(options.startAtLayer(), 0, "startAtLayer");
         NDArray tokens = start == 0 ? ownTokens(input, "input") : lossTokens(null, start, options);
         return Losses.crossEntropy(main, tokens, options.attentionMask() == null ? null
                 : ownMask(options.attentionMask(), tokens.getShape()), false);

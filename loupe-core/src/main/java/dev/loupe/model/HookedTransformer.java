@@ -1,5 +1,9 @@
 package dev.loupe.model;
 
+import dev.loupe.config.TransformerConfig;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -11,29 +15,19 @@ import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.hub.ModelResolver;
+import dev.loupe.load.LoadedModel;
 import dev.loupe.load.ModelLoader;
-import dev.loupe.load.WeightDtype;
+import dev.loupe.config.WeightDtype;
 import dev.loupe.process.ProcessOptions;
 import dev.loupe.process.ProcessedWeights;
 import dev.loupe.process.WeightProcessing;
-import dev.loupe.model.components.Embed;
 import dev.loupe.model.components.HookCatalog;
-import dev.loupe.model.components.HookFlag;
-import dev.loupe.model.components.AttentionInputs;
-import dev.loupe.model.components.Norm;
 import dev.loupe.model.components.Parameters;
-import dev.loupe.model.components.PosEmbed;
-import dev.loupe.model.components.TransformerBlock;
-import dev.loupe.model.components.Unembed;
-import dev.loupe.model.components.Weight;
-import ai.djl.ndarray.types.DataType;
-import java.util.function.Supplier;
 import dev.loupe.tokenize.TextEncoder;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.tokenize.TokenBatch;
 import dev.loupe.tokenize.Tokenizer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,21 +54,9 @@ import java.util.Map;
  * its weights and frees them on {@link #close()}. One forward pass runs at a time.
  */
 public final class HookedTransformer implements TextMethods, Circuits, CacheModel, AutoCloseable {
-    private TransformerConfig config;
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;
-    private final Embed embed;
-    private final Norm embedLn;
-    private final PosEmbed posEmbed;
-    private final List<TransformerBlock> blocks = new ArrayList<>();
-    private final Norm lnFinal;
-    private final Unembed unembed;
-    private final HookPoint hookTokens;
-    private final HookPoint hookEmbed;
-    private final HookPoint hookPosEmbed;
-    private final HookCatalog catalog = new HookCatalog();
-    private final HookRegistry registry;
-    private final boolean halfWeights;
+    private final Network network;
     private Tokenizer tokenizer;
 
     /**
@@ -85,26 +67,9 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * @param weights the manager that owns the tensors; the model closes it
      */
     public HookedTransformer(TransformerConfig config, Map<String, NDArray> stateDict, NDManager weights) {
-        this.config = config;
         this.weights = weights;
         this.stateDict = Collections.unmodifiableMap(new LinkedHashMap<>(stateDict));
-        Parameters params = new Parameters(this.stateDict, weights);
-        embed = new Embed(config, params);
-        embedLn = config.postEmbeddingLn() ? Norm.create("LN", "embed.ln", config, params, catalog, false) : null;
-        hookEmbed = catalog.add("hook_embed", HookCatalog::residual);
-        boolean learnedPositions = config.positionalEmbeddingType().equals("standard");
-        posEmbed = learnedPositions ? new PosEmbed(config, params) : null;
-        hookPosEmbed = learnedPositions ? catalog.add("hook_pos_embed", HookCatalog::residual) : null;
-        hookTokens = catalog.add("hook_tokens", (c, batch, pos) -> new Shape(batch, pos),
-                HookFlag.USE_HOOK_TOKENS);
-        for (int layer = 0; layer < config.nLayers(); layer++) {
-            blocks.add(new TransformerBlock(layer, config, params, catalog));
-        }
-        lnFinal = Norm.create(finalNormType(config), "ln_final", config, params, catalog, false);
-        unembed = new Unembed(config, params, catalog);
-        registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
-                this::whyNotFiring);
-        halfWeights = this.stateDict.values().stream().anyMatch(a -> a.getDataType() == DataType.FLOAT16);
+        network = new Network(config, this.stateDict, weights);
     }
 
     /**
@@ -112,7 +77,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * TransformerLens's weight processing: logits equal Hugging Face's.
      */
     public static HookedTransformer fromPretrainedNoProcessing(Path dir) {
-        return ModelLoader.load(dir);
+        return fromPretrainedNoProcessing(dir, WeightDtype.FLOAT32);
     }
 
     /**
@@ -142,17 +107,17 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * unchanged, and logits are centred over the vocabulary (Hugging Face's minus their mean).
      */
     public static HookedTransformer fromPretrained(Path dir) {
-        return ModelLoader.load(dir, WeightDtype.FLOAT32, ProcessOptions.defaults());
+        return fromPretrained(dir, ProcessOptions.defaults(), WeightDtype.FLOAT32);
     }
 
     /** As {@link #fromPretrained(Path)} with the processing steps {@code options} chooses. */
     public static HookedTransformer fromPretrained(Path dir, ProcessOptions options) {
-        return ModelLoader.load(dir, WeightDtype.FLOAT32, options);
+        return fromPretrained(dir, options, WeightDtype.FLOAT32);
     }
 
     /** As {@link #fromPretrained(Path, ProcessOptions)}, keeping the weights in memory as {@code dtype}. */
     public static HookedTransformer fromPretrained(Path dir, ProcessOptions options, WeightDtype dtype) {
-        return ModelLoader.load(dir, dtype, options);
+        return build(ModelLoader.read(dir, dtype), options);
     }
 
     /**
@@ -169,7 +134,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
                 copy.attach(copies);
                 copied.put(name, copy);
             });
-            ProcessedWeights processed = WeightProcessing.process(new ProcessedWeights(copied, config), options);
+            ProcessedWeights processed = WeightProcessing.process(new ProcessedWeights(copied, config()), options);
             return new HookedTransformer(processed.config(), processed.stateDict(), copies);
         } catch (RuntimeException e) {
             copies.close();
@@ -182,12 +147,28 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * ({@link WeightDtype#FLOAT16} halves the memory; each layer is widened to float32 as it runs).
      */
     public static HookedTransformer fromPretrainedNoProcessing(Path dir, WeightDtype dtype) {
-        return ModelLoader.load(dir, dtype);
+        return build(ModelLoader.read(dir, dtype), ProcessOptions.none());
+    }
+
+    /** Builds the model from what was read, processing its weights first; takes over weights and tokenizer. */
+    private static HookedTransformer build(LoadedModel loaded, ProcessOptions processing) {
+        try {
+            ProcessedWeights processed = WeightProcessing.process(
+                    new ProcessedWeights(loaded.stateDict(), loaded.config()), processing);
+            HookedTransformer model = new HookedTransformer(processed.config(), processed.stateDict(), loaded.weights());
+            if (loaded.tokenizer() != null) {
+                model.setTokenizer(loaded.tokenizer());
+            }
+            return model;
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
+        }
     }
 
     /** The model's config, with its current hook flags. */
     public TransformerConfig config() {
-        return config;
+        return network.config();
     }
 
     /** Parameters by TransformerLens name (read-only view; do not change the tensors in place). */
@@ -204,22 +185,22 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** Fire {@code attn.hook_result} [batch, pos, head_index, d_model] (each head's output). */
     public void setUseAttnResult(boolean on) {
-        config = config.toBuilder().useAttnResult(on).build();
+        network.setConfig(network.config().toBuilder().useAttnResult(on).build());
     }
 
     /** Fire {@code hook_q_input}, {@code hook_k_input}, {@code hook_v_input} (per-head copies of resid_pre). */
     public void setUseSplitQkvInput(boolean on) {
-        config = config.toBuilder().useSplitQkvInput(on).build();
+        network.setConfig(network.config().toBuilder().useSplitQkvInput(on).build());
     }
 
     /** Fire {@code hook_attn_in} [batch, pos, head_index, d_model]. */
     public void setUseAttnIn(boolean on) {
-        config = config.toBuilder().useAttnIn(on).build();
+        network.setConfig(network.config().toBuilder().useAttnIn(on).build());
     }
 
     /** Fire {@code hook_mlp_in} [batch, pos, d_model]. */
     public void setUseHookMlpIn(boolean on) {
-        config = config.toBuilder().useHookMlpIn(on).build();
+        network.setConfig(network.config().toBuilder().useHookMlpIn(on).build());
     }
 
     /**
@@ -227,38 +208,38 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * inputs), as TransformerLens's {@code ungroup_grouped_query_attention}; the logits do not change.
      */
     public void setUngroupGroupedQueryAttention(boolean on) {
-        config = config.toBuilder().ungroupGroupedQueryAttention(on).build();
+        network.setConfig(network.config().toBuilder().ungroupGroupedQueryAttention(on).build());
     }
 
     /** Fire {@code hook_tokens} [batch, pos]. */
     public void setUseHookTokens(boolean on) {
-        config = config.toBuilder().useHookTokens(on).build();
+        network.setConfig(network.config().toBuilder().useHookTokens(on).build());
     }
 
     // ---- hook points and hooks --------------------------------------------------------------
 
     /** Every hook point that fires under the current flags, in TransformerLens's registration order. */
     public List<String> hookNames() {
-        return firingEntries().stream().map(e -> e.point().name()).toList();
+        return network.firingEntries().stream().map(e -> e.point().name()).toList();
     }
 
     /** Every firing hook point with its activation's shape for a [batch, pos] input. */
     public Map<String, Shape> hookShapes(long batch, long pos) {
         Map<String, Shape> shapes = new LinkedHashMap<>();
-        for (HookCatalog.Entry entry : firingEntries()) {
-            shapes.put(entry.point().name(), entry.shape().of(config, batch, pos));
+        for (HookCatalog.Entry entry : network.firingEntries()) {
+            shapes.put(entry.point().name(), entry.shape().of(config(), batch, pos));
         }
         return shapes;
     }
 
     /** The hook point called {@code name}; unknown names raise an error listing the closest ones. */
     public HookPoint hookPoint(String name) {
-        return registry.point(name);
+        return network.registry().point(name);
     }
 
     /** The hooks registry (advanced use: scopes by hand). */
     public HookRegistry hookRegistry() {
-        return registry;
+        return network.registry();
     }
 
     /**
@@ -278,6 +259,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** As {@link #hooks(HookSpec...)}. */
     public HookScope hooks(List<HookSpec> specs) {
+        HookRegistry registry = network.registry();
         int level = registry.enterScope();
         try {
             specs.forEach(registry::add);
@@ -290,22 +272,22 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** Attaches a hook until {@link #resetHooks()}. */
     public void addHook(HookSpec spec) {
-        registry.add(spec);
+        network.registry().add(spec);
     }
 
     /** Attaches a hook that only {@code resetHooks(true)} removes. */
     public void addPermanentHook(HookSpec spec) {
-        registry.addPermanent(spec);
+        network.registry().addPermanent(spec);
     }
 
     /** Removes every hook but the permanent ones. */
     public void resetHooks() {
-        registry.reset(false);
+        network.registry().reset(false);
     }
 
     /** Removes every hook, permanent ones too if asked. */
     public void resetHooks(boolean includingPermanent) {
-        registry.reset(includingPermanent);
+        network.registry().reset(includingPermanent);
     }
 
     // ---- running ----------------------------------------------------------------------------
@@ -317,7 +299,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** A forward pass with options; see {@link ForwardOptions}. */
     public ModelOutput forward(NDArray input, ForwardOptions options) {
-        return ForwardRun.run(this, input, options, List.of(), null, false).output();
+        return ForwardRun.run(network, this, input, options, List.of(), null, false).output();
     }
 
     /** The mean next-token loss of tokens [batch, pos]. */
@@ -335,7 +317,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * gradient of {@code options.metric()} (the mean loss by default).
      */
     public ModelOutput runWithHooks(NDArray input, ForwardOptions options, List<HookSpec> hooks) {
-        return ForwardRun.run(this, input, options, hooks, null, false).output();
+        return ForwardRun.run(network, this, input, options, hooks, null, false).output();
     }
 
     /** Every activation of a forward pass on tokens [batch, pos], and its logits. */
@@ -350,12 +332,12 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** As {@link #runWithCache(NDArray, CacheOptions)} with extra hooks for this run. */
     public ActivationCache runWithCache(NDArray input, CacheOptions options, List<HookSpec> hooks) {
-        return ForwardRun.run(this, input, options.forward(), hooks, options, false).cache();
+        return ForwardRun.run(network, this, input, options.forward(), hooks, options, false).cache();
     }
 
     @Override
     public NDArray applyFinalNorm(NDArray x) {
-        return lnFinal == null ? x : lnFinal.forward(x);
+        return network.applyFinalNorm(x);
     }
 
     /**
@@ -364,7 +346,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * width for speed, an all-zero {@code b_U} skipped); a lens's read-out. Runs under autograd.
      */
     public NDArray unembed(NDArray x) {
-        return unembed.forward(x);
+        return network.unembed(x);
     }
 
     /** Frees the weights (and the tokenizer). */
@@ -397,7 +379,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     @Override
     public TextEncoder textEncoder() {
-        return new TextEncoder(tokenizer(), config.defaultPrependBos(), config.nCtx());
+        return new TextEncoder(tokenizer(), config().defaultPrependBos(), config().nCtx());
     }
 
     @Override
@@ -409,7 +391,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
             if (batch.isPadded() && forward.attentionMask() == null) {
                 forward = forward.toBuilder().attentionMask(batch.maskArray(owner)).build();
             }
-            return ForwardRun.run(this, batch.idsArray(owner), forward, List.of(), options, true).cache();
+            return ForwardRun.run(network, this, batch.idsArray(owner), forward, List.of(), options, true).cache();
         } catch (RuntimeException e) {
             owner.close();
             throw e;
@@ -417,109 +399,4 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
     }
 
     // ---- the forward pass itself ------------------------------------------------------------
-
-    /**
-     * The transformer, top to bottom. {@code input} is int64 tokens [batch, pos], or the residual
-     * [batch, pos, d_model] entering block {@code start}.
-     *
-     * @param unembedAtEnd whether to finish with the final norm and the unembedding (false when the caller
-     *     set {@code stopAtLayer}, as TransformerLens returns the residual whenever it is set)
-     * @param cache earlier positions' keys and values (the input holds only new tokens), or null
-     * @return logits, or the residual after block {@code stop - 1}
-     */
-    NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass, boolean unembedAtEnd,
-            KeyValueCache cache) {
-        TransformerConfig cfg = config;
-        int batch = (int) input.getShape().get(0);
-        int pos = (int) input.getShape().get(1);
-        if (cache != null && (start != 0 || stop != cfg.nLayers() || cache.batch() != batch)) {
-            throw new LoupeException("A key/value cache needs a run over every layer from tokens, with the cache's batch"
-                    + " size " + cache.batch() + " (got startAtLayer " + start + ", stop " + stop + ", batch " + batch + ")");
-        }
-        int offset = cache == null ? 0 : cache.length();
-        long[] newMask = padding == null ? null : padding.toLongArray();
-        long[] keep = cache == null ? newMask : cache.maskWith(newMask, pos);
-        if (keep != null && java.util.Arrays.stream(keep).allMatch(v -> v != 0)) {
-            keep = null; // nothing padded: the simpler masks and positions are exact
-        }
-        NDArray residual;
-        if (start == 0) {
-            NDArray tokens = cfg.useHookTokens() ? hookTokens.fire(input) : input;
-            NDArray tokenEmbed = embed.forward(tokens, pass);
-            residual = hookEmbed.fire(embedLn == null ? tokenEmbed
-                    : widened(embedLn.weights(), pass, () -> embedLn.forward(tokenEmbed)));
-            if (posEmbed != null) {
-                residual = residual.add(hookPosEmbed.fire(posEmbed.forward(batch, pos, offset, keep, pass)));
-            }
-        } else {
-            residual = input;
-        }
-        AttentionInputs attention = AttentionInputs.build(cfg, pass, batch, pos, offset, keep, cache);
-        for (int layer = start; layer < stop; layer++) {
-            TransformerBlock block = blocks.get(layer);
-            NDArray blockInput = residual;
-            residual = widened(block.weights(), pass, () -> block.forward(blockInput, attention, cfg));
-        }
-        if (cache != null) {
-            cache.advance(pos, cache.maskWith(newMask, pos));
-        }
-        if (!unembedAtEnd) {
-            return residual;
-        }
-        NDArray finalResidual = residual;
-        List<Weight> head = new ArrayList<>(unembed.weights());
-        if (lnFinal != null) {
-            head.addAll(lnFinal.weights());
-        }
-        return widened(head, pass, () -> unembed.forward(lnFinal == null ? finalResidual : lnFinal.forward(finalResidual)));
-    }
-
-    /** Runs {@code layer} with its float16 weights widened to float32 for just that long. */
-    private NDArray widened(List<Weight> weights, NDManager pass, Supplier<NDArray> layer) {
-        if (!halfWeights) {
-            return layer.get();
-        }
-        Weight.widen(weights, pass);
-        try {
-            return layer.get();
-        } finally {
-            Weight.release(weights);
-        }
-    }
-
-    /** TransformerLens uses an RMSNorm at the end when {@code final_rms} is set, whatever the blocks use. */
-    private static String finalNormType(TransformerConfig cfg) {
-        String type = cfg.normalizationType();
-        if (cfg.finalRms() && type.startsWith("LN")) {
-            return type.equals("LN") ? "RMS" : "RMSPre";
-        }
-        return type;
-    }
-
-    private List<HookCatalog.Entry> firingEntries() {
-        return catalog.entries().stream().filter(e -> e.fires(config)).toList();
-    }
-
-    private String whyNotFiring(String name) {
-        HookCatalog.Entry entry = catalog.entry(name);
-        if (entry == null || entry.fires(config)) {
-            return null;
-        }
-        String field = entry.flag().configField();
-        String setter = "set" + Character.toUpperCase(field.charAt(0)) + field.substring(1);
-        return "Hook point " + name + " fires only when " + field + " is on: call model." + setter
-                + "(true) first (it does not change the logits).";
-    }
-
-    int layerIndex(Integer layer, int whenNull, String what) {
-        if (layer == null) {
-            return whenNull;
-        }
-        int n = config.nLayers();
-        int index = layer < 0 ? n + layer : layer;
-        if (index < 0 || index > n) {
-            throw new LoupeException(what + " = " + layer + " is outside the model's " + n + " layers");
-        }
-        return index;
-    }
 }

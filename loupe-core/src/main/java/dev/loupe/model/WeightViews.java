@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.config.TransformerConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;

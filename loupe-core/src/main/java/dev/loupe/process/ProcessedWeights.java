@@ -1,7 +1,7 @@
 package dev.loupe.process;
 
 import ai.djl.ndarray.NDArray;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
 /**

@@ -6,7 +6,7 @@ import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.LoupeException;
-import dev.loupe.load.CheckpointException;
+import dev.loupe.CheckpointException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.loupe.LoupeException;
-import dev.loupe.model.Autograd;
+import dev.loupe.numeric.Autograd;
 import java.util.List;
 import java.util.function.Supplier;
 

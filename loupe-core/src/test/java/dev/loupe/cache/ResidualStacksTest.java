@@ -2,13 +2,12 @@ package dev.loupe.cache;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.model.ForwardOptions;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.ReturnType;
+import dev.loupe.run.ReturnType;
 import dev.loupe.testing.Fixtures;
 import java.util.ArrayList;
 import java.util.List;

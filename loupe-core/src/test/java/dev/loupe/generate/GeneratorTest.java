@@ -2,12 +2,11 @@ package dev.loupe.generate;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.model.ForwardOptions;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.KeyValueCache;
+import dev.loupe.run.KeyValueCache;
 import dev.loupe.testing.Fixtures;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -2,10 +2,8 @@ package dev.loupe.hub;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.load.registry.ModelRegistry;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
 import dev.loupe.testing.TensorAssert;

@@ -1,7 +1,6 @@
 package dev.loupe.load;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -2,10 +2,9 @@ package dev.loupe.model;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.analysis.FactoredMatrix;
+import dev.loupe.linalg.FactoredMatrix;
 import dev.loupe.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 

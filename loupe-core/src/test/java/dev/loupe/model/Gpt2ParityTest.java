@@ -1,8 +1,10 @@
 package dev.loupe.model;
 
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;

@@ -2,13 +2,12 @@ package dev.loupe.model;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
-import dev.loupe.load.WeightDtype;
+import dev.loupe.config.WeightDtype;
 import dev.loupe.testing.Fixtures;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

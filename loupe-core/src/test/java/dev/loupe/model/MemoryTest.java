@@ -1,7 +1,8 @@
 package dev.loupe.model;
 
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ReturnType;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.cache.ActivationCache;

@@ -1,9 +1,11 @@
 package dev.loupe.model;
 
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;

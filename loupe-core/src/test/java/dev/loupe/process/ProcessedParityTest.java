@@ -2,15 +2,14 @@ package dev.loupe.process;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.cache.ActivationCache;
-import dev.loupe.model.ForwardOptions;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.ModelOutput;
-import dev.loupe.model.ReturnType;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import dev.loupe.testing.Fixtures;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -3,7 +3,7 @@ package dev.loupe.testing;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -2,9 +2,8 @@ package dev.loupe.tokenize;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.load.CheckpointException;
+import dev.loupe.CheckpointException;
 import dev.loupe.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package dev.loupe.lens;
 
 import dev.loupe.LoupeException;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.process.ProcessOptions;
 import java.util.List;
 

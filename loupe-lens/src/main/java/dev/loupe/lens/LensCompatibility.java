@@ -1,6 +1,6 @@
 package dev.loupe.lens;
 
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 
 /** Whether a tuned lens fits a model, with a message that names the mismatch and the fix. */
 final class LensCompatibility {

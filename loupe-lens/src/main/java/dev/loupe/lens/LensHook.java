@@ -1,7 +1,7 @@
 package dev.loupe.lens;
 
 import dev.loupe.LoupeException;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.Locale;
 
 /** The residual stream hook a lens reads at each layer. */

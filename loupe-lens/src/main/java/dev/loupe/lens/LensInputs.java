@@ -7,7 +7,7 @@ import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookSpec;
-import dev.loupe.model.ForwardOptions;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
 import java.util.List;
 

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.LoupeException;
 import dev.loupe.hook.HookSpec;
-import dev.loupe.load.safetensors.SafetensorsWriter;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -5,7 +5,7 @@ import dev.loupe.hub.HubClient;
 import dev.loupe.hub.HubException;
 import dev.loupe.hub.HubRepo;
 import dev.loupe.hub.RepoType;
-import dev.loupe.load.registry.ModelRegistry;
+import dev.loupe.hub.ModelRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 

@@ -1,14 +1,13 @@
 package dev.loupe.lens;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.process.ProcessOptions;
 import dev.loupe.testing.Fixtures;
 import dev.loupe.testing.RandomModels;

@@ -1,15 +1,14 @@
 package dev.loupe.lens;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.loupe.load.torch.TorchCheckpoint;
-import dev.loupe.load.torch.TorchCheckpointWriter;
+import dev.loupe.io.torch.TorchCheckpoint;
+import dev.loupe.io.torch.TorchCheckpointWriter;
 import dev.loupe.model.HookedTransformer;
 import java.io.IOException;
 import java.io.InputStream;

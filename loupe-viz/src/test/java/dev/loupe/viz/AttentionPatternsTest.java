@@ -3,7 +3,6 @@ package dev.loupe.viz;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;

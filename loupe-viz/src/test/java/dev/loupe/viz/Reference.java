@@ -2,7 +2,7 @@ package dev.loupe.viz;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.loupe.load.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.testing.Fixtures;
 import java.nio.file.Path;
 

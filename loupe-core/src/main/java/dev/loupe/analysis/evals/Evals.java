@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.Losses;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.Random;
 
 /**

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.loupe.LoupeException;
-import dev.loupe.model.Metric;
+import dev.loupe.run.Metric;
 
 /**
  * TransformerLens's {@code patching_metric}: a scalar computed from the logits of ONE patched run,

@@ -3,7 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import dev.loupe.LoupeException;
-import dev.loupe.model.Autograd;
+import dev.loupe.numeric.Autograd;
 
 /**
  * The MLP non-linearities, computed exactly as Hugging Face and TransformerLens compute them.

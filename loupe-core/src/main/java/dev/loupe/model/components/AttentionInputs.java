@@ -3,7 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 
 /**
  * What every attention layer of one pass shares, built once per pass: additive masks (0 where a query
@@ -17,7 +17,7 @@ import dev.loupe.model.TransformerConfig;
  * @param cache earlier positions' keys and values, or null
  */
 public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rotary, NDArray alibi, boolean hasPadding,
-        dev.loupe.model.KeyValueCache cache) {
+        dev.loupe.run.KeyValueCache cache) {
 
     /**
      * @param pos new positions (the queries)
@@ -27,7 +27,7 @@ public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rota
      * @param cache the key/value cache, or null
      */
     public static AttentionInputs build(TransformerConfig cfg, NDManager manager, int batch, int pos, int offset,
-            long[] keep, dev.loupe.model.KeyValueCache cache) {
+            long[] keep, dev.loupe.run.KeyValueCache cache) {
         NDArray global = mask(manager, batch, pos, offset, keep, Integer.MAX_VALUE);
         NDArray local = cfg.useLocalAttn() ? mask(manager, batch, pos, offset, keep, cfg.windowSize()) : null;
         Rotary rotary = cfg.positionalEmbeddingType().equals("rotary")

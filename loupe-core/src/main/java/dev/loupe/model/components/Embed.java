@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.LoupeException;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 
 /** Token embedding: {@code W_E [d_vocab, d_model]}; tokens [batch, pos] → [batch, pos, d_model]. */
 public final class Embed {

@@ -1,7 +1,7 @@
 package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.List;
 
 /** A block's MLP: plain ({@link Mlp}) or gated ({@link GatedMlp}). */

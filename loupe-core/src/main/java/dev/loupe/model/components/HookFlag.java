@@ -1,6 +1,6 @@
 package dev.loupe.model.components;
 
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.function.Predicate;
 
 /** The config flags that switch optional hook points on, as TransformerLens has them. */

@@ -2,7 +2,7 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.List;
 
 /**

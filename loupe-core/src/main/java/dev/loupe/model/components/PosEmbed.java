@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 
 /**
  * Learned absolute position embedding: {@code W_pos [n_ctx, d_model]}. With a padding mask, each

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 
 /**
  * Rotary position embeddings: the first {@code rotary_dim} dimensions of each query and key head are

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.hook.HookPoint;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import java.util.List;
 
 /**

@@ -5,10 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.hook.HookSpec;
-import dev.loupe.model.ForwardOptions;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.ModelOutput;
-import dev.loupe.model.ReturnType;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import java.util.List;
 
 /**

@@ -2,15 +2,14 @@ package dev.loupe.analysis.heads;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
-import dev.loupe.analysis.FactoredMatrix;
+import dev.loupe.linalg.FactoredMatrix;
 import dev.loupe.analysis.heads.SvdInterpreter.VectorType;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.model.TransformerConfig;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.testing.RandomModels;
 import java.nio.file.Path;
 import java.util.Arrays;

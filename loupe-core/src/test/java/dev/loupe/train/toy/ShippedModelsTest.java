@@ -1,7 +1,6 @@
 package dev.loupe.train.toy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.loupe.analysis.heads.DetectionPattern;
 import dev.loupe.analysis.heads.HeadDetector;
 import dev.loupe.hook.HookSpec;

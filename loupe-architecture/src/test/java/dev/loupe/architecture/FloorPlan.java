@@ -1,0 +1,96 @@
+package dev.loupe.architecture;
+
+import com.tngtech.archunit.core.domain.Dependency;
+import com.tngtech.archunit.core.domain.JavaClass;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Loupe's floor plan: every package on one floor, and a class may use only classes of its own
+ * package or of packages on lower floors. Floors are listed bottom first.
+ */
+final class FloorPlan {
+    /** One floor: a name for people and the packages on it. */
+    record Floor(String name, List<String> packages) {}
+
+    static final List<Floor> LOUPE = List.of(
+            // loupe-core
+            floor("errors and names", "dev.loupe"),
+            floor("numeric helpers and linear algebra", "dev.loupe.numeric", "dev.loupe.linalg"),
+            floor("the model's config", "dev.loupe.config"),
+            floor("what one run takes and gives", "dev.loupe.run"),
+            floor("hooks, text, file formats", "dev.loupe.hook", "dev.loupe.tokenize", "dev.loupe.io.safetensors",
+                    "dev.loupe.io.torch"),
+            floor("weight files of a folder", "dev.loupe.io"),
+            floor("adapter contract, processing, caches, the Hub", "dev.loupe.load.spi", "dev.loupe.process",
+                    "dev.loupe.cache", "dev.loupe.hub"),
+            floor("one adapter per architecture", "dev.loupe.load.adapters"),
+            floor("loading a folder", "dev.loupe.load"),
+            floor("components", "dev.loupe.model.components"),
+            floor("the model", "dev.loupe.model"),
+            floor("uses of the model", "dev.loupe.generate", "dev.loupe.analysis.attribution",
+                    "dev.loupe.analysis.evals", "dev.loupe.analysis.heads", "dev.loupe.analysis.patching",
+                    "dev.loupe.analysis.utils", "dev.loupe.train"),
+            floor("toy models", "dev.loupe.train.toy"),
+            // loupe-lens
+            floor("lenses and their data", "dev.loupe.lens", "dev.loupe.lens.data"),
+            floor("lens training and evaluation", "dev.loupe.lens.train", "dev.loupe.lens.eval"),
+            // loupe-viz
+            floor("views", "dev.loupe.viz"),
+            // loupe-cli
+            floor("the command line", "dev.loupe.cli"),
+            // loupe-bench
+            floor("benchmarks", "dev.loupe.bench"));
+
+    private final Map<String, Integer> floorOf = new LinkedHashMap<>();
+    private final List<Floor> floors;
+
+    FloorPlan(List<Floor> floors) {
+        this.floors = floors;
+        for (int i = 0; i < floors.size(); i++) {
+            for (String pkg : floors.get(i).packages()) {
+                floorOf.put(pkg, i);
+            }
+        }
+    }
+
+    /** Packages of {@code classes} that no floor holds. */
+    Set<String> unplaced(JavaClasses classes) {
+        Set<String> missing = new TreeSet<>();
+        for (JavaClass c : classes) {
+            if (!floorOf.containsKey(c.getPackageName())) {
+                missing.add(c.getPackageName());
+            }
+        }
+        return missing;
+    }
+
+    /** Each dependency from a class to a class of another package on the same or a higher floor. */
+    List<String> upwardImports(JavaClasses classes) {
+        List<String> found = new ArrayList<>();
+        for (JavaClass origin : classes) {
+            Integer from = floorOf.get(origin.getPackageName());
+            for (Dependency dependency : origin.getDirectDependenciesFromSelf()) {
+                JavaClass target = dependency.getTargetClass();
+                Integer to = floorOf.get(target.getPackageName());
+                if (from == null || to == null || target.getPackageName().equals(origin.getPackageName())) {
+                    continue;
+                }
+                if (to >= from) {
+                    found.add(origin.getName() + " (" + floors.get(from).name() + ") uses " + target.getName()
+                            + " (" + floors.get(to).name() + "): " + dependency.getDescription());
+                }
+            }
+        }
+        return found;
+    }
+
+    private static Floor floor(String name, String... packages) {
+        return new Floor(name, List.of(packages));
+    }
+}

@@ -1,0 +1,390 @@
+package dev.loupe.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import dev.loupe.LoupeException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The shape and behaviour of a transformer, with TransformerLens's {@code HookedTransformerConfig}
+ * fields as camelCase components. As JSON (see {@link #toJson()} and {@link #fromJson(String)}) the
+ * keys are TransformerLens's snake_case names ({@code n_layers}, {@code d_model}, {@code act_fn}, …).
+ *
+ * <p>Every architecture is described by one of these; the components branch on it only where the
+ * math differs. The hook flags ({@code useAttnResult}, {@code useSplitQkvInput}, {@code useAttnIn},
+ * {@code useHookMlpIn}, {@code useHookTokens}) only decide which extra hook points fire; they never
+ * change the logits.
+ *
+ * @param nLayers number of transformer blocks
+ * @param dModel width of the residual stream
+ * @param nCtx largest number of positions the model accepts
+ * @param dHead width of one attention head
+ * @param nHeads number of attention heads
+ * @param dMlp hidden width of the MLP
+ * @param dVocab number of input tokens
+ * @param dVocabOut number of output logits
+ * @param actFn MLP activation: {@code gelu_new}, {@code gelu}, {@code gelu_fast},
+ *     {@code gelu_pytorch_tanh}, {@code relu} or {@code silu}
+ * @param eps epsilon of every normalisation
+ * @param normalizationType {@code LN}, {@code LNPre} (LayerNorm with its weights folded away) or
+ *     {@code None}
+ * @param positionalEmbeddingType {@code standard} (learned absolute positions)
+ * @param useAttnScale whether attention scores are divided by {@code attnScale}
+ * @param attnScale divisor of the attention scores, {@code sqrt(d_head)} unless set
+ * @param attnOnly whether blocks have no MLP
+ * @param parallelAttnMlp whether attention and MLP both read {@code resid_pre} (GPT-J, NeoX)
+ * @param useAttnResult fire {@code attn.hook_result} [batch, pos, head_index, d_model]
+ * @param useSplitQkvInput fire {@code hook_q_input}/{@code hook_k_input}/{@code hook_v_input}
+ * @param useAttnIn fire {@code hook_attn_in} [batch, pos, head_index, d_model]
+ * @param useHookMlpIn fire {@code hook_mlp_in} [batch, pos, d_model]
+ * @param useHookTokens fire {@code hook_tokens} [batch, pos]
+ * @param defaultPrependBos whether text is tokenised with a BOS token in front by default
+ * @param modelName a name for messages and file names
+ * @param originalArchitecture the Hugging Face class the weights came from
+ * @param tokenizerName the tokenizer's name or folder, if known
+ * @param nKeyValueHeads key/value heads for grouped-query attention (null: as many as query heads)
+ * @param ungroupGroupedQueryAttention repeat keys and values to {@code n_heads} before {@code hook_k}/{@code hook_v}
+ * @param rotaryDim how many dimensions of each head rotary embeddings rotate (null: all)
+ * @param rotaryBase rotary base θ ({@code rope_theta})
+ * @param rotaryAdjacentPairs rotate adjacent pairs (GPT-J) instead of the two halves (NeoX, Llama)
+ * @param useNtkByPartsRope Llama 3's rope scaling
+ * @param ntkByPartsLowFreqFactor Llama 3 scaling's {@code low_freq_factor}
+ * @param ntkByPartsHighFreqFactor Llama 3 scaling's {@code high_freq_factor}
+ * @param ntkByPartsFactor Llama 3 scaling's {@code factor}
+ * @param ntkOriginalCtxLen Llama 3 scaling's {@code original_max_position_embeddings}
+ * @param gatedMlp whether the MLP is gated ({@code act(x·W_gate) * (x·W_in)})
+ * @param finalRms whether the final norm is an RMSNorm
+ * @param postEmbeddingLn whether a LayerNorm ({@code embed.ln}) follows the embedding (BLOOM)
+ * @param useLocalAttn whether some layers attend only to the last {@code windowSize} positions
+ * @param windowSize the window of local layers
+ * @param attnTypes per layer, "global" or "local"
+ * @param weightProcessing the weight-processing steps applied to the weights, in order, by their
+ *     TransformerLens names ({@code fold_ln}, {@code center_writing_weights}, {@code center_unembed},
+ *     {@code fold_value_biases}, {@code refactor_factored_attn_matrices}); empty for weights as Hugging
+ *     Face has them. TransformerLens records only {@code fold_ln} (as LNPre); lenses need the rest,
+ *     since centring changes the basis of the residual stream and of the logits.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record TransformerConfig(
+        int nLayers,
+        int dModel,
+        int nCtx,
+        int dHead,
+        int nHeads,
+        int dMlp,
+        int dVocab,
+        int dVocabOut,
+        String actFn,
+        double eps,
+        String normalizationType,
+        String positionalEmbeddingType,
+        boolean useAttnScale,
+        double attnScale,
+        boolean attnOnly,
+        boolean parallelAttnMlp,
+        boolean useAttnResult,
+        boolean useSplitQkvInput,
+        boolean useAttnIn,
+        boolean useHookMlpIn,
+        boolean useHookTokens,
+        boolean defaultPrependBos,
+        String modelName,
+        String originalArchitecture,
+        String tokenizerName,
+        Integer nKeyValueHeads,
+        boolean ungroupGroupedQueryAttention,
+        Integer rotaryDim,
+        double rotaryBase,
+        boolean rotaryAdjacentPairs,
+        @JsonProperty("use_NTK_by_parts_rope") boolean useNtkByPartsRope,
+        @JsonProperty("NTK_by_parts_low_freq_factor") double ntkByPartsLowFreqFactor,
+        @JsonProperty("NTK_by_parts_high_freq_factor") double ntkByPartsHighFreqFactor,
+        @JsonProperty("NTK_by_parts_factor") double ntkByPartsFactor,
+        @JsonProperty("NTK_original_ctx_len") int ntkOriginalCtxLen,
+        boolean gatedMlp,
+        boolean finalRms,
+        boolean postEmbeddingLn,
+        boolean useLocalAttn,
+        Integer windowSize,
+        List<String> attnTypes,
+        List<String> weightProcessing) {
+
+    /** Activations the MLP knows. */
+    public static final Set<String> ACTIVATIONS =
+            Set.of("gelu_new", "gelu", "gelu_fast", "gelu_pytorch_tanh", "relu", "silu");
+
+    /** Normalisation types the blocks know. */
+    public static final Set<String> NORMALIZATIONS = Set.of("LN", "LNPre", "RMS", "RMSPre", "None");
+
+    /** Positional embeddings the model knows. */
+    public static final Set<String> POSITIONAL_EMBEDDINGS = Set.of("standard", "rotary", "alibi");
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, false);
+
+    /** Validates every field and fills TransformerLens's derived defaults (-1 means "derive"). */
+    public TransformerConfig {
+        if (nHeads <= 0 && dHead > 0) {
+            nHeads = dModel / dHead;
+        }
+        if (dVocabOut <= 0) {
+            dVocabOut = dVocab;
+        }
+        if (dMlp <= 0 && !attnOnly) {
+            dMlp = 4 * dModel;
+        }
+        if (attnScale <= 0) {
+            attnScale = Math.sqrt(dHead);
+        }
+        if (normalizationType == null) {
+            normalizationType = "None";
+        }
+        if (positionalEmbeddingType == null) {
+            positionalEmbeddingType = "standard";
+        }
+        if (modelName == null) {
+            modelName = "custom";
+        }
+        if (rotaryBase <= 0) {
+            rotaryBase = 10000;
+        }
+        if (positionalEmbeddingType.equals("rotary") && rotaryDim == null) {
+            rotaryDim = dHead;
+        }
+        attnTypes = attnTypes == null ? null : List.copyOf(attnTypes);
+        weightProcessing = weightProcessing == null ? List.of() : List.copyOf(weightProcessing);
+        List<String> problems = new ArrayList<>();
+        positive(problems, "n_layers", nLayers);
+        positive(problems, "d_model", dModel);
+        positive(problems, "n_ctx", nCtx);
+        positive(problems, "d_head", dHead);
+        positive(problems, "n_heads", nHeads);
+        positive(problems, "d_vocab", dVocab);
+        if (!attnOnly) {
+            positive(problems, "d_mlp", dMlp);
+            if (actFn == null || !ACTIVATIONS.contains(actFn)) {
+                problems.add("act_fn '" + actFn + "' is not supported; use one of " + sorted(ACTIVATIONS));
+            }
+        }
+        if (!(eps > 0)) {
+            problems.add("eps must be > 0, got " + eps);
+        }
+        if (!NORMALIZATIONS.contains(normalizationType)) {
+            problems.add("normalization_type '" + normalizationType + "' is not supported; use one of "
+                    + sorted(NORMALIZATIONS));
+        }
+        if (!POSITIONAL_EMBEDDINGS.contains(positionalEmbeddingType)) {
+            problems.add("positional_embedding_type '" + positionalEmbeddingType
+                    + "' is not supported; use one of " + sorted(POSITIONAL_EMBEDDINGS));
+        }
+        if (nKeyValueHeads != null && (nKeyValueHeads <= 0 || nHeads % nKeyValueHeads != 0)) {
+            problems.add("n_key_value_heads " + nKeyValueHeads + " must divide n_heads " + nHeads);
+        }
+        if (rotaryDim != null && (rotaryDim <= 0 || rotaryDim > dHead || rotaryDim % 2 != 0)) {
+            problems.add("rotary_dim " + rotaryDim + " must be even and at most d_head " + dHead);
+        }
+        if (useLocalAttn && (windowSize == null || windowSize <= 0)) {
+            problems.add("use_local_attn needs a positive window_size");
+        }
+        if (useLocalAttn && (attnTypes == null || attnTypes.size() != nLayers)) {
+            problems.add("use_local_attn needs attn_types with one entry ('global' or 'local') per layer");
+        }
+        if (!problems.isEmpty()) {
+            throw new LoupeException("Invalid transformer config: " + String.join("; ", problems));
+        }
+    }
+
+    /** A builder with TransformerLens's defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder that starts from this config. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Number of key/value heads: {@code n_key_value_heads}, or {@code n_heads} without grouped-query attention. */
+    public int kvHeads() {
+        return nKeyValueHeads == null ? nHeads : nKeyValueHeads;
+    }
+
+    /** Whether keys and values have fewer heads than queries (and TransformerLens's {@code _W_K} names). */
+    public boolean groupedQueryAttention() {
+        return kvHeads() != nHeads;
+    }
+
+    /** Whether layer {@code layer} attends only to a window of recent positions. */
+    public boolean isLocalLayer(int layer) {
+        return useLocalAttn && "local".equals(attnTypes.get(layer));
+    }
+
+    /** Whether the blocks carry an {@code hook_resid_mid} (not for attention-only or parallel blocks). */
+    public boolean hasResidMid() {
+        return !attnOnly && !parallelAttnMlp;
+    }
+
+    /** Whether any weight-processing step changed the weights (see {@code weightProcessing}). */
+    public boolean weightsProcessed() {
+        return !weightProcessing.isEmpty();
+    }
+
+    /** This config as TransformerLens-style JSON (snake_case keys). */
+    public String toJson() {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
+        } catch (IOException e) {
+            throw new LoupeException("Cannot write config as JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads TransformerLens-style JSON (snake_case keys, as {@code HookedTransformerConfig.to_dict()}
+     * writes them); keys Loupe does not know are ignored.
+     */
+    public static TransformerConfig fromJson(String json) {
+        try {
+            return JSON.readValue(json, TransformerConfig.class);
+        } catch (IOException e) {
+            Throwable cause = e.getCause() instanceof LoupeException ? e.getCause() : e;
+            throw new LoupeException("Cannot read transformer config: " + cause.getMessage(), e);
+        }
+    }
+
+    private static void positive(List<String> problems, String key, int value) {
+        if (value <= 0) {
+            problems.add(key + " must be > 0, got " + value);
+        }
+    }
+
+    private static List<String> sorted(Set<String> values) {
+        return values.stream().sorted().toList();
+    }
+
+    /** Builds a {@link TransformerConfig}; unset sizes are derived as TransformerLens derives them. */
+    public static final class Builder {
+        private int nLayers;
+        private int dModel;
+        private int nCtx;
+        private int dHead;
+        private int nHeads = -1;
+        private int dMlp = -1;
+        private int dVocab;
+        private int dVocabOut = -1;
+        private String actFn;
+        private double eps = 1e-5;
+        private String normalizationType = "LN";
+        private String positionalEmbeddingType = "standard";
+        private boolean useAttnScale = true;
+        private double attnScale = -1;
+        private boolean attnOnly;
+        private boolean parallelAttnMlp;
+        private boolean useAttnResult;
+        private boolean useSplitQkvInput;
+        private boolean useAttnIn;
+        private boolean useHookMlpIn;
+        private boolean useHookTokens;
+        private boolean defaultPrependBos = true;
+        private String modelName = "custom";
+        private String originalArchitecture;
+        private String tokenizerName;
+        private Integer nKeyValueHeads;
+        private boolean ungroupGroupedQueryAttention;
+        private Integer rotaryDim;
+        private double rotaryBase = 10000;
+        private boolean rotaryAdjacentPairs;
+        private boolean useNtkByPartsRope;
+        private double ntkByPartsLowFreqFactor = 1.0;
+        private double ntkByPartsHighFreqFactor = 4.0;
+        private double ntkByPartsFactor = 8.0;
+        private int ntkOriginalCtxLen = 8192;
+        private boolean gatedMlp;
+        private boolean finalRms;
+        private boolean postEmbeddingLn;
+        private boolean useLocalAttn;
+        private Integer windowSize;
+        private List<String> attnTypes;
+        private List<String> weightProcessing = List.of();
+
+        private Builder() {}
+
+        private Builder(TransformerConfig c) {
+            nLayers = c.nLayers; dModel = c.dModel; nCtx = c.nCtx; dHead = c.dHead; nHeads = c.nHeads;
+            dMlp = c.dMlp; dVocab = c.dVocab; dVocabOut = c.dVocabOut; actFn = c.actFn; eps = c.eps;
+            normalizationType = c.normalizationType; positionalEmbeddingType = c.positionalEmbeddingType;
+            useAttnScale = c.useAttnScale; attnScale = c.attnScale; attnOnly = c.attnOnly;
+            parallelAttnMlp = c.parallelAttnMlp; useAttnResult = c.useAttnResult;
+            useSplitQkvInput = c.useSplitQkvInput; useAttnIn = c.useAttnIn; useHookMlpIn = c.useHookMlpIn;
+            useHookTokens = c.useHookTokens; defaultPrependBos = c.defaultPrependBos; modelName = c.modelName;
+            originalArchitecture = c.originalArchitecture; tokenizerName = c.tokenizerName;
+            nKeyValueHeads = c.nKeyValueHeads; ungroupGroupedQueryAttention = c.ungroupGroupedQueryAttention;
+            rotaryDim = c.rotaryDim; rotaryBase = c.rotaryBase; rotaryAdjacentPairs = c.rotaryAdjacentPairs;
+            useNtkByPartsRope = c.useNtkByPartsRope; ntkByPartsLowFreqFactor = c.ntkByPartsLowFreqFactor;
+            ntkByPartsHighFreqFactor = c.ntkByPartsHighFreqFactor; ntkByPartsFactor = c.ntkByPartsFactor;
+            ntkOriginalCtxLen = c.ntkOriginalCtxLen; gatedMlp = c.gatedMlp; finalRms = c.finalRms;
+            postEmbeddingLn = c.postEmbeddingLn; useLocalAttn = c.useLocalAttn; windowSize = c.windowSize;
+            attnTypes = c.attnTypes; weightProcessing = c.weightProcessing;
+        }
+
+        public Builder nLayers(int v) { nLayers = v; return this; }
+        public Builder dModel(int v) { dModel = v; return this; }
+        public Builder nCtx(int v) { nCtx = v; return this; }
+        public Builder dHead(int v) { dHead = v; return this; }
+        public Builder nHeads(int v) { nHeads = v; return this; }
+        public Builder dMlp(int v) { dMlp = v; return this; }
+        public Builder dVocab(int v) { dVocab = v; return this; }
+        public Builder dVocabOut(int v) { dVocabOut = v; return this; }
+        public Builder actFn(String v) { actFn = v; return this; }
+        public Builder eps(double v) { eps = v; return this; }
+        public Builder normalizationType(String v) { normalizationType = v; return this; }
+        public Builder positionalEmbeddingType(String v) { positionalEmbeddingType = v; return this; }
+        public Builder useAttnScale(boolean v) { useAttnScale = v; return this; }
+        public Builder attnScale(double v) { attnScale = v; return this; }
+        public Builder attnOnly(boolean v) { attnOnly = v; return this; }
+        public Builder parallelAttnMlp(boolean v) { parallelAttnMlp = v; return this; }
+        public Builder useAttnResult(boolean v) { useAttnResult = v; return this; }
+        public Builder useSplitQkvInput(boolean v) { useSplitQkvInput = v; return this; }
+        public Builder useAttnIn(boolean v) { useAttnIn = v; return this; }
+        public Builder useHookMlpIn(boolean v) { useHookMlpIn = v; return this; }
+        public Builder useHookTokens(boolean v) { useHookTokens = v; return this; }
+        public Builder defaultPrependBos(boolean v) { defaultPrependBos = v; return this; }
+        public Builder modelName(String v) { modelName = v; return this; }
+        public Builder originalArchitecture(String v) { originalArchitecture = v; return this; }
+        public Builder tokenizerName(String v) { tokenizerName = v; return this; }
+        public Builder nKeyValueHeads(Integer v) { nKeyValueHeads = v; return this; }
+        public Builder ungroupGroupedQueryAttention(boolean v) { ungroupGroupedQueryAttention = v; return this; }
+        public Builder rotaryDim(Integer v) { rotaryDim = v; return this; }
+        public Builder rotaryBase(double v) { rotaryBase = v; return this; }
+        public Builder rotaryAdjacentPairs(boolean v) { rotaryAdjacentPairs = v; return this; }
+        public Builder useNtkByPartsRope(boolean v) { useNtkByPartsRope = v; return this; }
+        public Builder ntkByPartsLowFreqFactor(double v) { ntkByPartsLowFreqFactor = v; return this; }
+        public Builder ntkByPartsHighFreqFactor(double v) { ntkByPartsHighFreqFactor = v; return this; }
+        public Builder ntkByPartsFactor(double v) { ntkByPartsFactor = v; return this; }
+        public Builder ntkOriginalCtxLen(int v) { ntkOriginalCtxLen = v; return this; }
+        public Builder gatedMlp(boolean v) { gatedMlp = v; return this; }
+        public Builder finalRms(boolean v) { finalRms = v; return this; }
+        public Builder postEmbeddingLn(boolean v) { postEmbeddingLn = v; return this; }
+        public Builder useLocalAttn(boolean v) { useLocalAttn = v; return this; }
+        public Builder windowSize(Integer v) { windowSize = v; return this; }
+        public Builder attnTypes(List<String> v) { attnTypes = v; return this; }
+        public Builder weightProcessing(List<String> v) { weightProcessing = v; return this; }
+
+        /** Validates and builds; throws {@link LoupeException} listing every problem. */
+        public TransformerConfig build() {
+            return new TransformerConfig(nLayers, dModel, nCtx, dHead, nHeads, dMlp, dVocab, dVocabOut, actFn,
+                    eps, normalizationType, positionalEmbeddingType, useAttnScale, attnScale, attnOnly,
+                    parallelAttnMlp, useAttnResult, useSplitQkvInput, useAttnIn, useHookMlpIn, useHookTokens,
+                    defaultPrependBos, modelName, originalArchitecture, tokenizerName, nKeyValueHeads,
+                    ungroupGroupedQueryAttention, rotaryDim, rotaryBase, rotaryAdjacentPairs, useNtkByPartsRope,
+                    ntkByPartsLowFreqFactor, ntkByPartsHighFreqFactor, ntkByPartsFactor, ntkOriginalCtxLen, gatedMlp,
+                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes, weightProcessing);
+        }
+    }
+}

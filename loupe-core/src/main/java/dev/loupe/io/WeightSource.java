@@ -1,0 +1,188 @@
+package dev.loupe.io;
+
+import dev.loupe.CheckpointException;
+import dev.loupe.config.WeightDtype;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.torch.TorchCheckpoint;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The tensors of a Hugging Face model folder by name, from the first of: {@code model.safetensors};
+ * the shards {@code model.safetensors.index.json} names; {@code pytorch_model.bin}; the shards
+ * {@code pytorch_model.bin.index.json} names. PyTorch files are read by a restricted unpickler that
+ * runs nothing from the file. A prefix that wraps every name (GPT-2's {@code transformer.}) may be
+ * left out when asking.
+ */
+public final class WeightSource implements AutoCloseable {
+    /** One checkpoint file, whatever its format. */
+    private interface TensorFile extends AutoCloseable {
+        List<String> names();
+
+        boolean contains(String name);
+
+        NDArray load(String name, NDManager manager);
+
+        @Override
+        void close();
+    }
+
+    private final Map<String, TensorFile> fileOfTensor = new LinkedHashMap<>();
+    private final List<TensorFile> files = new ArrayList<>();
+    private final Path dir;
+    private final WeightDtype dtype;
+
+    private WeightSource(Path dir, WeightDtype dtype) {
+        this.dir = dir;
+        this.dtype = dtype;
+    }
+
+    /** Opens the weights of the model folder {@code dir}, to be kept as float32. */
+    public static WeightSource open(Path dir) {
+        return open(dir, WeightDtype.FLOAT32);
+    }
+
+    /** Opens the weights of the model folder {@code dir}, to be kept as {@code dtype}. */
+    public static WeightSource open(Path dir, WeightDtype dtype) {
+        WeightSource source = new WeightSource(dir, dtype);
+        try {
+            Path single = dir.resolve("model.safetensors");
+            Path index = dir.resolve("model.safetensors.index.json");
+            Path torch = dir.resolve("pytorch_model.bin");
+            Path torchIndex = dir.resolve("pytorch_model.bin.index.json");
+            if (Files.isRegularFile(single)) {
+                source.add(openFile(single));
+            } else if (Files.isRegularFile(index)) {
+                source.addShards(index);
+            } else if (Files.isRegularFile(torch)) {
+                source.add(openFile(torch));
+            } else if (Files.isRegularFile(torchIndex)) {
+                source.addShards(torchIndex);
+            } else {
+                throw missing(dir);
+            }
+            return source;
+        } catch (RuntimeException e) {
+            source.close();
+            throw e;
+        }
+    }
+
+    private static TensorFile openFile(Path file) {
+        if (file.getFileName().toString().endsWith(".safetensors")) {
+            SafetensorsFile f = SafetensorsFile.open(file);
+            return new TensorFile() {
+                public List<String> names() { return f.names(); }
+                public boolean contains(String name) { return f.contains(name); }
+                public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
+                public void close() { f.close(); }
+            };
+        }
+        TorchCheckpoint f = TorchCheckpoint.open(file);
+        return new TensorFile() {
+            public List<String> names() { return f.names(); }
+            public boolean contains(String name) { return f.contains(name); }
+            public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
+            public void close() { f.close(); }
+        };
+    }
+
+    private void add(TensorFile file) {
+        files.add(file);
+        for (String name : file.names()) {
+            fileOfTensor.put(name, file);
+        }
+    }
+
+    private void addShards(Path index) {
+        JsonNode weightMap;
+        try {
+            weightMap = new ObjectMapper().readTree(index.toFile()).get("weight_map");
+        } catch (IOException e) {
+            throw new CheckpointException(index + " is not valid JSON: " + e.getMessage(), e);
+        }
+        if (weightMap == null || !weightMap.isObject()) {
+            throw new CheckpointException(index + " has no \"weight_map\" object of tensor name → shard file");
+        }
+        Map<String, TensorFile> shards = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            String shardName = entry.getValue().asText();
+            TensorFile shard = shards.get(shardName);
+            if (shard == null) {
+                Path shardPath = dir.resolve(shardName).normalize();
+                if (!shardPath.startsWith(dir.normalize()) || !Files.isRegularFile(shardPath)) {
+                    throw new CheckpointException(index + " names the shard " + shardName + " for " + entry.getKey()
+                            + ", which is not a file in " + dir + "; download every shard the index lists");
+                }
+                shard = openFile(shardPath);
+                shards.put(shardName, shard);
+                files.add(shard);
+            }
+            if (!shard.contains(entry.getKey())) {
+                throw new CheckpointException("Shard " + shardName + " has no tensor " + entry.getKey()
+                        + " although " + index.getFileName() + " says it does");
+            }
+            fileOfTensor.put(entry.getKey(), shard);
+        }
+    }
+
+    private static CheckpointException missing(Path dir) {
+        List<String> present = new ArrayList<>();
+        try (var listing = Files.list(dir)) {
+            listing.map(p -> p.getFileName().toString()).sorted().forEach(present::add);
+        } catch (IOException e) {
+            return new CheckpointException("Cannot list the model folder " + dir + ": " + e.getMessage(), e);
+        }
+        return new CheckpointException("No weights in " + dir + ": looked for model.safetensors, "
+                + "model.safetensors.index.json, pytorch_model.bin and pytorch_model.bin.index.json (it holds: "
+                + String.join(", ", present) + ")");
+    }
+
+    /** Whether a tensor called {@code name} exists, with or without {@code prefix}. */
+    public boolean contains(String prefix, String name) {
+        return fileOfTensor.containsKey(prefix + name) || fileOfTensor.containsKey(name);
+    }
+
+    /**
+     * The tensor {@code name} (looked up as {@code prefix + name}, then as {@code name}) as float32
+     * (bf16 and f16 widened), or as float16 when the weights are kept so, owned by {@code manager}.
+     */
+    public NDArray load(String prefix, String name, NDManager manager) {
+        String key = fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
+        TensorFile file = fileOfTensor.get(key);
+        if (file == null) {
+            throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name
+                    + "; it is incomplete or is not the architecture its config.json names");
+        }
+        NDArray loaded = file.load(key, manager);
+        if (dtype == WeightDtype.FLOAT16 && loaded.getDataType() == DataType.FLOAT32) {
+            // One tensor at a time, so the float32 copy never exists for the whole model at once.
+            NDArray half = loaded.toType(DataType.FLOAT16, false);
+            loaded.close();
+            return half;
+        }
+        return loaded;
+    }
+
+    /** The model folder. */
+    public Path dir() {
+        return dir;
+    }
+
+    @Override
+    public void close() {
+        files.forEach(TensorFile::close);
+    }
+}

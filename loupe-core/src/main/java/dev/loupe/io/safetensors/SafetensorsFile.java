@@ -1,0 +1,323 @@
+package dev.loupe.io.safetensors;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.ClosestNames;
+import dev.loupe.CheckpointException;
+import dev.loupe.numeric.FilledArrays;
+import dev.loupe.numeric.HalfFloats;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileChannel.MapMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+/**
+ * One safetensors file, memory-mapped.
+ *
+ * <p>{@link #open} reads and validates the whole header up front, so a corrupt or truncated file
+ * fails there with a message that names the file, the tensor and the fix, and no offset from the
+ * file reaches native code unchecked.
+ *
+ * <p>{@link #load} returns arrays that are safe to modify in place: float32 and the integer types
+ * alias a copy-on-write ({@link MapMode#PRIVATE}) mapping of the file, so loading costs no copy and
+ * writing to the array never writes to the file. When the file cannot be opened for writing (which
+ * a private mapping requires, even though nothing is written), the bytes are copied instead.
+ * bfloat16, float16 and float64 are widened or narrowed to float32 in Java while being copied.
+ *
+ * <p>Arrays stay valid after {@link #close()}: a mapping lives until the arrays using it are
+ * garbage. Instances are safe for concurrent {@link #load} calls.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+    /** A Java buffer, and so one mapping and one DJL array, holds at most this many bytes. */
+    private static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE;
+
+    /** Converted tensors are read in pieces of this size, so no second full-size buffer is needed. */
+    private static final int CONVERT_CHUNK_BYTES = 4 << 20;
+
+    private static final int CLOSEST_NAMES = 3;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final boolean privateMapping;
+    private final SafetensorsHeader header;
+    private final List<String> names;
+    private volatile boolean closed;
+
+    private SafetensorsFile(Path path, FileChannel channel, boolean privateMapping, SafetensorsHeader header) {
+        this.path = path;
+        this.channel = channel;
+        this.privateMapping = privateMapping;
+        this.header = header;
+        this.names = List.copyOf(header.tensors.keySet());
+    }
+
+    /**
+     * Opens a safetensors file and validates its header: the header length, the JSON, every
+     * entry's dtype, shape and byte range, that every range lies inside the file, and that no two
+     * ranges overlap.
+     *
+     * @param file the {@code .safetensors} file
+     * @return the open file; close it when done (loaded arrays stay valid)
+     * @throws CheckpointException if the file is missing, unreadable, truncated or malformed
+     */
+    public static SafetensorsFile open(Path file) {
+        return open(file, true);
+    }
+
+    /**
+     * Opens a file, optionally refusing the copy-on-write mapping so that tests can exercise the
+     * copying path (tests run as root, which can open even a read-only file for writing).
+     */
+    static SafetensorsFile open(Path file, boolean allowPrivateMapping) {
+        Objects.requireNonNull(file, "file");
+        if (!Files.exists(file)) {
+            throw new CheckpointException(file + " does not exist. Check the path, or download the checkpoint.");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointException(file + " is not a regular file; pass the .safetensors file itself.");
+        }
+        FileChannel channel = allowPrivateMapping ? openReadWrite(file) : null;
+        boolean privateMapping = channel != null;
+        try {
+            if (channel == null) {
+                channel = FileChannel.open(file, StandardOpenOption.READ);
+            }
+            return new SafetensorsFile(file, channel, privateMapping, SafetensorsHeader.read(file, channel));
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new CheckpointException("Cannot read " + file + " (" + e + "). Check that the file is readable.", e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    /** Returns a read+write channel, or null where the file or its file system is read-only. */
+    private static FileChannel openReadWrite(Path file) {
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Returns the path this file was opened from.
+     *
+     * @return the path as given to {@link #open}
+     */
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * Returns the tensor names.
+     *
+     * @return an unmodifiable list of the names in header order, without {@code __metadata__}
+     */
+    public List<String> names() {
+        return names;
+    }
+
+    /**
+     * Tells whether the file holds a tensor.
+     *
+     * @param name a tensor name
+     * @return true if the header has an entry with this name
+     */
+    public boolean contains(String name) {
+        return header.tensors.containsKey(name);
+    }
+
+    /**
+     * Returns a tensor's header entry.
+     *
+     * @param name a tensor name
+     * @return its dtype, shape and byte range
+     * @throws CheckpointException if there is no such tensor; the message lists the closest names
+     */
+    public TensorInfo info(String name) {
+        TensorInfo info = header.tensors.get(name);
+        if (info == null) {
+            throw new CheckpointException("No tensor '" + name + "' in " + path + " (" + names.size()
+                    + " tensors). " + suggestions(name));
+        }
+        return info;
+    }
+
+    /**
+     * Returns the file's {@code __metadata__} section.
+     *
+     * @return an unmodifiable map, empty if the file has none
+     */
+    public Map<String, String> metadata() {
+        return header.metadata;
+    }
+
+    /**
+     * Loads one tensor as an array owned by {@code manager}.
+     *
+     * <p>F32, F16, BF16 and F64 become FLOAT32; I64, I32, I8, U8 and BOOL keep their type. The
+     * array may be modified in place without affecting the file or other loads of the same tensor.
+     *
+     * @param name a tensor name
+     * @param manager the manager that will own the array
+     * @return the tensor, with the shape from the header
+     * @throws CheckpointException if there is no such tensor, its dtype cannot be loaded, it is
+     *     larger than 2 GiB, or reading it fails
+     * @throws IllegalStateException if this file has been closed
+     */
+    public NDArray load(String name, NDManager manager) {
+        Objects.requireNonNull(manager, "manager");
+        TensorInfo info = info(name);
+        if (closed) {
+            throw new IllegalStateException(path + " is closed; open it again to load '" + name + "'.");
+        }
+        SafetensorsDtype dtype = SafetensorsDtype.of(info.dtype());
+        if (dtype.loadedAs == null) {
+            throw new CheckpointException(path + ": tensor '" + name + "' has dtype " + info.dtype() + ", which"
+                    + " Loupe cannot load (it loads " + SafetensorsDtype.LOADABLE + "). Convert the checkpoint,"
+                    + " e.g. to float32 with safetensors.torch.save_file.");
+        }
+        Shape shape = new Shape(info.shape());
+        long numel = info.numel();
+        if (numel == 0) {
+            return manager.zeros(shape, dtype.loadedAs);
+        }
+        long loadedBytes = numel * dtype.loadedAs.getNumOfBytes();
+        if (info.byteSize() > MAX_TENSOR_BYTES || loadedBytes > MAX_TENSOR_BYTES) {
+            throw new CheckpointException(path + ": tensor '" + name + "' (" + info.dtype()
+                    + Arrays.toString(info.shape()) + ") needs " + Math.max(info.byteSize(), loadedBytes)
+                    + " bytes; Loupe loads tensors of at most 2 GiB each. Split the tensor when exporting.");
+        }
+        try {
+            if (dtype.converted) {
+                return FilledArrays.create(manager, shape, dtype.loadedAs, (int) loadedBytes,
+                        target -> convert(info, dtype, target));
+            }
+            return loadRaw(info, dtype, manager, shape);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": could not read tensor '" + name + "': " + e
+                    + ". Check that the file is still there and readable, and that it was not closed.", e);
+        }
+    }
+
+    /** Hands the file's bytes to DJL, aliased through a private mapping where possible. */
+    private NDArray loadRaw(TensorInfo info, SafetensorsDtype dtype, NDManager manager, Shape shape)
+            throws IOException {
+        long position = header.dataStart + info.begin();
+        int length = (int) info.byteSize();
+        if (!privateMapping) {
+            return FilledArrays.create(manager, shape, dtype.loadedAs, length, target -> readFully(position, target));
+        }
+        // PRIVATE, never READ_ONLY: DJL aliases the buffer, and an in-place op on a read-only
+        // mapping is a SIGSEGV in libtorch, not an exception.
+        ByteBuffer mapped = channel.map(MapMode.PRIVATE, position, length).order(ByteOrder.LITTLE_ENDIAN);
+        if (mapped.alignmentOffset(0, dtype.bytes) == 0) {
+            return manager.create(mapped, shape, dtype.loadedAs);
+        }
+        // Offsets in the file need not be multiples of the element size; kernels may assume they are.
+        return FilledArrays.create(manager, shape, dtype.loadedAs, length, target -> target.put(mapped));
+    }
+
+    /** Fills the remaining bytes of {@code target} from the file, starting at {@code position}. */
+    private void readFully(long position, ByteBuffer target) throws IOException {
+        long next = position;
+        while (target.hasRemaining()) {
+            int read = channel.read(target, next);
+            if (read < 0) {
+                throw new CheckpointException(path + " is shorter than when it was opened: it was truncated"
+                        + " while in use. Open it again, or re-download it.");
+            }
+            next += read;
+        }
+    }
+
+    /** Widens (or, for F64, narrows) a tensor to float32, a chunk at a time. */
+    private void convert(TensorInfo info, SafetensorsDtype dtype, ByteBuffer target) throws IOException {
+        FloatBuffer out = target.asFloatBuffer();
+        // A heap chunk: the JDK reads through a cached per-thread direct buffer, so loading many
+        // tensors does not keep allocating direct memory that only a GC gives back.
+        ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(info.byteSize(), CONVERT_CHUNK_BYTES))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        long position = header.dataStart + info.begin();
+        long remaining = info.byteSize();
+        while (remaining > 0) {
+            chunk.clear().limit((int) Math.min(remaining, chunk.capacity()));
+            readFully(position, chunk);
+            chunk.flip();
+            position += chunk.limit();
+            remaining -= chunk.limit();
+            switch (dtype) {
+                case BF16 -> {
+                    ShortBuffer in = chunk.asShortBuffer();
+                    while (in.hasRemaining()) {
+                        out.put(HalfFloats.bfloat16ToFloat(in.get()));
+                    }
+                }
+                case F16 -> {
+                    ShortBuffer in = chunk.asShortBuffer();
+                    while (in.hasRemaining()) {
+                        out.put(HalfFloats.halfToFloat(in.get()));
+                    }
+                }
+                case F64 -> {
+                    DoubleBuffer in = chunk.asDoubleBuffer();
+                    while (in.hasRemaining()) {
+                        out.put((float) in.get());
+                    }
+                }
+                default -> throw new IllegalStateException("no conversion for " + dtype);
+            }
+        }
+    }
+
+
+    /** Tells whether loads alias a copy-on-write mapping (true) or copy the bytes (false). */
+    boolean usesPrivateMapping() {
+        return privateMapping;
+    }
+
+    /**
+     * Closes the file. Arrays already loaded stay valid; further {@link #load} calls fail.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        closeQuietly(channel);
+    }
+
+    private String suggestions(String name) {
+        if (names.isEmpty()) {
+            return "The file holds no tensors.";
+        }
+        String closest = ClosestNames.of(name, names, CLOSEST_NAMES).stream()
+                .map(candidate -> "'" + candidate + "'")
+                .collect(Collectors.joining(", "));
+        return "Closest names: " + closest + ". Check the name, or call names() to list them all.";
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel == null) {
+            return;
+        }
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Nothing was written, so a failed close loses nothing.
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.loupe.load.adapters;
+
+import dev.loupe.load.spi.HfConfig;
+import ai.djl.ndarray.NDArray;
+import dev.loupe.config.TransformerConfig;
+
+/**
+ * Gemma ({@code model_type} "gemma"): Llama with RMSNorm weights stored as {@code w} for
+ * {@code 1 + w}, embeddings multiplied by {@code sqrt(d_model)}, a gelu-tanh gated MLP and a
+ * {@code head_dim} that need not be {@code d_model / n_heads}. As TransformerLens does, the scale is
+ * folded into {@code W_E} and the norms store {@code 1 + w}; the tied unembedding stays unscaled.
+ */
+public final class GemmaAdapter extends LlamaAdapter {
+    @Override
+    public String modelType() {
+        return "gemma";
+    }
+
+    @Override
+    protected String architecture() {
+        return "GemmaForCausalLM";
+    }
+
+    @Override
+    protected void configure(HfConfig c, TransformerConfig.Builder builder) {
+        builder.actFn(c.string("hidden_activation", c.string("hidden_act", "gelu_pytorch_tanh")));
+    }
+
+    @Override
+    protected NDArray embedding(NDArray embedTokens, TransformerConfig cfg) {
+        // Hugging Face multiplies by sqrt(hidden_size) rounded to float32, as this does.
+        return embedTokens.mul((float) Math.sqrt(cfg.dModel()));
+    }
+
+    @Override
+    protected NDArray norm(NDArray weight) {
+        return weight.add(1f);
+    }
+}

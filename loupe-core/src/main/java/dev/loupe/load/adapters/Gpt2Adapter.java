@@ -1,0 +1,115 @@
+package dev.loupe.load.adapters;
+
+import dev.loupe.CheckpointException;
+import dev.loupe.io.WeightSource;
+import dev.loupe.load.spi.ArchitectureAdapter;
+import dev.loupe.load.spi.HfConfig;
+import dev.loupe.load.spi.Tensors;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.TransformerConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * GPT-2 ({@code model_type} "gpt2"): learned positions, LayerNorm, gelu_new, fused {@code c_attn}
+ * projections stored in {@code Conv1D} layout ([in, out]), and usually tied embeddings.
+ */
+public final class Gpt2Adapter implements ArchitectureAdapter {
+    private static final String PREFIX = "transformer.";
+
+    @Override
+    public String modelType() {
+        return "gpt2";
+    }
+
+    @Override
+    public TransformerConfig config(JsonNode hf, String modelName) {
+        HfConfig c = new HfConfig(hf);
+        int dModel = c.requireInt("n_embd");
+        int nHeads = c.requireInt("n_head");
+        if (dModel % nHeads != 0) {
+            throw new CheckpointException("config.json: n_embd " + dModel + " is not divisible by n_head " + nHeads);
+        }
+        if (c.bool("scale_attn_by_inverse_layer_idx", false)) {
+            throw new CheckpointException("config.json: scale_attn_by_inverse_layer_idx is not supported yet");
+        }
+        int dMlp = c.optionalInt("n_inner").orElse(4 * dModel);
+        return TransformerConfig.builder()
+                .nLayers(c.requireInt("n_layer"))
+                .dModel(dModel)
+                .nCtx(c.optionalInt("n_positions").orElseGet(() -> c.requireInt("n_ctx")))
+                .nHeads(nHeads)
+                .dHead(dModel / nHeads)
+                .dMlp(dMlp)
+                .dVocab(c.requireInt("vocab_size"))
+                .actFn(c.string("activation_function", "gelu_new"))
+                .eps(c.dbl("layer_norm_epsilon", 1e-5))
+                .normalizationType("LN")
+                .positionalEmbeddingType("standard")
+                .useAttnScale(c.bool("scale_attn_weights", true))
+                .modelName(modelName)
+                .originalArchitecture("GPT2LMHeadModel")
+                .build();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Some converted tensors are views of the loaded ones, which may alias the memory-mapped
+     * file; the loaded tensors therefore stay open in {@code manager} for the model's lifetime.
+     */
+    @Override
+    public Map<String, NDArray> stateDict(WeightSource weights, TransformerConfig cfg, NDManager manager) {
+        int d = cfg.dModel();
+        int nHeads = cfg.nHeads();
+        int dHead = cfg.dHead();
+        Map<String, NDArray> sd = new LinkedHashMap<>();
+        NDArray wte = weights.load(PREFIX, "wte.weight", manager); // [d_vocab, d_model]
+        sd.put("embed.W_E", wte);
+        sd.put("pos_embed.W_pos", weights.load(PREFIX, "wpe.weight", manager));
+        for (int l = 0; l < cfg.nLayers(); l++) {
+            String hf = "h." + l + ".";
+            String tl = "blocks." + l + ".";
+            sd.put(tl + "ln1.w", weights.load(PREFIX, hf + "ln_1.weight", manager));
+            sd.put(tl + "ln1.b", weights.load(PREFIX, hf + "ln_1.bias", manager));
+            sd.put(tl + "ln2.w", weights.load(PREFIX, hf + "ln_2.weight", manager));
+            sd.put(tl + "ln2.b", weights.load(PREFIX, hf + "ln_2.bias", manager));
+            NDArray cAttn = expect(weights.load(PREFIX, hf + "attn.c_attn.weight", manager), hf + "attn.c_attn.weight", d, 3L * d);
+            NDArray cAttnBias = expect(weights.load(PREFIX, hf + "attn.c_attn.bias", manager), hf + "attn.c_attn.bias", 3L * d);
+            String[] names = {"Q", "K", "V"};
+            for (int i = 0; i < 3; i++) {
+                String slice = ":, " + i * d + ":" + (i + 1) * d;
+                // [d_model, n_heads * d_head] → [n_heads, d_model, d_head]
+                sd.put(tl + "attn.W_" + names[i],
+                        Tensors.contiguous(cAttn.get(slice).reshape(d, nHeads, dHead).transpose(1, 0, 2)));
+                sd.put(tl + "attn.b_" + names[i],
+                        Tensors.contiguous(cAttnBias.get(i * d + ":" + (i + 1) * d).reshape(nHeads, dHead)));
+            }
+            NDArray cProj = expect(weights.load(PREFIX, hf + "attn.c_proj.weight", manager), hf + "attn.c_proj.weight", d, d);
+            sd.put(tl + "attn.W_O", cProj.reshape(nHeads, dHead, d)); // rows are (head, d_head) pairs
+            sd.put(tl + "attn.b_O", weights.load(PREFIX, hf + "attn.c_proj.bias", manager));
+            sd.put(tl + "mlp.W_in", weights.load(PREFIX, hf + "mlp.c_fc.weight", manager));
+            sd.put(tl + "mlp.b_in", weights.load(PREFIX, hf + "mlp.c_fc.bias", manager));
+            sd.put(tl + "mlp.W_out", weights.load(PREFIX, hf + "mlp.c_proj.weight", manager));
+            sd.put(tl + "mlp.b_out", weights.load(PREFIX, hf + "mlp.c_proj.bias", manager));
+        }
+        sd.put("ln_final.w", weights.load(PREFIX, "ln_f.weight", manager));
+        sd.put("ln_final.b", weights.load(PREFIX, "ln_f.bias", manager));
+        NDArray unembedding = weights.contains("", "lm_head.weight")
+                ? weights.load("", "lm_head.weight", manager) : wte; // tied: W_U = W_Eᵀ
+        sd.put("unembed.W_U", Tensors.contiguous(unembedding.transpose()));
+        sd.put("unembed.b_U", manager.zeros(new Shape(cfg.dVocabOut())));
+        return sd;
+    }
+
+    private static NDArray expect(NDArray array, String name, long... shape) {
+        if (!array.getShape().equals(new Shape(shape))) {
+            throw new CheckpointException("Weight " + name + " has shape " + array.getShape() + " but config.json implies "
+                    + new Shape(shape));
+        }
+        return array;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.loupe.load.adapters;
+
+import dev.loupe.load.spi.HfConfig;
+import dev.loupe.config.TransformerConfig;
+import java.util.Collections;
+
+/** Mistral ({@code model_type} "mistral"): Llama with sliding-window attention in every layer. */
+public final class MistralAdapter extends LlamaAdapter {
+    @Override
+    public String modelType() {
+        return "mistral";
+    }
+
+    @Override
+    protected String architecture() {
+        return "MistralForCausalLM";
+    }
+
+    @Override
+    protected void configure(HfConfig c, TransformerConfig.Builder builder) {
+        c.optionalInt("sliding_window").ifPresent(window -> builder.useLocalAttn(true).windowSize(window)
+                .attnTypes(Collections.nCopies(c.requireInt("num_hidden_layers"), "local")));
+    }
+}

@@ -1,0 +1,115 @@
+package dev.loupe.load.spi;
+
+import dev.loupe.io.WeightSource;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Reads Hugging Face tensors and turns them into TransformerLens's layouts. Hugging Face's
+ * {@code nn.Linear} weights are [out, in]; TransformerLens multiplies on the right ({@code x @ W}),
+ * so its matrices are [in, out] and split per head: {@code W_Q} [n_heads, d_model, d_head],
+ * {@code W_O} [n_heads, d_head, d_model].
+ *
+ * <p>Tensors read from the file stay open in the weights' manager for the model's lifetime, since
+ * converted tensors may be views of them (which may alias the memory-mapped file).
+ */
+public final class HfWeights {
+    private final WeightSource source;
+    private final String prefix;
+    private final NDManager manager;
+    private final Map<String, NDArray> stateDict = new LinkedHashMap<>();
+
+    /**
+     * @param prefix the wrapper around every name ({@code model.}, {@code transformer.}), optional in the file
+     */
+    public HfWeights(WeightSource source, String prefix, NDManager manager) {
+        this.source = source;
+        this.prefix = prefix;
+        this.manager = manager;
+    }
+
+    /** The state dict built so far, TransformerLens name to tensor. */
+    public Map<String, NDArray> stateDict() {
+        return stateDict;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** Puts {@code value} under the TransformerLens name {@code name}. */
+    public void put(String name, NDArray value) {
+        stateDict.put(name, value);
+    }
+
+    public boolean has(String hfName) {
+        return source.contains(prefix, hfName);
+    }
+
+    /** A tensor as stored. */
+    public NDArray raw(String hfName) {
+        return source.load(prefix, hfName, manager);
+    }
+
+    /** An {@code nn.Linear} weight [out, in] as [in, out]. */
+    public NDArray linear(String hfName) {
+        return Tensors.contiguous(raw(hfName).transpose());
+    }
+
+    /** A projection into heads, weight [heads * d_head, d_model] → [heads, d_model, d_head]. */
+    public NDArray intoHeads(String hfName, int heads, int dHead) {
+        return intoHeads(raw(hfName), heads, dHead);
+    }
+
+    /** As {@link #intoHeads(String, int, int)} for a tensor already read. */
+    public NDArray intoHeads(NDArray weight, int heads, int dHead) {
+        long dModel = weight.getShape().get(1);
+        return Tensors.contiguous(weight.reshape(heads, dHead, dModel).transpose(0, 2, 1));
+    }
+
+    /** A projection out of heads, weight [d_model, heads * d_head] → [heads, d_head, d_model]. */
+    public NDArray outOfHeads(String hfName, int heads, int dHead) {
+        NDArray weight = raw(hfName);
+        long dModel = weight.getShape().get(0);
+        return Tensors.contiguous(weight.transpose().reshape(heads, dHead, dModel));
+    }
+
+    /** A bias [heads * d_head] → [heads, d_head], or zeros if the checkpoint has none. */
+    public NDArray headBias(String hfName, int heads, int dHead) {
+        return has(hfName) ? raw(hfName).reshape(heads, dHead) : zeros(heads, dHead);
+    }
+
+    /** A bias, or zeros of {@code size} if the checkpoint has none. */
+    public NDArray biasOrZeros(String hfName, long size) {
+        return has(hfName) ? raw(hfName) : zeros(size);
+    }
+
+    public NDArray zeros(long... shape) {
+        return manager.zeros(new Shape(shape));
+    }
+
+    /**
+     * A fused query/key/value weight whose rows are grouped per head, (head, q|k|v, d_head) — GPT-NeoX's
+     * and BLOOM's layout — split into TransformerLens's W_Q, W_K, W_V and their biases under {@code tl}.
+     */
+    public void putFusedPerHeadQkv(String tl, String weightName, String biasName, int heads, int dHead) {
+        NDArray weight = raw(weightName);
+        long dModel = weight.getShape().get(1);
+        NDArray grouped = weight.reshape(heads, 3, dHead, dModel);
+        NDArray bias = raw(biasName).reshape(heads, 3, dHead);
+        String[] names = {"Q", "K", "V"};
+        for (int i = 0; i < 3; i++) {
+            put(tl + "W_" + names[i], Tensors.contiguous(grouped.get(":, " + i).transpose(0, 2, 1)));
+            put(tl + "b_" + names[i], Tensors.contiguous(bias.get(":, " + i)));
+        }
+    }
+
+    /** The tied or separate unembedding as TransformerLens's {@code W_U} [d_model, d_vocab]. */
+    public NDArray unembedding(String lmHeadName, NDArray embedding) {
+        return source.contains("", lmHeadName) ? Tensors.contiguous(source.load("", lmHeadName, manager).transpose())
+                : has(lmHeadName) ? linear(lmHeadName) : Tensors.contiguous(embedding.transpose());
+    }
+}

@@ -1,0 +1,199 @@
+package dev.loupe.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
+import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.HookPoint;
+import dev.loupe.hook.HookRegistry;
+import dev.loupe.model.components.AttentionInputs;
+import dev.loupe.model.components.Embed;
+import dev.loupe.model.components.HookCatalog;
+import dev.loupe.model.components.HookFlag;
+import dev.loupe.model.components.Norm;
+import dev.loupe.model.components.Parameters;
+import dev.loupe.model.components.PosEmbed;
+import dev.loupe.model.components.TransformerBlock;
+import dev.loupe.model.components.Unembed;
+import dev.loupe.model.components.Weight;
+import dev.loupe.run.KeyValueCache;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The network itself: the components in the order the residual stream meets them (embeddings, the
+ * blocks, the final norm, the unembedding) and the hook points between them. {@link ForwardRun}
+ * drives it; {@link HookedTransformer} is the façade researchers use.
+ */
+final class Network {
+    private TransformerConfig config;
+    private final Embed embed;
+    private final Norm embedLn;
+    private final PosEmbed posEmbed;
+    private final List<TransformerBlock> blocks = new ArrayList<>();
+    private final Norm lnFinal;
+    private final Unembed unembed;
+    private final HookPoint hookTokens;
+    private final HookPoint hookEmbed;
+    private final HookPoint hookPosEmbed;
+    private final HookCatalog catalog = new HookCatalog();
+    private final HookRegistry registry;
+    private final boolean halfWeights;
+
+    /**
+     * @param stateDict TransformerLens name to tensor ({@code embed.W_E}, {@code blocks.0.attn.W_Q}, …)
+     * @param weights the manager that owns the tensors
+     */
+    Network(TransformerConfig config, Map<String, NDArray> stateDict, NDManager weights) {
+        this.config = config;
+        Parameters params = new Parameters(stateDict, weights);
+        embed = new Embed(config, params);
+        embedLn = config.postEmbeddingLn() ? Norm.create("LN", "embed.ln", config, params, catalog, false) : null;
+        hookEmbed = catalog.add("hook_embed", HookCatalog::residual);
+        boolean learnedPositions = config.positionalEmbeddingType().equals("standard");
+        posEmbed = learnedPositions ? new PosEmbed(config, params) : null;
+        hookPosEmbed = learnedPositions ? catalog.add("hook_pos_embed", HookCatalog::residual) : null;
+        hookTokens = catalog.add("hook_tokens", (c, batch, pos) -> new Shape(batch, pos),
+                HookFlag.USE_HOOK_TOKENS);
+        for (int layer = 0; layer < config.nLayers(); layer++) {
+            blocks.add(new TransformerBlock(layer, config, params, catalog));
+        }
+        lnFinal = Norm.create(finalNormType(config), "ln_final", config, params, catalog, false);
+        unembed = new Unembed(config, params, catalog);
+        registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
+                this::whyNotFiring);
+        halfWeights = stateDict.values().stream().anyMatch(a -> a.getDataType() == DataType.FLOAT16);
+    }
+
+    TransformerConfig config() {
+        return config;
+    }
+
+    /** Replaces the config (hook flags only: the components were built for the shapes of the first). */
+    void setConfig(TransformerConfig newConfig) {
+        config = newConfig;
+    }
+
+    HookRegistry registry() {
+        return registry;
+    }
+
+    /** The catalog entries that fire under the current flags, in TransformerLens's registration order. */
+    List<HookCatalog.Entry> firingEntries() {
+        return catalog.entries().stream().filter(e -> e.fires(config)).toList();
+    }
+
+    NDArray applyFinalNorm(NDArray x) {
+        return lnFinal == null ? x : lnFinal.forward(x);
+    }
+
+    NDArray unembed(NDArray x) {
+        return unembed.forward(x);
+    }
+
+    /**
+     * The transformer, top to bottom. {@code input} is int64 tokens [batch, pos], or the residual
+     * [batch, pos, d_model] entering block {@code start}.
+     *
+     * @param unembedAtEnd whether to finish with the final norm and the unembedding (false when the caller
+     *     set {@code stopAtLayer}, as TransformerLens returns the residual whenever it is set)
+     * @param cache earlier positions' keys and values (the input holds only new tokens), or null
+     * @return logits, or the residual after block {@code stop - 1}
+     */
+    NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass, boolean unembedAtEnd,
+            KeyValueCache cache) {
+        TransformerConfig cfg = config;
+        int batch = (int) input.getShape().get(0);
+        int pos = (int) input.getShape().get(1);
+        if (cache != null && (start != 0 || stop != cfg.nLayers() || cache.batch() != batch)) {
+            throw new LoupeException("A key/value cache needs a run over every layer from tokens, with the cache's batch"
+                    + " size " + cache.batch() + " (got startAtLayer " + start + ", stop " + stop + ", batch " + batch + ")");
+        }
+        int offset = cache == null ? 0 : cache.length();
+        long[] newMask = padding == null ? null : padding.toLongArray();
+        long[] keep = cache == null ? newMask : cache.maskWith(newMask, pos);
+        if (keep != null && Arrays.stream(keep).allMatch(v -> v != 0)) {
+            keep = null; // nothing padded: the simpler masks and positions are exact
+        }
+        NDArray residual;
+        if (start == 0) {
+            NDArray tokens = cfg.useHookTokens() ? hookTokens.fire(input) : input;
+            NDArray tokenEmbed = embed.forward(tokens, pass);
+            residual = hookEmbed.fire(embedLn == null ? tokenEmbed
+                    : widened(embedLn.weights(), pass, () -> embedLn.forward(tokenEmbed)));
+            if (posEmbed != null) {
+                residual = residual.add(hookPosEmbed.fire(posEmbed.forward(batch, pos, offset, keep, pass)));
+            }
+        } else {
+            residual = input;
+        }
+        AttentionInputs attention = AttentionInputs.build(cfg, pass, batch, pos, offset, keep, cache);
+        for (int layer = start; layer < stop; layer++) {
+            TransformerBlock block = blocks.get(layer);
+            NDArray blockInput = residual;
+            residual = widened(block.weights(), pass, () -> block.forward(blockInput, attention, cfg));
+        }
+        if (cache != null) {
+            cache.advance(pos, cache.maskWith(newMask, pos));
+        }
+        if (!unembedAtEnd) {
+            return residual;
+        }
+        NDArray finalResidual = residual;
+        List<Weight> head = new ArrayList<>(unembed.weights());
+        if (lnFinal != null) {
+            head.addAll(lnFinal.weights());
+        }
+        return widened(head, pass, () -> unembed.forward(lnFinal == null ? finalResidual : lnFinal.forward(finalResidual)));
+    }
+
+    /** Runs {@code layer} with its float16 weights widened to float32 for just that long. */
+    private NDArray widened(List<Weight> weights, NDManager pass, Supplier<NDArray> layer) {
+        if (!halfWeights) {
+            return layer.get();
+        }
+        Weight.widen(weights, pass);
+        try {
+            return layer.get();
+        } finally {
+            Weight.release(weights);
+        }
+    }
+
+    /** TransformerLens uses an RMSNorm at the end when {@code final_rms} is set, whatever the blocks use. */
+    private static String finalNormType(TransformerConfig cfg) {
+        String type = cfg.normalizationType();
+        if (cfg.finalRms() && type.startsWith("LN")) {
+            return type.equals("LN") ? "RMS" : "RMSPre";
+        }
+        return type;
+    }
+
+    private String whyNotFiring(String name) {
+        HookCatalog.Entry entry = catalog.entry(name);
+        if (entry == null || entry.fires(config)) {
+            return null;
+        }
+        String field = entry.flag().configField();
+        String setter = "set" + Character.toUpperCase(field.charAt(0)) + field.substring(1);
+        return "Hook point " + name + " fires only when " + field + " is on: call model." + setter
+                + "(true) first (it does not change the logits).";
+    }
+
+    int layerIndex(Integer layer, int whenNull, String what) {
+        if (layer == null) {
+            return whenNull;
+        }
+        int n = config.nLayers();
+        int index = layer < 0 ? n + layer : layer;
+        if (index < 0 || index > n) {
+            throw new LoupeException(what + " = " + layer + " is outside the model's " + n + " layers");
+        }
+        return index;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.loupe.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.LoupeException;
+import dev.loupe.load.ModelLoader;
+import dev.loupe.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+
+class TransformerConfigTest {
+
+    @Test
+    void readsTransformerLensConfigJsonAndAgreesWithTheGpt2Adapter() {
+        JsonNode hooks = Fixtures.json(Fixtures.tl("gpt2").resolve("hooks.json"));
+        TransformerConfig fromTl = TransformerConfig.fromJson(hooks.get("cfg_unprocessed").toString());
+        TransformerConfig fromHf = ModelLoader.config(Fixtures.model("gpt2"));
+        assertThat(fromTl.nLayers()).isEqualTo(2);
+        assertThat(fromTl.dHead()).isEqualTo(8);
+        assertThat(fromTl.actFn()).isEqualTo("gelu_new");
+        assertThat(fromTl.attnScale()).isEqualTo(Math.sqrt(8));
+        assertThat(fromHf.toBuilder().modelName("gpt2").tokenizerName("gpt2").build())
+                .isEqualTo(fromTl.toBuilder().originalArchitecture("GPT2LMHeadModel").build());
+    }
+
+    @Test
+    void writesSnakeCaseKeysAndReadsThemBack() {
+        TransformerConfig cfg = ModelLoader.config(Fixtures.model("gpt2"));
+        String json = cfg.toJson();
+        assertThat(json).contains("\"n_layers\"", "\"d_model\"", "\"act_fn\"", "\"use_attn_result\"",
+                "\"d_vocab_out\"", "\"normalization_type\"");
+        assertThat(TransformerConfig.fromJson(json)).isEqualTo(cfg);
+    }
+
+    @Test
+    void derivesTransformerLensDefaults() {
+        TransformerConfig cfg = TransformerConfig.builder().nLayers(1).dModel(64).nCtx(16).dHead(16).dVocab(10)
+                .actFn("relu").build();
+        assertThat(cfg.nHeads()).isEqualTo(4);
+        assertThat(cfg.dMlp()).isEqualTo(256);
+        assertThat(cfg.dVocabOut()).isEqualTo(10);
+        assertThat(cfg.attnScale()).isEqualTo(4.0);
+    }
+
+    @Test
+    void rejectsAnInvalidConfigListingEveryProblem() {
+        assertThatThrownBy(() -> TransformerConfig.builder().nLayers(0).dModel(8).nCtx(4).dHead(2).dVocab(5)
+                .actFn("swiglu").normalizationType("BN").build())
+                .isInstanceOf(LoupeException.class)
+                .hasMessageContaining("n_layers must be > 0")
+                .hasMessageContaining("act_fn 'swiglu' is not supported")
+                .hasMessageContaining("normalization_type 'BN'");
+    }
+}

@@ -1,0 +1,93 @@
+package dev.loupe.load.adapters;
+
+import dev.loupe.CheckpointException;
+import dev.loupe.load.ModelLoader;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.config.TransformerConfig;
+import dev.loupe.testing.RandomModels;
+import dev.loupe.testing.TensorAssert;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Native folders (TransformerLens config + TransformerLens names) load with the usual calls. */
+class NativeFormatTest {
+    private static final long[][] TOKENS = {{0, 5, 9, 3, 5, 9, 3, 1}, {2, 2, 7, 30, 11, 4, 0, 39}};
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void anAttentionOnlyModelRoundTripsExactly() {
+        assertRoundTrip(RandomModels.layerNormConfig().toBuilder().attnOnly(true).modelName("toy").build());
+    }
+
+    @Test
+    void aModelWithMlpsAndRmsNormRoundTripsExactly() {
+        assertRoundTrip(RandomModels.rmsNormConfig().toBuilder().modelName("llama-like").build());
+    }
+
+    private void assertRoundTrip(TransformerConfig cfg) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray tokens = manager.create(TOKENS);
+            Map<String, NDArray> stateDict = RandomModels.stateDict(cfg, manager);
+            HookedTransformer original = new HookedTransformer(cfg, stateDict, manager.newSubManager());
+            NativeModelWriter.write(dir, cfg, stateDict, Map.of("note", "test"));
+
+            assertThat(ModelLoader.config(dir)).isEqualTo(cfg);
+            try (HookedTransformer loaded = HookedTransformer.fromPretrainedNoProcessing(dir)) {
+                assertThat(loaded.config()).isEqualTo(cfg);
+                TensorAssert.assertClose("logits", loaded.forward(tokens), original.forward(tokens), 0);
+            }
+            // With TransformerLens's processing the logits are centred, so compare log-probabilities.
+            try (HookedTransformer processed = HookedTransformer.fromPretrained(dir)) {
+                TensorAssert.assertClose("log-probs", processed.forward(tokens).logSoftmax(-1),
+                        original.forward(tokens).logSoftmax(-1), 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void theModelNameIsTheFolderUnlessTheConfigNamesIt() throws IOException {
+        TransformerConfig unnamed = RandomModels.layerNormConfig().toBuilder().attnOnly(true).build();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NativeModelWriter.write(dir.resolve("my-toy"), unnamed, RandomModels.stateDict(unnamed, manager), Map.of());
+        }
+        assertThat(ModelLoader.config(dir.resolve("my-toy")).modelName()).isEqualTo("my-toy");
+        assertThat(Files.readString(dir.resolve("my-toy/config.json"))).contains("\"attn_only\" : true")
+                .contains("\"n_layers\" : 2").doesNotContain("model_type");
+    }
+
+    @Test
+    void aMissingParameterIsNamed() {
+        TransformerConfig cfg = RandomModels.layerNormConfig().toBuilder().attnOnly(true).build();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, NDArray> stateDict = new LinkedHashMap<>(RandomModels.stateDict(cfg, manager));
+            assertThatThrownBy(() -> NativeModelWriter.write(dir, cfg, Map.of(), Map.of()))
+                    .hasMessageContaining("embed.W_E");
+            NativeModelWriter.write(dir, cfg, stateDict, Map.of());
+            TransformerConfig bigger = cfg.toBuilder().nLayers(3).build();
+            NativeModelWriter.write(dir.resolve("other"), cfg, stateDict, Map.of());
+            writeConfigOnly(dir.resolve("other"), bigger);
+        }
+        assertThatThrownBy(() -> HookedTransformer.fromPretrainedNoProcessing(dir.resolve("other")))
+                .isInstanceOf(CheckpointException.class).hasMessageContaining("blocks.2.attn.W_Q")
+                .hasMessageContaining("lacks");
+    }
+
+    private static void writeConfigOnly(Path folder, TransformerConfig cfg) {
+        try {
+            Files.writeString(folder.resolve("config.json"), cfg.toJson());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
