@@ -2,8 +2,8 @@ package dev.loupe.bench;
 
 /**
  * The JVM flags of every forked benchmark JVM (JMH annotations need compile-time constants).
- * DJL runs PyTorch with 2 intra-op threads and 1 inter-op thread so that numbers are comparable
- * across machines with more cores and with {@code shared/notes/djl.md} Q5.
+ * DJL runs PyTorch with 2 intra-op threads and 1 inter-op thread on every machine, so that numbers
+ * measured on machines with different numbers of cores stay comparable.
  */
 final class BenchFlags {
     static final String HEAP = "-Xmx4g";

@@ -18,10 +18,15 @@ import java.util.Map;
  * GFLOP/s, % of the 4096³ matMul ceiling measured in the same file, the cost of caching and of a
  * hook relative to a plain forward of the same shape, and the performance targets.
  *
- * <p>FLOP model per token ({@code shared/notes/djl.md} Q5): {@code 24·d²·L + 4·T·d·L + 2·d·V}
- * (projections and MLP, attention scores and mixing, unembedding), times batch·pos tokens; the
- * matMul counts {@code 2·4096³}. The model dimensions are GPT-2 small's unless the run's
- * {@code modelDir} parameter names a folder whose {@code config.json} says otherwise.
+ * <p>FLOP model per token: {@code 24·d²·L + 4·T·d·L + 2·d·V}, times batch·pos tokens, with d the
+ * model width, L the layers, T the positions and V the vocabulary. This is the usual transformer
+ * arithmetic, counting a multiply-add as 2 FLOP and only the matrix products: each layer's query,
+ * key, value and output projections hold 4·d² weights and its MLP (d → 4d → d) 8·d², so
+ * {@code 24·d²} per layer; each token's attention scores (q·k) and mixing (weights·v) over T
+ * positions take {@code 2·T·d} multiply-adds, so {@code 4·T·d} (all T positions, not the causal
+ * average T/2); the unembedding takes {@code 2·d·V}. Layer norms, softmax, GELU and the embedding
+ * lookup are left out. The matMul counts {@code 2·4096³}. The model dimensions are GPT-2 small's
+ * unless the run's {@code modelDir} parameter names a folder whose {@code config.json} says otherwise.
  *
  * <p>The Llama-shaped forward ({@link LlamaForwardBench}) uses its own FLOP model per token:
  * {@code 2·(layers' matMul weights) + 4·T·(n_heads·d_head)·L + 2·d·V}, where the layers' matMul weights
