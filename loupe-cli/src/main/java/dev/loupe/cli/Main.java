@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
 public final class Main implements Runnable {
     /**
      * System properties that keep DJL and SLF4J quiet, and Java2D headless, when the JVM was started
-     * without the script's flags.
+     * without the script's flags. The DJL and SLF4J values copy the flags in {@code scripts/jvm-env.sh},
+     * which {@code ./loupe} passes; keep them identical ({@code JvmEnvTest} in loupe-bench checks).
      */
     private static final String[][] QUIET_DEFAULTS = {
         {"ai.djl.offline", "true"},
