@@ -1,6 +1,6 @@
 /**
- * The floor-plan check: {@link dev.loupe.architecture.FloorPlan} lists every package of Loupe on
- * a floor, bottom first, and {@link dev.loupe.architecture.FloorPlanTest} fails when a class uses a
+ * The floor-plan check: {@code FloorPlan} lists every package of Loupe on
+ * a floor, bottom first, and {@code FloorPlanTest} fails when a class uses a
  * package of its own floor or a higher one, when packages form a cycle, or when a package is on no
  * floor. A new package must be added to {@code FloorPlan.LOUPE}.
  *

@@ -4,7 +4,7 @@
  * the Mistral, Qwen2 and Gemma adapters that extend it, GPT-Neo, GPT-J, OPT, Phi, BLOOM), plus
  * {@link dev.loupe.load.adapters.NativeFormat} for Loupe's own folders (TransformerLens's config keys
  * and parameter names, written by {@link dev.loupe.load.adapters.NativeModelWriter}).
- * {@link dev.loupe.load.adapters.Adapters#ALL} lists them all: a new architecture is one more
+ * {@code Adapters.ALL} lists them all: a new architecture is one more
  * adapter there.
  *
  * <p>Floor "one adapter per architecture": it may use {@code dev.loupe.load.spi} and everything
