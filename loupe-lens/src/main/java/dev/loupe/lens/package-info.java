@@ -1,5 +1,6 @@
 /**
- * Lenses: reading a model's intermediate residual stream as next-token predictions.
+ * Lenses: reading a model's intermediate residual stream as next-token predictions, compatible
+ * with the Python tuned-lens library.
  *
  * <pre>{@code
  * try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(dir);
@@ -12,7 +13,14 @@
  * }</pre>
  *
  * <p>{@link dev.loupe.lens.LogitLens} and {@link dev.loupe.lens.TunedLens} implement
- * {@link dev.loupe.lens.Lens}; {@link dev.loupe.lens.TunedLensFiles} holds the on-disk format;
+ * {@link dev.loupe.lens.Lens}, both ending in the model's {@link dev.loupe.lens.Unembedding};
+ * {@link dev.loupe.lens.TunedLensFiles} holds the on-disk format and
+ * {@link dev.loupe.lens.PretrainedLenses} the library's lenses on the Hub;
+ * {@link dev.loupe.lens.LensBasis} records the weight processing a lens was trained in;
  * {@link dev.loupe.lens.PredictionTrajectory} tabulates and exports what every layer predicts.
+ *
+ * <p>Floor "lenses and their data", the lowest of loupe-lens: it may use all of loupe-core, not
+ * {@code dev.loupe.lens.data} beside it. Training lenses goes to {@code dev.loupe.lens.train},
+ * evaluating them to {@code dev.loupe.lens.eval}, drawing trajectories to loupe-viz.
  */
 package dev.loupe.lens;

@@ -7,5 +7,11 @@
  * {@link dev.loupe.viz.TrajectoryData}, {@link dev.loupe.viz.Heatmap}, {@link dev.loupe.viz.BarChart},
  * {@link dev.loupe.viz.ColoredTokens}), so any analysis can be shown by filling one in;
  * {@link dev.loupe.viz.HtmlReport} writes HTML and {@link dev.loupe.viz.PngExport} writes PNG.
+ * {@link dev.loupe.viz.LensTrajectory} and {@link dev.loupe.viz.PromptViews} fill the records from a
+ * model, a cache or a lens.
+ *
+ * <p>Floor "views": it may use all of loupe-core and loupe-lens. It draws and does not compute:
+ * an analysis whose result is drawn here belongs in loupe-core or loupe-lens, and the commands that
+ * write pages and images ({@code loupe view}, {@code loupe demo}) belong in loupe-cli.
  */
 package dev.loupe.viz;

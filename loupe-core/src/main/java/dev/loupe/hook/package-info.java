@@ -1,0 +1,16 @@
+/**
+ * Hooks, as TransformerLens has them: {@link dev.loupe.hook.HookPoint} (a named identity on the
+ * forward path, {@code blocks.3.attn.hook_pattern}), {@link dev.loupe.hook.Hook} and
+ * {@link dev.loupe.hook.BackwardHook} (what runs there), {@link dev.loupe.hook.HookSpec} (a hook
+ * and the names it applies to), {@link dev.loupe.hook.HookRegistry} (every hook point of a model
+ * and the hooks attached to it, in nested scopes) and {@link dev.loupe.hook.ActName}
+ * ({@code utils.get_act_name}'s shorthand, {@code ("pattern", 3)}).
+ *
+ * <p>Floor "hooks, text, file formats": it may use {@code dev.loupe}, the numeric helpers,
+ * {@code dev.loupe.linalg}, {@code dev.loupe.config} and {@code dev.loupe.run}, not the tokenizer
+ * or file formats beside it. Which hook points a model has, with their shapes, is declared by the
+ * components ({@code dev.loupe.model.components.HookCatalog}); attaching a run's hooks and
+ * differentiating through them is {@code dev.loupe.model}; keeping activations is
+ * {@code dev.loupe.cache}.
+ */
+package dev.loupe.hook;

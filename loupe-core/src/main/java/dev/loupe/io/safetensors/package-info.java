@@ -1,0 +1,14 @@
+/**
+ * The safetensors file format: {@link dev.loupe.io.safetensors.SafetensorsFile} reads one file,
+ * memory-mapped copy-on-write, after validating its whole header against the file's size (the
+ * offsets reach native code, where a bad one would crash the JVM);
+ * {@link dev.loupe.io.safetensors.SafetensorsWriter} writes files the Hugging Face library reads
+ * back, atomically; {@link dev.loupe.io.safetensors.TensorInfo} is one header entry.
+ *
+ * <p>Floor "hooks, text, file formats": it may use {@code dev.loupe}, the numeric helpers,
+ * {@code dev.loupe.linalg}, {@code dev.loupe.config} and {@code dev.loupe.run}, not the other
+ * packages of its floor. It knows one format and nothing of models: choosing the weight files of a
+ * model folder (shards, index files) goes to {@code dev.loupe.io}, and turning Hugging Face tensor
+ * names into TransformerLens's goes to {@code dev.loupe.load.spi} and {@code dev.loupe.load.adapters}.
+ */
+package dev.loupe.io.safetensors;

@@ -1,0 +1,12 @@
+/**
+ * Low-level numeric helpers that work around DJL and the JDK, independent of any model:
+ * {@link dev.loupe.numeric.Autograd} (the process-wide lock every gradient computation holds,
+ * because DJL allows one {@code GradientCollector} at a time), {@link dev.loupe.numeric.HalfFloats}
+ * (exact float16 and bfloat16 to float32 widening in Java) and {@link dev.loupe.numeric.FilledArrays}
+ * (arrays whose bytes a checkpoint reader fills).
+ *
+ * <p>Floor "numeric helpers and linear algebra": it may use only {@code dev.loupe}, and not
+ * {@code dev.loupe.linalg} beside it. Matrix decompositions go to {@code dev.loupe.linalg};
+ * anything that knows a model's config or a file format belongs higher up.
+ */
+package dev.loupe.numeric;

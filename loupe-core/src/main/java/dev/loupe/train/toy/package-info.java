@@ -1,0 +1,14 @@
+/**
+ * Loupe's toy models: small attention-only transformers trained from scratch on
+ * {@link dev.loupe.train.toy.RepeatedTokens} (random segments each followed by a copy, which only
+ * an induction circuit predicts). {@link dev.loupe.train.toy.ToyModels} builds their config and
+ * initial weights, {@link dev.loupe.train.toy.ToyTrainer} trains a {@code HookedTransformer}
+ * directly on its leaf parameters from {@link dev.loupe.train.toy.ToyTrainingOptions}, and
+ * {@link dev.loupe.train.toy.RepeatHalves} measures the loss on each half of a repeated sequence.
+ *
+ * <p>Floor "toy models": it may use everything in loupe-core below it, {@code dev.loupe.train} and
+ * {@code dev.loupe.model} included. Generic optimizers, schedules and checkpoints go to
+ * {@code dev.loupe.train}; models are saved as native folders by
+ * {@code dev.loupe.load.adapters.NativeModelWriter}.
+ */
+package dev.loupe.train.toy;
