@@ -1,7 +1,6 @@
 package dev.loupe.load.spi;
 
 import dev.loupe.io.WeightSource;
-import dev.loupe.load.ModelLoader;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,7 +10,7 @@ import java.util.Map;
 /**
  * Turns one Hugging Face {@code model_type} into Loupe's terms: its {@code config.json} into a
  * {@link TransformerConfig}, its weight names and layouts into TransformerLens's. Adding an
- * architecture means adding one adapter (and registering it in {@link ModelLoader}).
+ * architecture means adding one adapter (and listing it in {@code dev.loupe.load.adapters.Adapters}).
  */
 public interface ArchitectureAdapter {
 

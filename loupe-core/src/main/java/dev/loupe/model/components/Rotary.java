@@ -77,7 +77,7 @@ public record Rotary(NDArray cos, NDArray sin, int rotaryDim, boolean adjacentPa
         return NDArrays.concat(new NDList(x.get("..., " + half + ":").neg(), x.get("..., :" + half)), -1);
     }
 
-    /** θ^(-2i/d) for i < d/2, in float32 as Hugging Face computes them, with Llama 3 scaling if set. */
+    /** θ^(-2i/d) for i &lt; d/2, in float32 as Hugging Face computes them, with Llama 3 scaling if set. */
     static float[] inverseFrequencies(TransformerConfig cfg) {
         int rotaryDim = cfg.rotaryDim();
         float[] invFreq = new float[rotaryDim / 2];
