@@ -41,7 +41,7 @@ public final class PatchSetters {
      * of a batch row (the dimensions after batch, ascending).
      *
      * <p>Because the patched region is a box, a batch of runs can be patched with one mask
-     * ({@code mask}) and one {@code where}, instead of one indexing op per run.
+     * (see {@code maskShape}) and one {@code where}, instead of one indexing op per run.
      */
     public static final class Slice implements PatchSetter {
         private final String name;
