@@ -9,7 +9,7 @@ import java.util.List;
  * A normalisation over the last axis, with TransformerLens's {@code hook_scale} [..., 1] and
  * {@code hook_normalized} [..., d_model] (taken before any weight).
  */
-public interface Norm {
+public sealed interface Norm permits LayerNorm, RmsNorm {
 
     /** x [..., d_model] → [..., d_model]. */
     NDArray forward(NDArray x);
