@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -130,15 +131,15 @@ final class ResidualStacks {
             boolean recompute) {
         CacheModel model = model(cache);
         TransformerConfig cfg = model.config();
-        String type = cfg.normalizationType();
-        if (type.equals("None")) {
+        NormalizationType type = cfg.normalizationType();
+        if (type == NormalizationType.NONE) {
             return stack;
         }
         int n = cfg.nLayers();
         if (recompute && layer == n) {
             return model.applyFinalNorm(stack);
         }
-        NDArray centred = type.startsWith("LN") ? stack.sub(stack.mean(new int[] {-1}, true)) : stack;
+        NDArray centred = type.isLayerNorm() ? stack.sub(stack.mean(new int[] {-1}, true)) : stack;
         String scaleName = layer == n ? "ln_final.hook_scale" : "blocks." + layer + ".ln" + (mlpInput ? 2 : 1) + ".hook_scale";
         return centred.div(posSlice.apply(cache.get(scaleName), -2));
     }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
+import dev.loupe.config.PositionalEmbeddingType;
+import dev.loupe.config.WeightProcessingStep;
 import dev.loupe.linalg.FactoredMatrix;
 import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
@@ -26,20 +28,20 @@ public final class WeightProcessing {
     /** Applies the steps {@code options} selects, in TransformerLens's order. */
     public static ProcessedWeights process(ProcessedWeights weights, ProcessOptions options) {
         TransformerConfig cfg = weights.config();
-        boolean layerNorm = cfg.normalizationType().startsWith("LN");
+        boolean layerNorm = cfg.normalizationType().isLayerNorm();
         ProcessedWeights result = weights;
-        List<String> applied = new ArrayList<>(cfg.weightProcessing());
-        if (options.foldLn() && (cfg.normalizationType().equals("LN") || cfg.normalizationType().equals("RMS"))) {
+        List<WeightProcessingStep> applied = new ArrayList<>(cfg.weightProcessing());
+        if (options.foldLn() && cfg.normalizationType().hasWeights()) {
             result = foldLayerNorm(result, layerNorm, layerNorm);
-            applied.add("fold_ln");
+            applied.add(WeightProcessingStep.FOLD_LN);
         }
         if (options.centerWritingWeights() && layerNorm && !cfg.finalRms()) {
             result = new ProcessedWeights(centerWritingWeights(result.stateDict(), result.config()), result.config());
-            applied.add("center_writing_weights");
+            applied.add(WeightProcessingStep.CENTER_WRITING_WEIGHTS);
         }
         if (options.centerUnembed()) {
             result = new ProcessedWeights(centerUnembed(result.stateDict()), result.config());
-            applied.add("center_unembed");
+            applied.add(WeightProcessingStep.CENTER_UNEMBED);
         }
         if (options.foldValueBiases()) {
             Map<String, NDArray> folded = foldValueBiases(result.stateDict(), result.config());
@@ -47,11 +49,11 @@ public final class WeightProcessing {
                 folded = centerAttentionOutputBiases(folded, result.config());
             }
             result = new ProcessedWeights(folded, result.config());
-            applied.add("fold_value_biases");
+            applied.add(WeightProcessingStep.FOLD_VALUE_BIASES);
         }
         if (options.refactorFactoredAttnMatrices()) {
             result = new ProcessedWeights(refactorFactoredAttnMatrices(result.stateDict(), result.config()), result.config());
-            applied.add("refactor_factored_attn_matrices");
+            applied.add(WeightProcessingStep.REFACTOR_FACTORED_ATTN_MATRICES);
         }
         // Recorded so that what depends on the basis (a tuned lens, saved activations) can tell.
         return new ProcessedWeights(result.stateDict(), result.config().toBuilder().weightProcessing(applied).build());
@@ -67,7 +69,7 @@ public final class WeightProcessing {
      *     on positions) and grouped-query models (keys are shared between query heads)
      */
     public static Map<String, NDArray> refactorFactoredAttnMatrices(Map<String, NDArray> stateDict, TransformerConfig cfg) {
-        if (cfg.positionalEmbeddingType().equals("rotary")) {
+        if (cfg.positionalEmbeddingType() == PositionalEmbeddingType.ROTARY) {
             throw new LoupeException("refactorFactoredAttnMatrices cannot apply to a rotary model: the rotation sits"
                     + " between W_Q and W_K, so the QK circuit depends on the positions of query and key");
         }
@@ -149,8 +151,7 @@ public final class WeightProcessing {
         }
         NDArray foldedU = wU.mul(wf.reshape(-1, 1));
         sd.put("unembed.W_U", centerWeights ? foldedU.sub(foldedU.mean(new int[] {0}, true)) : foldedU);
-        String pre = cfg.normalizationType().equals("LN") ? "LNPre" : "RMSPre";
-        return new ProcessedWeights(sd, cfg.toBuilder().normalizationType(pre).build());
+        return new ProcessedWeights(sd, cfg.toBuilder().normalizationType(cfg.normalizationType().withoutWeights()).build());
     }
 
     /**

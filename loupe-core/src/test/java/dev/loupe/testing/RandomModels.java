@@ -3,6 +3,9 @@ package dev.loupe.testing;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,14 +18,14 @@ public final class RandomModels {
     /** A small GPT-2-like config: LayerNorm, learned positions. */
     public static TransformerConfig layerNormConfig() {
         return TransformerConfig.builder().nLayers(2).dModel(16).nCtx(12).dHead(4).nHeads(4).dMlp(24).dVocab(40)
-                .actFn("gelu_new").normalizationType("LN").build();
+                .actFn(ActivationFunctionType.GELU_NEW).normalizationType(NormalizationType.LN).build();
     }
 
     /** A small Llama-like config: RMSNorm, rotary, grouped-query attention, gated MLP. */
     public static TransformerConfig rmsNormConfig() {
         return TransformerConfig.builder().nLayers(2).dModel(16).nCtx(12).dHead(4).nHeads(4).nKeyValueHeads(2).dMlp(24)
-                .dVocab(40).actFn("silu").normalizationType("RMS").gatedMlp(true).finalRms(true)
-                .positionalEmbeddingType("rotary").build();
+                .dVocab(40).actFn(ActivationFunctionType.SILU).normalizationType(NormalizationType.RMS).gatedMlp(true).finalRms(true)
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY).build();
     }
 
     /** Every parameter {@code cfg} needs, drawn at random (seeded by the manager's engine). */
@@ -32,9 +35,9 @@ public final class RandomModels {
         int h = cfg.nHeads();
         int kv = cfg.kvHeads();
         int dh = cfg.dHead();
-        boolean layerNorm = cfg.normalizationType().equals("LN");
+        boolean layerNorm = cfg.normalizationType() == NormalizationType.LN;
         sd.put("embed.W_E", random(manager, 1.0f, cfg.dVocab(), d));
-        if (cfg.positionalEmbeddingType().equals("standard")) {
+        if (cfg.positionalEmbeddingType() == PositionalEmbeddingType.STANDARD) {
             sd.put("pos_embed.W_pos", random(manager, 0.5f, cfg.nCtx(), d));
         }
         String gqa = cfg.groupedQueryAttention() ? "attn._" : "attn.";

@@ -8,6 +8,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -41,10 +44,10 @@ public final class BloomAdapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(4 * dModel)
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn("gelu_fast")
+                .actFn(ActivationFunctionType.GELU_FAST)
                 .eps(c.dbl("layer_norm_epsilon", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("alibi")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.ALIBI)
                 .postEmbeddingLn(true)
                 .defaultPrependBos(false)
                 .modelName(modelName)

@@ -9,6 +9,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,10 +48,10 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(dMlp)
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("activation_function", "gelu_new"))
+                .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
                 .eps(c.dbl("layer_norm_epsilon", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("standard")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.STANDARD)
                 .useAttnScale(c.bool("scale_attn_weights", true))
                 .modelName(modelName)
                 .originalArchitecture("GPT2LMHeadModel")

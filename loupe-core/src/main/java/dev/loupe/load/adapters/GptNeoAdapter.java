@@ -8,6 +8,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.AttentionType;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +33,7 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
         int dModel = c.requireInt("hidden_size");
         int nHeads = c.requireInt("num_heads");
         int nLayers = c.requireInt("num_layers");
-        List<String> types = attentionTypes(c, nLayers);
+        List<AttentionType> types = attentionTypes(c, nLayers);
         return TransformerConfig.builder()
                 .nLayers(nLayers)
                 .dModel(dModel)
@@ -39,11 +42,11 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(c.optionalInt("intermediate_size").orElse(4 * dModel))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("activation_function", "gelu_new"))
+                .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
                 .eps(c.dbl("layer_norm_epsilon", 1e-5))
-                .normalizationType("LN")
+                .normalizationType(NormalizationType.LN)
                 .useAttnScale(false)
-                .useLocalAttn(types.contains("local"))
+                .useLocalAttn(types.contains(AttentionType.LOCAL))
                 .windowSize(c.optionalInt("window_size").orElse(256))
                 .attnTypes(types)
                 .modelName(modelName)
@@ -52,15 +55,15 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
     }
 
     /** {@code attention_types} ([[["global", "local"], 12]]) expanded to one entry per layer, as Hugging Face does. */
-    private static List<String> attentionTypes(HfConfig c, int nLayers) {
-        List<String> types = new ArrayList<>();
+    private static List<AttentionType> attentionTypes(HfConfig c, int nLayers) {
+        List<AttentionType> types = new ArrayList<>();
         for (JsonNode group : c.path("attention_types")) {
             for (int repeat = 0; repeat < group.get(1).asInt(); repeat++) {
-                group.get(0).forEach(type -> types.add(type.asText()));
+                group.get(0).forEach(type -> types.add(AttentionType.fromJson(type.asText())));
             }
         }
         if (types.isEmpty()) {
-            c.path("attention_layers").forEach(type -> types.add(type.asText()));
+            c.path("attention_layers").forEach(type -> types.add(AttentionType.fromJson(type.asText())));
         }
         if (types.size() != nLayers) {
             throw new CheckpointException("config.json: attention_types give " + types.size() + " layers but num_layers is "

@@ -7,6 +7,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -37,10 +40,10 @@ public final class GptNeoXAdapter implements ArchitectureAdapter {
                 .dHead(dHead)
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("hidden_act", "gelu"))
+                .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "gelu")))
                 .eps(c.dbl("layer_norm_eps", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("rotary")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim((int) (dHead * c.partialRotaryFactor(0.25)))
                 .rotaryBase(c.ropeTheta(10000))
                 .parallelAttnMlp(c.bool("use_parallel_residual", true))

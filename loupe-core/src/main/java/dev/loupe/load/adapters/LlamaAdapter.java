@@ -7,6 +7,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -50,12 +53,12 @@ public class LlamaAdapter implements ArchitectureAdapter {
                 .nKeyValueHeads(c.groupedKvHeads(nHeads))
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("hidden_act", "silu"))
+                .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "silu")))
                 .eps(c.dbl("rms_norm_eps", 1e-6))
-                .normalizationType("RMS")
+                .normalizationType(NormalizationType.RMS)
                 .finalRms(true)
                 .gatedMlp(true)
-                .positionalEmbeddingType("rotary")
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim(dHead)
                 .rotaryBase(c.ropeTheta(10000))
                 .defaultPrependBos(defaultPrependBos())

@@ -1,6 +1,8 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import ai.djl.ndarray.NDArray;
@@ -79,9 +81,9 @@ public final class NativeFormat implements ArchitectureAdapter {
         List<String> names = new ArrayList<>();
         names.add("embed.W_E");
         if (cfg.postEmbeddingLn()) {
-            names.addAll(norm("embed.ln", "LN"));
+            names.addAll(norm("embed.ln", NormalizationType.LN));
         }
-        if (cfg.positionalEmbeddingType().equals("standard")) {
+        if (cfg.positionalEmbeddingType() == PositionalEmbeddingType.STANDARD) {
             names.add("pos_embed.W_pos");
         }
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
@@ -105,26 +107,17 @@ public final class NativeFormat implements ArchitectureAdapter {
                 names.add(block + "mlp.b_out");
             }
         }
-        names.addAll(norm("ln_final", finalNormType(cfg)));
+        names.addAll(norm("ln_final", cfg.finalNormalizationType()));
         names.add("unembed.W_U");
         names.add("unembed.b_U");
         return names;
     }
 
-    private static List<String> norm(String name, String type) {
+    private static List<String> norm(String name, NormalizationType type) {
         return switch (type) {
-            case "LN" -> List.of(name + ".w", name + ".b");
-            case "RMS" -> List.of(name + ".w");
-            default -> List.of();
+            case LN -> List.of(name + ".w", name + ".b");
+            case RMS -> List.of(name + ".w");
+            case LN_PRE, RMS_PRE, NONE -> List.of();
         };
-    }
-
-    /** As HookedTransformer: {@code final_rms} turns a LayerNorm model's final norm into an RMSNorm. */
-    private static String finalNormType(TransformerConfig cfg) {
-        String type = cfg.normalizationType();
-        if (cfg.finalRms() && type.startsWith("LN")) {
-            return type.equals("LN") ? "RMS" : "RMSPre";
-        }
-        return type;
     }
 }

@@ -8,6 +8,8 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -45,9 +47,9 @@ public final class OptAdapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(c.requireInt("ffn_dim"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("activation_function", "relu"))
+                .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "relu")))
                 .eps(1e-5)
-                .normalizationType("LN")
+                .normalizationType(NormalizationType.LN)
                 .modelName(modelName)
                 .originalArchitecture("OPTForCausalLM")
                 .build();

@@ -8,6 +8,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -41,10 +44,10 @@ public final class PhiAdapter implements ArchitectureAdapter {
                 .nKeyValueHeads(c.groupedKvHeads(nHeads))
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("hidden_act", "gelu_new"))
+                .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "gelu_new")))
                 .eps(c.dbl("layer_norm_eps", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("rotary")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim((int) (dHead * c.partialRotaryFactor(0.5)))
                 .rotaryBase(c.ropeTheta(10000))
                 .parallelAttnMlp(true)

@@ -3,6 +3,8 @@ package dev.loupe.analysis.heads;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
@@ -45,7 +47,7 @@ public final class KnownHeadsModel {
     /** A new model (no tokenizer); the caller closes it. */
     public static HookedTransformer build() {
         TransformerConfig cfg = TransformerConfig.builder().nLayers(2).dModel(D_MODEL).nCtx(CTX).dHead(D_HEAD)
-                .nHeads(2).dMlp(4).dVocab(VOCAB).actFn("gelu_new").normalizationType("None").attnOnly(true).build();
+                .nHeads(2).dMlp(4).dVocab(VOCAB).actFn(ActivationFunctionType.GELU_NEW).normalizationType(NormalizationType.NONE).attnOnly(true).build();
         NDManager manager = NDManager.newBaseManager();
         Map<String, NDArray> sd = new LinkedHashMap<>();
         float[][] wE = new float[VOCAB][D_MODEL];
