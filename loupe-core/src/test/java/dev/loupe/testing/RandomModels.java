@@ -7,6 +7,7 @@ import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.config.NormalizationType;
 import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.ActName;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,28 +43,27 @@ public final class RandomModels {
         }
         String gqa = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
-            String b = "blocks." + l + ".";
             for (String ln : List.of("ln1", "ln2")) {
-                sd.put(b + ln + ".w", random(manager, 0.2f, d).add(1f));
+                sd.put(ActName.block(l, ln + ".w"), random(manager, 0.2f, d).add(1f));
                 if (layerNorm) {
-                    sd.put(b + ln + ".b", random(manager, 0.1f, d));
+                    sd.put(ActName.block(l, ln + ".b"), random(manager, 0.1f, d));
                 }
             }
-            sd.put(b + "attn.W_Q", random(manager, 0.4f, h, d, dh));
-            sd.put(b + gqa + "W_K", random(manager, 0.4f, kv, d, dh));
-            sd.put(b + gqa + "W_V", random(manager, 0.4f, kv, d, dh));
-            sd.put(b + "attn.b_Q", random(manager, 0.1f, h, dh));
-            sd.put(b + gqa + "b_K", random(manager, 0.1f, kv, dh));
-            sd.put(b + gqa + "b_V", random(manager, 0.1f, kv, dh));
-            sd.put(b + "attn.W_O", random(manager, 0.4f, h, dh, d));
-            sd.put(b + "attn.b_O", random(manager, 0.1f, d));
-            sd.put(b + "mlp.W_in", random(manager, 0.4f, d, cfg.dMlp()));
+            sd.put(ActName.block(l, "attn.W_Q"), random(manager, 0.4f, h, d, dh));
+            sd.put(ActName.block(l, gqa + "W_K"), random(manager, 0.4f, kv, d, dh));
+            sd.put(ActName.block(l, gqa + "W_V"), random(manager, 0.4f, kv, d, dh));
+            sd.put(ActName.block(l, "attn.b_Q"), random(manager, 0.1f, h, dh));
+            sd.put(ActName.block(l, gqa + "b_K"), random(manager, 0.1f, kv, dh));
+            sd.put(ActName.block(l, gqa + "b_V"), random(manager, 0.1f, kv, dh));
+            sd.put(ActName.block(l, "attn.W_O"), random(manager, 0.4f, h, dh, d));
+            sd.put(ActName.block(l, "attn.b_O"), random(manager, 0.1f, d));
+            sd.put(ActName.block(l, "mlp.W_in"), random(manager, 0.4f, d, cfg.dMlp()));
             if (cfg.gatedMlp()) {
-                sd.put(b + "mlp.W_gate", random(manager, 0.4f, d, cfg.dMlp()));
+                sd.put(ActName.block(l, "mlp.W_gate"), random(manager, 0.4f, d, cfg.dMlp()));
             }
-            sd.put(b + "mlp.b_in", random(manager, 0.1f, cfg.dMlp()));
-            sd.put(b + "mlp.W_out", random(manager, 0.3f, cfg.dMlp(), d));
-            sd.put(b + "mlp.b_out", random(manager, 0.1f, d));
+            sd.put(ActName.block(l, "mlp.b_in"), random(manager, 0.1f, cfg.dMlp()));
+            sd.put(ActName.block(l, "mlp.W_out"), random(manager, 0.3f, cfg.dMlp(), d));
+            sd.put(ActName.block(l, "mlp.b_out"), random(manager, 0.1f, d));
         }
         sd.put("ln_final.w", random(manager, 0.2f, d).add(1f));
         if (layerNorm) {

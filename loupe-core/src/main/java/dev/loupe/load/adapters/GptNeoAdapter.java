@@ -1,6 +1,7 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -82,24 +83,23 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
         w.put("pos_embed.W_pos", w.raw("wpe.weight"));
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "h." + l + ".";
-            String tl = "blocks." + l + ".";
-            w.put(tl + "ln1.w", w.raw(hf + "ln_1.weight"));
-            w.put(tl + "ln1.b", w.raw(hf + "ln_1.bias"));
-            w.put(tl + "ln2.w", w.raw(hf + "ln_2.weight"));
-            w.put(tl + "ln2.b", w.raw(hf + "ln_2.bias"));
+            w.put(ActName.block(l, "ln1.w"), w.raw(hf + "ln_1.weight"));
+            w.put(ActName.block(l, "ln1.b"), w.raw(hf + "ln_1.bias"));
+            w.put(ActName.block(l, "ln2.w"), w.raw(hf + "ln_2.weight"));
+            w.put(ActName.block(l, "ln2.b"), w.raw(hf + "ln_2.bias"));
             String attn = hf + "attn.attention.";
-            w.put(tl + "attn.W_Q", w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_K", w.intoHeads(attn + "k_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_V", w.intoHeads(attn + "v_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_Q", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.b_K", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.b_V", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.W_O", w.outOfHeads(attn + "out_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_O", w.raw(attn + "out_proj.bias"));
-            w.put(tl + "mlp.W_in", w.linear(hf + "mlp.c_fc.weight"));
-            w.put(tl + "mlp.b_in", w.raw(hf + "mlp.c_fc.bias"));
-            w.put(tl + "mlp.W_out", w.linear(hf + "mlp.c_proj.weight"));
-            w.put(tl + "mlp.b_out", w.raw(hf + "mlp.c_proj.bias"));
+            w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_K"), w.intoHeads(attn + "k_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_V"), w.intoHeads(attn + "v_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_Q"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_K"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_V"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(attn + "out_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_O"), w.raw(attn + "out_proj.bias"));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.c_fc.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.raw(hf + "mlp.c_fc.bias"));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.c_proj.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.raw(hf + "mlp.c_proj.bias"));
         }
         w.put("ln_final.w", w.raw("ln_f.weight"));
         w.put("ln_final.b", w.raw("ln_f.bias"));

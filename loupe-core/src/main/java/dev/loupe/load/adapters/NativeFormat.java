@@ -3,6 +3,7 @@ package dev.loupe.load.adapters;
 import dev.loupe.CheckpointException;
 import dev.loupe.config.NormalizationType;
 import dev.loupe.config.PositionalEmbeddingType;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import ai.djl.ndarray.NDArray;
@@ -88,23 +89,22 @@ public final class NativeFormat implements ArchitectureAdapter {
         }
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int layer = 0; layer < cfg.nLayers(); layer++) {
-            String block = "blocks." + layer + ".";
-            names.addAll(norm(block + "ln1", cfg.normalizationType()));
+            names.addAll(norm(ActName.block(layer, "ln1"), cfg.normalizationType()));
             if (!cfg.attnOnly()) {
-                names.addAll(norm(block + "ln2", cfg.normalizationType()));
+                names.addAll(norm(ActName.block(layer, "ln2"), cfg.normalizationType()));
             }
             for (String name : List.of("attn.W_Q", kv + "W_K", kv + "W_V", "attn.W_O", "attn.b_Q", kv + "b_K",
                     kv + "b_V", "attn.b_O")) {
-                names.add(block + name);
+                names.add(ActName.block(layer, name));
             }
             if (!cfg.attnOnly()) {
-                names.add(block + "mlp.W_in");
+                names.add(ActName.block(layer, "mlp.W_in"));
                 if (cfg.gatedMlp()) {
-                    names.add(block + "mlp.W_gate");
+                    names.add(ActName.block(layer, "mlp.W_gate"));
                 }
-                names.add(block + "mlp.b_in");
-                names.add(block + "mlp.W_out");
-                names.add(block + "mlp.b_out");
+                names.add(ActName.block(layer, "mlp.b_in"));
+                names.add(ActName.block(layer, "mlp.W_out"));
+                names.add(ActName.block(layer, "mlp.b_out"));
             }
         }
         names.addAll(norm("ln_final", cfg.finalNormalizationType()));
