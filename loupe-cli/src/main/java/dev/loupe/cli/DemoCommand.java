@@ -6,7 +6,7 @@ import dev.loupe.LoupeException;
 import dev.loupe.lens.PredictionTrajectory;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.viz.TokenText;
+import dev.loupe.tokenize.TokenDisplay;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.tokenize.TextOptions;
 import java.io.IOException;
@@ -116,7 +116,7 @@ final class DemoCommand extends LoupeCommand {
         try (HookedTransformer transformer = LensCommand.loadModelFor(dir, lensDir);
                 TunedLens tuned = lensDir == null ? null : TunedLens.load(lensDir, transformer);
                 NDManager manager = NDManager.newBaseManager()) {
-            boolean withTokenizer = hasTokenizer(transformer);
+            boolean withTokenizer = transformer.hasTokenizer();
             InductionDemo induction = InductionDemo.run(transformer, withTokenizer ? transformer.tokenizer().bosId() : 0);
             // A model without a tokenizer shows a text section only when asked, with --tokens (or --prompt, which fails).
             List<Input> inputs = withTokenizer || tokens != null || prompts != null ? inputs(transformer, dir) : List.of();
@@ -172,7 +172,7 @@ final class DemoCommand extends LoupeCommand {
         for (String prompt : prompts == null ? List.of(DEFAULT_PROMPT) : prompts) {
             long[] ids = transformer.toTokens(List.of(prompt), TextOptions.defaults()).ids()[0];
             if (ids.length == 0) {
-                throw new LoupeException("--prompt \"" + TokenText.visible(prompt, false) + "\" has no tokens; give it some text");
+                throw new LoupeException("--prompt \"" + TokenDisplay.visible(prompt, false) + "\" has no tokens; give it some text");
             }
             inputs.add(new Input(prompt, ids));
         }
@@ -201,7 +201,7 @@ final class DemoCommand extends LoupeCommand {
         long[] ids = input.ids();
         out.println();
         if (input.prompt() != null) {
-            out.println("Prompt     \"" + TokenText.visible(input.prompt(), false) + "\"");
+            out.println("Prompt     \"" + TokenDisplay.visible(input.prompt(), false) + "\"");
         } else {
             out.printf(Locale.ROOT, "Input      %d token ids (--tokens)%n", ids.length);
         }
@@ -254,7 +254,7 @@ final class DemoCommand extends LoupeCommand {
 
     /** A token for a table cell: ␣ for spaces, escapes, at most 20 characters. */
     static String token(String token) {
-        return TokenText.shorten(TokenText.display(token), 20);
+        return TokenDisplay.shorten(TokenDisplay.display(token), 20);
     }
 
     /** A probability with six decimals ({@code 0.010231}). */

@@ -135,7 +135,7 @@ final class GenerateCommand extends LoupeCommand {
             }
             int batch = (int) ids.getShape().get(0);
             int promptLength = (int) ids.getShape().get(1);
-            boolean stream = batch == 1 && hasTokenizer(transformer);
+            boolean stream = batch == 1 && transformer.hasTokenizer();
             Streamer streamer = stream ? new Streamer(transformer, out()) : null;
             if (stream) {
                 out().print(prompts != null ? prompts.get(0) : transformer.tokenizer().decode(ids.toLongArray()));
@@ -237,7 +237,7 @@ final class GenerateCommand extends LoupeCommand {
             }
             long[] row = Arrays.copyOfRange(flat, b * width + start, (b + 1) * width);
             String text;
-            if (!hasTokenizer(transformer)) {
+            if (!transformer.hasTokenizer()) {
                 text = Arrays.toString(row);
             } else if (prompts != null) {
                 long[] added = Arrays.copyOfRange(flat, b * width + promptLength, (b + 1) * width);

@@ -55,16 +55,6 @@ abstract class LoupeCommand implements Callable<Integer> {
         return message == null ? "" : message.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
-    /** Whether the model came with a tokenizer (its folder had tokenizer.json, or vocab.json + merges.txt). */
-    static boolean hasTokenizer(HookedTransformer model) {
-        try {
-            model.tokenizer();
-            return true;
-        } catch (LoupeException e) {
-            return false;
-        }
-    }
-
     /**
      * Throws, for a one-line error, unless the model has a tokenizer.
      *
@@ -73,7 +63,7 @@ abstract class LoupeCommand implements Callable<Integer> {
      * @param instead what works without one
      */
     static void requireTokenizer(HookedTransformer model, Path dir, String option, String instead) {
-        if (!hasTokenizer(model)) {
+        if (!model.hasTokenizer()) {
             throw new LoupeException(option + " needs the model's tokenizer, but " + dir + " has no tokenizer.json (nor"
                     + " vocab.json with merges.txt): copy the tokenizer files of the model's Hugging Face repository"
                     + " into it, or use " + instead);

@@ -8,7 +8,7 @@ import dev.loupe.model.HookedTransformer;
 import dev.loupe.viz.AttentionPatterns;
 import dev.loupe.viz.HtmlReport;
 import dev.loupe.viz.PngExport;
-import dev.loupe.viz.TokenText;
+import dev.loupe.tokenize.TokenDisplay;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +51,7 @@ final class ViewAttentionCommand extends LoupeCommand {
                         + (nLayers - 1));
             }
             long[] ids = view.ids(model, view.prompt, "--prompt");
-            List<String> tokens = TokenText.labels(model, ids);
+            List<String> tokens = TokenDisplay.labels(model.tokenizer(), ids);
             List<AttentionPatterns> layers = new ArrayList<>();
             String hooks = layer == null ? ".*\\.attn\\.hook_pattern" : "blocks\\." + layer + "\\.attn\\.hook_pattern";
             try (ActivationCache cache = model.runWithCache(manager.create(ids).reshape(1, ids.length),

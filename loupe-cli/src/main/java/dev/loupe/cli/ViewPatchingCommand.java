@@ -12,7 +12,7 @@ import dev.loupe.viz.ColorScale;
 import dev.loupe.viz.Heatmap;
 import dev.loupe.viz.HtmlReport;
 import dev.loupe.viz.PngExport;
-import dev.loupe.viz.TokenText;
+import dev.loupe.tokenize.TokenDisplay;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -84,10 +84,10 @@ final class ViewPatchingCommand extends LoupeCommand {
                 NDManager manager = NDManager.newBaseManager()) {
             long[] clean = view.ids(model, view.prompt, "--prompt");
             long[] corrupt = view.ids(model, corrupted, "--corrupted");
-            List<String> tokens = TokenText.labels(model, clean);
+            List<String> tokens = TokenDisplay.labels(model.tokenizer(), clean);
             if (clean.length != corrupt.length) {
                 throw new LoupeException("--prompt has " + clean.length + " tokens " + tokens + " but --corrupted has "
-                        + corrupt.length + " " + TokenText.labels(model, corrupt) + "; activation patching needs"
+                        + corrupt.length + " " + TokenDisplay.labels(model.tokenizer(), corrupt) + "; activation patching needs"
                         + " prompts of the same length in tokens: change words for words of as many tokens");
             }
             NDArray cleanTokens = manager.create(clean).reshape(1, clean.length);
@@ -96,8 +96,8 @@ final class ViewPatchingCommand extends LoupeCommand {
                 NDArray corruptLogits = model.forward(corruptTokens);
                 long right = answer != null ? token(model, answer, "--answer") : top(cache.logits());
                 long other = wrong != null ? token(model, wrong, "--wrong") : top(corruptLogits);
-                String rightText = TokenText.display(model.toSingleStrToken(right));
-                String otherText = TokenText.display(model.toSingleStrToken(other));
+                String rightText = TokenDisplay.display(model.toSingleStrToken(right));
+                String otherText = TokenDisplay.display(model.toSingleStrToken(other));
                 if (right == other) {
                     throw new LoupeException("the right and the wrong answer are the same token, \"" + rightText
                             + "\"; name them with --answer TOKEN and --wrong TOKEN");

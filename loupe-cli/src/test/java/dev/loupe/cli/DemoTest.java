@@ -123,7 +123,7 @@ class DemoTest extends RepositoryHomeTest {
         assertThat(DemoCommand.token("\u0007\t")).isEqualTo("\\x07\\t");
         assertThat(DemoCommand.token(" " + "a".repeat(30))).isEqualTo("␣" + "a".repeat(18) + "…");
         assertThat(DemoCommand.token("😀".repeat(21))).isEqualTo("😀".repeat(19) + "…");
-        assertThat(dev.loupe.viz.TokenText.visible("two words\n", false)).isEqualTo("two words\\n");
+        assertThat(dev.loupe.tokenize.TokenDisplay.visible("two words\n", false)).isEqualTo("two words\\n");
     }
 
     @Test
