@@ -43,6 +43,9 @@ final class FloorPlan {
             // loupe-viz
             floor("views", "dev.loupe.viz"),
             // loupe-cli
+            floor("what commands share: the model options and loading rule, tables", "dev.loupe.cli.support"),
+            floor("the demo's sections and page", "dev.loupe.cli.demo"),
+            floor("the commands", "dev.loupe.cli.command"),
             floor("the command line", "dev.loupe.cli"),
             // loupe-bench
             floor("benchmarks", "dev.loupe.bench"));

@@ -1,13 +1,20 @@
 package dev.loupe.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
+import dev.loupe.cli.command.CacheCommand;
+import dev.loupe.cli.command.DemoCommand;
+import dev.loupe.cli.command.DownloadCommand;
+import dev.loupe.cli.command.GenerateCommand;
+import dev.loupe.cli.command.HooksCommand;
+import dev.loupe.cli.command.LensCommand;
+import dev.loupe.cli.command.ShellCommand;
+import dev.loupe.cli.command.TrainCommand;
+import dev.loupe.cli.command.ViewCommand;
+import dev.loupe.cli.support.LoupeCommand;
+import dev.loupe.cli.support.LoupeVersion;
 import java.io.PrintWriter;
-import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IParameterExceptionHandler;
-import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -19,7 +26,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "loupe",
         mixinStandardHelpOptions = true,
-        versionProvider = Main.Version.class,
+        versionProvider = LoupeVersion.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
         header = "Loupe: look inside transformer language models (a Java TransformerLens).",
@@ -97,26 +104,6 @@ public final class Main implements Runnable {
             }
             err.flush();
             return cli.getCommandSpec().exitCodeOnInvalidInput();
-        }
-    }
-
-    /** {@code loupe --version}: Loupe's version, DJL's, and the Java running it. */
-    static final class Version implements IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            Properties versions = new Properties();
-            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
-                if (in != null) {
-                    versions.load(in);
-                }
-            } catch (IOException e) {
-                // Fall through to "unknown".
-            }
-            return new String[] {
-                "loupe " + versions.getProperty("version", "(unknown version)"),
-                "DJL " + versions.getProperty("djl", "(unknown)") + " with the PyTorch engine; Java "
-                        + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")"
-            };
         }
     }
 }

@@ -202,13 +202,11 @@ public final class Generator {
     private static Set<Long> eosIds(HookedTransformer model, GenerateOptions options) {
         Set<Long> ids = new LinkedHashSet<>(options.eosTokenIds());
         if (ids.isEmpty()) {
-            try {
+            if (model.hasTokenizer()) {
                 ids.add(model.tokenizer().eosId());
-            } catch (LoupeException noTokenizer) {
-                if (options.stopAtEos()) {
-                    throw new LoupeException("stopAtEos needs an end-of-sequence id: this model has no tokenizer, so give"
-                            + " GenerateOptions.withEosTokenIds(...) or turn stopAtEos off");
-                }
+            } else if (options.stopAtEos()) {
+                throw new LoupeException("stopAtEos needs an end-of-sequence id: this model has no tokenizer, so give"
+                        + " GenerateOptions.withEosTokenIds(...) or turn stopAtEos off");
             }
         }
         return ids;

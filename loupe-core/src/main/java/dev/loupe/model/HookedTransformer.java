@@ -368,7 +368,16 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
         tokenizer = newTokenizer;
     }
 
-    /** The model's tokenizer. */
+    /**
+     * Whether the model has a tokenizer: its folder had {@code tokenizer.json} (or {@code vocab.json}
+     * with {@code merges.txt}), or one was given with {@link #setTokenizer}. Without one, the text
+     * methods and {@link #tokenizer()} throw.
+     */
+    public boolean hasTokenizer() {
+        return tokenizer != null;
+    }
+
+    /** The model's tokenizer; throws if it has none (see {@link #hasTokenizer()}). */
     public Tokenizer tokenizer() {
         if (tokenizer == null) {
             throw new LoupeException("This model has no tokenizer: its folder had no tokenizer.json (nor vocab.json with "

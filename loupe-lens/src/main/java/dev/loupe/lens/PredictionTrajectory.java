@@ -11,6 +11,8 @@ import dev.loupe.LoupeException;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.tokenize.TokenDisplay;
+import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -127,17 +129,17 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
             labels.add(Integer.toString(layer));
         }
         labels.add("output");
-        TokenText text = new TokenText(model);
+        Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : null;
         List<List<List<String>>> topStrings = new ArrayList<>();
         for (long[][] row : top) {
             List<List<String>> rowStrings = new ArrayList<>();
             for (long[] cell : row) {
-                rowStrings.add(text.tokens(cell));
+                rowStrings.add(List.copyOf(TokenDisplay.texts(tokenizer, cell)));
             }
             topStrings.add(rowStrings);
         }
         String name = lens instanceof TunedLens ? "tuned lens" : "logit lens";
-        return new PredictionTrajectory(name, inputIds.clone(), text.tokens(inputIds), List.copyOf(labels), top,
+        return new PredictionTrajectory(name, inputIds.clone(), List.copyOf(TokenDisplay.texts(tokenizer, inputIds)), List.copyOf(labels), top,
                 topStrings, probs, entropy, kl, target, rank, targetProb);
     }
 
@@ -152,7 +154,7 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
         for (int row = 0; row < layerLabels.size(); row++) {
             out.append(String.format("%-7s", layerLabels.get(row)));
             for (int p = 0; p < pos; p++) {
-                String cell = TokenText.shown(topTokenStrings.get(row).get(p).get(0), 8) + " "
+                String cell = cell(topTokenStrings.get(row).get(p).get(0), 8) + " "
                         + String.format(Locale.ROOT, "%.1f%%", 100 * topProbs[row][p][0]);
                 out.append(" | ").append(pad(cell, width));
             }
@@ -289,7 +291,7 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
     private void header(StringBuilder out, int width) {
         out.append(String.format("%-7s", "layer"));
         for (String token : inputTokens) {
-            out.append(" | ").append(pad(TokenText.shown(token, width), width));
+            out.append(" | ").append(pad(cell(token, width), width));
         }
         out.append('\n');
     }
@@ -303,6 +305,11 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
             }
             out.append('\n');
         }
+    }
+
+    /** A token for a table cell: on one line, at most {@code max} characters. */
+    private static String cell(String token, int max) {
+        return TokenDisplay.shorten(TokenDisplay.visible(token, false), max);
     }
 
     private static String pad(String s, int width) {

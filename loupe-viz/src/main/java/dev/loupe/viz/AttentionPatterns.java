@@ -53,7 +53,7 @@ public record AttentionPatterns(int layer, List<String> tokens, float[][][] patt
      * Reads {@code blocks.<layer>.attn.hook_pattern} [batch, head_index, query_pos, key_pos] from a cache.
      *
      * @param batch which sequence of the batch
-     * @param tokens its token labels (see {@link TokenText#labels})
+     * @param tokens its token labels (see {@link dev.loupe.tokenize.TokenDisplay#labels})
      */
     public static AttentionPatterns fromCache(ActivationCache cache, int layer, int batch, List<String> tokens) {
         String name = ActName.of("pattern", layer);

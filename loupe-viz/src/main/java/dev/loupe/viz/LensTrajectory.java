@@ -10,6 +10,7 @@ import dev.loupe.lens.LensInputs;
 import dev.loupe.lens.LogitLens;
 import dev.loupe.lens.PredictionTrajectory;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.tokenize.TokenDisplay;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -59,7 +60,7 @@ public final class LensTrajectory {
             layers.add(label.equals("output") ? label : "layer " + label);
             List<TrajectoryData.Cell> cells = new ArrayList<>();
             for (int pos = 0; pos < trajectory.inputIds().length; pos++) {
-                List<String> top = trajectory.topTokenStrings().get(row).get(pos).stream().map(TokenText::display)
+                List<String> top = trajectory.topTokenStrings().get(row).get(pos).stream().map(TokenDisplay::display)
                         .toList();
                 // Rounding can give a tiny negative KL where the distributions agree.
                 cells.add(new TrajectoryData.Cell(top, trajectory.topProbs()[row][pos], trajectory.entropy()[row][pos],
@@ -67,7 +68,7 @@ public final class LensTrajectory {
             }
             rows.add(cells);
         }
-        List<String> tokens = trajectory.inputTokens().stream().map(TokenText::display).toList();
+        List<String> tokens = trajectory.inputTokens().stream().map(TokenDisplay::display).toList();
         return new TrajectoryData(trajectory.lensName(), tokens, layers, rows);
     }
 }

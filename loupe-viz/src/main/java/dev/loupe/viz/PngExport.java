@@ -1,5 +1,6 @@
 package dev.loupe.viz;
 
+import dev.loupe.tokenize.TokenDisplay;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -264,7 +265,7 @@ public final class PngExport {
         int n = text.codePointCount(0, text.length());
         while (n > 1) {
             n--;
-            String cut = TokenText.shorten(text, n);
+            String cut = TokenDisplay.shorten(text, n);
             if (fm.stringWidth(cut) <= width) {
                 return cut;
             }

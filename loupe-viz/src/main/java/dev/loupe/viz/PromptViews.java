@@ -6,6 +6,7 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.lens.Lens;
 import dev.loupe.lens.LogitLens;
+import dev.loupe.tokenize.TokenDisplay;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,7 +35,7 @@ public final class PromptViews {
     public static HtmlReport addTo(HtmlReport report, HookedTransformer model, List<? extends Lens> lenses,
             String heading, long[] ids, int topK) {
         int nLayers = model.config().nLayers();
-        List<String> tokens = TokenText.labels(model, ids);
+        List<String> tokens = TokenDisplay.labels(model.hasTokenizer() ? model.tokenizer() : null, ids);
         List<AttentionPatterns> attention = new ArrayList<>();
         List<TrajectoryData> trajectories = new ArrayList<>();
         try (NDManager manager = NDManager.newBaseManager();

@@ -9,6 +9,7 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
 import ai.djl.ndarray.NDManager;
+import dev.loupe.tokenize.TokenDisplay;
 import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,7 @@ class AttentionPatternsTest {
                 NDManager manager = NDManager.newBaseManager();
                 ActivationCache cache = model.runWithCache(manager.create(ids).reshape(1, pos),
                         CacheOptions.matching(".*hook_pattern"))) {
-            List<String> tokens = TokenText.labels(model, ids);
+            List<String> tokens = TokenDisplay.labels(model.tokenizer(), ids);
             for (int layer = 0; layer < 2; layer++) {
                 AttentionPatterns patterns = AttentionPatterns.fromCache(cache, layer, 0, tokens);
                 float[] hf = Reference.floats("p1.attentions." + layer); // [1, head, query, key]
@@ -52,12 +53,13 @@ class AttentionPatternsTest {
 
     @Test
     void labelsShowSpacesAndControlCharacters() {
-        assertThat(TokenText.display(" fox")).isEqualTo("␣fox");
-        assertThat(TokenText.display("\n\t\u0007")).isEqualTo("\\n\\t\\x07");
-        assertThat(TokenText.shorten("abcdef", 4)).isEqualTo("abc…");
-        assertThat(TokenText.shorten("😀😀😀", 3)).isEqualTo("😀😀😀");
+        assertThat(TokenDisplay.display(" fox")).isEqualTo("␣fox");
+        assertThat(TokenDisplay.display("\n\t\u0007")).isEqualTo("\\n\\t\\x07");
+        assertThat(TokenDisplay.shorten("abcdef", 4)).isEqualTo("abc…");
+        assertThat(TokenDisplay.shorten("😀😀😀", 3)).isEqualTo("😀😀😀");
         try (HookedTransformer noTokenizer = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"))) {
-            assertThat(TokenText.labels(noTokenizer, new long[] {1, 2})).containsExactly("#1", "#2");
+            assertThat(noTokenizer.hasTokenizer()).isFalse();
+            assertThat(TokenDisplay.labels(null, new long[] {1, 2})).containsExactly("#1", "#2");
         }
     }
 

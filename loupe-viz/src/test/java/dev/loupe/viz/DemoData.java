@@ -13,6 +13,7 @@ import dev.loupe.cache.StackOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.Losses;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.tokenize.TokenDisplay;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,7 +51,7 @@ final class DemoData {
             NDArray ids = model.toTokens(PROMPT, manager);
             NDArray corrupted = model.toTokens(CORRUPTED, manager);
             long[] idArray = ids.toLongArray();
-            tokens = TokenText.labels(model, idArray);
+            tokens = TokenDisplay.labels(model.tokenizer(), idArray);
             try (ActivationCache cache = model.runWithCache(ids, CacheOptions.all())) {
                 for (int layer = 0; layer < model.config().nLayers(); layer++) {
                     attention.add(AttentionPatterns.fromCache(cache, layer, 0, tokens));

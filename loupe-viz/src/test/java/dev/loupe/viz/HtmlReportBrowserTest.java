@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.tokenize.TokenDisplay;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -215,7 +216,7 @@ class HtmlReportBrowserTest {
         TrajectoryData.Cell output = data.trajectory.cells().get(layers - 1).get(4);
         WebElement cell = body.findElement(By.cssSelector(".loupe-cell[data-row='0'][data-col='4']"));
         // 64 px cells show 8 characters; the tooltip has the whole token.
-        assertThat(cell.getText()).isEqualTo(TokenText.shorten(output.topTokens().get(0), 8));
+        assertThat(cell.getText()).isEqualTo(TokenDisplay.shorten(output.topTokens().get(0), 8));
         assertThat(rgb(cell.getCssValue("background-color")))
                 .isEqualTo(ColorScale.blues(0, 1).rgb(output.topProb()));
 
@@ -234,7 +235,7 @@ class HtmlReportBrowserTest {
         body = view.findElement(By.className("loupe-trajectory"));
         assertThat(body.getAttribute("data-lens")).isEqualTo("swapped lens");
         assertThat(body.findElement(By.cssSelector(".loupe-cell[data-row='0'][data-col='4']")).getText())
-                .isEqualTo(TokenText.shorten(output.topTokens().get(1), 8));
+                .isEqualTo(TokenDisplay.shorten(output.topTokens().get(1), 8));
         lenses.selectByIndex(0);
         body = view.findElement(By.className("loupe-trajectory"));
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.tokenize.TokenDisplay;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -45,7 +46,8 @@ class LensTrajectoryTest {
                     }
                     int top = Reference.argmax(logProbs);
                     String where = "layer " + layer + ", pos " + pos;
-                    assertThat(cell.topTokens().get(0)).as(where).isEqualTo(TokenText.display(model.toSingleStrToken(top)));
+                    assertThat(cell.topTokens().get(0)).as(where)
+                            .isEqualTo(TokenDisplay.display(model.toSingleStrToken(top)));
                     assertThat((double) cell.topProb()).as(where).isCloseTo(Math.exp(logProbs[top]), within(1e-5));
                     assertThat((double) cell.entropy()).as(where).isCloseTo(entropy, within(1e-3));
                     assertThat((double) cell.klToFinal()).as(where).isCloseTo(kl, within(1e-3));

@@ -1,0 +1,284 @@
+package dev.loupe.cli.command;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.cli.support.LoupeCommand;
+import dev.loupe.cli.support.LoupeVersion;
+import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.TokenInput;
+import dev.loupe.generate.GenerateOptions;
+import dev.loupe.generate.Generator;
+import dev.loupe.generate.TextGenerator;
+import dev.loupe.io.safetensors.SafetensorsWriter;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.tokenize.TokenBatch;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** {@code loupe generate}: continue texts or token ids, greedily or by sampling, as TransformerLens's generate. */
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        versionProvider = LoupeVersion.class,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        header = "Continue texts or token ids with a model, greedily or by sampling (TransformerLens's generate).",
+        description = {
+            "",
+            "Greedy by default (the most likely token each step); --sample draws from the model's distribution,"
+                    + " shaped by --temperature, --top-k or --top-p (TransformerLens uses top-k when both are"
+                    + " given) and --freq-penalty, reproducibly for one --seed.",
+            "",
+            "One --prompt is streamed as its tokens are produced; a batch (--prompt repeated, left-padded so"
+                    + " that every prompt ends where its continuation starts) prints each row when done. A row"
+                    + " that produces the end-of-sequence token stops there and is filled with it"
+                    + " (--no-stop-at-eos: keep going).",
+            "",
+            "IN is a safetensors file holding the int64 tensor input_ids [batch, pos] and, optionally,"
+                    + " attention_mask [batch, pos] (1 = real token, 0 = padding, which must be on the left).",
+            "",
+            "OUT gets output_ids [batch, pos + N] (int64): the input followed by the N new tokens, rows that"
+                    + " stopped early filled with the end-of-sequence token; attention_mask too when the input"
+                    + " was padded.",
+            ""
+        },
+        footer = {
+            "",
+            "Example: greedy, then sampled, continuation of a text.",
+            "  loupe generate --model DIR --prompt 'The capital of France is' --max-new-tokens 20",
+            "  loupe generate --model DIR --prompt 'Once upon a time' --sample --temperature 0.8 --top-p 0.9 --seed 1",
+            "",
+            "Example: token ids in and out, for a check against Python.",
+            "  loupe generate --model DIR --input in.safetensors --max-new-tokens 8 --no-stop-at-eos --out out.safetensors"
+        })
+public final class GenerateCommand extends LoupeCommand {
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--prompt", paramLabel = "TEXT",
+            description = "A text to continue; repeat the flag for a batch (needs the model's tokenizer).")
+    List<String> prompts;
+
+    @Option(names = "--input", paramLabel = "IN",
+            description = "Or: safetensors file with input_ids [batch, pos] (int64) and optionally attention_mask.")
+    Path input;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "10",
+            description = "How many tokens to add (default: ${DEFAULT-VALUE}, as TransformerLens).")
+    int maxNewTokens;
+
+    @Option(names = "--sample", description = "Sample instead of taking the most likely token.")
+    boolean sample;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "With --sample: divide the logits by T (default 1).")
+    Float temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "With --sample: draw from the K most likely tokens only.")
+    Integer topK;
+
+    @Option(names = "--top-p", paramLabel = "P",
+            description = "With --sample: draw from the fewest most likely tokens whose probability exceeds P.")
+    Float topP;
+
+    @Option(names = "--freq-penalty", paramLabel = "F",
+            description = "With --sample: subtract F times a token's count so far from its logit.")
+    Float freqPenalty;
+
+    @Option(names = "--seed", paramLabel = "S", description = "With --sample: the random seed (default 0).")
+    Long seed;
+
+    @Option(names = "--no-kv-cache",
+            description = "Recompute every position each step instead of reusing cached keys and values.")
+    boolean noKvCache;
+
+    @Option(names = "--no-stop-at-eos", description = "Keep generating after the end-of-sequence token.")
+    boolean noStopAtEos;
+
+    @Option(names = "--prepend-bos", negatable = true,
+            description = "With --prompt: put the BOS token first (default: as the model's default_prepend_bos says).")
+    Boolean prependBos;
+
+    @Option(names = "--out", paramLabel = "OUT", description = "safetensors file to write output_ids to.")
+    Path out;
+
+    @Override
+    protected int execute() throws IOException {
+        checkUsage();
+        GenerateOptions options = options();
+        try (NDManager manager = NDManager.newBaseManager();
+             HookedTransformer transformer = modelOptions.load()) {
+            NDArray ids;
+            NDArray mask;
+            if (input != null) {
+                TokenInput given = TokenInput.read(input, manager);
+                ids = given.ids();
+                mask = given.attentionMask();
+            } else {
+                requireTokenizer(transformer, modelOptions.folder(), "--prompt", "--input IN with token ids");
+                TokenBatch batch = TextGenerator.tokenize(transformer, prompts, options);
+                ids = batch.idsArray(manager);
+                mask = batch.isPadded() ? batch.maskArray(manager) : null;
+            }
+            int batch = (int) ids.getShape().get(0);
+            int promptLength = (int) ids.getShape().get(1);
+            boolean stream = batch == 1 && transformer.hasTokenizer();
+            Streamer streamer = stream ? new Streamer(transformer, out()) : null;
+            if (stream) {
+                out().print(prompts != null ? prompts.get(0) : transformer.tokenizer().decode(ids.toLongArray()));
+                out().flush();
+            }
+            long started = System.nanoTime();
+            NDArray all = Generator.generate(transformer, ids, mask, options, streamer == null ? null
+                    : (step, tokens) -> streamer.add(tokens[0]));
+            double seconds = (System.nanoTime() - started) / 1e9;
+            NDArray output = filled(all, promptLength + maxNewTokens, options, transformer);
+            if (stream) {
+                streamer.finish();
+                out().println();
+            } else {
+                printRows(transformer, output, mask, promptLength);
+            }
+            int produced = (int) all.getShape().get(1) - promptLength;
+            err().printf(Locale.ROOT, "%d new token%s per row in %.2f s (%.1f tokens/s)%n", produced,
+                    produced == 1 ? "" : "s", seconds, produced * batch / Math.max(seconds, 1e-9));
+            if (out != null) {
+                Map<String, NDArray> tensors = new LinkedHashMap<>();
+                tensors.put("output_ids", output);
+                if (mask != null) {
+                    tensors.put("attention_mask", Generator.extendMask(mask, (int) output.getShape().get(1)));
+                }
+                SafetensorsWriter.write(out, tensors);
+                err().println("Wrote output_ids " + shape(output.getShape().getShape()) + " to " + out);
+            }
+            out().flush();
+            err().flush();
+        }
+        return 0;
+    }
+
+    private void checkUsage() {
+        if ((input == null) == (prompts == null)) {
+            throw new ParameterException(spec.commandLine(), input == null
+                    ? "Missing the input: give --prompt TEXT (repeated for a batch) or --input IN (a safetensors file"
+                            + " with input_ids)"
+                    : "--prompt and --input are mutually exclusive: give texts or token ids, not both");
+        }
+        if (input != null && prependBos != null) {
+            throw new ParameterException(spec.commandLine(), "--[no-]prepend-bos applies to --prompt only; --input IN"
+                    + " is token ids already");
+        }
+        if (!sample) {
+            String given = temperature != null ? "--temperature" : topK != null ? "--top-k" : topP != null ? "--top-p"
+                    : freqPenalty != null ? "--freq-penalty" : seed != null ? "--seed" : null;
+            if (given != null) {
+                throw new ParameterException(spec.commandLine(), given + " applies to sampling only: add --sample"
+                        + " (without it, generation is greedy)");
+            }
+        }
+        if (maxNewTokens < 0) {
+            throw new ParameterException(spec.commandLine(), "--max-new-tokens must be ≥ 0, got " + maxNewTokens);
+        }
+    }
+
+    private GenerateOptions options() {
+        try {
+            return GenerateOptions.builder().maxNewTokens(maxNewTokens).doSample(sample)
+                    .temperature(temperature == null ? 1f : temperature).topK(topK).topP(topP)
+                    .freqPenalty(freqPenalty == null ? 0f : freqPenalty).seed(seed == null ? 0L : seed)
+                    .usePastKvCache(!noKvCache).stopAtEos(!noStopAtEos).prependBos(prependBos).build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** The output widened to {@code width} columns with the EOS token, for rows that all stopped early. */
+    private static NDArray filled(NDArray all, int width, GenerateOptions options, HookedTransformer model) {
+        int have = (int) all.getShape().get(1);
+        if (have >= width) {
+            return all;
+        }
+        long eos = options.eosTokenIds().isEmpty() ? model.tokenizer().eosId() : options.eosTokenIds().get(0);
+        int batch = (int) all.getShape().get(0);
+        long[] flat = all.toLongArray();
+        long[] wide = new long[batch * width];
+        Arrays.fill(wide, eos);
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(flat, b * have, wide, b * width, have);
+        }
+        return all.getManager().create(wide, new Shape(batch, width));
+    }
+
+    /**
+     * Each row as text when the model has a tokenizer (a prompt as it was given, then its continuation;
+     * token ids without their padding), else as token ids.
+     */
+    private void printRows(HookedTransformer transformer, NDArray output, NDArray mask, int promptLength) {
+        long[] flat = output.toLongArray();
+        long[] pads = mask == null ? null : mask.toType(ai.djl.ndarray.types.DataType.INT64, false).toLongArray();
+        int width = (int) output.getShape().get(1);
+        for (int b = 0; b < output.getShape().get(0); b++) {
+            int start = 0;
+            while (pads != null && start < promptLength && pads[b * promptLength + start] == 0) {
+                start++;
+            }
+            long[] row = Arrays.copyOfRange(flat, b * width + start, (b + 1) * width);
+            String text;
+            if (!transformer.hasTokenizer()) {
+                text = Arrays.toString(row);
+            } else if (prompts != null) {
+                long[] added = Arrays.copyOfRange(flat, b * width + promptLength, (b + 1) * width);
+                text = prompts.get(b) + transformer.tokenizer().decode(added);
+            } else {
+                text = transformer.tokenizer().decode(row);
+            }
+            out().printf("[%d] %s%n", b, text);
+        }
+    }
+
+    /** Prints a single row's text as it grows, decoding all new tokens so that multi-byte characters come out whole. */
+    private static final class Streamer {
+        private final HookedTransformer model;
+        private final PrintWriter out;
+        private long[] tokens = new long[0];
+        private int printed;
+
+        Streamer(HookedTransformer model, PrintWriter out) {
+            this.model = model;
+            this.out = out;
+        }
+
+        void add(long token) {
+            tokens = Arrays.copyOf(tokens, tokens.length + 1);
+            tokens[tokens.length - 1] = token;
+            String text = model.tokenizer().decode(tokens);
+            // An incomplete UTF-8 sequence decodes to U+FFFD; wait for the rest of the character.
+            print(text, text.endsWith("\uFFFD") ? text.lastIndexOf('\uFFFD') : text.length());
+        }
+
+        /** Prints what is left, complete or not. */
+        void finish() {
+            String text = model.tokenizer().decode(tokens);
+            print(text, text.length());
+        }
+
+        private void print(String text, int ready) {
+            if (ready > printed) {
+                out.print(text.substring(printed, ready));
+                out.flush();
+                printed = ready;
+            }
+        }
+    }
+}

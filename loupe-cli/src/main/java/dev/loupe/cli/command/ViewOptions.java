@@ -1,0 +1,66 @@
+package dev.loupe.cli.command;
+
+import dev.loupe.LoupeException;
+import dev.loupe.cli.support.LoupeCommand;
+import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.tokenize.TextOptions;
+import dev.loupe.viz.HtmlReport;
+import dev.loupe.viz.PngExport;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.function.Supplier;
+import picocli.CommandLine.Option;
+
+/**
+ * The options every {@code loupe view} shares besides the model's ({@link ModelOptions}, whose
+ * {@code --model} defaults to {@link ModelOptions.TokenizerFixture}): the prompt and the output file.
+ */
+final class ViewOptions {
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT",
+            description = "The text to run, with the model's tokenizer (a BOS token is put in front when the model"
+                    + " wants one).")
+    String prompt;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE",
+            description = "Where to write the view: FILE.html (a self-contained page) or FILE.png (an image).")
+    Path out;
+
+    /**
+     * The prompt's token ids, refusing an empty prompt.
+     *
+     * @param dir the model's folder, for the message when it has no tokenizer
+     */
+    long[] ids(HookedTransformer transformer, Path dir, String text, String option) {
+        LoupeCommand.requireTokenizer(transformer, dir, option, "a model folder with tokenizer.json");
+        long[] ids = transformer.toTokens(java.util.List.of(text), TextOptions.defaults()).ids()[0];
+        if (ids.length == 0) {
+            throw new LoupeException(option + " \"" + text + "\" has no tokens; give it some text");
+        }
+        return ids;
+    }
+
+    /** Whether --out asks for a PNG; throws unless it ends in .html or .png. */
+    boolean png() {
+        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".png")) {
+            return true;
+        }
+        if (name.endsWith(".html") || name.endsWith(".htm")) {
+            return false;
+        }
+        throw new LoupeException("--out " + out + ": the file name must end in .html (a page) or .png (an image)");
+    }
+
+    /** Writes the page or the image, whichever --out names, and returns a line saying what was written. */
+    String write(Supplier<HtmlReport> page, Supplier<BufferedImage> image) {
+        if (png()) {
+            BufferedImage rendered = image.get();
+            PngExport.write(rendered, out);
+            return String.format(Locale.ROOT, "Wrote %s (%d x %d PNG)", out, rendered.getWidth(), rendered.getHeight());
+        }
+        page.get().write(out);
+        return "Wrote " + out + " (open it in a browser; it needs no network)";
+    }
+}

@@ -1,0 +1,88 @@
+package dev.loupe.cli.support;
+
+import ai.djl.engine.EngineException;
+import dev.loupe.LoupeException;
+import dev.loupe.model.HookedTransformer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.regex.PatternSyntaxException;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * A subcommand. Expected failures (bad files, bad arguments, errors Loupe reports) become one line
+ * on stderr, {@code loupe: <reason>}, and exit code 1, never a stack trace. Anything else is a bug
+ * and keeps picocli's default handling (stack trace, exit code 1).
+ */
+public abstract class LoupeCommand implements Callable<Integer> {
+    /** The command as picocli built it. */
+    @Spec
+    protected CommandSpec spec;
+
+    /** The command's work; returns the exit code. */
+    protected abstract int execute() throws IOException;
+
+    @Override
+    public final Integer call() {
+        try {
+            return execute();
+        } catch (LoupeException | IOException | UncheckedIOException e) {
+            return fail(e.getMessage() == null ? e.toString() : e.getMessage());
+        } catch (PatternSyntaxException e) {
+            return fail("--hooks: bad regular expression '" + e.getPattern() + "': " + e.getDescription()
+                    + (e.getIndex() >= 0 ? " near index " + e.getIndex() : ""));
+        } catch (EngineException e) {
+            return fail("the PyTorch engine failed: " + e.getMessage());
+        }
+    }
+
+    /** Where the command prints its results. */
+    protected PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    /** Where the command prints progress and timings (stderr). */
+    protected PrintWriter err() {
+        return spec.commandLine().getErr();
+    }
+
+    /** Prints {@code loupe: message} on one line to stderr and returns exit code 1. */
+    protected int fail(String message) {
+        PrintWriter err = err();
+        err.println("loupe: " + oneLine(message));
+        err.flush();
+        return 1;
+    }
+
+    /** Collapses line breaks so a message stays on one line. */
+    public static String oneLine(String message) {
+        return message == null ? "" : message.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /**
+     * Throws, for a one-line error, unless the model has a tokenizer.
+     *
+     * @param dir the model folder
+     * @param option the option that needs the tokenizer ({@code --prompt})
+     * @param instead what works without one
+     */
+    public static void requireTokenizer(HookedTransformer model, Path dir, String option, String instead) {
+        if (!model.hasTokenizer()) {
+            throw new LoupeException(option + " needs the model's tokenizer, but " + dir + " has no tokenizer.json (nor"
+                    + " vocab.json with merges.txt): copy the tokenizer files of the model's Hugging Face repository"
+                    + " into it, or use " + instead);
+        }
+    }
+
+    /** Formats a shape as {@code [1, 4, 5, 5]}. */
+    public static String shape(long[] dims) {
+        StringBuilder text = new StringBuilder("[");
+        for (int i = 0; i < dims.length; i++) {
+            text.append(i == 0 ? "" : ", ").append(dims[i]);
+        }
+        return text.append(']').toString();
+    }
+}

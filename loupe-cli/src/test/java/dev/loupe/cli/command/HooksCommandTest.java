@@ -1,0 +1,47 @@
+package dev.loupe.cli.command;
+
+import static dev.loupe.cli.CliTestSupport.GPT2;
+import static dev.loupe.cli.CliTestSupport.run;
+import static org.assertj.core.api.Assertions.assertThat;
+import dev.loupe.cli.CliTestSupport;
+import org.junit.jupiter.api.Test;
+
+/** {@code loupe hooks}: every hook point with its shape. */
+class HooksCommandTest {
+    @Test
+    void listsEveryHookWithItsShape() {
+        CliTestSupport.Result result = run("hooks", "--model", GPT2.toString(), "--pos", "5");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.err()).isEmpty();
+        assertThat(result.out().lines().toList()).hasSize(40)
+                .startsWith("hook_embed  [1, 5, 32]", "hook_pos_embed  [1, 5, 32]", "blocks.0.ln1.hook_scale  [1, 5, 1]")
+                .contains("blocks.0.attn.hook_pattern  [1, 4, 5, 5]", "blocks.0.hook_resid_pre  [1, 5, 32]", "blocks.1.mlp.hook_post  [1, 5, 128]",
+                        "ln_final.hook_scale  [1, 5, 1]")
+                .last().isEqualTo("unembed.hook_out  [1, 5, 512]");
+        assertThat(result.out()).doesNotContain("hook_result", "hook_q_input", "hook_attn_in", "hook_mlp_in",
+                "hook_tokens");
+    }
+
+    @Test
+    void flagsTurnOnTheOptionalHooks() {
+        CliTestSupport.Result result = run("hooks", "--model", GPT2.toString(), "--pos", "3", "--batch", "2",
+                "--attn-result", "--split-qkv-input", "--attn-in", "--mlp-in", "--hook-tokens");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out().lines().toList()).contains("blocks.0.attn.hook_result  [2, 3, 4, 32]",
+                "blocks.1.hook_q_input  [2, 3, 4, 32]", "blocks.1.hook_k_input  [2, 3, 4, 32]",
+                "blocks.0.hook_attn_in  [2, 3, 4, 32]", "blocks.0.hook_mlp_in  [2, 3, 32]", "hook_tokens  [2, 3]");
+
+        CliTestSupport.Result resultOnly = run("hooks", "--model", GPT2.toString(), "--attn-result");
+        assertThat(resultOnly.out().lines().toList()).hasSize(42).contains("blocks.1.attn.hook_result  [1, 8, 4, 32]");
+    }
+
+    @Test
+    void hooksRejectsBadInput() {
+        run("hooks", "--model", "no/such/dir").failedWithOneLine("no/such/dir");
+        run("hooks", "--model", GPT2.toString(), "--pos", "129").failedWithOneLine("n_ctx");
+        assertThat(run("hooks", "--model", GPT2.toString(), "--pos", "0").exitCode()).isEqualTo(2);
+        assertThat(run("hooks", "--model", GPT2.toString(), "--pos", "five").exitCode()).isEqualTo(2);
+    }
+}

@@ -1,0 +1,176 @@
+package dev.loupe.cli.command;
+
+import static dev.loupe.cli.CliTestSupport.GPT2;
+import static dev.loupe.cli.CliTestSupport.GPT2_TOK;
+import static dev.loupe.cli.CliTestSupport.run;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.analysis.patching.PatchMetric;
+import dev.loupe.analysis.patching.Patching;
+import dev.loupe.cache.ActivationCache;
+import dev.loupe.cli.CliTestSupport;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.viz.PngExport;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ViewCommandTest {
+    private static final String MODEL = GPT2_TOK.toString();
+    private static final String CLEAN = "The quick brown fox jumps over the lazy dog.";
+    private static final String CORRUPTED = "The slow brown cat jumps over the lazy dog.";
+    /** "Hello, world!" with BOS: 5 tokens. */
+    private static final String HELLO = "Hello, world!";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void attentionPageHasEveryLayerOrTheOneAskedFor() throws Exception {
+        Path page = dir.resolve("attention.html");
+        CliTestSupport.Result result = run("view", "attention", "--model", MODEL, "--prompt", HELLO, "--out", page.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).isEqualTo("Wrote " + page + " (open it in a browser; it needs no network)\n");
+        JsonNode data = viewData(page, "attention");
+        assertThat(data.path("tokens")).extracting(JsonNode::asText)
+                .containsExactly("<|endoftext|>", "Hello", ",", "␣world", "!");
+        assertThat(data.path("layers")).hasSize(2);
+        assertThat(data.path("layers").get(1).path("heads")).hasSize(4);
+        assertThat(data.path("layers").get(1).path("heads").get(0)).hasSize(5);
+
+        CliTestSupport.Result one = run("view", "attention", "--model", MODEL, "--prompt", HELLO, "--layer", "1",
+                "--out", page.toString());
+        assertThat(one.exitCode()).as(one.err()).isZero();
+        JsonNode layers = viewData(page, "attention").path("layers");
+        assertThat(layers).hasSize(1);
+        assertThat(layers.get(0).path("layer").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void attentionImageHasAPanelPerHeadAndARowPerLayer() throws Exception {
+        int panelWidth = PngExport.LEFT + 5 * PngExport.CELL + PngExport.RIGHT;
+        int panelHeight = PngExport.TOP + 5 * PngExport.CELL + PngExport.BOTTOM;
+        Path png = dir.resolve("a.png");
+        CliTestSupport.Result result = run("view", "attention", "--model", MODEL, "--prompt", HELLO, "--layer", "0",
+                "--out", png.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("(" + 4 * panelWidth + " x " + panelHeight + " PNG)");
+        assertImage(png, 4 * panelWidth, panelHeight);
+
+        assertThat(run("view", "attention", "--model", MODEL, "--prompt", HELLO, "--out", png.toString()).exitCode())
+                .isZero();
+        assertImage(png, 4 * panelWidth, 2 * panelHeight);
+    }
+
+    @Test
+    void trajectoryAsPageAndImage() throws Exception {
+        Path page = dir.resolve("lens.html");
+        CliTestSupport.Result result = run("view", "trajectory", "--model", MODEL, "--prompt", HELLO, "--top", "3",
+                "--out", page.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        JsonNode lens = viewData(page, "trajectory").path("lenses").get(0);
+        assertThat(lens.path("lens").asText()).isEqualTo("logit lens");
+        assertThat(lens.path("layers")).extracting(JsonNode::asText).containsExactly("layer 0", "layer 1", "output");
+        assertThat(lens.path("cells")).hasSize(3);
+        assertThat(lens.path("cells").get(2)).hasSize(5);
+        assertThat(lens.path("cells").get(2).get(4).path("t")).hasSize(3);
+        assertThat(lens.path("cells").get(2).get(4).path("kl").asDouble()).isCloseTo(0, within(1e-5));
+
+        Path png = dir.resolve("lens.png");
+        assertThat(run("view", "trajectory", "--model", MODEL, "--prompt", HELLO, "--color", "entropy", "--out",
+                png.toString()).exitCode()).isZero();
+        assertImage(png, PngExport.LEFT + 5 * PngExport.TEXT_CELL_WIDTH + PngExport.RIGHT,
+                PngExport.TOP + 3 * PngExport.TEXT_CELL_HEIGHT + PngExport.BOTTOM);
+
+        assertThat(run("view", "trajectory", "--model", MODEL, "--prompt", HELLO, "--color", "blue", "--out",
+                png.toString()).exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void patchingMapIsPatchingsResult() throws Exception {
+        Path page = dir.resolve("patching.html");
+        CliTestSupport.Result result = run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--corrupted",
+                CORRUPTED, "--answer", " jumps", "--wrong", " runs", "--metric", "logit-diff", "--out", page.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("Logit difference “␣jumps” − “␣runs” at the last position: clean ");
+        JsonNode map = viewData(page, "heatmap");
+        assertThat(map.path("rowName").asText()).isEqualTo("layer");
+        assertThat(map.path("columnName").asText()).isEqualTo("position");
+        assertThat(map.path("columns")).hasSize(11);
+
+        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(GPT2_TOK);
+                NDManager manager = NDManager.newBaseManager();
+                ActivationCache clean = model.runWithCache(model.toTokens(CLEAN, manager))) {
+            float[] expected = Patching.residPre(model, model.toTokens(CORRUPTED, manager), clean,
+                    PatchMetric.logitDiff(model.toSingleToken(" jumps"), model.toSingleToken(" runs"))).toFloatArray();
+            for (int l = 0; l < 2; l++) {
+                for (int p = 0; p < 11; p++) {
+                    assertThat(map.path("values").get(l).get(p).asDouble()).as("layer %d pos %d", l, p)
+                            .isCloseTo(expected[l * 11 + p], within(1e-4));
+                }
+            }
+        }
+
+        // Heads, restored share, as an image: [2 layers, 4 heads].
+        Path png = dir.resolve("heads.png");
+        CliTestSupport.Result heads = run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--corrupted",
+                CORRUPTED, "--patch", "heads", "--out", png.toString());
+        assertThat(heads.exitCode()).as(heads.err()).isZero();
+        assertImage(png, PngExport.LEFT + 4 * PngExport.CELL + PngExport.RIGHT,
+                PngExport.TOP + 2 * PngExport.CELL + PngExport.BOTTOM);
+    }
+
+    @Test
+    void mistakesAreReportedOnOneLine() {
+        String out = dir.resolve("x.html").toString();
+        run("view", "attention", "--model", MODEL, "--prompt", HELLO, "--out", dir.resolve("x.svg").toString())
+                .failedWithOneLine("must end in .html (a page) or .png (an image)");
+        run("view", "attention", "--model", MODEL, "--prompt", HELLO, "--layer", "2", "--out", out)
+                .failedWithOneLine("--layer 2 is not a layer of this model; it has layers 0 to 1");
+        run("view", "patching", "--model", MODEL, "--prompt", "Hello", "--corrupted", "Hello there", "--out", out)
+                .failedWithOneLine("--prompt has 2 tokens");
+        run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--corrupted", CORRUPTED, "--answer",
+                " jumps high", "--out", out).failedWithOneLine("--answer \" jumps high\" must be one token");
+        run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--corrupted", CORRUPTED, "--answer", " a",
+                "--wrong", " a", "--out", out).failedWithOneLine("the same token");
+        run("view", "trajectory", "--model", GPT2.toString(), "--prompt", HELLO, "--out", out)
+                .failedWithOneLine("--prompt needs the model's tokenizer");
+        assertThat(run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--out", out).exitCode()).isEqualTo(2);
+        CliTestSupport.Result noView = run("view");
+        assertThat(noView.exitCode()).isEqualTo(2);
+        assertThat(noView.err()).contains("Missing a view: pick one of attention, trajectory, patching");
+        assertThat(Files.exists(Path.of(out))).isFalse();
+    }
+
+    /** The JSON data of the page's first view of this kind. */
+    private static JsonNode viewData(Path page, String kind) throws Exception {
+        String html = Files.readString(page);
+        Matcher m = Pattern.compile("<section class=\"loupe-view\" data-kind=\"" + kind
+                + "\">\\s*<h3>[^<]*</h3>\\s*<script type=\"application/json\" class=\"loupe-data\">(.*?)</script>",
+                Pattern.DOTALL).matcher(html);
+        assertThat(m.find()).as("a %s view in %s", kind, page).isTrue();
+        return new ObjectMapper().readTree(m.group(1));
+    }
+
+    private static void assertImage(Path png, int width, int height) throws Exception {
+        BufferedImage image = ImageIO.read(png.toFile());
+        assertThat(image.getWidth()).isEqualTo(width);
+        assertThat(image.getHeight()).isEqualTo(height);
+        int first = image.getRGB(PngExport.LEFT + 2, PngExport.TOP + 2);
+        boolean varies = false;
+        for (int y = 0; y < height && !varies; y += 3) {
+            for (int x = 0; x < width && !varies; x += 3) {
+                varies = image.getRGB(x, y) != first;
+            }
+        }
+        assertThat(varies).as("pixels vary").isTrue();
+    }
+}
