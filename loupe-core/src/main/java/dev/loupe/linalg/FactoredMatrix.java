@@ -43,8 +43,9 @@ public final class FactoredMatrix implements AutoCloseable {
     /**
      * The singular value decomposition {@code M = U diag(S) Vhᵀ}, following TransformerLens: {@code Vh}
      * holds the right singular vectors as columns and is <em>not</em> transposed (newer TransformerLens
-     * calls it {@code V}, keeping {@code Vh} as a deprecated alias). The singular values are descending. With k = min(ldim, mdim, rdim), which
-     * is mdim for the usual low-rank factorization: U [..., ldim, k], S [..., k], Vh [..., rdim, k].
+     * calls it {@code V}, keeping {@code Vh} as a deprecated alias). The singular values are descending. With
+     * k = min(ldim, mdim, rdim), which is mdim for the usual low-rank factorization: U [..., ldim, k], S [..., k],
+     * Vh [..., rdim, k].
      */
     public record Svd(NDArray U, NDArray S, NDArray Vh) {}
 

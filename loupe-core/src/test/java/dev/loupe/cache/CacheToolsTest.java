@@ -29,7 +29,8 @@ class CacheToolsTest {
                 assertThat(full.labels()).contains("L0H0", "L0N0", "embed", "bias").doesNotContain("L1H0");
                 assertClose(arch + " heads + neurons + embeds + bias = resid_pre 1", full.stack().sum(new int[] {0}),
                         cache.get("resid_pre", 1), 1e-4);
-                LabelledStack atMlp = cache.fullResidDecomposition(StackOptions.defaults().withLayer(1).withMlpInput(true), false);
+                LabelledStack atMlp = cache.fullResidDecomposition(StackOptions.defaults().withLayer(1).withMlpInput(true),
+                        false);
                 assertThat(atMlp.labels()).contains("L1H3", "0_mlp_out");
                 NDArray mlpInput = model.config().hasResidMid() ? cache.get("resid_mid", 1) : cache.get("resid_pre", 1);
                 if (model.config().hasResidMid()) {
@@ -78,7 +79,8 @@ class CacheToolsTest {
                 ActivationCache single = second.removeBatchDim();
                 assertThat(single.get("pattern", 0).getShape().toString()).isEqualTo("(4, 16, 16)");
                 assertClose("row 1", single.get("resid_post", 1), cache.get("resid_post", 1).get(1), 0);
-                assertThat(single.accumulatedResid(StackOptions.defaults()).stack().getShape().toString()).isEqualTo("(3, 16, 32)");
+                assertThat(single.accumulatedResid(StackOptions.defaults()).stack().getShape().toString())
+                        .isEqualTo("(3, 16, 32)");
                 Path file = dir.resolve("cache.safetensors");
                 cache.save(file);
                 try (ActivationCache loaded = ActivationCache.load(file, model)) {

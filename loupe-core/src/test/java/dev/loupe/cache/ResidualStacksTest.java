@@ -64,10 +64,12 @@ class ResidualStacksTest {
             LabelledStack heads = cache.stackHeadResults(StackOptions.defaults().withApplyLn(true));
             assertClose(what + " stack_head_results", heads.stack(), utils.get(prefix + "stack_head_results"), ATOL);
             assertThat(heads.labels()).containsExactlyElementsOf(strings(labels.get(prefix + "stack_head_results")));
-            NDArray lens = accumulated.stack().matMul(model.stateDict().get("unembed.W_U")).add(model.stateDict().get("unembed.b_U"));
+            NDArray lens = accumulated.stack().matMul(model.stateDict().get("unembed.W_U"))
+                    .add(model.stateDict().get("unembed.b_U"));
             assertClose(what + " logit_lens", lens, utils.get(prefix + "logit_lens"), ATOL);
         }
-        NDArray loss = model.forward(tokens, ForwardOptions.builder().returnType(ReturnType.LOSS).lossPerToken(true).build()).loss();
+        NDArray loss = model.forward(tokens,
+                ForwardOptions.builder().returnType(ReturnType.LOSS).lossPerToken(true).build()).loss();
         assertClose(what + " loss_per_token", loss, utils.get(prefix + "loss_per_token"), 5e-5);
     }
 

@@ -61,7 +61,8 @@ class BackwardHooksTest {
             for (int flat : flatIndices) {
                 double numeric = finiteDifference(name, flat, 1e-2f);
                 assertThat(gradient[flat]).as(name + "[" + flat + "]")
-                        .isCloseTo((float) numeric, org.assertj.core.data.Offset.offset((float) (2e-4 + 1e-2 * Math.abs(numeric))));
+                        .isCloseTo((float) numeric,
+                                org.assertj.core.data.Offset.offset((float) (2e-4 + 1e-2 * Math.abs(numeric))));
             }
         }
     }
@@ -109,7 +110,8 @@ class BackwardHooksTest {
     void aCustomMetricDecidesWhatIsDifferentiated() {
         ForwardOptions logitOfSeven = ForwardOptions.builder().metric(logits -> logits.get("0, -1, 7")).build();
         try (ActivationCache cache = model.runWithCache(tokens,
-                CacheOptions.matching("unembed\\.hook_out|blocks\\.0\\.hook_resid_pre").withGradients().withForward(logitOfSeven))) {
+                CacheOptions.matching("unembed\\.hook_out|blocks\\.0\\.hook_resid_pre").withGradients()
+                        .withForward(logitOfSeven))) {
             NDArray grad = cache.get("unembed.hook_out_grad");
             assertThat(grad.sum().getFloat()).isEqualTo(1f);
             assertThat(grad.get("0, -1, 7").getFloat()).isEqualTo(1f);

@@ -132,7 +132,8 @@ class Gpt2ParityTest {
                     assertClose(p + "logits", cache.logits(), ref.get(p + "logits"), LOGITS_ATOL);
                     for (int l = 0; l < 2; l++) {
                         assertClose(p + "attentions." + l, cache.get("pattern", l), ref.get(p + "attentions." + l), PATTERN_ATOL);
-                        assertClose(p + "hidden_states." + l, cache.get("resid_pre", l), ref.get(p + "hidden_states." + l), LOGITS_ATOL);
+                        assertClose(p + "hidden_states." + l, cache.get("resid_pre", l), ref.get(p + "hidden_states." + l),
+                                LOGITS_ATOL);
                     }
                 }
                 ModelOutput loss = tok.forward(ref.get(p + "input_ids"),

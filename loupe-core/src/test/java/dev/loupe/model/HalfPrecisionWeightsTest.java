@@ -24,7 +24,8 @@ class HalfPrecisionWeightsTest {
              NDManager manager = NDManager.newBaseManager()) {
             assertThat(model.stateDict().get("blocks.0.mlp.W_in").getDataType()).isEqualTo(DataType.FLOAT16);
             assertThat(model.stateDict().get("embed.W_E").getDataType()).isEqualTo(DataType.FLOAT16);
-            Map<String, NDArray> ref = Fixtures.readAll(Fixtures.model("extra/gpt2_f16").resolve("reference.safetensors"), manager);
+            Map<String, NDArray> ref = Fixtures.readAll(Fixtures.model("extra/gpt2_f16").resolve("reference.safetensors"),
+                    manager);
             int weightsBefore = model.weightsManager().getManagedArrays().size();
             model.weightsManager().cap();
             try (ActivationCache cache = model.runWithCache(ref.get("input_ids"), CacheOptions.all().withGradients())) {

@@ -49,7 +49,8 @@ class TextApiTest {
         for (int k = 0; k < PROMPTS.size(); k++) {
             NDArray tokens = model.toTokens(PROMPTS.get(k), manager);
             assertThat(tokens.toLongArray()).as(PROMPTS.get(k)).containsExactly(ref.get("p" + k + ".input_ids").toLongArray());
-            assertClose("logits of " + PROMPTS.get(k), model.forward(PROMPTS.get(k), manager), ref.get("p" + k + ".logits"), 1e-4);
+            assertClose("logits of " + PROMPTS.get(k), model.forward(PROMPTS.get(k), manager),
+                    ref.get("p" + k + ".logits"), 1e-4);
         }
         assertThat(model.toTokens(List.of("Hello, world!"), TextOptions.defaults()).ids()[0])
                 .containsExactly(50256, 15496, 11, 995, 0);
@@ -102,7 +103,8 @@ class TextApiTest {
         assertThat(model.getTokenPosition("the", text, TokenPosition.FIRST)).isEqualTo(1);
         NDArray tokens = model.toTokens(text, manager);
         assertThat(model.getTokenPosition(model.toSingleToken(" the"), tokens, TokenPosition.LAST)).isEqualTo(4);
-        assertThatThrownBy(() -> model.getTokenPosition(" dog", text, TokenPosition.FIRST)).hasMessageContaining("does not occur");
+        assertThatThrownBy(() -> model.getTokenPosition(" dog", text, TokenPosition.FIRST))
+                .hasMessageContaining("does not occur");
     }
 
     @Test

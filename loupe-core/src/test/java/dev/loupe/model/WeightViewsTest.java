@@ -34,8 +34,10 @@ class WeightViewsTest {
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("llama"));
              NDManager manager = NDManager.newBaseManager()) {
             assertThat(model.W_K(manager).getShape().toString()).isEqualTo("(2, 4, 32, 8)");
-            assertClose("head 1 = kv head 0", model.W_V(manager).get("0, 1"), model.stateDict().get("blocks.0.attn._W_V").get(0), 0);
-            assertClose("head 2 = kv head 1", model.W_V(manager).get("0, 2"), model.stateDict().get("blocks.0.attn._W_V").get(1), 0);
+            assertClose("head 1 = kv head 0", model.W_V(manager).get("0, 1"),
+                    model.stateDict().get("blocks.0.attn._W_V").get(0), 0);
+            assertClose("head 2 = kv head 1", model.W_V(manager).get("0, 2"),
+                    model.stateDict().get("blocks.0.attn._W_V").get(1), 0);
             assertThat(model.W_gate(manager).getShape().toString()).isEqualTo("(2, 32, 96)");
         }
     }

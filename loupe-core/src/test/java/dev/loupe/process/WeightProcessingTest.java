@@ -142,9 +142,11 @@ class WeightProcessingTest {
              HookedTransformer processed = raw.processWeights(ProcessOptions.defaults());
              HookedTransformer loaded = HookedTransformer.fromPretrained(Fixtures.model("gpt_neox"));
              NDManager manager = NDManager.newBaseManager()) {
-            NDArray tokens = Fixtures.readAll(Fixtures.model("gpt_neox").resolve("reference.safetensors"), manager).get("input_ids");
+            NDArray tokens = Fixtures.readAll(Fixtures.model("gpt_neox").resolve("reference.safetensors"), manager)
+                    .get("input_ids");
             assertClose("processWeights = fromPretrained", processed.forward(tokens), loaded.forward(tokens), 1e-5);
-            assertClose("log-probs unchanged", processed.forward(tokens).logSoftmax(-1), raw.forward(tokens).logSoftmax(-1), ATOL);
+            assertClose("log-probs unchanged", processed.forward(tokens).logSoftmax(-1),
+                    raw.forward(tokens).logSoftmax(-1), ATOL);
             assertThat(raw.config().normalizationType()).isEqualTo(NormalizationType.LN);
             assertThat(processed.config().normalizationType()).isEqualTo(NormalizationType.LN_PRE);
         }
@@ -191,7 +193,8 @@ class WeightProcessingTest {
                  HookedTransformer refactored = HookedTransformer.fromPretrained(Fixtures.model(arch),
                          ProcessOptions.defaults().withRefactorFactoredAttnMatrices(true));
                  NDManager manager = NDManager.newBaseManager()) {
-                NDArray tokens = Fixtures.readAll(Fixtures.model(arch).resolve("reference.safetensors"), manager).get("input_ids");
+                NDArray tokens = Fixtures.readAll(Fixtures.model(arch).resolve("reference.safetensors"), manager)
+                        .get("input_ids");
                 assertClose(arch + " logits", refactored.forward(tokens), plain.forward(tokens), ATOL);
             }
         }
@@ -203,7 +206,8 @@ class WeightProcessingTest {
                 ProcessOptions.defaults().withRefactorFactoredAttnMatrices(true)))
                 .isInstanceOf(LoupeException.class)
                 .hasMessageContaining("rotary");
-        TransformerConfig gqa = RandomModels.rmsNormConfig().toBuilder().positionalEmbeddingType(PositionalEmbeddingType.STANDARD).rotaryDim(null).build();
+        TransformerConfig gqa = RandomModels.rmsNormConfig().toBuilder()
+                .positionalEmbeddingType(PositionalEmbeddingType.STANDARD).rotaryDim(null).build();
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, NDArray> sd = RandomModels.stateDict(gqa, manager);
             assertThatThrownBy(() -> WeightProcessing.refactorFactoredAttnMatrices(sd, gqa))

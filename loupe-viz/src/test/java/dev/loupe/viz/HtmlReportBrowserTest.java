@@ -59,7 +59,8 @@ class HtmlReportBrowserTest {
         byte[] prompts;
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"))) {
             HtmlReport report = HtmlReport.titled("Two prompts, as loupe demo shows them");
-            PromptViews.addTo(report, model, "First", model.toTokens(List.of(DemoData.PROMPT), dev.loupe.tokenize.TextOptions.defaults()).ids()[0], 5);
+            PromptViews.addTo(report, model, "First",
+                    model.toTokens(List.of(DemoData.PROMPT), dev.loupe.tokenize.TextOptions.defaults()).ids()[0], 5);
             PromptViews.addTo(report, model, "Second", new long[] {50256, 15496, 11, 995, 0}, 3);
             prompts = report.toHtml().getBytes(StandardCharsets.UTF_8);
         }

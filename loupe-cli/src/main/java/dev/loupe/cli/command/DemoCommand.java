@@ -186,7 +186,8 @@ public final class DemoCommand extends LoupeCommand {
         for (String prompt : prompts == null ? List.of(DEFAULT_PROMPT) : prompts) {
             long[] ids = transformer.toTokens(List.of(prompt), TextOptions.defaults()).ids()[0];
             if (ids.length == 0) {
-                throw new LoupeException("--prompt \"" + TokenDisplay.visible(prompt, false) + "\" has no tokens; give it some text");
+                throw new LoupeException("--prompt \"" + TokenDisplay.visible(prompt, false)
+                        + "\" has no tokens; give it some text");
             }
             inputs.add(new Input(prompt, ids));
         }

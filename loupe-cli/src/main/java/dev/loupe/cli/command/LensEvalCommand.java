@@ -82,7 +82,8 @@ final class LensEvalCommand extends LoupeCommand {
     @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--resid-mid", description = "Read the logit lens at blocks.i.hook_resid_mid (a tuned lens reads its own hook).")
+    @Option(names = "--resid-mid",
+            description = "Read the logit lens at blocks.i.hook_resid_mid (a tuned lens reads its own hook).")
     boolean residMid;
 
     @Override

@@ -79,7 +79,8 @@ final class LensTrainCommand extends LoupeCommand {
             description = "Fine-tune this lens folder instead of starting from zero.")
     Path startFrom;
 
-    @Option(names = "--num-steps", defaultValue = "250", paramLabel = "N", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--num-steps", defaultValue = "250", paramLabel = "N",
+            description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int numSteps;
 
     @Option(names = "--tokens-per-step", defaultValue = "262144", paramLabel = "N",
@@ -94,10 +95,12 @@ final class LensTrainCommand extends LoupeCommand {
             description = "Sequences per forward pass; gradients are accumulated over a step (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--loss", defaultValue = "kl", paramLabel = "kl|ce", description = "What the lens matches (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--loss", defaultValue = "kl", paramLabel = "kl|ce",
+            description = "What the lens matches (default: ${DEFAULT-VALUE}).")
     String loss;
 
-    @Option(names = "--token-shift", paramLabel = "N", description = "Shift of predictions against targets (default: 0 for kl, 1 for ce).")
+    @Option(names = "--token-shift", paramLabel = "N",
+            description = "Shift of predictions against targets (default: 0 for kl, 1 for ce).")
     Integer tokenShift;
 
     @Option(names = "--optimizer", defaultValue = "sgd", paramLabel = "sgd|adam", description = "Default: ${DEFAULT-VALUE}.")
@@ -107,13 +110,15 @@ final class LensTrainCommand extends LoupeCommand {
             description = "Learning-rate scale: × (1 − momentum) for SGD, × 1e-3 for Adam (default: ${DEFAULT-VALUE}).")
     double lrScale;
 
-    @Option(names = "--momentum", defaultValue = "0.9", paramLabel = "X", description = "SGD momentum or Adam's β1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--momentum", defaultValue = "0.9", paramLabel = "X",
+            description = "SGD momentum or Adam's β1 (default: ${DEFAULT-VALUE}).")
     double momentum;
 
     @Option(names = "--weight-decay", defaultValue = "1e-3", paramLabel = "X", description = "Default: ${DEFAULT-VALUE}.")
     double weightDecay;
 
-    @Option(names = "--warmup-steps", defaultValue = "0", paramLabel = "N", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-steps", defaultValue = "0", paramLabel = "N",
+            description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
     int warmupSteps;
 
     @Option(names = "--bias-only", description = "Train the translators' biases only.")
@@ -122,7 +127,8 @@ final class LensTrainCommand extends LoupeCommand {
     @Option(names = "--resid-mid", description = "Read blocks.i.hook_resid_mid instead of resid_pre (beyond the Python library).")
     boolean residMid;
 
-    @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "Order of the sequences (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "S",
+            description = "Order of the sequences (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--repeat-data", description = "Cycle through data smaller than the budget instead of refusing it.")
@@ -138,7 +144,8 @@ final class LensTrainCommand extends LoupeCommand {
     protected int execute() throws IOException {
         LensTrainingOptions options = options();
         try (HookedTransformer transformer = modelOptions.load(LensCommand.basis(startFrom))) {
-            TokenChunks chunks = LensCommand.corpus(transformer, modelOptions.folder(), "lens train", data, textColumn, maxSeqLen);
+            TokenChunks chunks = LensCommand.corpus(transformer, modelOptions.folder(), "lens train",
+                    data, textColumn, maxSeqLen);
             out().printf(Locale.ROOT, "Data: %d sequences of %d tokens (%d tokens); %d steps × %d tokens%n",
                     chunks.chunks().size(), chunks.chunkSize(), chunks.tokenCount(), numSteps, tokensPerStep);
             try (TunedLens lens = startFrom != null ? TunedLens.load(startFrom, transformer)

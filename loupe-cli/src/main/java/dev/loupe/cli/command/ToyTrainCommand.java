@@ -60,7 +60,8 @@ final class ToyTrainCommand extends LoupeCommand {
             description = "Model name in its config (default: induction-2l for 2 layers, attn-only-<N>l otherwise).")
     String name;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "6000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "6000",
+            description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
@@ -71,10 +72,12 @@ final class ToyTrainCommand extends LoupeCommand {
             description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--lr", paramLabel = "LR", defaultValue = "2e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", paramLabel = "LR", defaultValue = "2e-3",
+            description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = "--d-model", paramLabel = "D", defaultValue = "64", description = "Residual width (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--d-model", paramLabel = "D", defaultValue = "64",
+            description = "Residual width (default: ${DEFAULT-VALUE}).")
     int dModel;
 
     @Option(names = "--heads", paramLabel = "H", defaultValue = "4", description = "Heads per layer (default: ${DEFAULT-VALUE}).")
@@ -84,7 +87,8 @@ final class ToyTrainCommand extends LoupeCommand {
             description = "Vocabulary size, token 0 being BOS (default: ${DEFAULT-VALUE}).")
     int vocab;
 
-    @Option(names = "--context", paramLabel = "T", defaultValue = "64", description = "Context length n_ctx (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--context", paramLabel = "T", defaultValue = "64",
+            description = "Context length n_ctx (default: ${DEFAULT-VALUE}).")
     int context;
 
     @Option(names = "--positions", paramLabel = "rotary|standard", defaultValue = "rotary",

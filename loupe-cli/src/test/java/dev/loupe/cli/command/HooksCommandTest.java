@@ -16,7 +16,8 @@ class HooksCommandTest {
         assertThat(result.err()).isEmpty();
         assertThat(result.out().lines().toList()).hasSize(40)
                 .startsWith("hook_embed  [1, 5, 32]", "hook_pos_embed  [1, 5, 32]", "blocks.0.ln1.hook_scale  [1, 5, 1]")
-                .contains("blocks.0.attn.hook_pattern  [1, 4, 5, 5]", "blocks.0.hook_resid_pre  [1, 5, 32]", "blocks.1.mlp.hook_post  [1, 5, 128]",
+                .contains("blocks.0.attn.hook_pattern  [1, 4, 5, 5]", "blocks.0.hook_resid_pre  [1, 5, 32]",
+                        "blocks.1.mlp.hook_post  [1, 5, 128]",
                         "ln_final.hook_scale  [1, 5, 1]")
                 .last().isEqualTo("unembed.hook_out  [1, 5, 512]");
         assertThat(result.out()).doesNotContain("hook_result", "hook_q_input", "hook_attn_in", "hook_mlp_in",

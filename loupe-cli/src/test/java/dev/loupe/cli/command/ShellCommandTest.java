@@ -28,7 +28,8 @@ class ShellCommandTest {
                 + "System.out.println(\"RESID \" + cache.get(\"blocks.1.hook_resid_pre\").getShape());\n"
                 + "System.out.println(\"HEADS \" + model.config().nHeads());\n");
         Shell shell = shell(List.of(script.toString()),
-                "try (var c = runWithCache(\"Hello, world!\")) { System.out.println(\"SHAPE \" + c.get(\"blocks.0.attn.hook_pattern\").getShape()); }\n"
+                "try (var c = runWithCache(\"Hello, world!\")) { System.out.println(\"SHAPE \""
+                        + " + c.get(\"blocks.0.attn.hook_pattern\").getShape()); }\n"
                         + "/exit\n");
         assertThat(shell.exitCode).as(shell.output).isZero();
         assertThat(shell.output).contains("Loupe shell (JShell). `model` is ", "gpt2-tok", "RESID (1, 5, 32)",

@@ -37,7 +37,8 @@ class TrainCommandTest {
 
         assertThat(result.exitCode()).as(result.err()).isZero();
         assertThat(result.out()).contains("Trained attn-only-1l (1 attention-only layer, d_model 16, 2 heads,"
-                + " vocabulary 20, context 12, rotary positions)", "Steps              6 (this run: 0 to 6), seed 3", "Evaluation loss",
+                + " vocabulary 20, context 12, rotary positions)", "Steps              6 (this run: 0 to 6), seed 3",
+                "Evaluation loss",
                 "Wrote ");
         assertThat(result.err()).contains("6/6 100%  loss ");
         Path model = tmp.resolve("model");

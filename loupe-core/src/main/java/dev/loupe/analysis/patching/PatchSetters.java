@@ -11,10 +11,13 @@ import java.util.Arrays;
  * that the index (after its layer) names:
  *
  * <pre>
- * LAYER_POS                       index [layer, pos]                     act[:, pos, ...]           (resid, attn_out, mlp_out: [batch, pos, d_model])
- * LAYER_POS_HEAD_VECTOR           index [layer, pos, head]               act[:, pos, head]          (q, k, v, z, result: [batch, pos, head_index, d_head])
+ * LAYER_POS                       index [layer, pos]                     act[:, pos, ...]
+ *                                 (resid, attn_out, mlp_out: [batch, pos, d_model])
+ * LAYER_POS_HEAD_VECTOR           index [layer, pos, head]               act[:, pos, head]
+ *                                 (q, k, v, z, result: [batch, pos, head_index, d_head])
  * LAYER_HEAD_VECTOR               index [layer, head]                    act[:, :, head]            (same, all positions)
- * LAYER_HEAD_PATTERN              index [layer, head]                    act[:, head, :, :]         (pattern, attn_scores: [batch, head_index, dest_pos, src_pos])
+ * LAYER_HEAD_PATTERN              index [layer, head]                    act[:, head, :, :]
+ *                                 (pattern, attn_scores: [batch, head_index, dest_pos, src_pos])
  * LAYER_HEAD_POS_PATTERN          index [layer, head, dest_pos]          act[:, head, dest_pos, :]
  * LAYER_HEAD_DEST_SRC_POS_PATTERN index [layer, head, dest_pos, src_pos] act[:, head, dest_pos, src_pos]
  * </pre>

@@ -64,7 +64,10 @@ public final class Patching {
 
     // ---- the generic sweep ------------------------------------------------------------------
 
-    /** {@link #generic(HookedTransformer, NDArray, ActivationCache, PatchMetric, String, List, PatchSetter, PatchOptions)} with default options. */
+    /**
+     * {@link #generic(HookedTransformer, NDArray, ActivationCache, PatchMetric, String, List, PatchSetter, PatchOptions)}
+     * with default options.
+     */
     public static NDArray generic(HookedTransformer model, NDArray corruptedTokens, ActivationCache cleanCache,
             PatchMetric metric, String activationName, List<Axis> axes, PatchSetter setter) {
         return generic(model, corruptedTokens, cleanCache, metric, activationName, axes, setter,
@@ -259,7 +262,10 @@ public final class Patching {
                 PatchFamily.MLP_OUT.run(model, corruptedTokens, cleanCache, metric, options)));
     }
 
-    /** {@link #attnHeadAllPosEvery(HookedTransformer, NDArray, ActivationCache, PatchMetric, PatchOptions)} with default options. */
+    /**
+     * {@link #attnHeadAllPosEvery(HookedTransformer, NDArray, ActivationCache, PatchMetric, PatchOptions)} with
+     * default options.
+     */
     public static NDArray attnHeadAllPosEvery(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchMetric metric) {
         return attnHeadAllPosEvery(model, corruptedTokens, cleanCache, metric, PatchOptions.defaults());
@@ -281,7 +287,10 @@ public final class Patching {
                 PatchFamily.ATTN_HEAD_PATTERN_ALL_POS.run(model, corruptedTokens, cleanCache, metric, options)));
     }
 
-    /** {@link #attnHeadByPosEvery(HookedTransformer, NDArray, ActivationCache, PatchMetric, PatchOptions)} with default options. */
+    /**
+     * {@link #attnHeadByPosEvery(HookedTransformer, NDArray, ActivationCache, PatchMetric, PatchOptions)} with
+     * default options.
+     */
     public static NDArray attnHeadByPosEvery(HookedTransformer model, NDArray corruptedTokens,
             ActivationCache cleanCache, PatchMetric metric) {
         return attnHeadByPosEvery(model, corruptedTokens, cleanCache, metric, PatchOptions.defaults());

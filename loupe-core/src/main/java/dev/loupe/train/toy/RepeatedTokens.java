@@ -10,7 +10,8 @@ import dev.loupe.train.TrainingRandom;
  *
  * <p>A training sequence is {@code BOS, s_1..s_L, s_1..s_L, t_1..t_M, t_1..t_M, ...} cut at n_ctx tokens:
  * fresh random segments, each followed by a copy of itself, their lengths drawn anew each time (so no
- * fixed positional offset can solve the task) and short ones more often (see {@link #segmentLength}). Token 0 is BOS; the others are drawn from 1..d_vocab-1.
+ * fixed positional offset can solve the task) and short ones more often (see {@link #segmentLength}).
+ * Token 0 is BOS; the others are drawn from 1..d_vocab-1.
  */
 public final class RepeatedTokens {
     /** The id of the beginning-of-sequence token that starts every sequence. */

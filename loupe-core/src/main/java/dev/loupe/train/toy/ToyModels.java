@@ -18,7 +18,8 @@ public final class ToyModels {
     public static TransformerConfig config(ToyTrainingOptions o) {
         return TransformerConfig.builder().nLayers(o.nLayers()).dModel(o.dModel()).nHeads(o.nHeads())
                 .dHead(o.dModel() / o.nHeads()).nCtx(o.nCtx()).dVocab(o.dVocab()).attnOnly(true)
-                .normalizationType(NormalizationType.LN).positionalEmbeddingType(o.positionalEmbeddingType()).defaultPrependBos(true)
+                .normalizationType(NormalizationType.LN).positionalEmbeddingType(o.positionalEmbeddingType())
+                .defaultPrependBos(true)
                 .modelName(o.modelName()).build();
     }
 

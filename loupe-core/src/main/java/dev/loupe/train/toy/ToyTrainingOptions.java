@@ -29,7 +29,8 @@ import java.util.Map;
  * @param checkpointEvery steps between checkpoints (when a checkpoint folder is given)
  */
 public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int nHeads, int dVocab, int nCtx,
-        PositionalEmbeddingType positionalEmbeddingType, int minRepeat, int maxRepeat, int steps, int batchSize, double learningRate, int warmupSteps,
+        PositionalEmbeddingType positionalEmbeddingType, int minRepeat, int maxRepeat, int steps, int batchSize,
+        double learningRate, int warmupSteps,
         double minLearningRate, double weightDecay, double maxGradNorm, long seed, int checkpointEvery) {
 
     public ToyTrainingOptions {
@@ -62,7 +63,8 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
 
     public Builder toBuilder() {
         return new Builder().modelName(modelName).nLayers(nLayers).dModel(dModel).nHeads(nHeads).dVocab(dVocab)
-                .nCtx(nCtx).positionalEmbeddingType(positionalEmbeddingType).minRepeat(minRepeat).maxRepeat(maxRepeat).steps(steps).batchSize(batchSize)
+                .nCtx(nCtx).positionalEmbeddingType(positionalEmbeddingType).minRepeat(minRepeat).maxRepeat(maxRepeat)
+                .steps(steps).batchSize(batchSize)
                 .learningRate(learningRate).warmupSteps(warmupSteps).minLearningRate(minLearningRate)
                 .weightDecay(weightDecay).maxGradNorm(maxGradNorm).seed(seed).checkpointEvery(checkpointEvery);
     }

@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * English prose written by this project (for the tokenizer benchmark and for training lenses without outside data): sentences assembled from a
- * fixed word list with a fixed seed, so every run tokenizes the same text. No outside text is used.
+ * English prose written by this project (for the tokenizer benchmark and for training lenses without outside data):
+ * sentences assembled from a fixed word list with a fixed seed, so every run tokenizes the same text. No outside
+ * text is used.
  */
 public final class EnglishText {
     private static final String[] SUBJECTS = {
