@@ -19,15 +19,15 @@ class ReadmeExampleTest {
         // --- README example starts
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(dir);
              NDManager manager = NDManager.newBaseManager()) {
-            NDArray tokens = model.toTokens("The quick brown fox", manager);                 // [1, 5]: <|endoftext|>The quick brown fox
-            NDArray logits = model.forward(tokens);                                         // [1, 5, 50257]
+            NDArray tokens = model.toTokens("The quick brown fox", manager);  // [1, 5]: <|endoftext|>The quick brown fox
+            NDArray logits = model.forward(tokens);  // [1, 5, 50257]
             try (ActivationCache cache = model.runWithCache(tokens)) {
-                NDArray pattern = cache.get("pattern", 0);                                 // blocks.0.attn.hook_pattern [1, 4, 5, 5]
+                NDArray pattern = cache.get("pattern", 0);  // blocks.0.attn.hook_pattern [1, 4, 5, 5]
                 // --- README example pauses
                 assertThat(pattern.getShape().toString()).isEqualTo("(1, 4, 5, 5)");
                 // --- README example resumes
             }
-            NDArray ablated = model.runWithHooks(tokens,                                     // zero-ablate head 2 of layer 1
+            NDArray ablated = model.runWithHooks(tokens,  // zero-ablate head 2 of layer 1
                     HookSpec.forward("blocks.1.attn.hook_z", (z, hook) -> { z.set(new NDIndex(":, :, 2"), 0f); return z; }));
             // --- README example ends
             assertThat(tokens.toLongArray()).containsExactly(50256, 464, 2068, 7586, 21831);
