@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.hook.ActName;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ record LogitLensTable(List<Row> rows, List<Prediction> top) {
 
     /** The hook the lens reads for {@code layer} (0..n_layers). */
     static String hookFor(int layer, int nLayers) {
-        return layer < nLayers ? "blocks." + layer + ".hook_resid_pre" : "blocks." + (nLayers - 1) + ".hook_resid_post";
+        return layer < nLayers ? ActName.of("resid_pre", layer) : ActName.of("resid_post", nLayers - 1);
     }
 
     /**

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.ActName;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,7 @@ final class ResidualDecompositions {
     /** {@code get_neuron_results}: post[..., n] · W_out[n] for every neuron of {@code layer} [batch, pos, d_mlp, d_model]. */
     static NDArray neuronResults(ActivationCache cache, int layer, PosSlice posSlice) {
         NDArray post = posSlice.apply(cache.get("post", layer), -2); // [batch, pos, d_mlp]
-        NDArray wOut = cache.model().stateDict().get("blocks." + layer + ".mlp.W_out"); // [d_mlp, d_model]
+        NDArray wOut = cache.model().stateDict().get(ActName.block(layer, "mlp.W_out")); // [d_mlp, d_model]
         return post.expandDims(-1).mul(wOut);
     }
 
@@ -90,9 +91,9 @@ final class ResidualDecompositions {
         }
         NDArray bias = embed.zerosLike();
         for (int l = 0; l < headLayers; l++) {
-            bias = bias.add(weights.get("blocks." + l + ".attn.b_O"));
+            bias = bias.add(weights.get(ActName.block(l, "attn.b_O")));
             if (expandNeurons && l < layer && !cfg.attnOnly()) {
-                bias = bias.add(weights.get("blocks." + l + ".mlp.b_out"));
+                bias = bias.add(weights.get(ActName.block(l, "mlp.b_out")));
             }
         }
         components.add(bias);

@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.ActName;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -111,12 +113,12 @@ final class ResidualStacks {
 
     /** Each head's output at layer {@code layer} [batch, pos, head_index, d_model]: cached, or z · W_O. */
     static NDArray headResults(ActivationCache cache, int layer) {
-        String cached = "blocks." + layer + ".attn.hook_result";
+        String cached = ActName.of("result", layer);
         if (cache.containsKey(cached)) {
             return cache.get(cached);
         }
         NDArray z = cache.get("z", layer); // [batch, pos, head_index, d_head]
-        NDArray wO = model(cache).stateDict().get("blocks." + layer + ".attn.W_O"); // [head_index, d_head, d_model]
+        NDArray wO = model(cache).stateDict().get(ActName.block(layer, "attn.W_O")); // [head_index, d_head, d_model]
         return z.expandDims(-1).mul(wO).sum(new int[] {-2});
     }
 
@@ -130,16 +132,16 @@ final class ResidualStacks {
             boolean recompute) {
         CacheModel model = model(cache);
         TransformerConfig cfg = model.config();
-        String type = cfg.normalizationType();
-        if (type.equals("None")) {
+        NormalizationType type = cfg.normalizationType();
+        if (type == NormalizationType.NONE) {
             return stack;
         }
         int n = cfg.nLayers();
         if (recompute && layer == n) {
             return model.applyFinalNorm(stack);
         }
-        NDArray centred = type.startsWith("LN") ? stack.sub(stack.mean(new int[] {-1}, true)) : stack;
-        String scaleName = layer == n ? "ln_final.hook_scale" : "blocks." + layer + ".ln" + (mlpInput ? 2 : 1) + ".hook_scale";
+        NDArray centred = type.isLayerNorm() ? stack.sub(stack.mean(new int[] {-1}, true)) : stack;
+        String scaleName = layer == n ? ActName.of("scale") : ActName.of("scale", layer, mlpInput ? "ln2" : "ln1");
         return centred.div(posSlice.apply(cache.get(scaleName), -2));
     }
 

@@ -8,13 +8,21 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.loupe.LoupeException;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The shape and behaviour of a transformer, with TransformerLens's {@code HookedTransformerConfig}
  * fields as camelCase components. As JSON (see {@link #toJson()} and {@link #fromJson(String)}) the
  * keys are TransformerLens's snake_case names ({@code n_layers}, {@code d_model}, {@code act_fn}, …).
+ *
+ * <p>The kinds TransformerLens spells as strings ({@code act_fn}, {@code normalization_type},
+ * {@code positional_embedding_type}, {@code attn_types}, and the steps of Loupe's
+ * {@code weight_processing}) are enums here, written and read as TransformerLens's exact strings; the
+ * builder also takes the first three by name.
  *
  * <p>Every architecture is described by one of these; the components branch on it only where the
  * math differs. The hook flags ({@code useAttnResult}, {@code useSplitQkvInput}, {@code useAttnIn},
@@ -29,12 +37,12 @@ import java.util.Set;
  * @param dMlp hidden width of the MLP
  * @param dVocab number of input tokens
  * @param dVocabOut number of output logits
- * @param actFn MLP activation: {@code gelu_new}, {@code gelu}, {@code gelu_fast},
- *     {@code gelu_pytorch_tanh}, {@code relu} or {@code silu}
+ * @param actFn MLP activation (null for attention-only models)
  * @param eps epsilon of every normalisation
- * @param normalizationType {@code LN}, {@code LNPre} (LayerNorm with its weights folded away) or
- *     {@code None}
- * @param positionalEmbeddingType {@code standard} (learned absolute positions)
+ * @param normalizationType the blocks' norm ({@code LN}, {@code LNPre}, {@code RMS}, {@code RMSPre} or
+ *     {@code None}; null reads as {@code None})
+ * @param positionalEmbeddingType how positions enter ({@code standard}, {@code rotary} or {@code alibi};
+ *     null reads as {@code standard})
  * @param useAttnScale whether attention scores are divided by {@code attnScale}
  * @param attnScale divisor of the attention scores, {@code sqrt(d_head)} unless set
  * @param attnOnly whether blocks have no MLP
@@ -63,9 +71,9 @@ import java.util.Set;
  * @param postEmbeddingLn whether a LayerNorm ({@code embed.ln}) follows the embedding (BLOOM)
  * @param useLocalAttn whether some layers attend only to the last {@code windowSize} positions
  * @param windowSize the window of local layers
- * @param attnTypes per layer, "global" or "local"
- * @param weightProcessing the weight-processing steps applied to the weights, in order, by their
- *     TransformerLens names ({@code fold_ln}, {@code center_writing_weights}, {@code center_unembed},
+ * @param attnTypes per layer, global or local attention (with {@code useLocalAttn})
+ * @param weightProcessing the weight-processing steps applied to the weights, in order (as JSON by
+ *     their TransformerLens names: {@code fold_ln}, {@code center_writing_weights}, {@code center_unembed},
  *     {@code fold_value_biases}, {@code refactor_factored_attn_matrices}); empty for weights as Hugging
  *     Face has them. TransformerLens records only {@code fold_ln} (as LNPre); lenses need the rest,
  *     since centring changes the basis of the residual stream and of the logits.
@@ -80,10 +88,10 @@ public record TransformerConfig(
         int dMlp,
         int dVocab,
         int dVocabOut,
-        String actFn,
+        ActivationFunctionType actFn,
         double eps,
-        String normalizationType,
-        String positionalEmbeddingType,
+        NormalizationType normalizationType,
+        PositionalEmbeddingType positionalEmbeddingType,
         boolean useAttnScale,
         double attnScale,
         boolean attnOnly,
@@ -112,18 +120,8 @@ public record TransformerConfig(
         boolean postEmbeddingLn,
         boolean useLocalAttn,
         Integer windowSize,
-        List<String> attnTypes,
-        List<String> weightProcessing) {
-
-    /** Activations the MLP knows. */
-    public static final Set<String> ACTIVATIONS =
-            Set.of("gelu_new", "gelu", "gelu_fast", "gelu_pytorch_tanh", "relu", "silu");
-
-    /** Normalisation types the blocks know. */
-    public static final Set<String> NORMALIZATIONS = Set.of("LN", "LNPre", "RMS", "RMSPre", "None");
-
-    /** Positional embeddings the model knows. */
-    public static final Set<String> POSITIONAL_EMBEDDINGS = Set.of("standard", "rotary", "alibi");
+        List<AttentionType> attnTypes,
+        List<WeightProcessingStep> weightProcessing) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -144,10 +142,10 @@ public record TransformerConfig(
             attnScale = Math.sqrt(dHead);
         }
         if (normalizationType == null) {
-            normalizationType = "None";
+            normalizationType = NormalizationType.NONE;
         }
         if (positionalEmbeddingType == null) {
-            positionalEmbeddingType = "standard";
+            positionalEmbeddingType = PositionalEmbeddingType.STANDARD;
         }
         if (modelName == null) {
             modelName = "custom";
@@ -155,7 +153,7 @@ public record TransformerConfig(
         if (rotaryBase <= 0) {
             rotaryBase = 10000;
         }
-        if (positionalEmbeddingType.equals("rotary") && rotaryDim == null) {
+        if (positionalEmbeddingType == PositionalEmbeddingType.ROTARY && rotaryDim == null) {
             rotaryDim = dHead;
         }
         attnTypes = attnTypes == null ? null : List.copyOf(attnTypes);
@@ -169,20 +167,12 @@ public record TransformerConfig(
         positive(problems, "d_vocab", dVocab);
         if (!attnOnly) {
             positive(problems, "d_mlp", dMlp);
-            if (actFn == null || !ACTIVATIONS.contains(actFn)) {
-                problems.add("act_fn '" + actFn + "' is not supported; use one of " + sorted(ACTIVATIONS));
+            if (actFn == null) {
+                problems.add("act_fn is missing (needed unless attn_only)");
             }
         }
         if (!(eps > 0)) {
             problems.add("eps must be > 0, got " + eps);
-        }
-        if (!NORMALIZATIONS.contains(normalizationType)) {
-            problems.add("normalization_type '" + normalizationType + "' is not supported; use one of "
-                    + sorted(NORMALIZATIONS));
-        }
-        if (!POSITIONAL_EMBEDDINGS.contains(positionalEmbeddingType)) {
-            problems.add("positional_embedding_type '" + positionalEmbeddingType
-                    + "' is not supported; use one of " + sorted(POSITIONAL_EMBEDDINGS));
         }
         if (nKeyValueHeads != null && (nKeyValueHeads <= 0 || nHeads % nKeyValueHeads != 0)) {
             problems.add("n_key_value_heads " + nKeyValueHeads + " must divide n_heads " + nHeads);
@@ -197,7 +187,7 @@ public record TransformerConfig(
             problems.add("use_local_attn needs attn_types with one entry ('global' or 'local') per layer");
         }
         if (!problems.isEmpty()) {
-            throw new LoupeException("Invalid transformer config: " + String.join("; ", problems));
+            throw new InvalidConfigException(problems);
         }
     }
 
@@ -223,12 +213,27 @@ public record TransformerConfig(
 
     /** Whether layer {@code layer} attends only to a window of recent positions. */
     public boolean isLocalLayer(int layer) {
-        return useLocalAttn && "local".equals(attnTypes.get(layer));
+        return useLocalAttn && attnTypes.get(layer) == AttentionType.LOCAL;
     }
 
     /** Whether the blocks carry an {@code hook_resid_mid} (not for attention-only or parallel blocks). */
     public boolean hasResidMid() {
         return !attnOnly && !parallelAttnMlp;
+    }
+
+    /**
+     * The norm at the end ({@code ln_final}): the blocks' norm, except that {@code final_rms} turns a
+     * LayerNorm model's final norm into an RMSNorm (as {@code HookedTransformer} does).
+     */
+    public NormalizationType finalNormalizationType() {
+        if (!finalRms) {
+            return normalizationType;
+        }
+        return switch (normalizationType) {
+            case LN -> NormalizationType.RMS;
+            case LN_PRE -> NormalizationType.RMS_PRE;
+            case RMS, RMS_PRE, NONE -> normalizationType;
+        };
     }
 
     /** Whether any weight-processing step changed the weights (see {@code weightProcessing}). */
@@ -264,8 +269,14 @@ public record TransformerConfig(
         }
     }
 
-    private static List<String> sorted(Set<String> values) {
-        return values.stream().sorted().toList();
+    /** The exception an invalid config throws, listing every problem. */
+    private static final class InvalidConfigException extends LoupeException {
+        private final transient List<String> problems;
+
+        InvalidConfigException(List<String> problems) {
+            super("Invalid transformer config: " + String.join("; ", problems));
+            this.problems = List.copyOf(problems);
+        }
     }
 
     /** Builds a {@link TransformerConfig}; unset sizes are derived as TransformerLens derives them. */
@@ -278,10 +289,10 @@ public record TransformerConfig(
         private int dMlp = -1;
         private int dVocab;
         private int dVocabOut = -1;
-        private String actFn;
+        private ActivationFunctionType actFn;
         private double eps = 1e-5;
-        private String normalizationType = "LN";
-        private String positionalEmbeddingType = "standard";
+        private NormalizationType normalizationType = NormalizationType.LN;
+        private PositionalEmbeddingType positionalEmbeddingType = PositionalEmbeddingType.STANDARD;
         private boolean useAttnScale = true;
         private double attnScale = -1;
         private boolean attnOnly;
@@ -310,8 +321,10 @@ public record TransformerConfig(
         private boolean postEmbeddingLn;
         private boolean useLocalAttn;
         private Integer windowSize;
-        private List<String> attnTypes;
-        private List<String> weightProcessing = List.of();
+        private List<AttentionType> attnTypes;
+        private List<WeightProcessingStep> weightProcessing = List.of();
+        /** Problems with names given to the String setters, by JSON key, reported by {@link #build()}. */
+        private final Map<String, String> unknownNames = new LinkedHashMap<>();
 
         private Builder() {}
 
@@ -341,10 +354,35 @@ public record TransformerConfig(
         public Builder dMlp(int v) { dMlp = v; return this; }
         public Builder dVocab(int v) { dVocab = v; return this; }
         public Builder dVocabOut(int v) { dVocabOut = v; return this; }
-        public Builder actFn(String v) { actFn = v; return this; }
+        public Builder actFn(ActivationFunctionType v) { actFn = v; unknownNames.remove("act_fn"); return this; }
         public Builder eps(double v) { eps = v; return this; }
-        public Builder normalizationType(String v) { normalizationType = v; return this; }
-        public Builder positionalEmbeddingType(String v) { positionalEmbeddingType = v; return this; }
+        public Builder normalizationType(NormalizationType v) {
+            normalizationType = v;
+            unknownNames.remove("normalization_type");
+            return this;
+        }
+        public Builder positionalEmbeddingType(PositionalEmbeddingType v) {
+            positionalEmbeddingType = v;
+            unknownNames.remove("positional_embedding_type");
+            return this;
+        }
+
+        /** {@code act_fn} by TransformerLens's name ({@code "gelu_new"}, …); an unknown name fails {@link #build()}. */
+        public Builder actFn(String jsonName) {
+            return byName("act_fn", jsonName, ActivationFunctionType::fromJson, this::actFn);
+        }
+
+        /** {@code normalization_type} by TransformerLens's name ({@code "LN"}, …); an unknown name fails {@link #build()}. */
+        public Builder normalizationType(String jsonName) {
+            return byName("normalization_type", jsonName, NormalizationType::fromJson, this::normalizationType);
+        }
+
+        /** {@code positional_embedding_type} by TransformerLens's name ({@code "rotary"}, …); an unknown name fails {@link #build()}. */
+        public Builder positionalEmbeddingType(String jsonName) {
+            return byName("positional_embedding_type", jsonName, PositionalEmbeddingType::fromJson,
+                    this::positionalEmbeddingType);
+        }
+
         public Builder useAttnScale(boolean v) { useAttnScale = v; return this; }
         public Builder attnScale(double v) { attnScale = v; return this; }
         public Builder attnOnly(boolean v) { attnOnly = v; return this; }
@@ -373,11 +411,45 @@ public record TransformerConfig(
         public Builder postEmbeddingLn(boolean v) { postEmbeddingLn = v; return this; }
         public Builder useLocalAttn(boolean v) { useLocalAttn = v; return this; }
         public Builder windowSize(Integer v) { windowSize = v; return this; }
-        public Builder attnTypes(List<String> v) { attnTypes = v; return this; }
-        public Builder weightProcessing(List<String> v) { weightProcessing = v; return this; }
+        public Builder attnTypes(List<AttentionType> v) { attnTypes = v; return this; }
+        public Builder weightProcessing(List<WeightProcessingStep> v) { weightProcessing = v; return this; }
 
-        /** Validates and builds; throws {@link LoupeException} listing every problem. */
+        private <E> Builder byName(String key, String jsonName, Function<String, E> parse, Consumer<E> set) {
+            if (jsonName == null) {
+                set.accept(null);
+                return this;
+            }
+            try {
+                set.accept(parse.apply(jsonName));
+            } catch (LoupeException e) {
+                unknownNames.put(key, e.getMessage());
+            }
+            return this;
+        }
+
+        /**
+         * Validates and builds; throws {@link LoupeException} listing every problem, unknown names given
+         * to the String setters included.
+         */
         public TransformerConfig build() {
+            if (unknownNames.isEmpty()) {
+                return build(actFn, normalizationType, positionalEmbeddingType);
+            }
+            // Stand-ins that raise no problem of their own, to find whatever else is wrong.
+            List<String> problems = new ArrayList<>(unknownNames.values());
+            try {
+                build(unknownNames.containsKey("act_fn") ? ActivationFunctionType.GELU_NEW : actFn,
+                        unknownNames.containsKey("normalization_type") ? NormalizationType.NONE : normalizationType,
+                        unknownNames.containsKey("positional_embedding_type") ? PositionalEmbeddingType.STANDARD
+                                : positionalEmbeddingType);
+            } catch (InvalidConfigException e) {
+                problems.addAll(e.problems);
+            }
+            throw new InvalidConfigException(problems);
+        }
+
+        private TransformerConfig build(ActivationFunctionType actFn, NormalizationType normalizationType,
+                PositionalEmbeddingType positionalEmbeddingType) {
             return new TransformerConfig(nLayers, dModel, nCtx, dHead, nHeads, dMlp, dVocab, dVocabOut, actFn,
                     eps, normalizationType, positionalEmbeddingType, useAttnScale, attnScale, attnOnly,
                     parallelAttnMlp, useAttnResult, useSplitQkvInput, useAttnIn, useHookMlpIn, useHookTokens,

@@ -6,8 +6,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * TransformerLens's {@code utils.get_act_name}: turns shorthand into full hook names, following
- * its rules exactly so that a researcher's notes carry over.
+ * The names of a block's hooks and parameters, as TransformerLens spells them.
+ *
+ * <p>A hook goes by {@link #of(String, int)}, TransformerLens's {@code utils.get_act_name}, which turns
+ * shorthand into full hook names following its rules exactly so that a researcher's notes carry over:
  *
  * <pre>{@code
  * ActName.of("pattern", 3)        // blocks.3.attn.hook_pattern
@@ -16,6 +18,14 @@ import java.util.regex.Pattern;
  * ActName.of("k6")                // blocks.6.attn.hook_k
  * ActName.of("embed")             // hook_embed
  * ActName.of("scale")             // ln_final.hook_scale
+ * }</pre>
+ *
+ * <p>A block's parameters and sub-modules go by {@link #block(int, String)}, their path inside the block:
+ *
+ * <pre>{@code
+ * ActName.block(3)                // blocks.3
+ * ActName.block(1, "attn.W_O")    // blocks.1.attn.W_O
+ * ActName.block(0, "ln2")         // blocks.0.ln2
  * }</pre>
  */
 public final class ActName {
@@ -57,6 +67,20 @@ public final class ActName {
         return of(name, Integer.valueOf(layer), layerType);
     }
 
+    /** {@code blocks.<layer>}: the name of block {@code layer}, which its hooks and parameters start with. */
+    public static String block(int layer) {
+        return "blocks." + layer;
+    }
+
+    /**
+     * {@code blocks.<layer>.<path>}: the parameter or sub-module at {@code path} in block {@code layer}
+     * ({@code "attn.W_Q"}, {@code "mlp.b_out"}, {@code "ln1.w"}, {@code "attn"}). Hooks go by
+     * {@link #of(String, int)}.
+     */
+    public static String block(int layer, String path) {
+        return block(layer) + "." + path;
+    }
+
     private static String of(String name, Integer layer, String layerType) {
         if ((name.contains(".") || name.startsWith("hook_")) && layer == null && layerType == null) {
             return name;
@@ -77,7 +101,7 @@ public final class ActName {
         }
         StringBuilder full = new StringBuilder();
         if (layer != null) {
-            full.append("blocks.").append(layer).append('.');
+            full.append(block(layer)).append('.');
         }
         if (layerType != null && !layerType.isEmpty()) {
             full.append(layerType).append('.');

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
@@ -53,9 +55,9 @@ final class Network {
         this.config = config;
         Parameters params = new Parameters(stateDict, weights);
         embed = new Embed(config, params);
-        embedLn = config.postEmbeddingLn() ? Norm.create("LN", "embed.ln", config, params, catalog, false) : null;
+        embedLn = config.postEmbeddingLn() ? Norm.create(NormalizationType.LN, "embed.ln", config, params, catalog, false) : null;
         hookEmbed = catalog.add("hook_embed", HookCatalog::residual);
-        boolean learnedPositions = config.positionalEmbeddingType().equals("standard");
+        boolean learnedPositions = config.positionalEmbeddingType() == PositionalEmbeddingType.STANDARD;
         posEmbed = learnedPositions ? new PosEmbed(config, params) : null;
         hookPosEmbed = learnedPositions ? catalog.add("hook_pos_embed", HookCatalog::residual) : null;
         hookTokens = catalog.add("hook_tokens", (c, batch, pos) -> new Shape(batch, pos),
@@ -63,7 +65,7 @@ final class Network {
         for (int layer = 0; layer < config.nLayers(); layer++) {
             blocks.add(new TransformerBlock(layer, config, params, catalog));
         }
-        lnFinal = Norm.create(finalNormType(config), "ln_final", config, params, catalog, false);
+        lnFinal = Norm.create(config.finalNormalizationType(), "ln_final", config, params, catalog, false);
         unembed = new Unembed(config, params, catalog);
         registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
                 this::whyNotFiring);
@@ -163,15 +165,6 @@ final class Network {
         } finally {
             Weight.release(weights);
         }
-    }
-
-    /** TransformerLens uses an RMSNorm at the end when {@code final_rms} is set, whatever the blocks use. */
-    private static String finalNormType(TransformerConfig cfg) {
-        String type = cfg.normalizationType();
-        if (cfg.finalRms() && type.startsWith("LN")) {
-            return type.equals("LN") ? "RMS" : "RMSPre";
-        }
-        return type;
     }
 
     private String whyNotFiring(String name) {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.LoupeException;
+import dev.loupe.hook.ActName;
 import java.util.Map;
 
 /**
@@ -119,7 +120,7 @@ public interface WeightViews {
         TransformerConfig cfg = config();
         NDList layers = new NDList();
         for (int l = 0; l < cfg.nLayers(); l++) {
-            String key = "blocks." + l + "." + name;
+            String key = ActName.block(l, name);
             if (kvHeads && cfg.groupedQueryAttention()) {
                 key = key.replace("attn.", "attn._");
                 NDArray grouped = copy(manager, key);

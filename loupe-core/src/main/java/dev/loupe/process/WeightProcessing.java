@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
+import dev.loupe.config.PositionalEmbeddingType;
+import dev.loupe.config.WeightProcessingStep;
+import dev.loupe.hook.ActName;
 import dev.loupe.linalg.FactoredMatrix;
 import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
@@ -26,20 +29,20 @@ public final class WeightProcessing {
     /** Applies the steps {@code options} selects, in TransformerLens's order. */
     public static ProcessedWeights process(ProcessedWeights weights, ProcessOptions options) {
         TransformerConfig cfg = weights.config();
-        boolean layerNorm = cfg.normalizationType().startsWith("LN");
+        boolean layerNorm = cfg.normalizationType().isLayerNorm();
         ProcessedWeights result = weights;
-        List<String> applied = new ArrayList<>(cfg.weightProcessing());
-        if (options.foldLn() && (cfg.normalizationType().equals("LN") || cfg.normalizationType().equals("RMS"))) {
+        List<WeightProcessingStep> applied = new ArrayList<>(cfg.weightProcessing());
+        if (options.foldLn() && cfg.normalizationType().hasWeights()) {
             result = foldLayerNorm(result, layerNorm, layerNorm);
-            applied.add("fold_ln");
+            applied.add(WeightProcessingStep.FOLD_LN);
         }
         if (options.centerWritingWeights() && layerNorm && !cfg.finalRms()) {
             result = new ProcessedWeights(centerWritingWeights(result.stateDict(), result.config()), result.config());
-            applied.add("center_writing_weights");
+            applied.add(WeightProcessingStep.CENTER_WRITING_WEIGHTS);
         }
         if (options.centerUnembed()) {
             result = new ProcessedWeights(centerUnembed(result.stateDict()), result.config());
-            applied.add("center_unembed");
+            applied.add(WeightProcessingStep.CENTER_UNEMBED);
         }
         if (options.foldValueBiases()) {
             Map<String, NDArray> folded = foldValueBiases(result.stateDict(), result.config());
@@ -47,11 +50,11 @@ public final class WeightProcessing {
                 folded = centerAttentionOutputBiases(folded, result.config());
             }
             result = new ProcessedWeights(folded, result.config());
-            applied.add("fold_value_biases");
+            applied.add(WeightProcessingStep.FOLD_VALUE_BIASES);
         }
         if (options.refactorFactoredAttnMatrices()) {
             result = new ProcessedWeights(refactorFactoredAttnMatrices(result.stateDict(), result.config()), result.config());
-            applied.add("refactor_factored_attn_matrices");
+            applied.add(WeightProcessingStep.REFACTOR_FACTORED_ATTN_MATRICES);
         }
         // Recorded so that what depends on the basis (a tuned lens, saved activations) can tell.
         return new ProcessedWeights(result.stateDict(), result.config().toBuilder().weightProcessing(applied).build());
@@ -67,7 +70,7 @@ public final class WeightProcessing {
      *     on positions) and grouped-query models (keys are shared between query heads)
      */
     public static Map<String, NDArray> refactorFactoredAttnMatrices(Map<String, NDArray> stateDict, TransformerConfig cfg) {
-        if (cfg.positionalEmbeddingType().equals("rotary")) {
+        if (cfg.positionalEmbeddingType() == PositionalEmbeddingType.ROTARY) {
             throw new LoupeException("refactorFactoredAttnMatrices cannot apply to a rotary model: the rotation sits"
                     + " between W_Q and W_K, so the QK circuit depends on the positions of query and key");
         }
@@ -77,19 +80,24 @@ public final class WeightProcessing {
         }
         Map<String, NDArray> sd = foldValueBiases(stateDict, cfg);
         for (int l = 0; l < cfg.nLayers(); l++) {
-            String attn = "blocks." + l + ".attn.";
-            NDArray queries = augmented(sd.get(attn + "W_Q"), sd.get(attn + "b_Q")); // [heads, d_model + 1, d_head]
-            NDArray keys = augmented(sd.get(attn + "W_K"), sd.get(attn + "b_K"));
+            String wQ = ActName.block(l, "attn.W_Q");
+            String bQ = ActName.block(l, "attn.b_Q");
+            String wK = ActName.block(l, "attn.W_K");
+            String bK = ActName.block(l, "attn.b_K");
+            String wV = ActName.block(l, "attn.W_V");
+            String wO = ActName.block(l, "attn.W_O");
+            NDArray queries = augmented(sd.get(wQ), sd.get(bQ)); // [heads, d_model + 1, d_head]
+            NDArray keys = augmented(sd.get(wK), sd.get(bK));
             FactoredMatrix even = new FactoredMatrix(queries, keys.transpose(0, 2, 1)).makeEven();
             NDArray evenKeys = even.B().transpose(0, 2, 1);
-            sd.put(attn + "W_Q", even.A().get(":, :-1, :"));
-            sd.put(attn + "b_Q", even.A().get(":, -1, :"));
-            sd.put(attn + "W_K", evenKeys.get(":, :-1, :"));
-            sd.put(attn + "b_K", evenKeys.get(":, -1, :"));
-            try (FactoredMatrix ov = new FactoredMatrix(sd.get(attn + "W_V"), sd.get(attn + "W_O"))) {
+            sd.put(wQ, even.A().get(":, :-1, :"));
+            sd.put(bQ, even.A().get(":, -1, :"));
+            sd.put(wK, evenKeys.get(":, :-1, :"));
+            sd.put(bK, evenKeys.get(":, -1, :"));
+            try (FactoredMatrix ov = new FactoredMatrix(sd.get(wV), sd.get(wO))) {
                 FactoredMatrix.Svd svd = ov.svd(); // U [heads, d_model, d_head], S [heads, d_head], Vh [heads, d_model, d_head]
-                sd.put(attn + "W_V", svd.U().mul(svd.S().expandDims(1)));
-                sd.put(attn + "W_O", svd.Vh().transpose(0, 2, 1).duplicate());
+                sd.put(wV, svd.U().mul(svd.S().expandDims(1)));
+                sd.put(wO, svd.Vh().transpose(0, 2, 1).duplicate());
             }
         }
         return sd;
@@ -112,13 +120,12 @@ public final class WeightProcessing {
         Map<String, NDArray> sd = new LinkedHashMap<>(weights.stateDict());
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
-            String block = "blocks." + l + ".";
-            NDArray w1 = sd.remove(block + "ln1.w");
-            NDArray b1 = sd.remove(block + "ln1.b");
+            NDArray w1 = sd.remove(ActName.block(l, "ln1.w"));
+            NDArray b1 = sd.remove(ActName.block(l, "ln1.b"));
             String[][] projections = {{"attn.W_Q", "attn.b_Q"}, {kv + "W_K", kv + "b_K"}, {kv + "W_V", kv + "b_V"}};
             for (String[] projection : projections) {
-                String wName = block + projection[0];
-                String bName = block + projection[1];
+                String wName = ActName.block(l, projection[0]);
+                String bName = ActName.block(l, projection[1]);
                 NDArray w = sd.get(wName); // [heads, d_model, d_head]
                 if (foldBiases && b1 != null) {
                     sd.put(bName, sd.get(bName).add(w.mul(b1.reshape(1, -1, 1)).sum(new int[] {1})));
@@ -129,16 +136,19 @@ public final class WeightProcessing {
             if (cfg.attnOnly()) {
                 continue;
             }
-            NDArray w2 = sd.remove(block + "ln2.w");
-            NDArray b2 = sd.remove(block + "ln2.b");
-            NDArray wIn = sd.get(block + "mlp.W_in"); // [d_model, d_mlp]
+            NDArray w2 = sd.remove(ActName.block(l, "ln2.w"));
+            NDArray b2 = sd.remove(ActName.block(l, "ln2.b"));
+            String wInName = ActName.block(l, "mlp.W_in");
+            String bInName = ActName.block(l, "mlp.b_in");
+            String wGateName = ActName.block(l, "mlp.W_gate");
+            NDArray wIn = sd.get(wInName); // [d_model, d_mlp]
             if (foldBiases && b2 != null) {
-                sd.put(block + "mlp.b_in", sd.get(block + "mlp.b_in").add(wIn.mul(b2.reshape(-1, 1)).sum(new int[] {0})));
+                sd.put(bInName, sd.get(bInName).add(wIn.mul(b2.reshape(-1, 1)).sum(new int[] {0})));
             }
             NDArray foldedIn = wIn.mul(w2.reshape(-1, 1));
-            sd.put(block + "mlp.W_in", centerWeights ? foldedIn.sub(foldedIn.mean(new int[] {0}, true)) : foldedIn);
+            sd.put(wInName, centerWeights ? foldedIn.sub(foldedIn.mean(new int[] {0}, true)) : foldedIn);
             if (cfg.gatedMlp()) {
-                sd.put(block + "mlp.W_gate", sd.get(block + "mlp.W_gate").mul(w2.reshape(-1, 1)));
+                sd.put(wGateName, sd.get(wGateName).mul(w2.reshape(-1, 1)));
             }
         }
         NDArray wf = sd.remove("ln_final.w");
@@ -149,8 +159,7 @@ public final class WeightProcessing {
         }
         NDArray foldedU = wU.mul(wf.reshape(-1, 1));
         sd.put("unembed.W_U", centerWeights ? foldedU.sub(foldedU.mean(new int[] {0}, true)) : foldedU);
-        String pre = cfg.normalizationType().equals("LN") ? "LNPre" : "RMSPre";
-        return new ProcessedWeights(sd, cfg.toBuilder().normalizationType(pre).build());
+        return new ProcessedWeights(sd, cfg.toBuilder().normalizationType(cfg.normalizationType().withoutWeights()).build());
     }
 
     /**
@@ -164,12 +173,11 @@ public final class WeightProcessing {
             centerLastAxis(sd, "pos_embed.W_pos");
         }
         for (int l = 0; l < cfg.nLayers(); l++) {
-            String block = "blocks." + l + ".";
-            centerLastAxis(sd, block + "attn.W_O");
-            centerLastAxis(sd, block + "attn.b_O");
+            centerLastAxis(sd, ActName.block(l, "attn.W_O"));
+            centerLastAxis(sd, ActName.block(l, "attn.b_O"));
             if (!cfg.attnOnly()) {
-                centerLastAxis(sd, block + "mlp.W_out");
-                centerLastAxis(sd, block + "mlp.b_out");
+                centerLastAxis(sd, ActName.block(l, "mlp.W_out"));
+                centerLastAxis(sd, ActName.block(l, "mlp.b_out"));
             }
         }
         return sd;
@@ -192,13 +200,13 @@ public final class WeightProcessing {
         Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
-            String block = "blocks." + l + ".";
-            NDArray bV = sd.get(block + kv + "b_V"); // [kv_heads, d_head]
+            NDArray bV = sd.get(ActName.block(l, kv + "b_V")); // [kv_heads, d_head]
             NDArray perHead = cfg.groupedQueryAttention() ? bV.repeat(0, cfg.nHeads() / cfg.kvHeads()) : bV;
-            NDArray wO = sd.get(block + "attn.W_O"); // [heads, d_head, d_model]
+            NDArray wO = sd.get(ActName.block(l, "attn.W_O")); // [heads, d_head, d_model]
             NDArray contribution = wO.mul(perHead.expandDims(-1)).sum(new int[] {0, 1}); // [d_model]
-            sd.put(block + "attn.b_O", sd.get(block + "attn.b_O").add(contribution));
-            sd.put(block + kv + "b_V", bV.zerosLike());
+            String bO = ActName.block(l, "attn.b_O");
+            sd.put(bO, sd.get(bO).add(contribution));
+            sd.put(ActName.block(l, kv + "b_V"), bV.zerosLike());
         }
         return sd;
     }
@@ -207,7 +215,7 @@ public final class WeightProcessing {
     static Map<String, NDArray> centerAttentionOutputBiases(Map<String, NDArray> stateDict, TransformerConfig cfg) {
         Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
         for (int l = 0; l < cfg.nLayers(); l++) {
-            centerLastAxis(sd, "blocks." + l + ".attn.b_O");
+            centerLastAxis(sd, ActName.block(l, "attn.b_O"));
         }
         return sd;
     }

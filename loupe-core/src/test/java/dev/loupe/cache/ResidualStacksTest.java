@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.hook.ActName;
 import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.run.ReturnType;
@@ -84,7 +85,7 @@ class ResidualStacksTest {
             assertClose(name + " decompose_resid sums to the residual",
                     cache.decomposeResid(StackOptions.defaults()).stack().sum(new int[] {0}), total, 1e-5);
             for (int l = 0; l < n; l++) {
-                NDArray heads = cache.headResults(l).sum(new int[] {2}).add(model.stateDict().get("blocks." + l + ".attn.b_O"));
+                NDArray heads = cache.headResults(l).sum(new int[] {2}).add(model.stateDict().get(ActName.block(l, "attn.b_O")));
                 assertClose(name + " heads + b_O = attn_out " + l, heads, cache.get("attn_out", l), 1e-5);
             }
             LabelledStack withRemainder = cache.stackHeadResults(StackOptions.defaults().withInclRemainder(true));

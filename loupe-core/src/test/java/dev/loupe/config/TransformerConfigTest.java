@@ -17,7 +17,7 @@ class TransformerConfigTest {
         TransformerConfig fromHf = ModelLoader.config(Fixtures.model("gpt2"));
         assertThat(fromTl.nLayers()).isEqualTo(2);
         assertThat(fromTl.dHead()).isEqualTo(8);
-        assertThat(fromTl.actFn()).isEqualTo("gelu_new");
+        assertThat(fromTl.actFn()).isEqualTo(ActivationFunctionType.GELU_NEW);
         assertThat(fromTl.attnScale()).isEqualTo(Math.sqrt(8));
         assertThat(fromHf.toBuilder().modelName("gpt2").tokenizerName("gpt2").build())
                 .isEqualTo(fromTl.toBuilder().originalArchitecture("GPT2LMHeadModel").build());
@@ -35,7 +35,7 @@ class TransformerConfigTest {
     @Test
     void derivesTransformerLensDefaults() {
         TransformerConfig cfg = TransformerConfig.builder().nLayers(1).dModel(64).nCtx(16).dHead(16).dVocab(10)
-                .actFn("relu").build();
+                .actFn(ActivationFunctionType.RELU).build();
         assertThat(cfg.nHeads()).isEqualTo(4);
         assertThat(cfg.dMlp()).isEqualTo(256);
         assertThat(cfg.dVocabOut()).isEqualTo(10);

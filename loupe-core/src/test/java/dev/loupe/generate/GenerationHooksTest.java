@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.hook.ActName;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.model.HookScope;
 import dev.loupe.model.HookedTransformer;
@@ -75,7 +76,7 @@ class GenerationHooksTest {
              NDManager manager = NDManager.newBaseManager()) {
             NDArray tokens = prompt("mistral", manager);
             int last = model.config().nLayers() - 1;
-            String name = "blocks." + last + ".hook_resid_post";
+            String name = ActName.of("resid_post", last);
             List<float[]> newest = new ArrayList<>();
             HookSpec record = HookSpec.forward(name, (resid, hook) -> {
                 newest.add(resid.get(":, -1, :").toFloatArray());

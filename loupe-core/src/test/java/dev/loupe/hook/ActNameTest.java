@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** TransformerLens's get_act_name table, call for call. */
+/** TransformerLens's get_act_name table, call for call, and the block paths of parameters. */
 class ActNameTest {
 
     @ParameterizedTest
@@ -57,5 +57,17 @@ class ActNameTest {
     })
     void withoutLayer(String name, String expected) {
         assertThat(ActName.of(name)).isEqualTo(expected);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', nullValues = "-", value = {
+        "3  | -        | blocks.3",
+        "0  | attn.W_Q | blocks.0.attn.W_Q",
+        "11 | mlp.b_out | blocks.11.mlp.b_out",
+        "2  | ln1      | blocks.2.ln1",
+        "1  | attn._W_K | blocks.1.attn._W_K",
+    })
+    void blockPaths(int layer, String path, String expected) {
+        assertThat(path == null ? ActName.block(layer) : ActName.block(layer, path)).isEqualTo(expected);
     }
 }

@@ -44,7 +44,7 @@ class ProcessedParityTest {
         Map<String, NDArray> hf = Fixtures.readAll(Fixtures.model(arch).resolve("reference.safetensors"), manager);
         JsonNode hooks = Fixtures.json(tl.resolve("hooks.json"));
         try (HookedTransformer model = HookedTransformer.fromPretrained(Fixtures.model(arch))) {
-            assertThat(model.config().normalizationType()).isEqualTo(hooks.get("cfg_processed").get("normalization_type").asText());
+            assertThat(model.config().normalizationType().jsonName()).isEqualTo(hooks.get("cfg_processed").get("normalization_type").asText());
             int compared = 0;
             for (Map.Entry<String, NDArray> entry : expectedWeights.entrySet()) {
                 NDArray ours = model.stateDict().get(entry.getKey());

@@ -1,5 +1,9 @@
 package dev.loupe.process;
 
+import static dev.loupe.config.WeightProcessingStep.CENTER_UNEMBED;
+import static dev.loupe.config.WeightProcessingStep.CENTER_WRITING_WEIGHTS;
+import static dev.loupe.config.WeightProcessingStep.FOLD_LN;
+import static dev.loupe.config.WeightProcessingStep.FOLD_VALUE_BIASES;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,6 +13,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.testing.Fixtures;
@@ -72,7 +78,7 @@ class WeightProcessingTest {
             TransformerConfig cfg = RandomModels.layerNormConfig();
             Map<String, NDArray> sd = RandomModels.stateDict(cfg, manager);
             ProcessedWeights folded = pure(sd, s -> WeightProcessing.foldLayerNorm(new ProcessedWeights(s, cfg), true, true));
-            assertThat(folded.config().normalizationType()).isEqualTo("LNPre");
+            assertThat(folded.config().normalizationType()).isEqualTo(NormalizationType.LN_PRE);
             assertThat(folded.stateDict()).doesNotContainKeys("blocks.0.ln1.w", "blocks.0.ln1.b", "ln_final.w", "ln_final.b");
             NDArray wQ = folded.stateDict().get("blocks.0.attn.W_Q");
             assertThat(wQ.mean(new int[] {1}).abs().max().getFloat()).as("W_Q centred over d_model").isLessThan(1e-6f);
@@ -86,7 +92,7 @@ class WeightProcessingTest {
             TransformerConfig cfg = RandomModels.rmsNormConfig();
             Map<String, NDArray> sd = RandomModels.stateDict(cfg, manager);
             ProcessedWeights folded = pure(sd, s -> WeightProcessing.foldLayerNorm(new ProcessedWeights(s, cfg), false, false));
-            assertThat(folded.config().normalizationType()).isEqualTo("RMSPre");
+            assertThat(folded.config().normalizationType()).isEqualTo(NormalizationType.RMS_PRE);
             assertThat(folded.stateDict()).containsKeys("blocks.1.attn._W_K", "blocks.1.mlp.W_gate");
             assertSamePredictions(cfg, sd, folded, manager, false);
         }
@@ -139,8 +145,8 @@ class WeightProcessingTest {
             NDArray tokens = Fixtures.readAll(Fixtures.model("gpt_neox").resolve("reference.safetensors"), manager).get("input_ids");
             assertClose("processWeights = fromPretrained", processed.forward(tokens), loaded.forward(tokens), 1e-5);
             assertClose("log-probs unchanged", processed.forward(tokens).logSoftmax(-1), raw.forward(tokens).logSoftmax(-1), ATOL);
-            assertThat(raw.config().normalizationType()).isEqualTo("LN");
-            assertThat(processed.config().normalizationType()).isEqualTo("LNPre");
+            assertThat(raw.config().normalizationType()).isEqualTo(NormalizationType.LN);
+            assertThat(processed.config().normalizationType()).isEqualTo(NormalizationType.LN_PRE);
         }
     }
 
@@ -154,10 +160,10 @@ class WeightProcessingTest {
             assertThat(raw.config().weightProcessing()).isEmpty();
             assertThat(raw.config().weightsProcessed()).isFalse();
             assertThat(processed.config().weightProcessing())
-                    .containsExactly("fold_ln", "center_writing_weights", "center_unembed", "fold_value_biases");
-            assertThat(unembedOnly.config().weightProcessing()).containsExactly("center_unembed");
+                    .containsExactly(FOLD_LN, CENTER_WRITING_WEIGHTS, CENTER_UNEMBED, FOLD_VALUE_BIASES);
+            assertThat(unembedOnly.config().weightProcessing()).containsExactly(CENTER_UNEMBED);
             // An RMSNorm model is not centred: TransformerLens skips that step, and so does the record.
-            assertThat(rms.config().weightProcessing()).containsExactly("fold_ln", "center_unembed", "fold_value_biases");
+            assertThat(rms.config().weightProcessing()).containsExactly(FOLD_LN, CENTER_UNEMBED, FOLD_VALUE_BIASES);
             assertThat(nothing.config().weightsProcessed()).isFalse();
             // It survives JSON under a snake_case key.
             assertThat(TransformerConfig.fromJson(processed.config().toJson()).weightProcessing())
@@ -197,7 +203,7 @@ class WeightProcessingTest {
                 ProcessOptions.defaults().withRefactorFactoredAttnMatrices(true)))
                 .isInstanceOf(LoupeException.class)
                 .hasMessageContaining("rotary");
-        TransformerConfig gqa = RandomModels.rmsNormConfig().toBuilder().positionalEmbeddingType("standard").rotaryDim(null).build();
+        TransformerConfig gqa = RandomModels.rmsNormConfig().toBuilder().positionalEmbeddingType(PositionalEmbeddingType.STANDARD).rotaryDim(null).build();
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, NDArray> sd = RandomModels.stateDict(gqa, manager);
             assertThatThrownBy(() -> WeightProcessing.refactorFactoredAttnMatrices(sd, gqa))

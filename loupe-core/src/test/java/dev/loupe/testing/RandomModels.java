@@ -3,7 +3,11 @@ package dev.loupe.testing;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.ActName;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,14 +19,14 @@ public final class RandomModels {
     /** A small GPT-2-like config: LayerNorm, learned positions. */
     public static TransformerConfig layerNormConfig() {
         return TransformerConfig.builder().nLayers(2).dModel(16).nCtx(12).dHead(4).nHeads(4).dMlp(24).dVocab(40)
-                .actFn("gelu_new").normalizationType("LN").build();
+                .actFn(ActivationFunctionType.GELU_NEW).normalizationType(NormalizationType.LN).build();
     }
 
     /** A small Llama-like config: RMSNorm, rotary, grouped-query attention, gated MLP. */
     public static TransformerConfig rmsNormConfig() {
         return TransformerConfig.builder().nLayers(2).dModel(16).nCtx(12).dHead(4).nHeads(4).nKeyValueHeads(2).dMlp(24)
-                .dVocab(40).actFn("silu").normalizationType("RMS").gatedMlp(true).finalRms(true)
-                .positionalEmbeddingType("rotary").build();
+                .dVocab(40).actFn(ActivationFunctionType.SILU).normalizationType(NormalizationType.RMS).gatedMlp(true).finalRms(true)
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY).build();
     }
 
     /** Every parameter {@code cfg} needs, drawn at random (seeded by the manager's engine). */
@@ -32,35 +36,34 @@ public final class RandomModels {
         int h = cfg.nHeads();
         int kv = cfg.kvHeads();
         int dh = cfg.dHead();
-        boolean layerNorm = cfg.normalizationType().equals("LN");
+        boolean layerNorm = cfg.normalizationType() == NormalizationType.LN;
         sd.put("embed.W_E", random(manager, 1.0f, cfg.dVocab(), d));
-        if (cfg.positionalEmbeddingType().equals("standard")) {
+        if (cfg.positionalEmbeddingType() == PositionalEmbeddingType.STANDARD) {
             sd.put("pos_embed.W_pos", random(manager, 0.5f, cfg.nCtx(), d));
         }
         String gqa = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
-            String b = "blocks." + l + ".";
             for (String ln : List.of("ln1", "ln2")) {
-                sd.put(b + ln + ".w", random(manager, 0.2f, d).add(1f));
+                sd.put(ActName.block(l, ln + ".w"), random(manager, 0.2f, d).add(1f));
                 if (layerNorm) {
-                    sd.put(b + ln + ".b", random(manager, 0.1f, d));
+                    sd.put(ActName.block(l, ln + ".b"), random(manager, 0.1f, d));
                 }
             }
-            sd.put(b + "attn.W_Q", random(manager, 0.4f, h, d, dh));
-            sd.put(b + gqa + "W_K", random(manager, 0.4f, kv, d, dh));
-            sd.put(b + gqa + "W_V", random(manager, 0.4f, kv, d, dh));
-            sd.put(b + "attn.b_Q", random(manager, 0.1f, h, dh));
-            sd.put(b + gqa + "b_K", random(manager, 0.1f, kv, dh));
-            sd.put(b + gqa + "b_V", random(manager, 0.1f, kv, dh));
-            sd.put(b + "attn.W_O", random(manager, 0.4f, h, dh, d));
-            sd.put(b + "attn.b_O", random(manager, 0.1f, d));
-            sd.put(b + "mlp.W_in", random(manager, 0.4f, d, cfg.dMlp()));
+            sd.put(ActName.block(l, "attn.W_Q"), random(manager, 0.4f, h, d, dh));
+            sd.put(ActName.block(l, gqa + "W_K"), random(manager, 0.4f, kv, d, dh));
+            sd.put(ActName.block(l, gqa + "W_V"), random(manager, 0.4f, kv, d, dh));
+            sd.put(ActName.block(l, "attn.b_Q"), random(manager, 0.1f, h, dh));
+            sd.put(ActName.block(l, gqa + "b_K"), random(manager, 0.1f, kv, dh));
+            sd.put(ActName.block(l, gqa + "b_V"), random(manager, 0.1f, kv, dh));
+            sd.put(ActName.block(l, "attn.W_O"), random(manager, 0.4f, h, dh, d));
+            sd.put(ActName.block(l, "attn.b_O"), random(manager, 0.1f, d));
+            sd.put(ActName.block(l, "mlp.W_in"), random(manager, 0.4f, d, cfg.dMlp()));
             if (cfg.gatedMlp()) {
-                sd.put(b + "mlp.W_gate", random(manager, 0.4f, d, cfg.dMlp()));
+                sd.put(ActName.block(l, "mlp.W_gate"), random(manager, 0.4f, d, cfg.dMlp()));
             }
-            sd.put(b + "mlp.b_in", random(manager, 0.1f, cfg.dMlp()));
-            sd.put(b + "mlp.W_out", random(manager, 0.3f, cfg.dMlp(), d));
-            sd.put(b + "mlp.b_out", random(manager, 0.1f, d));
+            sd.put(ActName.block(l, "mlp.b_in"), random(manager, 0.1f, cfg.dMlp()));
+            sd.put(ActName.block(l, "mlp.W_out"), random(manager, 0.3f, cfg.dMlp(), d));
+            sd.put(ActName.block(l, "mlp.b_out"), random(manager, 0.1f, d));
         }
         sd.put("ln_final.w", random(manager, 0.2f, d).add(1f));
         if (layerNorm) {

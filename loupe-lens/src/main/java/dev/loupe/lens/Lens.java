@@ -14,7 +14,7 @@ import dev.loupe.LoupeException;
  *
  * <p>Results belong to the manager of the residual passed in.
  */
-public interface Lens {
+public sealed interface Lens permits LogitLens, TunedLens {
 
     /** How many layers the lens reads (the model's {@code n_layers}). */
     int numLayers();

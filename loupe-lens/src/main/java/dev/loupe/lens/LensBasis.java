@@ -1,9 +1,10 @@
 package dev.loupe.lens;
 
-import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.config.WeightProcessingStep;
 import dev.loupe.process.ProcessOptions;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * The coordinates a lens reads the residual stream and the logits in. Weight processing changes
@@ -13,10 +14,10 @@ import java.util.List;
  * {@code LN(Ch + A·Ch + b) ≠ LN(h + A·h + b)}. So a lens records the processing of the model it was
  * trained on, and only runs on a model processed the same way.
  *
- * @param weightProcessing the processing steps by TransformerLens name, in order; empty for the
+ * @param weightProcessing the processing steps, in order (by TransformerLens name in JSON); empty for the
  *     weights as Hugging Face has them, which is the basis of every lens the Python library made
  */
-public record LensBasis(List<String> weightProcessing) {
+public record LensBasis(List<WeightProcessingStep> weightProcessing) {
     /** Hugging Face's own residual stream and unembedding (no processing). */
     public static final LensBasis HUGGING_FACE = new LensBasis(List.of());
 
@@ -40,24 +41,26 @@ public record LensBasis(List<String> weightProcessing) {
      */
     public ProcessOptions processOptions() {
         ProcessOptions options = ProcessOptions.none();
-        for (String step : weightProcessing) {
+        for (WeightProcessingStep step : weightProcessing) {
             options = switch (step) {
-                case "fold_ln" -> options.withFoldLn(true);
-                case "center_writing_weights" -> options.withCenterWritingWeights(true);
-                case "center_unembed" -> options.withCenterUnembed(true);
-                case "fold_value_biases" -> options.withFoldValueBiases(true);
-                case "refactor_factored_attn_matrices" -> options.withRefactorFactoredAttnMatrices(true);
-                default -> throw new LoupeException("Unknown weight-processing step '" + step + "' in a lens config;"
-                        + " Loupe knows fold_ln, center_writing_weights, center_unembed, fold_value_biases and"
-                        + " refactor_factored_attn_matrices");
+                case FOLD_LN -> options.withFoldLn(true);
+                case CENTER_WRITING_WEIGHTS -> options.withCenterWritingWeights(true);
+                case CENTER_UNEMBED -> options.withCenterUnembed(true);
+                case FOLD_VALUE_BIASES -> options.withFoldValueBiases(true);
+                case REFACTOR_FACTORED_ATTN_MATRICES -> options.withRefactorFactoredAttnMatrices(true);
             };
         }
         return options;
     }
 
+    /** The steps by TransformerLens name, comma-separated: {@code "fold_ln, center_unembed"}. */
+    public String stepNames() {
+        return weightProcessing.stream().map(WeightProcessingStep::jsonName).collect(Collectors.joining(", "));
+    }
+
     /** For messages: "unprocessed (Hugging Face)" or "processed (fold_ln, center_unembed)". */
     public String describe() {
         return isHuggingFace() ? "unprocessed (Hugging Face's weights)"
-                : "processed (" + String.join(", ", weightProcessing) + ")";
+                : "processed (" + stepNames() + ")";
     }
 }

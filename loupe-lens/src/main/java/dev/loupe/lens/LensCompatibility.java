@@ -14,7 +14,7 @@ final class LensCompatibility {
             String fix = config.basis().isHuggingFace()
                     ? " Load the model without processing: HookedTransformer.fromPretrainedNoProcessing(dir)"
                             + " (the `loupe lens` commands do)."
-                    : " Load the model with the same processing (" + String.join(", ", config.basis().weightProcessing())
+                    : " Load the model with the same processing (" + config.basis().stepNames()
                             + ").";
             throw new LensMismatchException("The tuned lens " + source + " was trained on a residual stream that is "
                     + config.basis().describe() + (config.basis().isHuggingFace() && config.unembedFingerprint() == null

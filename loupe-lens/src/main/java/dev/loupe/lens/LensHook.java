@@ -2,6 +2,7 @@ package dev.loupe.lens;
 
 import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.ActName;
 import java.util.Locale;
 
 /** The residual stream hook a lens reads at each layer. */
@@ -24,7 +25,7 @@ public enum LensHook {
 
     /** The hook point read at {@code layer}, e.g. {@code blocks.3.hook_resid_pre}. */
     public String hookName(int layer) {
-        return "blocks." + layer + ".hook_" + key;
+        return ActName.of(key, layer);
     }
 
     /** Throws unless models like {@code config} fire this hook. */

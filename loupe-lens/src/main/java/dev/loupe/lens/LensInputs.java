@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.hook.ActName;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
@@ -88,7 +89,7 @@ public final class LensInputs implements AutoCloseable {
 
     /** The residual after the last block [batch, pos, d_model] (the final norm's input). */
     public NDArray finalResidual() {
-        String name = "blocks." + (nLayers - 1) + ".hook_resid_post";
+        String name = ActName.of("resid_post", nLayers - 1);
         if (!cache.containsKey(name)) {
             throw new LoupeException("The cache has no " + name + "; cache it to read the final residual");
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.LoupeException;
+import dev.loupe.config.WeightProcessingStep;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,11 +71,15 @@ public record TunedLensConfig(String baseModelNameOrPath, int dModel, int numHid
                         + " config.json?");
             }
         }
-        List<String> processing = null;
+        List<WeightProcessingStep> processing = null;
         if (root.path("weight_processing").isArray()) {
             processing = new ArrayList<>();
             for (JsonNode step : root.get("weight_processing")) {
-                processing.add(step.asText());
+                try {
+                    processing.add(WeightProcessingStep.fromJson(step.asText()));
+                } catch (LoupeException e) {
+                    throw new LoupeException(source + ": " + e.getMessage(), e);
+                }
             }
         }
         return new TunedLensConfig(text(root, "base_model_name_or_path"), root.get("d_model").asInt(),
@@ -96,7 +101,7 @@ public record TunedLensConfig(String baseModelNameOrPath, int dModel, int numHid
         root.put("lens_type", lensType);
         root.put("unembed_fingerprint", unembedFingerprint);
         ArrayNode steps = root.putArray("weight_processing");
-        basis.weightProcessing().forEach(steps::add);
+        basis.weightProcessing().forEach(step -> steps.add(step.jsonName()));
         root.put("hook", hook.key());
         try {
             return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.LoupeException;
+import dev.loupe.config.WeightProcessingStep;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.process.ProcessOptions;
@@ -55,7 +56,7 @@ class LensRefusalsTest {
         }
         try (HookedTransformer processedAgain = HookedTransformer.fromPretrained(Fixtures.model("gpt2"));
              TunedLens back = TunedLens.load(dir, processedAgain)) {
-            org.assertj.core.api.Assertions.assertThat(back.config().basis().weightProcessing()).contains("fold_ln");
+            org.assertj.core.api.Assertions.assertThat(back.config().basis().weightProcessing()).contains(WeightProcessingStep.FOLD_LN);
         }
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
+import dev.loupe.hook.ActName;
 import java.util.List;
 
 /**
@@ -55,7 +56,7 @@ public record AttentionPatterns(int layer, List<String> tokens, float[][][] patt
      * @param tokens its token labels (see {@link TokenText#labels})
      */
     public static AttentionPatterns fromCache(ActivationCache cache, int layer, int batch, List<String> tokens) {
-        String name = "blocks." + layer + ".attn.hook_pattern";
+        String name = ActName.of("pattern", layer);
         if (!cache.containsKey(name)) {
             throw new LoupeException("The cache has no " + name + "; run the model with a cache that keeps the"
                     + " attention patterns (CacheOptions.all() or CacheOptions.matching(\".*hook_pattern\"))");

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.hook.ActName;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
 import java.math.BigDecimal;
@@ -179,7 +180,7 @@ public final class HeadDetector {
                     NDArray layerPattern = cache.get("pattern", layer); // [batch, head, q, k]
                     Shape ps = layerPattern.getShape();
                     if (ps.get(0) != 1 || ps.get(2) != pos || ps.get(3) != pos) {
-                        throw new LoupeException("The cache's blocks." + layer + ".attn.hook_pattern is " + ps
+                        throw new LoupeException("The cache's " + ActName.of("pattern", layer) + " is " + ps
                                 + "; expected [1, " + cfg.nHeads() + ", " + pos + ", " + pos + "] for this sequence");
                     }
                     float[] flat = layerPattern.toType(DataType.FLOAT32, false).toFloatArray();

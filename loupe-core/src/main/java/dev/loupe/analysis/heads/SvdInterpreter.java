@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import dev.loupe.hook.ActName;
 import dev.loupe.linalg.FactoredMatrix;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.model.WeightViews;
@@ -71,7 +72,7 @@ public final class SvdInterpreter {
             NDArray rows = switch (type) {
                 case OV -> ovVectors(cfg, layer, head, scratch);
                 case W_IN -> denseVectors(wIn(layer, scratch), scratch);
-                case W_OUT -> denseVectors(param("blocks." + layer + ".mlp.W_out", scratch), scratch);
+                case W_OUT -> denseVectors(param(ActName.block(layer, "mlp.W_out"), scratch), scratch);
             }; // [k, d_model], row i = i-th right singular vector
             long available = rows.getShape().get(0);
             if (numVectors > available) {
@@ -92,15 +93,14 @@ public final class SvdInterpreter {
         if (head < 0 || head >= cfg.nHeads()) {
             throw new LoupeException("Head index must be between 0 and " + (cfg.nHeads() - 1) + " but got " + head);
         }
-        String prefix = "blocks." + layer + ".attn.";
         NDArray wV;
         if (cfg.groupedQueryAttention()) {
             // Query head h reads key/value head h / group, as the model's W_V view repeats them.
-            wV = param(prefix + "_W_V", scratch).get(head / (cfg.nHeads() / cfg.kvHeads()));
+            wV = param(ActName.block(layer, "attn._W_V"), scratch).get(head / (cfg.nHeads() / cfg.kvHeads()));
         } else {
-            wV = param(prefix + "W_V", scratch).get(head);
+            wV = param(ActName.block(layer, "attn.W_V"), scratch).get(head);
         }
-        NDArray wO = param(prefix + "W_O", scratch).get(head);
+        NDArray wO = param(ActName.block(layer, "attn.W_O"), scratch).get(head);
         try (FactoredMatrix ov = new FactoredMatrix(wV, wO)) {
             // Vh holds the right singular vectors as columns (TransformerLens's convention).
             return ov.Vh().transpose().duplicate();
@@ -109,8 +109,8 @@ public final class SvdInterpreter {
 
     /** {@code W_in[l]ᵀ}, scaled column-wise by ln2.w where LayerNorm was not folded in. */
     private NDArray wIn(int layer, NDManager scratch) {
-        NDArray wIn = param("blocks." + layer + ".mlp.W_in", scratch).transpose(); // [d_mlp, d_model]
-        NDArray ln2 = model.stateDict().get("blocks." + layer + ".ln2.w");
+        NDArray wIn = param(ActName.block(layer, "mlp.W_in"), scratch).transpose(); // [d_mlp, d_model]
+        NDArray ln2 = model.stateDict().get(ActName.block(layer, "ln2.w"));
         return ln2 == null ? wIn : wIn.mul(ln2.get(scratch, new NDIndex()).duplicate());
     }
 

@@ -1,6 +1,7 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -8,6 +9,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -41,10 +45,10 @@ public final class BloomAdapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(4 * dModel)
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn("gelu_fast")
+                .actFn(ActivationFunctionType.GELU_FAST)
                 .eps(c.dbl("layer_norm_epsilon", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("alibi")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.ALIBI)
                 .postEmbeddingLn(true)
                 .defaultPrependBos(false)
                 .modelName(modelName)
@@ -61,19 +65,19 @@ public final class BloomAdapter implements ArchitectureAdapter {
         w.put("embed.ln.b", w.raw("word_embeddings_layernorm.bias"));
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "h." + l + ".";
-            String tl = "blocks." + l + ".";
-            w.put(tl + "ln1.w", w.raw(hf + "input_layernorm.weight"));
-            w.put(tl + "ln1.b", w.raw(hf + "input_layernorm.bias"));
-            w.put(tl + "ln2.w", w.raw(hf + "post_attention_layernorm.weight"));
-            w.put(tl + "ln2.b", w.raw(hf + "post_attention_layernorm.bias"));
-            w.putFusedPerHeadQkv(tl + "attn.", hf + "self_attention.query_key_value.weight",
+            w.put(ActName.block(l, "ln1.w"), w.raw(hf + "input_layernorm.weight"));
+            w.put(ActName.block(l, "ln1.b"), w.raw(hf + "input_layernorm.bias"));
+            w.put(ActName.block(l, "ln2.w"), w.raw(hf + "post_attention_layernorm.weight"));
+            w.put(ActName.block(l, "ln2.b"), w.raw(hf + "post_attention_layernorm.bias"));
+            w.putFusedPerHeadQkv(ActName.block(l, "attn."), hf + "self_attention.query_key_value.weight",
                     hf + "self_attention.query_key_value.bias", cfg.nHeads(), cfg.dHead());
-            w.put(tl + "attn.W_O", w.outOfHeads(hf + "self_attention.dense.weight", cfg.nHeads(), cfg.dHead()));
-            w.put(tl + "attn.b_O", w.raw(hf + "self_attention.dense.bias"));
-            w.put(tl + "mlp.W_in", w.linear(hf + "mlp.dense_h_to_4h.weight"));
-            w.put(tl + "mlp.b_in", w.raw(hf + "mlp.dense_h_to_4h.bias"));
-            w.put(tl + "mlp.W_out", w.linear(hf + "mlp.dense_4h_to_h.weight"));
-            w.put(tl + "mlp.b_out", w.raw(hf + "mlp.dense_4h_to_h.bias"));
+            w.put(ActName.block(l, "attn.W_O"),
+                    w.outOfHeads(hf + "self_attention.dense.weight", cfg.nHeads(), cfg.dHead()));
+            w.put(ActName.block(l, "attn.b_O"), w.raw(hf + "self_attention.dense.bias"));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.dense_h_to_4h.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.raw(hf + "mlp.dense_h_to_4h.bias"));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.dense_4h_to_h.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.raw(hf + "mlp.dense_4h_to_h.bias"));
         }
         w.put("ln_final.w", w.raw("ln_f.weight"));
         w.put("ln_final.b", w.raw("ln_f.bias"));

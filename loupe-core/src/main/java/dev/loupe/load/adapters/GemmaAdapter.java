@@ -2,6 +2,7 @@ package dev.loupe.load.adapters;
 
 import dev.loupe.load.spi.HfConfig;
 import ai.djl.ndarray.NDArray;
+import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.config.TransformerConfig;
 
 /**
@@ -23,7 +24,8 @@ public final class GemmaAdapter extends LlamaAdapter {
 
     @Override
     protected void configure(HfConfig c, TransformerConfig.Builder builder) {
-        builder.actFn(c.string("hidden_activation", c.string("hidden_act", "gelu_pytorch_tanh")));
+        String activation = c.string("hidden_activation", c.string("hidden_act", "gelu_pytorch_tanh"));
+        builder.actFn(ActivationFunctionType.fromJson(activation));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -9,6 +10,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,10 +49,10 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(dMlp)
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("activation_function", "gelu_new"))
+                .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
                 .eps(c.dbl("layer_norm_epsilon", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("standard")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.STANDARD)
                 .useAttnScale(c.bool("scale_attn_weights", true))
                 .modelName(modelName)
                 .originalArchitecture("GPT2LMHeadModel")
@@ -72,29 +76,28 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
         sd.put("pos_embed.W_pos", weights.load(PREFIX, "wpe.weight", manager));
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "h." + l + ".";
-            String tl = "blocks." + l + ".";
-            sd.put(tl + "ln1.w", weights.load(PREFIX, hf + "ln_1.weight", manager));
-            sd.put(tl + "ln1.b", weights.load(PREFIX, hf + "ln_1.bias", manager));
-            sd.put(tl + "ln2.w", weights.load(PREFIX, hf + "ln_2.weight", manager));
-            sd.put(tl + "ln2.b", weights.load(PREFIX, hf + "ln_2.bias", manager));
+            sd.put(ActName.block(l, "ln1.w"), weights.load(PREFIX, hf + "ln_1.weight", manager));
+            sd.put(ActName.block(l, "ln1.b"), weights.load(PREFIX, hf + "ln_1.bias", manager));
+            sd.put(ActName.block(l, "ln2.w"), weights.load(PREFIX, hf + "ln_2.weight", manager));
+            sd.put(ActName.block(l, "ln2.b"), weights.load(PREFIX, hf + "ln_2.bias", manager));
             NDArray cAttn = expect(weights.load(PREFIX, hf + "attn.c_attn.weight", manager), hf + "attn.c_attn.weight", d, 3L * d);
             NDArray cAttnBias = expect(weights.load(PREFIX, hf + "attn.c_attn.bias", manager), hf + "attn.c_attn.bias", 3L * d);
             String[] names = {"Q", "K", "V"};
             for (int i = 0; i < 3; i++) {
                 String slice = ":, " + i * d + ":" + (i + 1) * d;
                 // [d_model, n_heads * d_head] → [n_heads, d_model, d_head]
-                sd.put(tl + "attn.W_" + names[i],
+                sd.put(ActName.block(l, "attn.W_" + names[i]),
                         Tensors.contiguous(cAttn.get(slice).reshape(d, nHeads, dHead).transpose(1, 0, 2)));
-                sd.put(tl + "attn.b_" + names[i],
+                sd.put(ActName.block(l, "attn.b_" + names[i]),
                         Tensors.contiguous(cAttnBias.get(i * d + ":" + (i + 1) * d).reshape(nHeads, dHead)));
             }
             NDArray cProj = expect(weights.load(PREFIX, hf + "attn.c_proj.weight", manager), hf + "attn.c_proj.weight", d, d);
-            sd.put(tl + "attn.W_O", cProj.reshape(nHeads, dHead, d)); // rows are (head, d_head) pairs
-            sd.put(tl + "attn.b_O", weights.load(PREFIX, hf + "attn.c_proj.bias", manager));
-            sd.put(tl + "mlp.W_in", weights.load(PREFIX, hf + "mlp.c_fc.weight", manager));
-            sd.put(tl + "mlp.b_in", weights.load(PREFIX, hf + "mlp.c_fc.bias", manager));
-            sd.put(tl + "mlp.W_out", weights.load(PREFIX, hf + "mlp.c_proj.weight", manager));
-            sd.put(tl + "mlp.b_out", weights.load(PREFIX, hf + "mlp.c_proj.bias", manager));
+            sd.put(ActName.block(l, "attn.W_O"), cProj.reshape(nHeads, dHead, d)); // rows are (head, d_head) pairs
+            sd.put(ActName.block(l, "attn.b_O"), weights.load(PREFIX, hf + "attn.c_proj.bias", manager));
+            sd.put(ActName.block(l, "mlp.W_in"), weights.load(PREFIX, hf + "mlp.c_fc.weight", manager));
+            sd.put(ActName.block(l, "mlp.b_in"), weights.load(PREFIX, hf + "mlp.c_fc.bias", manager));
+            sd.put(ActName.block(l, "mlp.W_out"), weights.load(PREFIX, hf + "mlp.c_proj.weight", manager));
+            sd.put(ActName.block(l, "mlp.b_out"), weights.load(PREFIX, hf + "mlp.c_proj.bias", manager));
         }
         sd.put("ln_final.w", weights.load(PREFIX, "ln_f.weight", manager));
         sd.put("ln_final.b", weights.load(PREFIX, "ln_f.bias", manager));

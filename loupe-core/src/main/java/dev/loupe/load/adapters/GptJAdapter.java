@@ -1,5 +1,6 @@
 package dev.loupe.load.adapters;
 
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -7,6 +8,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -36,10 +40,10 @@ public final class GptJAdapter implements ArchitectureAdapter {
                 .dHead(dHead)
                 .dMlp(c.optionalInt("n_inner").orElse(4 * dModel))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("activation_function", "gelu_new"))
+                .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
                 .eps(c.dbl("layer_norm_epsilon", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("rotary")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim(c.optionalInt("rotary_dim").orElse(dHead))
                 .rotaryAdjacentPairs(true)
                 .rotaryBase(c.ropeTheta(10000))
@@ -58,25 +62,24 @@ public final class GptJAdapter implements ArchitectureAdapter {
         w.put("embed.W_E", embedding);
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "h." + l + ".";
-            String tl = "blocks." + l + ".";
             NDArray lnWeight = w.raw(hf + "ln_1.weight");
             NDArray lnBias = w.raw(hf + "ln_1.bias");
-            w.put(tl + "ln1.w", lnWeight);
-            w.put(tl + "ln1.b", lnBias);
-            w.put(tl + "ln2.w", lnWeight);
-            w.put(tl + "ln2.b", lnBias);
-            w.put(tl + "attn.W_Q", w.intoHeads(hf + "attn.q_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_K", w.intoHeads(hf + "attn.k_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_V", w.intoHeads(hf + "attn.v_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_Q", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.b_K", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.b_V", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.W_O", w.outOfHeads(hf + "attn.out_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_O", w.zeros(cfg.dModel()));
-            w.put(tl + "mlp.W_in", w.linear(hf + "mlp.fc_in.weight"));
-            w.put(tl + "mlp.b_in", w.raw(hf + "mlp.fc_in.bias"));
-            w.put(tl + "mlp.W_out", w.linear(hf + "mlp.fc_out.weight"));
-            w.put(tl + "mlp.b_out", w.raw(hf + "mlp.fc_out.bias"));
+            w.put(ActName.block(l, "ln1.w"), lnWeight);
+            w.put(ActName.block(l, "ln1.b"), lnBias);
+            w.put(ActName.block(l, "ln2.w"), lnWeight);
+            w.put(ActName.block(l, "ln2.b"), lnBias);
+            w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(hf + "attn.q_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_K"), w.intoHeads(hf + "attn.k_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_V"), w.intoHeads(hf + "attn.v_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_Q"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_K"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_V"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(hf + "attn.out_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_O"), w.zeros(cfg.dModel()));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.fc_in.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.raw(hf + "mlp.fc_in.bias"));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.fc_out.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.raw(hf + "mlp.fc_out.bias"));
         }
         w.put("ln_final.w", w.raw("ln_f.weight"));
         w.put("ln_final.b", w.raw("ln_f.bias"));

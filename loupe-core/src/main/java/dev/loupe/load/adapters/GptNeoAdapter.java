@@ -1,6 +1,7 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -8,6 +9,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.AttentionType;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +34,7 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
         int dModel = c.requireInt("hidden_size");
         int nHeads = c.requireInt("num_heads");
         int nLayers = c.requireInt("num_layers");
-        List<String> types = attentionTypes(c, nLayers);
+        List<AttentionType> types = attentionTypes(c, nLayers);
         return TransformerConfig.builder()
                 .nLayers(nLayers)
                 .dModel(dModel)
@@ -39,11 +43,11 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(c.optionalInt("intermediate_size").orElse(4 * dModel))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("activation_function", "gelu_new"))
+                .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
                 .eps(c.dbl("layer_norm_epsilon", 1e-5))
-                .normalizationType("LN")
+                .normalizationType(NormalizationType.LN)
                 .useAttnScale(false)
-                .useLocalAttn(types.contains("local"))
+                .useLocalAttn(types.contains(AttentionType.LOCAL))
                 .windowSize(c.optionalInt("window_size").orElse(256))
                 .attnTypes(types)
                 .modelName(modelName)
@@ -52,15 +56,15 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
     }
 
     /** {@code attention_types} ([[["global", "local"], 12]]) expanded to one entry per layer, as Hugging Face does. */
-    private static List<String> attentionTypes(HfConfig c, int nLayers) {
-        List<String> types = new ArrayList<>();
+    private static List<AttentionType> attentionTypes(HfConfig c, int nLayers) {
+        List<AttentionType> types = new ArrayList<>();
         for (JsonNode group : c.path("attention_types")) {
             for (int repeat = 0; repeat < group.get(1).asInt(); repeat++) {
-                group.get(0).forEach(type -> types.add(type.asText()));
+                group.get(0).forEach(type -> types.add(AttentionType.fromJson(type.asText())));
             }
         }
         if (types.isEmpty()) {
-            c.path("attention_layers").forEach(type -> types.add(type.asText()));
+            c.path("attention_layers").forEach(type -> types.add(AttentionType.fromJson(type.asText())));
         }
         if (types.size() != nLayers) {
             throw new CheckpointException("config.json: attention_types give " + types.size() + " layers but num_layers is "
@@ -79,24 +83,23 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
         w.put("pos_embed.W_pos", w.raw("wpe.weight"));
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "h." + l + ".";
-            String tl = "blocks." + l + ".";
-            w.put(tl + "ln1.w", w.raw(hf + "ln_1.weight"));
-            w.put(tl + "ln1.b", w.raw(hf + "ln_1.bias"));
-            w.put(tl + "ln2.w", w.raw(hf + "ln_2.weight"));
-            w.put(tl + "ln2.b", w.raw(hf + "ln_2.bias"));
+            w.put(ActName.block(l, "ln1.w"), w.raw(hf + "ln_1.weight"));
+            w.put(ActName.block(l, "ln1.b"), w.raw(hf + "ln_1.bias"));
+            w.put(ActName.block(l, "ln2.w"), w.raw(hf + "ln_2.weight"));
+            w.put(ActName.block(l, "ln2.b"), w.raw(hf + "ln_2.bias"));
             String attn = hf + "attn.attention.";
-            w.put(tl + "attn.W_Q", w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_K", w.intoHeads(attn + "k_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_V", w.intoHeads(attn + "v_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_Q", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.b_K", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.b_V", w.zeros(nHeads, dHead));
-            w.put(tl + "attn.W_O", w.outOfHeads(attn + "out_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_O", w.raw(attn + "out_proj.bias"));
-            w.put(tl + "mlp.W_in", w.linear(hf + "mlp.c_fc.weight"));
-            w.put(tl + "mlp.b_in", w.raw(hf + "mlp.c_fc.bias"));
-            w.put(tl + "mlp.W_out", w.linear(hf + "mlp.c_proj.weight"));
-            w.put(tl + "mlp.b_out", w.raw(hf + "mlp.c_proj.bias"));
+            w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_K"), w.intoHeads(attn + "k_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_V"), w.intoHeads(attn + "v_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_Q"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_K"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_V"), w.zeros(nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(attn + "out_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_O"), w.raw(attn + "out_proj.bias"));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.c_fc.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.raw(hf + "mlp.c_fc.bias"));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.c_proj.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.raw(hf + "mlp.c_proj.bias"));
         }
         w.put("ln_final.w", w.raw("ln_f.weight"));
         w.put("ln_final.b", w.raw("ln_f.bias"));

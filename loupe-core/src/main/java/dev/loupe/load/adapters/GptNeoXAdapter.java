@@ -1,5 +1,6 @@
 package dev.loupe.load.adapters;
 
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -7,6 +8,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -37,10 +41,10 @@ public final class GptNeoXAdapter implements ArchitectureAdapter {
                 .dHead(dHead)
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("hidden_act", "gelu"))
+                .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "gelu")))
                 .eps(c.dbl("layer_norm_eps", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("rotary")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim((int) (dHead * c.partialRotaryFactor(0.25)))
                 .rotaryBase(c.ropeTheta(10000))
                 .parallelAttnMlp(c.bool("use_parallel_residual", true))
@@ -58,19 +62,18 @@ public final class GptNeoXAdapter implements ArchitectureAdapter {
         w.put("embed.W_E", embedding);
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "layers." + l + ".";
-            String tl = "blocks." + l + ".";
-            w.put(tl + "ln1.w", w.raw(hf + "input_layernorm.weight"));
-            w.put(tl + "ln1.b", w.raw(hf + "input_layernorm.bias"));
-            w.put(tl + "ln2.w", w.raw(hf + "post_attention_layernorm.weight"));
-            w.put(tl + "ln2.b", w.raw(hf + "post_attention_layernorm.bias"));
-            w.putFusedPerHeadQkv(tl + "attn.", hf + "attention.query_key_value.weight",
+            w.put(ActName.block(l, "ln1.w"), w.raw(hf + "input_layernorm.weight"));
+            w.put(ActName.block(l, "ln1.b"), w.raw(hf + "input_layernorm.bias"));
+            w.put(ActName.block(l, "ln2.w"), w.raw(hf + "post_attention_layernorm.weight"));
+            w.put(ActName.block(l, "ln2.b"), w.raw(hf + "post_attention_layernorm.bias"));
+            w.putFusedPerHeadQkv(ActName.block(l, "attn."), hf + "attention.query_key_value.weight",
                     hf + "attention.query_key_value.bias", cfg.nHeads(), cfg.dHead());
-            w.put(tl + "attn.W_O", w.outOfHeads(hf + "attention.dense.weight", cfg.nHeads(), cfg.dHead()));
-            w.put(tl + "attn.b_O", w.raw(hf + "attention.dense.bias"));
-            w.put(tl + "mlp.W_in", w.linear(hf + "mlp.dense_h_to_4h.weight"));
-            w.put(tl + "mlp.b_in", w.raw(hf + "mlp.dense_h_to_4h.bias"));
-            w.put(tl + "mlp.W_out", w.linear(hf + "mlp.dense_4h_to_h.weight"));
-            w.put(tl + "mlp.b_out", w.raw(hf + "mlp.dense_4h_to_h.bias"));
+            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(hf + "attention.dense.weight", cfg.nHeads(), cfg.dHead()));
+            w.put(ActName.block(l, "attn.b_O"), w.raw(hf + "attention.dense.bias"));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.dense_h_to_4h.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.raw(hf + "mlp.dense_h_to_4h.bias"));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.dense_4h_to_h.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.raw(hf + "mlp.dense_4h_to_h.bias"));
         }
         w.put("ln_final.w", w.raw("final_layer_norm.weight"));
         w.put("ln_final.b", w.raw("final_layer_norm.bias"));

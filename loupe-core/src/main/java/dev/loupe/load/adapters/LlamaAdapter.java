@@ -1,5 +1,6 @@
 package dev.loupe.load.adapters;
 
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -7,6 +8,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -50,12 +54,12 @@ public class LlamaAdapter implements ArchitectureAdapter {
                 .nKeyValueHeads(c.groupedKvHeads(nHeads))
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("hidden_act", "silu"))
+                .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "silu")))
                 .eps(c.dbl("rms_norm_eps", 1e-6))
-                .normalizationType("RMS")
+                .normalizationType(NormalizationType.RMS)
                 .finalRms(true)
                 .gatedMlp(true)
-                .positionalEmbeddingType("rotary")
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim(dHead)
                 .rotaryBase(c.ropeTheta(10000))
                 .defaultPrependBos(defaultPrependBos())
@@ -77,22 +81,21 @@ public class LlamaAdapter implements ArchitectureAdapter {
         w.put("embed.W_E", embedding(embedding, cfg));
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "layers." + l + ".";
-            String tl = "blocks." + l + ".";
-            w.put(tl + "ln1.w", norm(w.raw(hf + "input_layernorm.weight")));
-            w.put(tl + "ln2.w", norm(w.raw(hf + "post_attention_layernorm.weight")));
-            w.put(tl + "attn.W_Q", w.intoHeads(hf + "self_attn.q_proj.weight", nHeads, dHead));
-            w.put(tl + kv + "W_K", w.intoHeads(hf + "self_attn.k_proj.weight", kvHeads, dHead));
-            w.put(tl + kv + "W_V", w.intoHeads(hf + "self_attn.v_proj.weight", kvHeads, dHead));
-            w.put(tl + "attn.b_Q", w.headBias(hf + "self_attn.q_proj.bias", nHeads, dHead));
-            w.put(tl + kv + "b_K", w.headBias(hf + "self_attn.k_proj.bias", kvHeads, dHead));
-            w.put(tl + kv + "b_V", w.headBias(hf + "self_attn.v_proj.bias", kvHeads, dHead));
-            w.put(tl + "attn.W_O", w.outOfHeads(hf + "self_attn.o_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_O", w.biasOrZeros(hf + "self_attn.o_proj.bias", cfg.dModel()));
-            w.put(tl + "mlp.W_gate", w.linear(hf + "mlp.gate_proj.weight"));
-            w.put(tl + "mlp.W_in", w.linear(hf + "mlp.up_proj.weight"));
-            w.put(tl + "mlp.b_in", w.biasOrZeros(hf + "mlp.up_proj.bias", cfg.dMlp()));
-            w.put(tl + "mlp.W_out", w.linear(hf + "mlp.down_proj.weight"));
-            w.put(tl + "mlp.b_out", w.biasOrZeros(hf + "mlp.down_proj.bias", cfg.dModel()));
+            w.put(ActName.block(l, "ln1.w"), norm(w.raw(hf + "input_layernorm.weight")));
+            w.put(ActName.block(l, "ln2.w"), norm(w.raw(hf + "post_attention_layernorm.weight")));
+            w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(hf + "self_attn.q_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, kv + "W_K"), w.intoHeads(hf + "self_attn.k_proj.weight", kvHeads, dHead));
+            w.put(ActName.block(l, kv + "W_V"), w.intoHeads(hf + "self_attn.v_proj.weight", kvHeads, dHead));
+            w.put(ActName.block(l, "attn.b_Q"), w.headBias(hf + "self_attn.q_proj.bias", nHeads, dHead));
+            w.put(ActName.block(l, kv + "b_K"), w.headBias(hf + "self_attn.k_proj.bias", kvHeads, dHead));
+            w.put(ActName.block(l, kv + "b_V"), w.headBias(hf + "self_attn.v_proj.bias", kvHeads, dHead));
+            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(hf + "self_attn.o_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_O"), w.biasOrZeros(hf + "self_attn.o_proj.bias", cfg.dModel()));
+            w.put(ActName.block(l, "mlp.W_gate"), w.linear(hf + "mlp.gate_proj.weight"));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.up_proj.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.biasOrZeros(hf + "mlp.up_proj.bias", cfg.dMlp()));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.down_proj.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.biasOrZeros(hf + "mlp.down_proj.bias", cfg.dModel()));
         }
         w.put("ln_final.w", norm(w.raw("norm.weight")));
         w.put("unembed.W_U", w.unembedding("lm_head.weight", embedding));

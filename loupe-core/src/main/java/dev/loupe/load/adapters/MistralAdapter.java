@@ -1,7 +1,8 @@
 package dev.loupe.load.adapters;
 
-import dev.loupe.load.spi.HfConfig;
+import dev.loupe.config.AttentionType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.load.spi.HfConfig;
 import java.util.Collections;
 
 /** Mistral ({@code model_type} "mistral"): Llama with sliding-window attention in every layer. */
@@ -19,6 +20,6 @@ public final class MistralAdapter extends LlamaAdapter {
     @Override
     protected void configure(HfConfig c, TransformerConfig.Builder builder) {
         c.optionalInt("sliding_window").ifPresent(window -> builder.useLocalAttn(true).windowSize(window)
-                .attnTypes(Collections.nCopies(c.requireInt("num_hidden_layers"), "local")));
+                .attnTypes(Collections.nCopies(c.requireInt("num_hidden_layers"), AttentionType.LOCAL)));
     }
 }

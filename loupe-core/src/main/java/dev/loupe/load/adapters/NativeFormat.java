@@ -1,6 +1,9 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import ai.djl.ndarray.NDArray;
@@ -79,52 +82,42 @@ public final class NativeFormat implements ArchitectureAdapter {
         List<String> names = new ArrayList<>();
         names.add("embed.W_E");
         if (cfg.postEmbeddingLn()) {
-            names.addAll(norm("embed.ln", "LN"));
+            names.addAll(norm("embed.ln", NormalizationType.LN));
         }
-        if (cfg.positionalEmbeddingType().equals("standard")) {
+        if (cfg.positionalEmbeddingType() == PositionalEmbeddingType.STANDARD) {
             names.add("pos_embed.W_pos");
         }
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int layer = 0; layer < cfg.nLayers(); layer++) {
-            String block = "blocks." + layer + ".";
-            names.addAll(norm(block + "ln1", cfg.normalizationType()));
+            names.addAll(norm(ActName.block(layer, "ln1"), cfg.normalizationType()));
             if (!cfg.attnOnly()) {
-                names.addAll(norm(block + "ln2", cfg.normalizationType()));
+                names.addAll(norm(ActName.block(layer, "ln2"), cfg.normalizationType()));
             }
             for (String name : List.of("attn.W_Q", kv + "W_K", kv + "W_V", "attn.W_O", "attn.b_Q", kv + "b_K",
                     kv + "b_V", "attn.b_O")) {
-                names.add(block + name);
+                names.add(ActName.block(layer, name));
             }
             if (!cfg.attnOnly()) {
-                names.add(block + "mlp.W_in");
+                names.add(ActName.block(layer, "mlp.W_in"));
                 if (cfg.gatedMlp()) {
-                    names.add(block + "mlp.W_gate");
+                    names.add(ActName.block(layer, "mlp.W_gate"));
                 }
-                names.add(block + "mlp.b_in");
-                names.add(block + "mlp.W_out");
-                names.add(block + "mlp.b_out");
+                names.add(ActName.block(layer, "mlp.b_in"));
+                names.add(ActName.block(layer, "mlp.W_out"));
+                names.add(ActName.block(layer, "mlp.b_out"));
             }
         }
-        names.addAll(norm("ln_final", finalNormType(cfg)));
+        names.addAll(norm("ln_final", cfg.finalNormalizationType()));
         names.add("unembed.W_U");
         names.add("unembed.b_U");
         return names;
     }
 
-    private static List<String> norm(String name, String type) {
+    private static List<String> norm(String name, NormalizationType type) {
         return switch (type) {
-            case "LN" -> List.of(name + ".w", name + ".b");
-            case "RMS" -> List.of(name + ".w");
-            default -> List.of();
+            case LN -> List.of(name + ".w", name + ".b");
+            case RMS -> List.of(name + ".w");
+            case LN_PRE, RMS_PRE, NONE -> List.of();
         };
-    }
-
-    /** As HookedTransformer: {@code final_rms} turns a LayerNorm model's final norm into an RMSNorm. */
-    private static String finalNormType(TransformerConfig cfg) {
-        String type = cfg.normalizationType();
-        if (cfg.finalRms() && type.startsWith("LN")) {
-            return type.equals("LN") ? "RMS" : "RMSPre";
-        }
-        return type;
     }
 }

@@ -1,6 +1,7 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -8,6 +9,8 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -45,9 +48,9 @@ public final class OptAdapter implements ArchitectureAdapter {
                 .dHead(dModel / nHeads)
                 .dMlp(c.requireInt("ffn_dim"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("activation_function", "relu"))
+                .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "relu")))
                 .eps(1e-5)
-                .normalizationType("LN")
+                .normalizationType(NormalizationType.LN)
                 .modelName(modelName)
                 .originalArchitecture("OPTForCausalLM")
                 .build();
@@ -64,24 +67,23 @@ public final class OptAdapter implements ArchitectureAdapter {
         w.put("pos_embed.W_pos", positions.get(POSITION_OFFSET + ":" + (POSITION_OFFSET + cfg.nCtx())));
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "layers." + l + ".";
-            String tl = "blocks." + l + ".";
-            w.put(tl + "ln1.w", w.raw(hf + "self_attn_layer_norm.weight"));
-            w.put(tl + "ln1.b", w.raw(hf + "self_attn_layer_norm.bias"));
-            w.put(tl + "ln2.w", w.raw(hf + "final_layer_norm.weight"));
-            w.put(tl + "ln2.b", w.raw(hf + "final_layer_norm.bias"));
+            w.put(ActName.block(l, "ln1.w"), w.raw(hf + "self_attn_layer_norm.weight"));
+            w.put(ActName.block(l, "ln1.b"), w.raw(hf + "self_attn_layer_norm.bias"));
+            w.put(ActName.block(l, "ln2.w"), w.raw(hf + "final_layer_norm.weight"));
+            w.put(ActName.block(l, "ln2.b"), w.raw(hf + "final_layer_norm.bias"));
             String attn = hf + "self_attn.";
-            w.put(tl + "attn.W_Q", w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_K", w.intoHeads(attn + "k_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.W_V", w.intoHeads(attn + "v_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_Q", w.headBias(attn + "q_proj.bias", nHeads, dHead));
-            w.put(tl + "attn.b_K", w.headBias(attn + "k_proj.bias", nHeads, dHead));
-            w.put(tl + "attn.b_V", w.headBias(attn + "v_proj.bias", nHeads, dHead));
-            w.put(tl + "attn.W_O", w.outOfHeads(attn + "out_proj.weight", nHeads, dHead));
-            w.put(tl + "attn.b_O", w.biasOrZeros(attn + "out_proj.bias", cfg.dModel()));
-            w.put(tl + "mlp.W_in", w.linear(hf + "fc1.weight"));
-            w.put(tl + "mlp.b_in", w.biasOrZeros(hf + "fc1.bias", cfg.dMlp()));
-            w.put(tl + "mlp.W_out", w.linear(hf + "fc2.weight"));
-            w.put(tl + "mlp.b_out", w.biasOrZeros(hf + "fc2.bias", cfg.dModel()));
+            w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_K"), w.intoHeads(attn + "k_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_V"), w.intoHeads(attn + "v_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_Q"), w.headBias(attn + "q_proj.bias", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_K"), w.headBias(attn + "k_proj.bias", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_V"), w.headBias(attn + "v_proj.bias", nHeads, dHead));
+            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(attn + "out_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_O"), w.biasOrZeros(attn + "out_proj.bias", cfg.dModel()));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "fc1.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.biasOrZeros(hf + "fc1.bias", cfg.dMlp()));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "fc2.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.biasOrZeros(hf + "fc2.bias", cfg.dModel()));
         }
         w.put("ln_final.w", w.raw("final_layer_norm.weight"));
         w.put("ln_final.b", w.raw("final_layer_norm.bias"));

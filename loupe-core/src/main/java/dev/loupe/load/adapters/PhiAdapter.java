@@ -1,6 +1,7 @@
 package dev.loupe.load.adapters;
 
 import dev.loupe.CheckpointException;
+import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
@@ -8,6 +9,9 @@ import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import java.util.Map;
 
@@ -41,10 +45,10 @@ public final class PhiAdapter implements ArchitectureAdapter {
                 .nKeyValueHeads(c.groupedKvHeads(nHeads))
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
-                .actFn(c.string("hidden_act", "gelu_new"))
+                .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "gelu_new")))
                 .eps(c.dbl("layer_norm_eps", 1e-5))
-                .normalizationType("LN")
-                .positionalEmbeddingType("rotary")
+                .normalizationType(NormalizationType.LN)
+                .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim((int) (dHead * c.partialRotaryFactor(0.5)))
                 .rotaryBase(c.ropeTheta(10000))
                 .parallelAttnMlp(true)
@@ -66,26 +70,25 @@ public final class PhiAdapter implements ArchitectureAdapter {
         w.put("embed.W_E", embedding);
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "layers." + l + ".";
-            String tl = "blocks." + l + ".";
             NDArray lnWeight = w.raw(hf + "input_layernorm.weight");
             NDArray lnBias = w.raw(hf + "input_layernorm.bias");
-            w.put(tl + "ln1.w", lnWeight);
-            w.put(tl + "ln1.b", lnBias);
-            w.put(tl + "ln2.w", lnWeight);
-            w.put(tl + "ln2.b", lnBias);
+            w.put(ActName.block(l, "ln1.w"), lnWeight);
+            w.put(ActName.block(l, "ln1.b"), lnBias);
+            w.put(ActName.block(l, "ln2.w"), lnWeight);
+            w.put(ActName.block(l, "ln2.b"), lnBias);
             String attn = hf + "self_attn.";
-            w.put(tl + "attn.W_Q", w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
-            w.put(tl + kv + "W_K", w.intoHeads(attn + "k_proj.weight", kvHeads, dHead));
-            w.put(tl + kv + "W_V", w.intoHeads(attn + "v_proj.weight", kvHeads, dHead));
-            w.put(tl + "attn.b_Q", w.headBias(attn + "q_proj.bias", nHeads, dHead));
-            w.put(tl + kv + "b_K", w.headBias(attn + "k_proj.bias", kvHeads, dHead));
-            w.put(tl + kv + "b_V", w.headBias(attn + "v_proj.bias", kvHeads, dHead));
-            w.put(tl + "attn.W_O", w.outOfHeads(attn + "dense.weight", nHeads, dHead));
-            w.put(tl + "attn.b_O", w.biasOrZeros(attn + "dense.bias", cfg.dModel()));
-            w.put(tl + "mlp.W_in", w.linear(hf + "mlp.fc1.weight"));
-            w.put(tl + "mlp.b_in", w.raw(hf + "mlp.fc1.bias"));
-            w.put(tl + "mlp.W_out", w.linear(hf + "mlp.fc2.weight"));
-            w.put(tl + "mlp.b_out", w.raw(hf + "mlp.fc2.bias"));
+            w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(attn + "q_proj.weight", nHeads, dHead));
+            w.put(ActName.block(l, kv + "W_K"), w.intoHeads(attn + "k_proj.weight", kvHeads, dHead));
+            w.put(ActName.block(l, kv + "W_V"), w.intoHeads(attn + "v_proj.weight", kvHeads, dHead));
+            w.put(ActName.block(l, "attn.b_Q"), w.headBias(attn + "q_proj.bias", nHeads, dHead));
+            w.put(ActName.block(l, kv + "b_K"), w.headBias(attn + "k_proj.bias", kvHeads, dHead));
+            w.put(ActName.block(l, kv + "b_V"), w.headBias(attn + "v_proj.bias", kvHeads, dHead));
+            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(attn + "dense.weight", nHeads, dHead));
+            w.put(ActName.block(l, "attn.b_O"), w.biasOrZeros(attn + "dense.bias", cfg.dModel()));
+            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.fc1.weight"));
+            w.put(ActName.block(l, "mlp.b_in"), w.raw(hf + "mlp.fc1.bias"));
+            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.fc2.weight"));
+            w.put(ActName.block(l, "mlp.b_out"), w.raw(hf + "mlp.fc2.bias"));
         }
         w.put("ln_final.w", w.raw("final_layernorm.weight"));
         w.put("ln_final.b", w.raw("final_layernorm.bias"));

@@ -1,8 +1,11 @@
 package dev.loupe.load.adapters;
 
-import dev.loupe.load.spi.HfConfig;
+import dev.loupe.config.AttentionType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.load.spi.HfConfig;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 
 /**
  * Qwen2 ({@code model_type} "qwen2"): Llama with biases on q, k and v, no BOS by default, and a
@@ -29,9 +32,9 @@ public final class Qwen2Adapter extends LlamaAdapter {
         if (c.bool("use_sliding_window", false)) {
             int layers = c.requireInt("num_hidden_layers");
             int fullAttentionLayers = Math.min(c.optionalInt("max_window_layers").orElse(layers), layers);
-            java.util.List<String> types = new java.util.ArrayList<>(Collections.nCopies(layers, "local"));
+            List<AttentionType> types = new ArrayList<>(Collections.nCopies(layers, AttentionType.LOCAL));
             for (int l = 0; l < fullAttentionLayers; l++) {
-                types.set(l, "global");
+                types.set(l, AttentionType.GLOBAL);
             }
             builder.useLocalAttn(true).windowSize(c.requireInt("sliding_window")).attnTypes(types);
         }

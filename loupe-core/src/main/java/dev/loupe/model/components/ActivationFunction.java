@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import dev.loupe.LoupeException;
+import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.numeric.Autograd;
 
 /**
@@ -57,16 +58,18 @@ public enum ActivationFunction {
     /** Applies the function; the result is a new array. */
     public abstract NDArray apply(NDArray x);
 
-    /** The function TransformerLens calls {@code act_fn}. */
-    public static ActivationFunction of(String actFn) {
+    /** The function of the config's {@code act_fn}. */
+    public static ActivationFunction of(ActivationFunctionType actFn) {
+        if (actFn == null) {
+            throw new LoupeException("This model has no act_fn (is it attention-only?)");
+        }
         return switch (actFn) {
-            case "gelu_new" -> GELU_NEW;
-            case "gelu_pytorch_tanh" -> GELU_PYTORCH_TANH;
-            case "gelu_fast" -> GELU_FAST;
-            case "gelu" -> GELU;
-            case "relu" -> RELU;
-            case "silu" -> SILU;
-            default -> throw new LoupeException("Unsupported act_fn '" + actFn + "'");
+            case GELU_NEW -> GELU_NEW;
+            case GELU_PYTORCH_TANH -> GELU_PYTORCH_TANH;
+            case GELU_FAST -> GELU_FAST;
+            case GELU -> GELU;
+            case RELU -> RELU;
+            case SILU -> SILU;
         };
     }
 

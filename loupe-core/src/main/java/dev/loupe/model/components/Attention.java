@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
 import java.util.List;
@@ -93,7 +94,7 @@ public final class Attention {
         hookPattern = hooks.add(name + ".hook_pattern", scores);
         hookResult = hooks.add(name + ".hook_result",
                 (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dModel()), HookFlag.USE_ATTN_RESULT);
-        boolean rotary = cfg.positionalEmbeddingType().equals("rotary");
+        boolean rotary = cfg.positionalEmbeddingType() == PositionalEmbeddingType.ROTARY;
         hookRotK = rotary ? hooks.add(name + ".hook_rot_k", perKvHead) : null;
         hookRotQ = rotary ? hooks.add(name + ".hook_rot_q", perHead) : null;
     }

@@ -30,11 +30,14 @@ public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rota
             long[] keep, dev.loupe.run.KeyValueCache cache) {
         NDArray global = mask(manager, batch, pos, offset, keep, Integer.MAX_VALUE);
         NDArray local = cfg.useLocalAttn() ? mask(manager, batch, pos, offset, keep, cfg.windowSize()) : null;
-        Rotary rotary = cfg.positionalEmbeddingType().equals("rotary")
-                ? Rotary.of(cfg, manager, positions(keep, batch, pos, offset), keep == null ? 1 : batch, pos) : null;
-        NDArray alibi = cfg.positionalEmbeddingType().equals("alibi")
-                ? Alibi.bias(manager, cfg.nHeads(), pos, offset) : null;
-        return new AttentionInputs(global, local, rotary, alibi, keep != null, cache);
+        return switch (cfg.positionalEmbeddingType()) {
+            case STANDARD -> new AttentionInputs(global, local, null, null, keep != null, cache);
+            case ROTARY -> new AttentionInputs(global, local,
+                    Rotary.of(cfg, manager, positions(keep, batch, pos, offset), keep == null ? 1 : batch, pos), null,
+                    keep != null, cache);
+            case ALIBI -> new AttentionInputs(global, local, null, Alibi.bias(manager, cfg.nHeads(), pos, offset),
+                    keep != null, cache);
+        };
     }
 
     /** The mask of layer {@code layer}. */

@@ -5,7 +5,7 @@ import dev.loupe.config.TransformerConfig;
 import java.util.List;
 
 /** A block's MLP: plain ({@link Mlp}) or gated ({@link GatedMlp}). */
-public interface FeedForward {
+public sealed interface FeedForward permits Mlp, GatedMlp {
 
     /** x [batch, pos, d_model] → [batch, pos, d_model]. */
     NDArray forward(NDArray x);

@@ -2,6 +2,7 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
 import java.util.List;
 
@@ -9,7 +10,7 @@ import java.util.List;
  * A normalisation over the last axis, with TransformerLens's {@code hook_scale} [..., 1] and
  * {@code hook_normalized} [..., d_model] (taken before any weight).
  */
-public interface Norm {
+public sealed interface Norm permits LayerNorm, RmsNorm {
 
     /** x [..., d_model] → [..., d_model]. */
     NDArray forward(NDArray x);
@@ -18,17 +19,18 @@ public interface Norm {
     List<Weight> weights();
 
     /**
-     * The norm {@code type} ("LN", "LNPre", "RMS", "RMSPre"; "None" gives null) called {@code name}.
+     * The norm {@code type} called {@code name}: a {@link LayerNorm} or {@link RmsNorm}, with weights
+     * unless a Pre type, or null for {@code NONE}.
      *
      * @param takesHeadInputs whether its input carries a head dimension when {@code use_split_qkv_input}
      *     or {@code use_attn_in} is on (ln1)
      */
-    static Norm create(String type, String name, TransformerConfig cfg, Parameters params, HookCatalog hooks,
+    static Norm create(NormalizationType type, String name, TransformerConfig cfg, Parameters params, HookCatalog hooks,
             boolean takesHeadInputs) {
         return switch (type) {
-            case "LN", "LNPre" -> new LayerNorm(name, type.equals("LN"), cfg, params, hooks, takesHeadInputs);
-            case "RMS", "RMSPre" -> new RmsNorm(name, type.equals("RMS"), cfg, params, hooks, takesHeadInputs);
-            default -> null;
+            case LN, LN_PRE -> new LayerNorm(name, type.hasWeights(), cfg, params, hooks, takesHeadInputs);
+            case RMS, RMS_PRE -> new RmsNorm(name, type.hasWeights(), cfg, params, hooks, takesHeadInputs);
+            case NONE -> null;
         };
     }
 

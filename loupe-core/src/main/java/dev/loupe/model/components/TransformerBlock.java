@@ -2,6 +2,7 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.hook.ActName;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
@@ -36,7 +37,7 @@ public final class TransformerBlock {
     private final HookPoint hookResidPost;
 
     public TransformerBlock(int layer, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
-        String name = "blocks." + layer;
+        String name = ActName.block(layer);
         this.layer = layer;
         // Registration order is TransformerLens's: ln1, ln2, attn, mlp, then the block's own points.
         ln1 = Norm.create(cfg.normalizationType(), name + ".ln1", cfg, params, hooks, true);

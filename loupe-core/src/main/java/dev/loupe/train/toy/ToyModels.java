@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.load.adapters.NativeFormat;
+import dev.loupe.config.NormalizationType;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.train.TrainingRandom;
 import java.util.LinkedHashMap;
@@ -17,7 +18,7 @@ public final class ToyModels {
     public static TransformerConfig config(ToyTrainingOptions o) {
         return TransformerConfig.builder().nLayers(o.nLayers()).dModel(o.dModel()).nHeads(o.nHeads())
                 .dHead(o.dModel() / o.nHeads()).nCtx(o.nCtx()).dVocab(o.dVocab()).attnOnly(true)
-                .normalizationType("LN").positionalEmbeddingType(o.positionalEmbeddingType()).defaultPrependBos(true)
+                .normalizationType(NormalizationType.LN).positionalEmbeddingType(o.positionalEmbeddingType()).defaultPrependBos(true)
                 .modelName(o.modelName()).build();
     }
 

@@ -1,6 +1,7 @@
 package dev.loupe.train.toy;
 
 import dev.loupe.LoupeException;
+import dev.loupe.config.PositionalEmbeddingType;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -13,10 +14,10 @@ import java.util.Map;
  * }</pre>
  *
  * @param modelName the name written into the model's config
- * @param positionalEmbeddingType {@code rotary} (the default: positions enter only through the
+ * @param positionalEmbeddingType {@code ROTARY} (the default: positions enter only through the
  *     query-key rotation, so the residual stream carries none and the only way to find "the token
  *     after the earlier occurrence" is a previous-token head composed with an induction head) or
- *     {@code standard} (learned absolute positions, with which models also find positional solutions)
+ *     {@code STANDARD} (learned absolute positions, with which models also find positional solutions)
  * @param minRepeat shortest repeated segment of a training sequence
  * @param maxRepeat longest repeated segment
  * @param batchSize sequences per step (each n_ctx tokens)
@@ -28,7 +29,7 @@ import java.util.Map;
  * @param checkpointEvery steps between checkpoints (when a checkpoint folder is given)
  */
 public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int nHeads, int dVocab, int nCtx,
-        String positionalEmbeddingType, int minRepeat, int maxRepeat, int steps, int batchSize, double learningRate, int warmupSteps,
+        PositionalEmbeddingType positionalEmbeddingType, int minRepeat, int maxRepeat, int steps, int batchSize, double learningRate, int warmupSteps,
         double minLearningRate, double weightDecay, double maxGradNorm, long seed, int checkpointEvery) {
 
     public ToyTrainingOptions {
@@ -45,7 +46,11 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
                     + warmupSteps + ", checkpoint every " + checkpointEvery);
         }
         new RepeatedTokens(dVocab, nCtx, minRepeat, maxRepeat); // checks the data's sizes
-        if (!"rotary".equals(positionalEmbeddingType) && !"standard".equals(positionalEmbeddingType)) {
+        boolean supported = positionalEmbeddingType != null && switch (positionalEmbeddingType) {
+            case ROTARY, STANDARD -> true;
+            case ALIBI -> false;
+        };
+        if (!supported) {
             throw new LoupeException("Toy models use rotary or standard positions, got '" + positionalEmbeddingType + "'");
         }
     }
@@ -71,7 +76,7 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         m.put("n_heads", nHeads);
         m.put("d_vocab", dVocab);
         m.put("n_ctx", nCtx);
-        m.put("positional_embedding_type", positionalEmbeddingType);
+        m.put("positional_embedding_type", positionalEmbeddingType.jsonName());
         m.put("min_repeat", minRepeat);
         m.put("max_repeat", maxRepeat);
         m.put("steps", steps);
@@ -94,7 +99,7 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         private int nHeads = 4;
         private int dVocab = 300;
         private int nCtx = 64;
-        private String positionalEmbeddingType = "rotary";
+        private PositionalEmbeddingType positionalEmbeddingType = PositionalEmbeddingType.ROTARY;
         private int minRepeat = 2;
         private int maxRepeat = 31;
         private int steps = 6000;
@@ -115,7 +120,16 @@ public record ToyTrainingOptions(String modelName, int nLayers, int dModel, int 
         public Builder nHeads(int v) { nHeads = v; return this; }
         public Builder dVocab(int v) { dVocab = v; return this; }
         public Builder nCtx(int v) { nCtx = v; return this; }
-        public Builder positionalEmbeddingType(String v) { positionalEmbeddingType = v; return this; }
+        public Builder positionalEmbeddingType(PositionalEmbeddingType v) { positionalEmbeddingType = v; return this; }
+
+        /** The positions by TransformerLens's name, {@code "rotary"} or {@code "standard"}. */
+        public Builder positionalEmbeddingType(String jsonName) {
+            try {
+                return positionalEmbeddingType(PositionalEmbeddingType.fromJson(jsonName));
+            } catch (LoupeException e) {
+                throw new LoupeException("Toy models use rotary or standard positions, got '" + jsonName + "'", e);
+            }
+        }
         public Builder minRepeat(int v) { minRepeat = v; return this; }
         public Builder maxRepeat(int v) { maxRepeat = v; return this; }
         public Builder steps(int v) { steps = v; return this; }

@@ -3,6 +3,9 @@ package dev.loupe.analysis.heads;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.hook.ActName;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
@@ -45,7 +48,7 @@ public final class KnownHeadsModel {
     /** A new model (no tokenizer); the caller closes it. */
     public static HookedTransformer build() {
         TransformerConfig cfg = TransformerConfig.builder().nLayers(2).dModel(D_MODEL).nCtx(CTX).dHead(D_HEAD)
-                .nHeads(2).dMlp(4).dVocab(VOCAB).actFn("gelu_new").normalizationType("None").attnOnly(true).build();
+                .nHeads(2).dMlp(4).dVocab(VOCAB).actFn(ActivationFunctionType.GELU_NEW).normalizationType(NormalizationType.NONE).attnOnly(true).build();
         NDManager manager = NDManager.newBaseManager();
         Map<String, NDArray> sd = new LinkedHashMap<>();
         float[][] wE = new float[VOCAB][D_MODEL];
@@ -95,15 +98,14 @@ public final class KnownHeadsModel {
             wO[1][0][t][OUT + t] = LOGIT;
         }
         for (int l = 0; l < 2; l++) {
-            String b = "blocks." + l + ".attn.";
-            sd.put(b + "W_Q", create(manager, wQ[l]));
-            sd.put(b + "W_K", create(manager, wK[l]));
-            sd.put(b + "W_V", create(manager, wV[l]));
-            sd.put(b + "W_O", create(manager, wO[l]));
-            sd.put(b + "b_Q", manager.zeros(new Shape(2, D_HEAD)));
-            sd.put(b + "b_K", manager.zeros(new Shape(2, D_HEAD)));
-            sd.put(b + "b_V", manager.zeros(new Shape(2, D_HEAD)));
-            sd.put(b + "b_O", manager.zeros(new Shape(D_MODEL)));
+            sd.put(ActName.block(l, "attn.W_Q"), create(manager, wQ[l]));
+            sd.put(ActName.block(l, "attn.W_K"), create(manager, wK[l]));
+            sd.put(ActName.block(l, "attn.W_V"), create(manager, wV[l]));
+            sd.put(ActName.block(l, "attn.W_O"), create(manager, wO[l]));
+            sd.put(ActName.block(l, "attn.b_Q"), manager.zeros(new Shape(2, D_HEAD)));
+            sd.put(ActName.block(l, "attn.b_K"), manager.zeros(new Shape(2, D_HEAD)));
+            sd.put(ActName.block(l, "attn.b_V"), manager.zeros(new Shape(2, D_HEAD)));
+            sd.put(ActName.block(l, "attn.b_O"), manager.zeros(new Shape(D_MODEL)));
         }
         // Read only the induction head's output, so that the logits are its prediction.
         float[][] wU = new float[D_MODEL][VOCAB];

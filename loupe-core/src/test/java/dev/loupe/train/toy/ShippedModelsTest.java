@@ -3,6 +3,7 @@ package dev.loupe.train.toy;
 import static org.assertj.core.api.Assertions.assertThat;
 import dev.loupe.analysis.heads.DetectionPattern;
 import dev.loupe.analysis.heads.HeadDetector;
+import dev.loupe.hook.ActName;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.train.TrainingRandom;
@@ -107,7 +108,7 @@ class ShippedModelsTest {
             if (scores[head] > 0.5f) {
                 int h = head;
                 // hook_z [batch, pos, head_index, d_head]: this head's output is zero from here on.
-                hooks.add(HookSpec.forward("blocks." + layer + ".attn.hook_z", (z, point) -> {
+                hooks.add(HookSpec.forward(ActName.of("z", layer), (z, point) -> {
                     z.set(new ai.djl.ndarray.index.NDIndex(":, :, {}, :", h), 0f);
                     return z;
                 }));
