@@ -140,6 +140,11 @@ final class ResidualStacks {
         if (recompute && layer == n) {
             return model.applyFinalNorm(stack);
         }
+        if (layer < n && !cfg.hasPreNorms()) {
+            throw new LoupeException("This model's blocks have no norm before attention or the MLP (only after them,"
+                    + " use_normalization_after_only), so there is no scale to apply at layer " + layer
+                    + "; apply ln_final (layer -1) or leave apply_ln off");
+        }
         NDArray centred = type.isLayerNorm() ? stack.sub(stack.mean(new int[] {-1}, true)) : stack;
         String scaleName = layer == n ? ActName.of("scale") : ActName.of("scale", layer, mlpInput ? "ln2" : "ln1");
         return centred.div(posSlice.apply(cache.get(scaleName), -2));

@@ -64,6 +64,15 @@ public enum NormalizationType {
         };
     }
 
+    /** The same norm with weights of its own: {@code LNPre → LN}, {@code RMSPre → RMS}. */
+    public NormalizationType withWeights() {
+        return switch (this) {
+            case LN, LN_PRE -> LN;
+            case RMS, RMS_PRE -> RMS;
+            case NONE -> NONE;
+        };
+    }
+
     @Override
     public String toString() {
         return jsonName;

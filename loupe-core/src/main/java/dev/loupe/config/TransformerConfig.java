@@ -77,6 +77,24 @@ import java.util.function.Function;
  *     {@code fold_value_biases}, {@code refactor_factored_attn_matrices}); empty for weights as Hugging
  *     Face has them. TransformerLens records only {@code fold_ln} (as LNPre); lenses need the rest,
  *     since centring changes the basis of the residual stream and of the logits.
+ * @param attnScoresSoftCap Gemma 2's attention soft-cap: scores become {@code cap·tanh(scores/cap)}
+ *     after the scale and before the mask ({@code attn_logit_softcapping}); ≤ 0 (TransformerLens's -1) for none
+ * @param outputLogitsSoftCap Gemma 2's final soft-cap: logits become {@code cap·tanh(logits/cap)} after the
+ *     unembedding ({@code final_logit_softcapping}; {@code unembed.hook_out} and the lenses see them before
+ *     it); ≤ 0 (TransformerLens's -1) for none
+ * @param rotaryBaseLocal rotary θ of the local (sliding-window) layers, when it differs from
+ *     {@code rotaryBase}, which then serves the global layers (Gemma 3); null: {@code rotaryBase} everywhere
+ * @param useQkNorm whether queries and keys pass through an RMSNorm ({@code attn.q_norm}, {@code attn.k_norm},
+ *     weights {@code w}) between {@code hook_q}/{@code hook_k} and the rotary embedding (Gemma 3, Qwen3, OLMo 2)
+ * @param useNormalizationBeforeAndAfter whether each block also normalises the outputs of attention
+ *     ({@code ln1_post}) and of the MLP ({@code ln2_post}) before adding them to the residual stream (Gemma 2 and 3)
+ * @param useNormalizationAfterOnly Loupe's own ({@code use_normalization_after_only}; TransformerLens has no
+ *     such model): blocks have only those post-norms ({@code ln1_post}, {@code ln2_post}) and no
+ *     {@code ln1}/{@code ln2}, so attention and the MLP read the raw residual stream (OLMo 2)
+ * @param qkNormAcrossHeads Loupe's own ({@code qk_norm_across_heads}): the q/k norms normalise each
+ *     position's whole projection, all heads together, with weights [n_heads·d_head] and
+ *     [n_key_value_heads·d_head] (OLMo 2), instead of each head over d_head with weights [d_head]
+ *     (Gemma 3, Qwen3)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TransformerConfig(
@@ -121,7 +139,14 @@ public record TransformerConfig(
         boolean useLocalAttn,
         Integer windowSize,
         List<AttentionType> attnTypes,
-        List<WeightProcessingStep> weightProcessing) {
+        List<WeightProcessingStep> weightProcessing,
+        double attnScoresSoftCap,
+        double outputLogitsSoftCap,
+        Double rotaryBaseLocal,
+        boolean useQkNorm,
+        boolean useNormalizationBeforeAndAfter,
+        boolean useNormalizationAfterOnly,
+        boolean qkNormAcrossHeads) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -158,6 +183,13 @@ public record TransformerConfig(
         }
         attnTypes = attnTypes == null ? null : List.copyOf(attnTypes);
         weightProcessing = weightProcessing == null ? List.of() : List.copyOf(weightProcessing);
+        // TransformerLens writes -1 for "no cap"; a missing key reads as 0. Both mean none.
+        if (!(attnScoresSoftCap > 0)) {
+            attnScoresSoftCap = -1;
+        }
+        if (!(outputLogitsSoftCap > 0)) {
+            outputLogitsSoftCap = -1;
+        }
         List<String> problems = new ArrayList<>();
         positive(problems, "n_layers", nLayers);
         positive(problems, "d_model", dModel);
@@ -185,6 +217,21 @@ public record TransformerConfig(
         }
         if (useLocalAttn && (attnTypes == null || attnTypes.size() != nLayers)) {
             problems.add("use_local_attn needs attn_types with one entry ('global' or 'local') per layer");
+        }
+        if (rotaryBaseLocal != null && !(rotaryBaseLocal > 0)) {
+            problems.add("rotary_base_local must be > 0, got " + rotaryBaseLocal);
+        }
+        if (useNormalizationBeforeAndAfter && useNormalizationAfterOnly) {
+            problems.add("use_normalization_before_and_after and use_normalization_after_only exclude each other");
+        }
+        if ((useNormalizationBeforeAndAfter || useNormalizationAfterOnly) && normalizationType == NormalizationType.NONE) {
+            problems.add("norms after attention and the MLP need a normalization_type");
+        }
+        if ((useNormalizationBeforeAndAfter || useNormalizationAfterOnly) && (attnOnly || parallelAttnMlp)) {
+            problems.add("norms after attention and the MLP need sequential blocks with an MLP");
+        }
+        if (qkNormAcrossHeads && !useQkNorm) {
+            problems.add("qk_norm_across_heads needs use_qk_norm");
         }
         if (!problems.isEmpty()) {
             throw new InvalidConfigException(problems);
@@ -214,6 +261,44 @@ public record TransformerConfig(
     /** Whether layer {@code layer} attends only to a window of recent positions. */
     public boolean isLocalLayer(int layer) {
         return useLocalAttn && attnTypes.get(layer) == AttentionType.LOCAL;
+    }
+
+    /** The rotary θ of layer {@code layer}: {@code rotary_base_local} on local layers when set, else {@code rotary_base}. */
+    public double rotaryBase(int layer) {
+        return rotaryBaseLocal != null && isLocalLayer(layer) ? rotaryBaseLocal : rotaryBase;
+    }
+
+    /** Whether the local layers rotate with a base of their own ({@code rotary_base_local}). */
+    public boolean hasLocalRotaryBase() {
+        return rotaryBaseLocal != null && useLocalAttn;
+    }
+
+    /** Whether attention scores are soft-capped ({@code attn_scores_soft_cap} &gt; 0). */
+    public boolean softCapsAttnScores() {
+        return attnScoresSoftCap > 0;
+    }
+
+    /** Whether the logits are soft-capped ({@code output_logits_soft_cap} &gt; 0). */
+    public boolean softCapsOutputLogits() {
+        return outputLogitsSoftCap > 0;
+    }
+
+    /** Whether the blocks normalise the residual stream before attention and the MLP ({@code ln1}, {@code ln2}). */
+    public boolean hasPreNorms() {
+        return !useNormalizationAfterOnly && normalizationType != NormalizationType.NONE;
+    }
+
+    /** Whether the blocks normalise attention's and the MLP's outputs ({@code ln1_post}, {@code ln2_post}). */
+    public boolean hasPostNorms() {
+        return useNormalizationBeforeAndAfter || useNormalizationAfterOnly;
+    }
+
+    /**
+     * The norm after attention and the MLP ({@code ln1_post}, {@code ln2_post}): the blocks' norm with
+     * its weights, since folding never removes them (nothing linear follows them but the residual stream).
+     */
+    public NormalizationType postNormalizationType() {
+        return normalizationType.withWeights();
     }
 
     /** Whether the blocks carry an {@code hook_resid_mid} (not for attention-only or parallel blocks). */
@@ -323,6 +408,13 @@ public record TransformerConfig(
         private Integer windowSize;
         private List<AttentionType> attnTypes;
         private List<WeightProcessingStep> weightProcessing = List.of();
+        private double attnScoresSoftCap = -1;
+        private double outputLogitsSoftCap = -1;
+        private Double rotaryBaseLocal;
+        private boolean useQkNorm;
+        private boolean useNormalizationBeforeAndAfter;
+        private boolean useNormalizationAfterOnly;
+        private boolean qkNormAcrossHeads;
         /** Problems with names given to the String setters, by JSON key, reported by {@link #build()}. */
         private final Map<String, String> unknownNames = new LinkedHashMap<>();
 
@@ -344,6 +436,10 @@ public record TransformerConfig(
             ntkOriginalCtxLen = c.ntkOriginalCtxLen; gatedMlp = c.gatedMlp; finalRms = c.finalRms;
             postEmbeddingLn = c.postEmbeddingLn; useLocalAttn = c.useLocalAttn; windowSize = c.windowSize;
             attnTypes = c.attnTypes; weightProcessing = c.weightProcessing;
+            attnScoresSoftCap = c.attnScoresSoftCap; outputLogitsSoftCap = c.outputLogitsSoftCap;
+            rotaryBaseLocal = c.rotaryBaseLocal; useQkNorm = c.useQkNorm;
+            useNormalizationBeforeAndAfter = c.useNormalizationBeforeAndAfter;
+            useNormalizationAfterOnly = c.useNormalizationAfterOnly; qkNormAcrossHeads = c.qkNormAcrossHeads;
         }
 
         public Builder nLayers(int v) { nLayers = v; return this; }
@@ -413,6 +509,13 @@ public record TransformerConfig(
         public Builder windowSize(Integer v) { windowSize = v; return this; }
         public Builder attnTypes(List<AttentionType> v) { attnTypes = v; return this; }
         public Builder weightProcessing(List<WeightProcessingStep> v) { weightProcessing = v; return this; }
+        public Builder attnScoresSoftCap(double v) { attnScoresSoftCap = v; return this; }
+        public Builder outputLogitsSoftCap(double v) { outputLogitsSoftCap = v; return this; }
+        public Builder rotaryBaseLocal(Double v) { rotaryBaseLocal = v; return this; }
+        public Builder useQkNorm(boolean v) { useQkNorm = v; return this; }
+        public Builder useNormalizationBeforeAndAfter(boolean v) { useNormalizationBeforeAndAfter = v; return this; }
+        public Builder useNormalizationAfterOnly(boolean v) { useNormalizationAfterOnly = v; return this; }
+        public Builder qkNormAcrossHeads(boolean v) { qkNormAcrossHeads = v; return this; }
 
         private <E> Builder byName(String key, String jsonName, Function<String, E> parse, Consumer<E> set) {
             if (jsonName == null) {
@@ -456,7 +559,9 @@ public record TransformerConfig(
                     defaultPrependBos, modelName, originalArchitecture, tokenizerName, nKeyValueHeads,
                     ungroupGroupedQueryAttention, rotaryDim, rotaryBase, rotaryAdjacentPairs, useNtkByPartsRope,
                     ntkByPartsLowFreqFactor, ntkByPartsHighFreqFactor, ntkByPartsFactor, ntkOriginalCtxLen, gatedMlp,
-                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes, weightProcessing);
+                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes, weightProcessing, attnScoresSoftCap,
+                    outputLogitsSoftCap, rotaryBaseLocal, useQkNorm, useNormalizationBeforeAndAfter,
+                    useNormalizationAfterOnly, qkNormAcrossHeads);
         }
     }
 }

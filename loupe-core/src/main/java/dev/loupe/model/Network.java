@@ -151,7 +151,21 @@ final class Network {
         if (lnFinal != null) {
             head.addAll(lnFinal.weights());
         }
-        return widened(head, pass, () -> unembed.forward(lnFinal == null ? finalResidual : lnFinal.forward(finalResidual)));
+        NDArray logits = widened(head, pass,
+                () -> unembed.forward(lnFinal == null ? finalResidual : lnFinal.forward(finalResidual)));
+        return softCapLogits(logits, cfg);
+    }
+
+    /**
+     * Gemma 2's final soft-cap, {@code cap·tanh(logits/cap)} with {@code output_logits_soft_cap}, after
+     * the unembedding (and its hooks) as in TransformerLens; logits pass unchanged without one.
+     */
+    static NDArray softCapLogits(NDArray logits, TransformerConfig cfg) {
+        if (!cfg.softCapsOutputLogits()) {
+            return logits;
+        }
+        float cap = (float) cfg.outputLogitsSoftCap();
+        return logits.div(cap).tanh().muli(cap);
     }
 
     /** Runs {@code layer} with its float16 weights widened to float32 for just that long. */

@@ -36,11 +36,14 @@ public final class WeightProcessing {
             result = foldLayerNorm(result, layerNorm, layerNorm);
             applied.add(WeightProcessingStep.FOLD_LN);
         }
-        if (options.centerWritingWeights() && layerNorm && !cfg.finalRms()) {
+        // Only where a centring norm reads everything written (norms after the sub-layers read W_O's and W_out's outputs first).
+        if (options.centerWritingWeights() && layerNorm && !cfg.finalRms() && !cfg.hasPostNorms()) {
             result = new ProcessedWeights(centerWritingWeights(result.stateDict(), result.config()), result.config());
             applied.add(WeightProcessingStep.CENTER_WRITING_WEIGHTS);
         }
-        if (options.centerUnembed()) {
+        // A soft-cap is not shift-invariant: centring the unembedding would change the capped logits'
+        // softmax, so TransformerLens skips it there (and so do we).
+        if (options.centerUnembed() && !cfg.softCapsOutputLogits()) {
             result = new ProcessedWeights(centerUnembed(result.stateDict()), result.config());
             applied.add(WeightProcessingStep.CENTER_UNEMBED);
         }
@@ -113,13 +116,18 @@ public final class WeightProcessing {
      * read from it: ln1 into W_Q/W_K/W_V and their biases, ln2 into W_in (and W_gate) and b_in,
      * ln_final into W_U and b_U; the norms lose their parameters (LN → LNPre, RMS → RMSPre). With
      * {@code centerWeights} the reading weights are then centred over d_model, which a centring norm
-     * makes free.
+     * makes free. Norms after attention and the MLP ({@code ln1_post}, {@code ln2_post}) and the q/k
+     * norms stay as they are: what reads them is not a linear map (the residual stream's next norm, the
+     * per-head rotation), so they have nothing to fold into; models with only those (OLMo 2) fold ln_final.
      */
     public static ProcessedWeights foldLayerNorm(ProcessedWeights weights, boolean foldBiases, boolean centerWeights) {
         TransformerConfig cfg = weights.config();
         Map<String, NDArray> sd = new LinkedHashMap<>(weights.stateDict());
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
+            if (!cfg.hasPreNorms()) {
+                continue;
+            }
             NDArray w1 = sd.remove(ActName.block(l, "ln1.w"));
             NDArray b1 = sd.remove(ActName.block(l, "ln1.b"));
             String[][] projections = {{"attn.W_Q", "attn.b_Q"}, {kv + "W_K", kv + "b_K"}, {kv + "W_V", kv + "b_V"}};

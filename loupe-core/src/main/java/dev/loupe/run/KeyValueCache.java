@@ -12,8 +12,9 @@ import java.util.Arrays;
 /**
  * The keys and values of every position seen so far, per layer, so that a forward pass over new
  * tokens attends to earlier ones without recomputing them (TransformerLens's
- * {@code HookedTransformerKeyValueCache}). Keys are stored after the rotary rotation, at the
- * key/value head count. Storage is preallocated and doubled when full, so appending a token costs
+ * {@code HookedTransformerKeyValueCache}). Keys are stored after any q/k norm and the rotary rotation
+ * (each layer's own base, so Gemma 3's local and global layers need nothing more), at the key/value head
+ * count; sliding windows are the attention mask's business, so every position is kept. Storage is preallocated and doubled when full, so appending a token costs
  * the same however long the cache is. {@link #freeze()} keeps a prefix for many continuations.
  *
  * <p>Pass it with {@code ForwardOptions.pastKvCache}; the cache owns its memory ({@link #close()}).

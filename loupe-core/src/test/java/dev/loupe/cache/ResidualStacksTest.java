@@ -35,7 +35,7 @@ class ResidualStacksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom"})
+        "bloom", "gemma2", "gemma3_text", "qwen3"})
     void matchesTransformerLens(String arch) {
         Map<String, NDArray> utils = Fixtures.readAll(Fixtures.tl(arch).resolve("utils.safetensors"), manager);
         JsonNode labels = Fixtures.json(Fixtures.tl(arch).resolve("meta.json")).get("utils_labels");
@@ -64,6 +64,7 @@ class ResidualStacksTest {
             LabelledStack heads = cache.stackHeadResults(StackOptions.defaults().withApplyLn(true));
             assertClose(what + " stack_head_results", heads.stack(), utils.get(prefix + "stack_head_results"), ATOL);
             assertThat(heads.labels()).containsExactlyElementsOf(strings(labels.get(prefix + "stack_head_results")));
+            // TransformerLens's logit lens is unembed(ln_final(·)), before any final soft-cap (Gemma 2).
             NDArray lens = accumulated.stack().matMul(model.stateDict().get("unembed.W_U"))
                     .add(model.stateDict().get("unembed.b_U"));
             assertClose(what + " logit_lens", lens, utils.get(prefix + "logit_lens"), ATOL);
@@ -75,7 +76,7 @@ class ResidualStacksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gpt2-tok", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "gpt2-tok", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
         "extra/gpt_neox_old_config", "extra/gpt2_bf16", "extra/gpt2_f16", "extra/llama_sharded"})
     void componentsSumToTheResidual(String name) {
         Map<String, NDArray> reference = Fixtures.readAll(Fixtures.model(name).resolve("reference.safetensors"), manager);
@@ -88,7 +89,13 @@ class ResidualStacksTest {
                     cache.decomposeResid(StackOptions.defaults()).stack().sum(new int[] {0}), total, 1e-5);
             for (int l = 0; l < n; l++) {
                 NDArray heads = cache.headResults(l).sum(new int[] {2}).add(model.stateDict().get(ActName.block(l, "attn.b_O")));
-                assertClose(name + " heads + b_O = attn_out " + l, heads, cache.get("attn_out", l), 1e-5);
+                // With a norm after attention, attn_out is that norm of the heads' sum, not the sum itself.
+                NDArray attnOut = cache.get("attn_out", l);
+                if (model.config().hasPostNorms()) {
+                    heads = heads.div(cache.get(ActName.of("scale", l, "ln1_post")));
+                    attnOut = cache.get(ActName.of("normalized", l, "ln1_post"));
+                }
+                assertClose(name + " heads + b_O = attn_out " + l, heads, attnOut, 1e-5);
             }
             LabelledStack withRemainder = cache.stackHeadResults(StackOptions.defaults().withInclRemainder(true));
             assertThat(withRemainder.labels()).endsWith("remainder");

@@ -7,6 +7,8 @@ import dev.loupe.LoupeException;
 import dev.loupe.load.ModelLoader;
 import dev.loupe.testing.Fixtures;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TransformerConfigTest {
 
@@ -21,6 +23,44 @@ class TransformerConfigTest {
         assertThat(fromTl.attnScale()).isEqualTo(Math.sqrt(8));
         assertThat(fromHf.toBuilder().modelName("gpt2").tokenizerName("gpt2").build())
                 .isEqualTo(fromTl.toBuilder().originalArchitecture("GPT2LMHeadModel").build());
+    }
+
+    /**
+     * TransformerLens's configs of the second wave (gemma2, gemma3_text: its hard-coded branches filled from
+     * config.json; qwen3: its Qwen3 branch) read as Loupe's adapters make them from config.json, new
+     * fields included (soft-caps, rotary_base_local, use_qk_norm, use_normalization_before_and_after,
+     * attn_types, window_size).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gemma2", "gemma3_text", "qwen3"})
+    void readsTheSecondWavesTransformerLensConfigsAsTheAdaptersMakeThem(String arch) {
+        JsonNode hooks = Fixtures.json(Fixtures.tl(arch).resolve("hooks.json"));
+        TransformerConfig fromTl = TransformerConfig.fromJson(hooks.get("cfg_unprocessed").toString());
+        TransformerConfig fromHf = ModelLoader.config(Fixtures.model(arch));
+        // Names, and TransformerLens's Qwen3 context of 2048 where config.json says 128, are not the architecture.
+        assertThat(fromHf.toBuilder().modelName(fromTl.modelName()).tokenizerName(fromTl.tokenizerName())
+                .nCtx(fromTl.nCtx()).build()).isEqualTo(fromTl);
+        TransformerConfig processed = TransformerConfig.fromJson(hooks.get("cfg_processed").toString());
+        assertThat(processed.normalizationType()).isEqualTo(NormalizationType.RMS_PRE);
+        assertThat(processed.postNormalizationType()).isEqualTo(NormalizationType.RMS);
+    }
+
+    @Test
+    void theSecondWavesFieldsDefaultToOffAndAreChecked() {
+        TransformerConfig cfg = TransformerConfig.fromJson(ModelLoader.config(Fixtures.model("gpt2")).toJson()
+                .replaceAll("\\s*\"(attn_scores_soft_cap|output_logits_soft_cap|rotary_base_local|use_qk_norm)\" : [^,]*,", ""));
+        assertThat(cfg.softCapsAttnScores()).isFalse();
+        assertThat(cfg.softCapsOutputLogits()).isFalse();
+        assertThat(cfg.attnScoresSoftCap()).isEqualTo(-1);
+        assertThat(cfg.rotaryBaseLocal()).isNull();
+        assertThat(cfg.hasPreNorms()).isTrue();
+        assertThat(cfg.hasPostNorms()).isFalse();
+        assertThatThrownBy(() -> cfg.toBuilder().useNormalizationBeforeAndAfter(true).useNormalizationAfterOnly(true)
+                .qkNormAcrossHeads(true).rotaryBaseLocal(-1.0).build())
+                .isInstanceOf(LoupeException.class)
+                .hasMessageContaining("exclude each other")
+                .hasMessageContaining("qk_norm_across_heads needs use_qk_norm")
+                .hasMessageContaining("rotary_base_local must be > 0");
     }
 
     @Test

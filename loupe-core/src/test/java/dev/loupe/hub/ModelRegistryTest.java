@@ -130,6 +130,55 @@ class ModelRegistryTest {
         assertThatThrownBy(() -> registry.aliases("nope")).isInstanceOf(LoupeException.class);
     }
 
+    /** The second wave's families by TransformerLens's names (Gemma 2, Gemma 3, Qwen3, OLMo 2). */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "gemma-2-2b                  | google/gemma-2-2b",
+        "google/gemma-2-2b           | google/gemma-2-2b",
+        "gemma-2-9b                  | google/gemma-2-9b",
+        "gemma-2-2b-it               | google/gemma-2-2b-it",
+        "gemma-3-270m                | google/gemma-3-270m",
+        "gemma-3-1b-pt               | google/gemma-3-1b-pt",
+        "gemma-3-4b-it               | google/gemma-3-4b-it",
+        "Qwen/Qwen3-0.6B             | Qwen/Qwen3-0.6B",
+        "qwen3-1.7b                  | Qwen/Qwen3-1.7B",
+        "qwen3-4b                    | Qwen/Qwen3-4B",
+        "qwen3-8b                    | Qwen/Qwen3-8B",
+        "qwen3-14b                   | Qwen/Qwen3-14B",
+        "olmo-2-1b                   | allenai/OLMo-2-0425-1B",
+        "olmo-2-7b                   | allenai/OLMo-2-1124-7B",
+    })
+    void resolvesTheSecondWavesTransformerLensNames(String nameOrAlias, String official) {
+        assertThat(registry.officialName(nameOrAlias)).isEqualTo(official);
+        assertThat(registry.officialNames()).contains(official);
+    }
+
+    /** Loupe's own rows (loupe-models.tsv): resolved like TransformerLens's, but not counted among them. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "olmo-2-13b                  | allenai/OLMo-2-1124-13B",
+        "OLMo-2-13B-Instruct         | allenai/OLMo-2-1124-13B-Instruct",
+        "olmo-2-32b                  | allenai/OLMo-2-0325-32B",
+        "olmo-2-1b-instruct          | allenai/OLMo-2-0425-1B-Instruct",
+        "allenai/olmo-2-1124-7b-instruct | allenai/OLMo-2-1124-7B-Instruct",
+    })
+    void resolvesLoupesOwnHubIdsApartFromTransformerLenss(String nameOrAlias, String loupeName) {
+        assertThat(registry.officialName(nameOrAlias)).isEqualTo(loupeName);
+        assertThat(registry.loupeNames()).contains(loupeName);
+        assertThat(registry.officialNames()).doesNotContain(loupeName);
+        assertThat(registry.aliases(loupeName)).isNotEmpty();
+    }
+
+    @Test
+    void loupesNamesNeverShadowTransformerLenss() {
+        assertThat(registry.loupeNames()).hasSize(6);
+        for (String name : registry.loupeNames()) {
+            for (String n : registry.aliases(name)) {
+                assertThat(registry.officialName(n)).isEqualTo(name);
+            }
+        }
+    }
+
     @Test
     void officialIsLoadedOnce() {
         assertThat(ModelRegistry.official()).isSameAs(registry);

@@ -38,7 +38,8 @@ class HalfPrecisionWeightsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "gemma", "bloom", "gpt_neox", "gptj", "opt", "phi"})
+    @ValueSource(strings = {"llama", "gemma", "bloom", "gpt_neox", "gptj", "opt", "phi", "gemma2", "gemma3_text", "qwen3",
+        "olmo2"})
     void everyArchitectureRunsWithFloat16WeightsCloseToFloat32(String arch) {
         try (HookedTransformer half = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch), WeightDtype.FLOAT16);
              NDManager manager = NDManager.newBaseManager()) {

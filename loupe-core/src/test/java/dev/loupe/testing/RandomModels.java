@@ -4,10 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.AttentionType;
 import dev.loupe.config.NormalizationType;
 import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.ActName;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +31,22 @@ public final class RandomModels {
                 .positionalEmbeddingType(PositionalEmbeddingType.ROTARY).build();
     }
 
+    /**
+     * A small Gemma-2/3-like config: norms before and after attention and the MLP, soft-caps, q/k norms
+     * per head, alternating sliding-window and global layers with a rotary base each.
+     */
+    public static TransformerConfig gemmaLikeConfig() {
+        return rmsNormConfig().toBuilder().nLayers(3).useNormalizationBeforeAndAfter(true).attnScoresSoftCap(3.0)
+                .outputLogitsSoftCap(2.5).useQkNorm(true).useLocalAttn(true).windowSize(3)
+                .attnTypes(List.of(AttentionType.LOCAL, AttentionType.GLOBAL, AttentionType.LOCAL))
+                .rotaryBase(1e6).rotaryBaseLocal(100.0).attnScale(3.0).build();
+    }
+
+    /** A small OLMo-2-like config with grouped-query attention: norms only after the sub-layers, q/k norms across heads. */
+    public static TransformerConfig olmoLikeConfig() {
+        return rmsNormConfig().toBuilder().useNormalizationAfterOnly(true).useQkNorm(true).qkNormAcrossHeads(true).build();
+    }
+
     /** Every parameter {@code cfg} needs, drawn at random (seeded by the manager's engine). */
     public static Map<String, NDArray> stateDict(TransformerConfig cfg, NDManager manager) {
         Map<String, NDArray> sd = new LinkedHashMap<>();
@@ -43,11 +61,22 @@ public final class RandomModels {
         }
         String gqa = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
-            for (String ln : List.of("ln1", "ln2")) {
+            List<String> norms = new ArrayList<>();
+            if (cfg.hasPreNorms()) {
+                norms.addAll(List.of("ln1", "ln2"));
+            }
+            if (cfg.hasPostNorms()) {
+                norms.addAll(List.of("ln1_post", "ln2_post"));
+            }
+            for (String ln : norms) {
                 sd.put(ActName.block(l, ln + ".w"), random(manager, 0.2f, d).add(1f));
                 if (layerNorm) {
                     sd.put(ActName.block(l, ln + ".b"), random(manager, 0.1f, d));
                 }
+            }
+            if (cfg.useQkNorm()) {
+                sd.put(ActName.block(l, "attn.q_norm.w"), random(manager, 0.2f, cfg.qkNormAcrossHeads() ? h * dh : dh).add(1f));
+                sd.put(ActName.block(l, "attn.k_norm.w"), random(manager, 0.2f, cfg.qkNormAcrossHeads() ? kv * dh : dh).add(1f));
             }
             sd.put(ActName.block(l, "attn.W_Q"), random(manager, 0.4f, h, d, dh));
             sd.put(ActName.block(l, gqa + "W_K"), random(manager, 0.4f, kv, d, dh));

@@ -25,6 +25,20 @@ class HooksCommandTest {
     }
 
     @Test
+    void listsTheNormsAfterTheSubLayersAndTheQkNormsWithTheirShapes() {
+        CliTestSupport.Result gemma3 = run("hooks", "--model", "../testdata/models/gemma3_text", "--pos", "5");
+        assertThat(gemma3.exitCode()).as(gemma3.err()).isZero();
+        assertThat(gemma3.out().lines().toList()).contains("blocks.0.ln1_post.hook_scale  [1, 5, 1]",
+                "blocks.1.ln2_post.hook_normalized  [1, 5, 32]", "blocks.0.attn.q_norm.hook_scale  [20, 1]",
+                "blocks.0.attn.k_norm.hook_normalized  [10, 8]");
+        CliTestSupport.Result olmo2 = run("hooks", "--model", "../testdata/models/olmo2", "--pos", "5");
+        assertThat(olmo2.exitCode()).as(olmo2.err()).isZero();
+        assertThat(olmo2.out().lines().toList()).contains("blocks.0.ln1_post.hook_scale  [1, 5, 1]",
+                "blocks.0.attn.q_norm.hook_normalized  [1, 5, 32]", "blocks.0.attn.k_norm.hook_scale  [1, 5, 1]")
+                .noneMatch(line -> line.startsWith("blocks.0.ln1.") || line.startsWith("blocks.0.ln2."));
+    }
+
+    @Test
     void flagsTurnOnTheOptionalHooks() {
         CliTestSupport.Result result = run("hooks", "--model", GPT2.toString(), "--pos", "3", "--batch", "2",
                 "--attn-result", "--split-qkv-input", "--attn-in", "--mlp-in", "--hook-tokens");

@@ -13,7 +13,8 @@ import java.util.List;
 public final class Adapters {
     private static final List<ArchitectureAdapter> ALL = List.of(new Gpt2Adapter(), new GptNeoXAdapter(),
             new LlamaAdapter(), new GptNeoAdapter(), new GptJAdapter(), new OptAdapter(), new MistralAdapter(),
-            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter());
+            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter(), new Gemma2Adapter(),
+            new Gemma3TextAdapter(), new Qwen3Adapter(), new Olmo2Adapter());
 
     private static final ArchitectureAdapter NATIVE = new NativeFormat();
 

@@ -10,8 +10,9 @@ import dev.loupe.config.TransformerConfig;
  * {@code 1 + w}, embeddings multiplied by {@code sqrt(d_model)}, a gelu-tanh gated MLP and a
  * {@code head_dim} that need not be {@code d_model / n_heads}. As TransformerLens does, the scale is
  * folded into {@code W_E} and the norms store {@code 1 + w}; the tied unembedding stays unscaled.
+ * Gemma 2 and 3 extend it ({@link Gemma2Adapter}).
  */
-public final class GemmaAdapter extends LlamaAdapter {
+public class GemmaAdapter extends LlamaAdapter {
     @Override
     public String modelType() {
         return "gemma";

@@ -16,8 +16,9 @@ import java.util.Map;
 
 /**
  * Llama ({@code model_type} "llama"): RMSNorm, gated SiLU MLP, rotary embeddings with
- * {@code rope_theta} (and Llama 3's scaling), grouped-query attention. Mistral, Qwen2 and Gemma are
- * the same architecture with small differences, so their adapters extend this one.
+ * {@code rope_theta} (and Llama 3's scaling), grouped-query attention. Mistral, Qwen2, Qwen3, Gemma
+ * (2, 3) and OLMo 2 are the same architecture with small differences, so their adapters extend this
+ * one; the config says which norms and q/k norms the checkpoint has.
  */
 public class LlamaAdapter implements ArchitectureAdapter {
 
@@ -81,8 +82,21 @@ public class LlamaAdapter implements ArchitectureAdapter {
         w.put("embed.W_E", embedding(embedding, cfg));
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "layers." + l + ".";
-            w.put(ActName.block(l, "ln1.w"), norm(w.raw(hf + "input_layernorm.weight")));
-            w.put(ActName.block(l, "ln2.w"), norm(w.raw(hf + "post_attention_layernorm.weight")));
+            // Llama's post_attention_layernorm is the norm before the MLP (ln2); with norms after the
+            // sub-layers too (Gemma 2, 3) it is the one after attention (ln1_post), and OLMo 2 has only those.
+            if (cfg.hasPreNorms()) {
+                w.put(ActName.block(l, "ln1.w"), norm(w.raw(hf + "input_layernorm.weight")));
+            }
+            if (cfg.hasPostNorms()) {
+                w.put(ActName.block(l, "ln1_post.w"), norm(w.raw(hf + "post_attention_layernorm.weight")));
+            }
+            if (cfg.hasPreNorms()) {
+                w.put(ActName.block(l, "ln2.w"), norm(w.raw(hf + (cfg.hasPostNorms() ? "pre_feedforward_layernorm.weight"
+                        : "post_attention_layernorm.weight"))));
+            }
+            if (cfg.hasPostNorms()) {
+                w.put(ActName.block(l, "ln2_post.w"), norm(w.raw(hf + "post_feedforward_layernorm.weight")));
+            }
             w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(hf + "self_attn.q_proj.weight", nHeads, dHead));
             w.put(ActName.block(l, kv + "W_K"), w.intoHeads(hf + "self_attn.k_proj.weight", kvHeads, dHead));
             w.put(ActName.block(l, kv + "W_V"), w.intoHeads(hf + "self_attn.v_proj.weight", kvHeads, dHead));
@@ -91,6 +105,10 @@ public class LlamaAdapter implements ArchitectureAdapter {
             w.put(ActName.block(l, kv + "b_V"), w.headBias(hf + "self_attn.v_proj.bias", kvHeads, dHead));
             w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(hf + "self_attn.o_proj.weight", nHeads, dHead));
             w.put(ActName.block(l, "attn.b_O"), w.biasOrZeros(hf + "self_attn.o_proj.bias", cfg.dModel()));
+            if (cfg.useQkNorm()) {
+                w.put(ActName.block(l, "attn.q_norm.w"), norm(w.raw(hf + "self_attn.q_norm.weight")));
+                w.put(ActName.block(l, "attn.k_norm.w"), norm(w.raw(hf + "self_attn.k_norm.weight")));
+            }
             w.put(ActName.block(l, "mlp.W_gate"), w.linear(hf + "mlp.gate_proj.weight"));
             w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.up_proj.weight"));
             w.put(ActName.block(l, "mlp.b_in"), w.biasOrZeros(hf + "mlp.up_proj.bias", cfg.dMlp()));

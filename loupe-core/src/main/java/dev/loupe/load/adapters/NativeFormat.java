@@ -89,13 +89,25 @@ public final class NativeFormat implements ArchitectureAdapter {
         }
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int layer = 0; layer < cfg.nLayers(); layer++) {
-            names.addAll(norm(ActName.block(layer, "ln1"), cfg.normalizationType()));
-            if (!cfg.attnOnly()) {
+            if (cfg.hasPreNorms()) {
+                names.addAll(norm(ActName.block(layer, "ln1"), cfg.normalizationType()));
+            }
+            if (cfg.hasPostNorms()) {
+                names.addAll(norm(ActName.block(layer, "ln1_post"), cfg.postNormalizationType()));
+            }
+            if (!cfg.attnOnly() && cfg.hasPreNorms()) {
                 names.addAll(norm(ActName.block(layer, "ln2"), cfg.normalizationType()));
+            }
+            if (cfg.hasPostNorms()) {
+                names.addAll(norm(ActName.block(layer, "ln2_post"), cfg.postNormalizationType()));
             }
             for (String name : List.of("attn.W_Q", kv + "W_K", kv + "W_V", "attn.W_O", "attn.b_Q", kv + "b_K",
                     kv + "b_V", "attn.b_O")) {
                 names.add(ActName.block(layer, name));
+            }
+            if (cfg.useQkNorm()) {
+                names.add(ActName.block(layer, "attn.q_norm.w"));
+                names.add(ActName.block(layer, "attn.k_norm.w"));
             }
             if (!cfg.attnOnly()) {
                 names.add(ActName.block(layer, "mlp.W_in"));

@@ -9,9 +9,9 @@ import java.util.List;
 
 /**
  * Qwen2 ({@code model_type} "qwen2"): Llama with biases on q, k and v, no BOS by default, and a
- * sliding window only when {@code use_sliding_window} is set.
+ * sliding window only when {@code use_sliding_window} is set. Qwen3 extends it ({@link Qwen3Adapter}).
  */
-public final class Qwen2Adapter extends LlamaAdapter {
+public class Qwen2Adapter extends LlamaAdapter {
     @Override
     public String modelType() {
         return "qwen2";

@@ -1,7 +1,8 @@
 /**
  * One adapter per Hugging Face {@code model_type} ({@link dev.loupe.load.adapters.Gpt2Adapter},
  * {@link dev.loupe.load.adapters.GptNeoXAdapter}, {@link dev.loupe.load.adapters.LlamaAdapter} and
- * the Mistral, Qwen2 and Gemma adapters that extend it, GPT-Neo, GPT-J, OPT, Phi, BLOOM), plus
+ * the Mistral, Qwen2 (and Qwen3), Gemma (and Gemma 2, Gemma 3) and OLMo 2 adapters that extend it,
+ * GPT-Neo, GPT-J, OPT, Phi, BLOOM), plus
  * {@link dev.loupe.load.adapters.NativeFormat} for Loupe's own folders (TransformerLens's config keys
  * and parameter names, written by {@link dev.loupe.load.adapters.NativeModelWriter}).
  * {@code Adapters.ALL} lists them all: a new architecture is one more

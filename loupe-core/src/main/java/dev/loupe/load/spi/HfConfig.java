@@ -3,7 +3,11 @@ package dev.loupe.load.spi;
 import dev.loupe.CheckpointException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.config.AttentionType;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.function.IntFunction;
 
 /** Typed reads of a Hugging Face {@code config.json}, with errors that name the missing key. */
 public final class HfConfig {
@@ -85,6 +89,51 @@ public final class HfConfig {
             default -> throw new CheckpointException("config.json asks for rope scaling '" + type
                     + "', which Loupe does not support yet (supported: none, llama3)");
         }
+    }
+
+    /**
+     * Rotary θ of one kind of layer when {@code rope_parameters} holds one entry per layer type, as
+     * transformers 5 writes Gemma 3's ({@code rope_parameters.sliding_attention.rope_theta},
+     * {@code rope_parameters.full_attention.rope_theta}); else {@code fallback}. Refuses rope scaling
+     * there, which Loupe does not apply per layer type.
+     */
+    public double ropeTheta(String layerType, double fallback) {
+        JsonNode parameters = json.path("rope_parameters").path(layerType);
+        String type = parameters.path("rope_type").asText("default");
+        if (!type.equals("default")) {
+            throw new CheckpointException("config.json asks for rope scaling '" + type + "' on " + layerType
+                    + " layers, which Loupe does not support yet (supported: none)");
+        }
+        return parameters.hasNonNull("rope_theta") ? parameters.get("rope_theta").asDouble() : fallback;
+    }
+
+    /**
+     * Per layer, whether it attends to a sliding window ({@code LOCAL}) or to every earlier position
+     * ({@code GLOBAL}): {@code layer_types} ({@code "sliding_attention"} / {@code "full_attention"}) as
+     * Hugging Face writes it, else {@code fallback} of the layer index (the model's default pattern).
+     */
+    public List<AttentionType> layerTypes(int nLayers, IntFunction<AttentionType> fallback) {
+        JsonNode types = json.path("layer_types");
+        List<AttentionType> result = new ArrayList<>();
+        if (!types.isArray()) {
+            for (int l = 0; l < nLayers; l++) {
+                result.add(fallback.apply(l));
+            }
+            return result;
+        }
+        if (types.size() != nLayers) {
+            throw new CheckpointException("config.json's layer_types has " + types.size() + " entries for "
+                    + nLayers + " layers");
+        }
+        for (JsonNode type : types) {
+            result.add(switch (type.asText()) {
+                case "sliding_attention" -> AttentionType.LOCAL;
+                case "full_attention" -> AttentionType.GLOBAL;
+                default -> throw new CheckpointException("config.json's layer_types has '" + type.asText()
+                        + "'; Loupe knows sliding_attention and full_attention");
+            });
+        }
+        return result;
     }
 
     /** The raw node, or a missing node. */

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,17 +18,25 @@ import java.util.List;
  * (or {@code _b_K}/{@code _b_V}), {@code W_O} [n_heads, d_head, d_model], {@code b_O} [d_model].
  *
  * <p>Hooks, in firing order: {@code hook_q} [batch, pos, head_index, d_head], {@code hook_k} and
- * {@code hook_v} [batch, pos, kv_head_index, d_head]; with rotary embeddings {@code hook_rot_q} and
- * {@code hook_rot_k} (after the rotation); {@code hook_attn_scores} and {@code hook_pattern} [batch,
- * head_index, query_pos, key_pos] (masked scores are exactly -inf); {@code hook_z} [batch, pos,
- * head_index, d_head]; and with {@code use_attn_result} {@code hook_result} [batch, pos, head_index,
- * d_model] (without b_O).
+ * {@code hook_v} [batch, pos, kv_head_index, d_head]; with {@code use_qk_norm} the hooks of
+ * {@code q_norm} and {@code k_norm} (see {@link QkNorm}); with rotary embeddings {@code hook_rot_q} and
+ * {@code hook_rot_k} (after the norms and the rotation); {@code hook_attn_scores} and {@code hook_pattern}
+ * [batch, head_index, query_pos, key_pos] (scores after the scale and any soft-cap; masked scores are
+ * exactly -inf); {@code hook_z} [batch, pos, head_index, d_head]; and with {@code use_attn_result}
+ * {@code hook_result} [batch, pos, head_index, d_model] (without b_O).
+ *
+ * <p>Scores are {@code q·k / attn_scale}, soft-capped to {@code cap·tanh(scores/cap)} when
+ * {@code attn_scores_soft_cap} is set (Gemma 2), then masked: causal, and on local layers limited to
+ * the last {@code window_size} positions.
  */
 public final class Attention {
     private final int nHeads;
     private final int kvHeads;
     private final int dHead;
     private final float attnScale;
+    private final float softCap; // ≤ 0: none
+    private final QkNorm qNorm; // null without use_qk_norm
+    private final QkNorm kNorm;
     private final Weight wQ;
     private final Weight wK;
     private final Weight wV;
@@ -66,6 +75,10 @@ public final class Attention {
         this.kColumns = new NDIndex().addAllDim(2).addSliceDim(qWidth, qWidth + kvWidth);
         this.vColumns = new NDIndex().addAllDim(2).addSliceDim(qWidth + kvWidth, qWidth + 2 * kvWidth);
         this.attnScale = cfg.useAttnScale() ? (float) cfg.attnScale() : 1f;
+        this.softCap = (float) cfg.attnScoresSoftCap();
+        // Registered before the attention's own hooks, as TransformerLens registers its sub-modules.
+        qNorm = cfg.useQkNorm() ? new QkNorm(name + ".q_norm", false, cfg, params, hooks) : null;
+        kNorm = cfg.useQkNorm() ? new QkNorm(name + ".k_norm", true, cfg, params, hooks) : null;
         int d = cfg.dModel();
         String kv = cfg.groupedQueryAttention() ? "._" : ".";
         wQ = params.weight(name + ".W_Q", nHeads, d, dHead);
@@ -132,9 +145,14 @@ public final class Attention {
 
     private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask, AttentionInputs inputs,
             TransformerConfig cfg, int layer) {
-        if (inputs.rotary() != null) {
-            q = hookRotQ.fire(inputs.rotary().apply(q));
-            k = inputs.rotary().apply(k);
+        if (qNorm != null) {
+            q = qNorm.forward(q);
+            k = kNorm.forward(k);
+        }
+        Rotary rotary = inputs.rotary(cfg, layer);
+        if (rotary != null) {
+            q = hookRotQ.fire(rotary.apply(q));
+            k = rotary.apply(k);
         }
         if (inputs.cache() != null) {
             // Cached keys were rotated at their own positions, so rotating only the new ones is exact.
@@ -142,7 +160,7 @@ public final class Attention {
             k = all[0];
             v = all[1];
         }
-        if (inputs.rotary() != null) {
+        if (rotary != null) {
             // As in TransformerLens, hook_rot_k sees every key, cached ones included, and what a hook
             // changes there is not stored in the cache: it gets a copy, never the cache's buffer.
             k = hookRotK.fire(inputs.cache() != null && hookRotK.hasHooks() ? k.duplicate() : k);
@@ -151,6 +169,9 @@ public final class Attention {
         NDArray values = repeatKv(v);
         NDArray scores = q.transpose(0, 2, 1, 3).matMul(keys.transpose(0, 2, 3, 1)); // [batch, head, q_pos, k_pos]
         scores.divi(attnScale);
+        if (softCap > 0) {
+            scores = scores.divi(softCap).tanh().muli(softCap);
+        }
         if (inputs.alibi() != null) {
             scores.addi(inputs.alibi());
         }
@@ -172,7 +193,12 @@ public final class Attention {
 
     /** Its parameters, and the fused forms derived from them. */
     public List<Weight> weights() {
-        return List.of(wQ, wK, wV, bQ, bK, bV, wO, bO, wQkv, bQkv, wOFlat);
+        List<Weight> weights = new ArrayList<>(List.of(wQ, wK, wV, bQ, bK, bV, wO, bO, wQkv, bQkv, wOFlat));
+        if (qNorm != null) {
+            weights.addAll(qNorm.weights());
+            weights.addAll(kNorm.weights());
+        }
+        return weights;
     }
 
     /** Keys or values [batch, pos, kv_heads, d_head] shared by groups of query heads → one per query head. */

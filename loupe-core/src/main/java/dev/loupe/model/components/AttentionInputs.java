@@ -11,13 +11,15 @@ import dev.loupe.config.TransformerConfig;
  *
  * @param globalMask [1 or batch, 1, pos, pos]: causal, and padded keys hidden
  * @param localMask the same restricted to the last {@code window_size} positions, or null
- * @param rotary the rotary angles, or null
+ * @param rotary the rotary angles (of the global layers when local ones have a base of their own), or null
+ * @param localRotary the rotary angles of the local layers when they have a base of their own
+ *     ({@code rotary_base_local}, Gemma 3), else null
  * @param alibi the ALiBi biases [1, n_heads, pos, pos], or null
  * @param hasPadding whether a whole row can be hidden (then its pattern is 0, not NaN)
  * @param cache earlier positions' keys and values, or null
  */
-public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rotary, NDArray alibi, boolean hasPadding,
-        dev.loupe.run.KeyValueCache cache) {
+public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rotary, Rotary localRotary, NDArray alibi,
+        boolean hasPadding, dev.loupe.run.KeyValueCache cache) {
 
     /**
      * @param pos new positions (the queries)
@@ -31,13 +33,23 @@ public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rota
         NDArray global = mask(manager, batch, pos, offset, keep, Integer.MAX_VALUE);
         NDArray local = cfg.useLocalAttn() ? mask(manager, batch, pos, offset, keep, cfg.windowSize()) : null;
         return switch (cfg.positionalEmbeddingType()) {
-            case STANDARD -> new AttentionInputs(global, local, null, null, keep != null, cache);
-            case ROTARY -> new AttentionInputs(global, local,
-                    Rotary.of(cfg, manager, positions(keep, batch, pos, offset), keep == null ? 1 : batch, pos), null,
-                    keep != null, cache);
-            case ALIBI -> new AttentionInputs(global, local, null, Alibi.bias(manager, cfg.nHeads(), pos, offset),
+            case STANDARD -> new AttentionInputs(global, local, null, null, null, keep != null, cache);
+            case ROTARY -> {
+                long[] positions = positions(keep, batch, pos, offset);
+                int rows = keep == null ? 1 : batch;
+                Rotary localRotary = cfg.hasLocalRotaryBase()
+                        ? Rotary.of(cfg, cfg.rotaryBaseLocal(), manager, positions, rows, pos) : null;
+                yield new AttentionInputs(global, local, Rotary.of(cfg, cfg.rotaryBase(), manager, positions, rows, pos),
+                        localRotary, null, keep != null, cache);
+            }
+            case ALIBI -> new AttentionInputs(global, local, null, null, Alibi.bias(manager, cfg.nHeads(), pos, offset),
                     keep != null, cache);
         };
+    }
+
+    /** The rotary angles of layer {@code layer} (its own base on local layers when they have one), or null. */
+    public Rotary rotary(TransformerConfig cfg, int layer) {
+        return localRotary != null && cfg.isLocalLayer(layer) ? localRotary : rotary;
     }
 
     /** The mask of layer {@code layer}. */

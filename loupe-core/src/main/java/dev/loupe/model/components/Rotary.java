@@ -25,26 +25,27 @@ public record Rotary(NDArray cos, NDArray sin, int rotaryDim, boolean adjacentPa
     /**
      * The angles for every position of a pass.
      *
+     * @param base the rotary θ ({@code rotary_base}, or {@code rotary_base_local} for local layers)
      * @param positions the position of each token [rows, pos]
      * @param rows 1 when every sequence has the same positions, else the batch size
      */
-    public static Rotary of(TransformerConfig cfg, NDManager manager, long[] positions, int rows, int pos) {
+    public static Rotary of(TransformerConfig cfg, double base, NDManager manager, long[] positions, int rows, int pos) {
         int rotaryDim = cfg.rotaryDim();
-        float[] invFreq = inverseFrequencies(cfg);
+        float[] invFreq = inverseFrequencies(cfg, base);
         float[] cos = new float[rows * pos * rotaryDim];
         float[] sin = new float[cos.length];
         int half = rotaryDim / 2;
         for (int r = 0; r < rows; r++) {
             for (int p = 0; p < pos; p++) {
                 float position = positions[r * pos + p];
-                int base = (r * pos + p) * rotaryDim;
+                int offset = (r * pos + p) * rotaryDim;
                 for (int i = 0; i < half; i++) {
                     float angle = position * invFreq[i];
                     float c = (float) Math.cos(angle);
                     float s = (float) Math.sin(angle);
                     // Halves layout repeats the frequencies as (f0..fn, f0..fn); adjacent pairs as (f0, f0, f1, f1, …).
-                    int first = cfg.rotaryAdjacentPairs() ? base + 2 * i : base + i;
-                    int second = cfg.rotaryAdjacentPairs() ? base + 2 * i + 1 : base + half + i;
+                    int first = cfg.rotaryAdjacentPairs() ? offset + 2 * i : offset + i;
+                    int second = cfg.rotaryAdjacentPairs() ? offset + 2 * i + 1 : offset + half + i;
                     cos[first] = c;
                     cos[second] = c;
                     sin[first] = s;
@@ -78,12 +79,12 @@ public record Rotary(NDArray cos, NDArray sin, int rotaryDim, boolean adjacentPa
     }
 
     /** θ^(-2i/d) for i &lt; d/2, in float32 as Hugging Face computes them, with Llama 3 scaling if set. */
-    static float[] inverseFrequencies(TransformerConfig cfg) {
+    static float[] inverseFrequencies(TransformerConfig cfg, double base) {
         int rotaryDim = cfg.rotaryDim();
         float[] invFreq = new float[rotaryDim / 2];
         for (int i = 0; i < invFreq.length; i++) {
             float exponent = (float) (2 * i) / rotaryDim;
-            invFreq[i] = 1.0f / (float) Math.pow(cfg.rotaryBase(), exponent);
+            invFreq[i] = 1.0f / (float) Math.pow(base, exponent);
         }
         if (cfg.useNtkByPartsRope()) {
             double factor = cfg.ntkByPartsFactor();

@@ -11,18 +11,28 @@ import java.util.List;
 /**
  * One transformer block, pre-norm: {@code resid_mid = resid_pre + attn(ln1(resid_pre))},
  * {@code resid_post = resid_mid + mlp(ln2(resid_mid))}. Parallel blocks (GPT-J, NeoX) add both
- * sub-layers to {@code resid_pre} and have no {@code hook_resid_mid}.
+ * sub-layers to {@code resid_pre} and have no {@code hook_resid_mid}. With
+ * {@code use_normalization_before_and_after} (Gemma 2 and 3) the outputs are normalised too before
+ * they are added: {@code resid_mid = resid_pre + ln1_post(attn(ln1(resid_pre)))},
+ * {@code resid_post = resid_mid + ln2_post(mlp(ln2(resid_mid)))}; with {@code use_normalization_after_only}
+ * (OLMo 2) there is no {@code ln1}/{@code ln2}: {@code resid_mid = resid_pre + ln1_post(attn(resid_pre))},
+ * {@code resid_post = resid_mid + ln2_post(mlp(resid_mid))}. {@code hook_attn_out} and {@code hook_mlp_out}
+ * are after the post-norms.
  *
  * <p>Hook points (TransformerLens names under {@code blocks.L.}): {@code hook_resid_pre},
  * {@code hook_attn_out}, {@code hook_resid_mid}, {@code hook_mlp_out}, {@code hook_resid_post}
  * [batch, pos, d_model]; with flags {@code hook_attn_in}, {@code hook_q_input},
  * {@code hook_k_input}, {@code hook_v_input} [batch, pos, head_index, d_model] and
- * {@code hook_mlp_in} [batch, pos, d_model].
+ * {@code hook_mlp_in} [batch, pos, d_model]; the post-norms' {@code ln1_post.hook_scale},
+ * {@code ln2_post.hook_scale} [batch, pos, 1] and {@code ln1_post.hook_normalized},
+ * {@code ln2_post.hook_normalized} [batch, pos, d_model].
  */
 public final class TransformerBlock {
     private final int layer;
     private final Norm ln1;
     private final Norm ln2;
+    private final Norm ln1Post; // null without norms after the sub-layers
+    private final Norm ln2Post;
     private final Attention attn;
     private final FeedForward mlp;
     private final HookPoint hookAttnIn;
@@ -39,9 +49,14 @@ public final class TransformerBlock {
     public TransformerBlock(int layer, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
         String name = ActName.block(layer);
         this.layer = layer;
-        // Registration order is TransformerLens's: ln1, ln2, attn, mlp, then the block's own points.
-        ln1 = Norm.create(cfg.normalizationType(), name + ".ln1", cfg, params, hooks, true);
-        ln2 = cfg.attnOnly() ? null : Norm.create(cfg.normalizationType(), name + ".ln2", cfg, params, hooks, false);
+        // Registration order is TransformerLens's: ln1, ln1_post, ln2, ln2_post, attn, mlp, then the block's own points.
+        ln1 = cfg.hasPreNorms() ? Norm.create(cfg.normalizationType(), name + ".ln1", cfg, params, hooks, true) : null;
+        ln1Post = cfg.hasPostNorms() ? Norm.create(cfg.postNormalizationType(), name + ".ln1_post", cfg, params, hooks, false)
+                : null;
+        ln2 = cfg.attnOnly() || !cfg.hasPreNorms() ? null
+                : Norm.create(cfg.normalizationType(), name + ".ln2", cfg, params, hooks, false);
+        ln2Post = cfg.hasPostNorms() ? Norm.create(cfg.postNormalizationType(), name + ".ln2_post", cfg, params, hooks, false)
+                : null;
         attn = new Attention(name + ".attn", cfg, params, hooks);
         mlp = cfg.attnOnly() ? null : FeedForward.create(name + ".mlp", cfg, params, hooks);
         HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dModel());
@@ -66,7 +81,7 @@ public final class TransformerBlock {
      */
     public NDArray forward(NDArray residPre, AttentionInputs inputs, TransformerConfig cfg) {
         residPre = hookResidPre.fire(residPre);
-        NDArray attnOut = hookAttnOut.fire(attention(residPre, inputs, cfg));
+        NDArray attnOut = hookAttnOut.fire(norm(ln1Post, attention(residPre, inputs, cfg)));
         if (cfg.attnOnly()) {
             return hookResidPost.fire(residPre.add(attnOut));
         }
@@ -75,7 +90,7 @@ public final class TransformerBlock {
             return hookResidPost.fire(residPre.add(attnOut).addi(mlpOut));
         }
         NDArray residMid = hookResidMid.fire(residPre.add(attnOut));
-        NDArray mlpOut = hookMlpOut.fire(mlp.forward(norm(ln2, mlpIn(residMid, cfg))));
+        NDArray mlpOut = hookMlpOut.fire(norm(ln2Post, mlp.forward(norm(ln2, mlpIn(residMid, cfg)))));
         return hookResidPost.fire(residMid.add(mlpOut));
     }
 
@@ -112,7 +127,7 @@ public final class TransformerBlock {
     /** Every parameter of the block. */
     public List<Weight> weights() {
         List<Weight> weights = new ArrayList<>(attn.weights());
-        for (Norm norm : new Norm[] {ln1, ln2}) {
+        for (Norm norm : new Norm[] {ln1, ln1Post, ln2, ln2Post}) {
             if (norm != null) {
                 weights.addAll(norm.weights());
             }

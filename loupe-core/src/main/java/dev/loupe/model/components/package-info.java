@@ -3,7 +3,8 @@
  * points: {@link dev.loupe.model.components.Embed}, {@link dev.loupe.model.components.PosEmbed},
  * {@link dev.loupe.model.components.LayerNorm} and {@link dev.loupe.model.components.RmsNorm}
  * (behind {@link dev.loupe.model.components.Norm}), {@link dev.loupe.model.components.Attention}
- * (with {@link dev.loupe.model.components.Rotary} and {@link dev.loupe.model.components.Alibi}),
+ * (with {@link dev.loupe.model.components.QkNorm}, {@link dev.loupe.model.components.Rotary} and
+ * {@link dev.loupe.model.components.Alibi}),
  * {@link dev.loupe.model.components.Mlp} and {@link dev.loupe.model.components.GatedMlp},
  * {@link dev.loupe.model.components.TransformerBlock} and
  * {@link dev.loupe.model.components.Unembed}. {@link dev.loupe.model.components.HookCatalog} lists

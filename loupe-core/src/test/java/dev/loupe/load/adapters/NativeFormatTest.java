@@ -35,6 +35,28 @@ class NativeFormatTest {
         assertRoundTrip(RandomModels.rmsNormConfig().toBuilder().modelName("llama-like").build());
     }
 
+    @Test
+    void aGemmaLikeModelWithPostNormsSoftCapsAndQkNormsRoundTripsExactly() {
+        assertRoundTrip(RandomModels.gemmaLikeConfig().toBuilder().modelName("gemma-like").build());
+    }
+
+    @Test
+    void anOlmoLikeModelWithOnlyPostNormsRoundTripsExactly() {
+        assertRoundTrip(RandomModels.olmoLikeConfig().toBuilder().modelName("olmo-like").build());
+    }
+
+    @Test
+    void theNewConfigFieldsAreWrittenUnderTransformerLensNamesOrLoupesOwn() throws IOException {
+        TransformerConfig cfg = RandomModels.gemmaLikeConfig();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NativeModelWriter.write(dir, cfg, RandomModels.stateDict(cfg, manager), Map.of());
+        }
+        assertThat(Files.readString(dir.resolve("config.json"))).contains("\"attn_scores_soft_cap\" : 3.0",
+                "\"output_logits_soft_cap\" : 2.5", "\"rotary_base_local\" : 100.0", "\"use_qk_norm\" : true",
+                "\"use_normalization_before_and_after\" : true", "\"use_normalization_after_only\" : false",
+                "\"qk_norm_across_heads\" : false", "\"attn_types\" : [ \"local\", \"global\", \"local\" ]");
+    }
+
     private void assertRoundTrip(TransformerConfig cfg) {
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray tokens = manager.create(TOKENS);
