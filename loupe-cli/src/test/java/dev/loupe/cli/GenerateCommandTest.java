@@ -22,7 +22,7 @@ class GenerateCommandTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom"})
+        "bloom", "phi3"})
     void greedyTokensThroughFilesEqualHuggingFaces(String arch) {
         Path model = Path.of("../testdata/models").resolve(arch);
         Path in = dir.resolve("in.safetensors");

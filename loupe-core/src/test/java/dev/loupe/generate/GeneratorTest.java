@@ -17,7 +17,7 @@ class GeneratorTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom"})
+        "bloom", "phi3"})
     void greedyGenerationMatchesHuggingFaceAndTransformerLens(String arch) {
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch));
              NDManager manager = NDManager.newBaseManager()) {

@@ -12,9 +12,9 @@ final class LensFixtures {
     /** GPT-2 architecture with the real vocabulary: the model the lens was trained on. */
     static final Path BASE_MODEL = Fixtures.model("gpt2-tok");
 
-    /** The 11 architectures of testdata/models. */
+    /** The architectures of testdata/models. */
     static final String[] ARCHITECTURES = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2",
-        "gemma", "phi", "bloom"};
+        "gemma", "phi", "bloom", "phi3"};
 
     private LensFixtures() {}
 }

@@ -13,7 +13,7 @@ import java.util.List;
 public final class Adapters {
     private static final List<ArchitectureAdapter> ALL = List.of(new Gpt2Adapter(), new GptNeoXAdapter(),
             new LlamaAdapter(), new GptNeoAdapter(), new GptJAdapter(), new OptAdapter(), new MistralAdapter(),
-            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter());
+            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter(), new Phi3Adapter());
 
     private static final ArchitectureAdapter NATIVE = new NativeFormat();
 

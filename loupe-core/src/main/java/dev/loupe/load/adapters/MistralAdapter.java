@@ -6,7 +6,7 @@ import dev.loupe.load.spi.HfConfig;
 import java.util.Collections;
 
 /** Mistral ({@code model_type} "mistral"): Llama with sliding-window attention in every layer. */
-public final class MistralAdapter extends LlamaAdapter {
+public class MistralAdapter extends LlamaAdapter {
     @Override
     public String modelType() {
         return "mistral";
