@@ -22,7 +22,7 @@ class GenerateCommandTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "phi3"})
+        "bloom", "phi3", "mixtral"})
     void greedyTokensThroughFilesEqualHuggingFaces(String arch) {
         Path model = Path.of("../testdata/models").resolve(arch);
         Path in = dir.resolve("in.safetensors");

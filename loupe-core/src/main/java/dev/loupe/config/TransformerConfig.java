@@ -77,6 +77,10 @@ import java.util.function.Function;
  *     {@code fold_value_biases}, {@code refactor_factored_attn_matrices}); empty for weights as Hugging
  *     Face has them. TransformerLens records only {@code fold_ln} (as LNPre); lenses need the rest,
  *     since centring changes the basis of the residual stream and of the logits.
+ * @param numExperts experts of each block's mixture-of-experts MLP (Mixtral), or null for a dense
+ *     MLP; each expert is a gated MLP of width {@code d_mlp}
+ * @param expertsPerToken how many experts each token is routed to ({@code top_k}), with
+ *     {@code numExperts}; their router probabilities are renormalised to sum to 1, as Mixtral does
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TransformerConfig(
@@ -121,7 +125,9 @@ public record TransformerConfig(
         boolean useLocalAttn,
         Integer windowSize,
         List<AttentionType> attnTypes,
-        List<WeightProcessingStep> weightProcessing) {
+        List<WeightProcessingStep> weightProcessing,
+        Integer numExperts,
+        Integer expertsPerToken) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -186,6 +192,19 @@ public record TransformerConfig(
         if (useLocalAttn && (attnTypes == null || attnTypes.size() != nLayers)) {
             problems.add("use_local_attn needs attn_types with one entry ('global' or 'local') per layer");
         }
+        if (numExperts != null) {
+            if (numExperts <= 0) {
+                problems.add("num_experts must be > 0, got " + numExperts);
+            } else if (expertsPerToken == null || expertsPerToken <= 0 || expertsPerToken > numExperts) {
+                problems.add("num_experts needs experts_per_token between 1 and " + numExperts + ", got " + expertsPerToken);
+            }
+            if (!gatedMlp) {
+                problems.add("num_experts needs gated_mlp (every expert is a gated MLP)");
+            }
+            if (attnOnly) {
+                problems.add("num_experts needs an MLP, but attn_only is set");
+            }
+        }
         if (!problems.isEmpty()) {
             throw new InvalidConfigException(problems);
         }
@@ -209,6 +228,14 @@ public record TransformerConfig(
     /** Whether keys and values have fewer heads than queries (and TransformerLens's {@code _W_K} names). */
     public boolean groupedQueryAttention() {
         return kvHeads() != nHeads;
+    }
+
+    /**
+     * Whether each block's MLP is a mixture of experts ({@code num_experts} set): a router picks
+     * {@code experts_per_token} experts per token.
+     */
+    public boolean mixtureOfExperts() {
+        return numExperts != null;
     }
 
     /** Whether layer {@code layer} attends only to a window of recent positions. */
@@ -323,6 +350,8 @@ public record TransformerConfig(
         private Integer windowSize;
         private List<AttentionType> attnTypes;
         private List<WeightProcessingStep> weightProcessing = List.of();
+        private Integer numExperts;
+        private Integer expertsPerToken;
         /** Problems with names given to the String setters, by JSON key, reported by {@link #build()}. */
         private final Map<String, String> unknownNames = new LinkedHashMap<>();
 
@@ -344,6 +373,7 @@ public record TransformerConfig(
             ntkOriginalCtxLen = c.ntkOriginalCtxLen; gatedMlp = c.gatedMlp; finalRms = c.finalRms;
             postEmbeddingLn = c.postEmbeddingLn; useLocalAttn = c.useLocalAttn; windowSize = c.windowSize;
             attnTypes = c.attnTypes; weightProcessing = c.weightProcessing;
+            numExperts = c.numExperts; expertsPerToken = c.expertsPerToken;
         }
 
         public Builder nLayers(int v) { nLayers = v; return this; }
@@ -413,6 +443,8 @@ public record TransformerConfig(
         public Builder windowSize(Integer v) { windowSize = v; return this; }
         public Builder attnTypes(List<AttentionType> v) { attnTypes = v; return this; }
         public Builder weightProcessing(List<WeightProcessingStep> v) { weightProcessing = v; return this; }
+        public Builder numExperts(Integer v) { numExperts = v; return this; }
+        public Builder expertsPerToken(Integer v) { expertsPerToken = v; return this; }
 
         private <E> Builder byName(String key, String jsonName, Function<String, E> parse, Consumer<E> set) {
             if (jsonName == null) {
@@ -456,7 +488,8 @@ public record TransformerConfig(
                     defaultPrependBos, modelName, originalArchitecture, tokenizerName, nKeyValueHeads,
                     ungroupGroupedQueryAttention, rotaryDim, rotaryBase, rotaryAdjacentPairs, useNtkByPartsRope,
                     ntkByPartsLowFreqFactor, ntkByPartsHighFreqFactor, ntkByPartsFactor, ntkOriginalCtxLen, gatedMlp,
-                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes, weightProcessing);
+                    finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes, weightProcessing, numExperts,
+                    expertsPerToken);
         }
     }
 }

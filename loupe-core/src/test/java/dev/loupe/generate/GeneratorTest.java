@@ -17,7 +17,7 @@ class GeneratorTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "phi3"})
+        "bloom", "phi3", "mixtral"})
     void greedyGenerationMatchesHuggingFaceAndTransformerLens(String arch) {
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch));
              NDManager manager = NDManager.newBaseManager()) {
@@ -34,7 +34,7 @@ class GeneratorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2", "llama", "gpt_neo", "mistral", "bloom", "gptj"})
+    @ValueSource(strings = {"gpt2", "llama", "gpt_neo", "mistral", "bloom", "gptj", "phi3", "mixtral"})
     void aCachedForwardEqualsTheFullForward(String arch) {
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch));
              NDManager manager = NDManager.newBaseManager();

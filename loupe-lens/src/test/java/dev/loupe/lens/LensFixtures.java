@@ -14,7 +14,7 @@ final class LensFixtures {
 
     /** The architectures of testdata/models. */
     static final String[] ARCHITECTURES = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2",
-        "gemma", "phi", "bloom", "phi3"};
+        "gemma", "phi", "bloom", "phi3", "mixtral"};
 
     private LensFixtures() {}
 }

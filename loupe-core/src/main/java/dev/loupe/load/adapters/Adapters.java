@@ -13,7 +13,8 @@ import java.util.List;
 public final class Adapters {
     private static final List<ArchitectureAdapter> ALL = List.of(new Gpt2Adapter(), new GptNeoXAdapter(),
             new LlamaAdapter(), new GptNeoAdapter(), new GptJAdapter(), new OptAdapter(), new MistralAdapter(),
-            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter(), new Phi3Adapter());
+            new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter(), new Phi3Adapter(),
+            new MixtralAdapter());
 
     private static final ArchitectureAdapter NATIVE = new NativeFormat();
 
