@@ -209,6 +209,35 @@ class ExpertRoutingTest {
         }
     }
 
+    @Test
+    void denseMlpViewsSayWhereAnExpertsWeightsAre() {
+        assertThatThrownBy(() -> model.W_in(manager)).isInstanceOf(LoupeException.class)
+                .hasMessageContaining("mlp.experts.E.W_in.weight");
+        try (ActivationCache cache = model.runWithCache(tokens)) {
+            assertThatThrownBy(() -> cache.neuronResults(0, null)).isInstanceOf(LoupeException.class)
+                    .hasMessageContaining("mixture of experts");
+            // The decomposition by MLP outputs needs no neurons: it still sums to the residual stream.
+            NDArray total = cache.fullResidDecomposition(dev.loupe.cache.StackOptions.defaults(), false).stack()
+                    .sum(new int[] {0});
+            assertClose("components sum to resid_post", total, cache.get("resid_post", -1), 1e-5);
+        }
+        assertThat(model.W_Q(manager).getShape().getShape()).containsExactly(2, 4, 32, 8);
+    }
+
+    @Test
+    void gradientsFlowThroughTheRouterAndTheExperts() {
+        try (ActivationCache cache = model.runWithCache(tokens, CacheOptions.all().withGradients())) {
+            for (String name : List.of("blocks.0.mlp.hook_expert_weights", "blocks.0.mlp.experts.2.hook_post",
+                    "blocks.1.mlp.experts.0.hook_gate")) {
+                NDArray gradient = cache.get(name + "_grad");
+                assertThat(gradient.getShape()).isEqualTo(cache.get(name).getShape());
+                assertThat(gradient.abs().sum().getFloat()).as(name).isPositive();
+            }
+            // Which experts were chosen is discrete: it has no gradient.
+            assertThat(cache.containsKey("blocks.0.mlp.hook_expert_indices_grad")).isFalse();
+        }
+    }
+
     private static boolean contains(long[] values, long value) {
         return Arrays.stream(values).anyMatch(v -> v == value);
     }
