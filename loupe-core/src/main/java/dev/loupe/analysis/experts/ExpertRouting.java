@@ -21,7 +21,7 @@ import java.util.List;
  * <pre>{@code
  * try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Path.of("testdata/models/mixtral"));
  *      NDManager manager = NDManager.newBaseManager()) {
- *     NDArray tokens = manager.create(new long[][] {{1, 415, 2936, 9060, 285}});
+ *     NDArray tokens = manager.create(new long[][] {{1, 415, 293, 96, 285}});
  *
  *     // Which experts each token went to, one ExpertChoice per layer:
  *     List<ExpertChoice> routing = ExpertRouting.choices(model, tokens);
