@@ -37,7 +37,7 @@ class HalfPrecisionWeightsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "gemma", "bloom", "gpt_neox", "gptj", "opt", "phi"})
+    @ValueSource(strings = {"llama", "gemma", "bloom", "gpt_neox", "gptj", "opt", "phi", "phi3", "mixtral"})
     void everyArchitectureRunsWithFloat16WeightsCloseToFloat32(String arch) {
         try (HookedTransformer half = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch), WeightDtype.FLOAT16);
              NDManager manager = NDManager.newBaseManager()) {
