@@ -34,8 +34,8 @@ final class FloorPlan {
             floor("components", "dev.loupe.model.components"),
             floor("the model", "dev.loupe.model"),
             floor("uses of the model", "dev.loupe.generate", "dev.loupe.analysis.attribution",
-                    "dev.loupe.analysis.evals", "dev.loupe.analysis.heads", "dev.loupe.analysis.patching",
-                    "dev.loupe.analysis.utils", "dev.loupe.train"),
+                    "dev.loupe.analysis.evals", "dev.loupe.analysis.experts", "dev.loupe.analysis.heads",
+                    "dev.loupe.analysis.patching", "dev.loupe.analysis.utils", "dev.loupe.train"),
             floor("toy models", "dev.loupe.train.toy"),
             // loupe-lens
             floor("lenses and their data", "dev.loupe.lens", "dev.loupe.lens.data"),

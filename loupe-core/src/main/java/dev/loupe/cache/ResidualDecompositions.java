@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.ActName;
 import java.util.ArrayList;
@@ -21,6 +22,11 @@ final class ResidualDecompositions {
 
     /** {@code get_neuron_results}: post[..., n] · W_out[n] for every neuron of {@code layer} [batch, pos, d_mlp, d_model]. */
     static NDArray neuronResults(ActivationCache cache, int layer, PosSlice posSlice) {
+        if (cache.model().config().mixtureOfExperts()) {
+            throw new LoupeException("Neuron results need a dense MLP: in a mixture of experts each expert has its own"
+                    + " neurons over the tokens routed to it (blocks.L.mlp.experts.E.hook_post); decompose by "
+                    + "mlp_out instead (expandNeurons off)");
+        }
         NDArray post = posSlice.apply(cache.get("post", layer), -2); // [batch, pos, d_mlp]
         NDArray wOut = cache.model().stateDict().get(ActName.block(layer, "mlp.W_out")); // [d_mlp, d_model]
         return post.expandDims(-1).mul(wOut);

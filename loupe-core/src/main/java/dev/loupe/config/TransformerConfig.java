@@ -95,6 +95,10 @@ import java.util.function.Function;
  *     position's whole projection, all heads together, with weights [n_heads·d_head] and
  *     [n_key_value_heads·d_head] (OLMo 2), instead of each head over d_head with weights [d_head]
  *     (Gemma 3, Qwen3)
+ * @param numExperts experts of each block's mixture-of-experts MLP (Mixtral), or null for a dense
+ *     MLP; each expert is a gated MLP of width {@code d_mlp}
+ * @param expertsPerToken how many experts each token is routed to ({@code top_k}), with
+ *     {@code numExperts}; their router probabilities are renormalised to sum to 1, as Mixtral does
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TransformerConfig(
@@ -146,7 +150,9 @@ public record TransformerConfig(
         boolean useQkNorm,
         boolean useNormalizationBeforeAndAfter,
         boolean useNormalizationAfterOnly,
-        boolean qkNormAcrossHeads) {
+        boolean qkNormAcrossHeads,
+        Integer numExperts,
+        Integer expertsPerToken) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -233,6 +239,19 @@ public record TransformerConfig(
         if (qkNormAcrossHeads && !useQkNorm) {
             problems.add("qk_norm_across_heads needs use_qk_norm");
         }
+        if (numExperts != null) {
+            if (numExperts <= 0) {
+                problems.add("num_experts must be > 0, got " + numExperts);
+            } else if (expertsPerToken == null || expertsPerToken <= 0 || expertsPerToken > numExperts) {
+                problems.add("num_experts needs experts_per_token between 1 and " + numExperts + ", got " + expertsPerToken);
+            }
+            if (!gatedMlp) {
+                problems.add("num_experts needs gated_mlp (every expert is a gated MLP)");
+            }
+            if (attnOnly) {
+                problems.add("num_experts needs an MLP, but attn_only is set");
+            }
+        }
         if (!problems.isEmpty()) {
             throw new InvalidConfigException(problems);
         }
@@ -256,6 +275,14 @@ public record TransformerConfig(
     /** Whether keys and values have fewer heads than queries (and TransformerLens's {@code _W_K} names). */
     public boolean groupedQueryAttention() {
         return kvHeads() != nHeads;
+    }
+
+    /**
+     * Whether each block's MLP is a mixture of experts ({@code num_experts} set): a router picks
+     * {@code experts_per_token} experts per token.
+     */
+    public boolean mixtureOfExperts() {
+        return numExperts != null;
     }
 
     /** Whether layer {@code layer} attends only to a window of recent positions. */
@@ -415,6 +442,8 @@ public record TransformerConfig(
         private boolean useNormalizationBeforeAndAfter;
         private boolean useNormalizationAfterOnly;
         private boolean qkNormAcrossHeads;
+        private Integer numExperts;
+        private Integer expertsPerToken;
         /** Problems with names given to the String setters, by JSON key, reported by {@link #build()}. */
         private final Map<String, String> unknownNames = new LinkedHashMap<>();
 
@@ -440,6 +469,7 @@ public record TransformerConfig(
             rotaryBaseLocal = c.rotaryBaseLocal; useQkNorm = c.useQkNorm;
             useNormalizationBeforeAndAfter = c.useNormalizationBeforeAndAfter;
             useNormalizationAfterOnly = c.useNormalizationAfterOnly; qkNormAcrossHeads = c.qkNormAcrossHeads;
+            numExperts = c.numExperts; expertsPerToken = c.expertsPerToken;
         }
 
         public Builder nLayers(int v) { nLayers = v; return this; }
@@ -516,6 +546,8 @@ public record TransformerConfig(
         public Builder useNormalizationBeforeAndAfter(boolean v) { useNormalizationBeforeAndAfter = v; return this; }
         public Builder useNormalizationAfterOnly(boolean v) { useNormalizationAfterOnly = v; return this; }
         public Builder qkNormAcrossHeads(boolean v) { qkNormAcrossHeads = v; return this; }
+        public Builder numExperts(Integer v) { numExperts = v; return this; }
+        public Builder expertsPerToken(Integer v) { expertsPerToken = v; return this; }
 
         private <E> Builder byName(String key, String jsonName, Function<String, E> parse, Consumer<E> set) {
             if (jsonName == null) {
@@ -561,7 +593,7 @@ public record TransformerConfig(
                     ntkByPartsLowFreqFactor, ntkByPartsHighFreqFactor, ntkByPartsFactor, ntkOriginalCtxLen, gatedMlp,
                     finalRms, postEmbeddingLn, useLocalAttn, windowSize, attnTypes, weightProcessing, attnScoresSoftCap,
                     outputLogitsSoftCap, rotaryBaseLocal, useQkNorm, useNormalizationBeforeAndAfter,
-                    useNormalizationAfterOnly, qkNormAcrossHeads);
+                    useNormalizationAfterOnly, qkNormAcrossHeads, numExperts, expertsPerToken);
         }
     }
 }

@@ -101,6 +101,9 @@ final class ForwardRun {
     }
 
     private NDArray probe(NDArray activation, HookPoint point) {
+        if (!activation.getDataType().isFloating()) {
+            return null; // token ids, chosen experts: nothing to differentiate
+        }
         NDArray probe = activation.zerosLike();
         probe.setRequiresGradient(true);
         probes.add(new Probe(point, probe));

@@ -136,7 +136,10 @@ public interface WeightViews {
     private NDArray copy(NDManager manager, String name) {
         NDArray value = stateDict().get(name);
         if (value == null) {
-            throw new LoupeException("This model has no parameter '" + name + "'");
+            throw new LoupeException("This model has no parameter '" + name + "'" + (config().mixtureOfExperts()
+                    && name.contains(".mlp.") ? ": a mixture of experts has no single MLP; each expert has its own"
+                    + " mlp.experts.E.W_in.weight, W_gate.weight and W_out.weight (nn.Linear layout [out, in]), and the"
+                    + " router is mlp.W_gate.weight [n_experts, d_model]" : ""));
         }
         return value.get(manager, new NDIndex()).duplicate();
     }

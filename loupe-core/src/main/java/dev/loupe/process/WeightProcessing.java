@@ -22,6 +22,11 @@ import java.util.Map;
  *
  * <p>Order as {@code from_pretrained}: fold LayerNorm, center writing weights, center unembed, fold
  * value biases (then re-centre {@code b_O}).
+ *
+ * <p>Mixture-of-experts models keep their norms: {@code fold_ln} is skipped for them (the norms stay
+ * {@code RMS}/{@code LN} with their weights), the other steps apply. TransformerLens also skips the
+ * fold but still switches the config to {@code RMSPre}, which silently drops every norm weight and
+ * changes the predictions; Loupe does not copy that.
  */
 public final class WeightProcessing {
     private WeightProcessing() {}
@@ -32,7 +37,8 @@ public final class WeightProcessing {
         boolean layerNorm = cfg.normalizationType().isLayerNorm();
         ProcessedWeights result = weights;
         List<WeightProcessingStep> applied = new ArrayList<>(cfg.weightProcessing());
-        if (options.foldLn() && cfg.normalizationType().hasWeights()) {
+        // A norm in front of the router and of every expert is not folded (see the class comment).
+        if (options.foldLn() && cfg.normalizationType().hasWeights() && !cfg.mixtureOfExperts()) {
             result = foldLayerNorm(result, layerNorm, layerNorm);
             applied.add(WeightProcessingStep.FOLD_LN);
         }
@@ -172,7 +178,7 @@ public final class WeightProcessing {
 
     /**
      * Makes every weight that writes to the residual stream zero-mean over d_model: W_E, W_pos,
-     * W_O, b_O, W_out, b_out. A LayerNorm removes the mean anyway, so nothing downstream changes.
+     * W_O, b_O, W_out, b_out (each expert's W_out in a mixture of experts). A LayerNorm removes the mean anyway, so nothing downstream changes.
      */
     public static Map<String, NDArray> centerWritingWeights(Map<String, NDArray> stateDict, TransformerConfig cfg) {
         Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
@@ -183,7 +189,13 @@ public final class WeightProcessing {
         for (int l = 0; l < cfg.nLayers(); l++) {
             centerLastAxis(sd, ActName.block(l, "attn.W_O"));
             centerLastAxis(sd, ActName.block(l, "attn.b_O"));
-            if (!cfg.attnOnly()) {
+            if (cfg.mixtureOfExperts()) {
+                // Each expert writes W_out.weight [d_model, d_mlp] (nn.Linear layout): centre over d_model.
+                for (int e = 0; e < cfg.numExperts(); e++) {
+                    String wOut = ActName.block(l, "mlp.experts." + e + ".W_out.weight");
+                    sd.put(wOut, sd.get(wOut).sub(sd.get(wOut).mean(new int[] {0}, true)));
+                }
+            } else if (!cfg.attnOnly()) {
                 centerLastAxis(sd, ActName.block(l, "mlp.W_out"));
                 centerLastAxis(sd, ActName.block(l, "mlp.b_out"));
             }

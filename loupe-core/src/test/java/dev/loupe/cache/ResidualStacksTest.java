@@ -35,7 +35,7 @@ class ResidualStacksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3"})
+        "bloom", "gemma2", "gemma3_text", "qwen3", "phi3", "mixtral"})
     void matchesTransformerLens(String arch) {
         Map<String, NDArray> utils = Fixtures.readAll(Fixtures.tl(arch).resolve("utils.safetensors"), manager);
         JsonNode labels = Fixtures.json(Fixtures.tl(arch).resolve("meta.json")).get("utils_labels");
@@ -76,7 +76,7 @@ class ResidualStacksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "gpt2-tok", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral", "gpt2-tok", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
         "extra/gpt_neox_old_config", "extra/gpt2_bf16", "extra/gpt2_f16", "extra/llama_sharded"})
     void componentsSumToTheResidual(String name) {
         Map<String, NDArray> reference = Fixtures.readAll(Fixtures.model(name).resolve("reference.safetensors"), manager);

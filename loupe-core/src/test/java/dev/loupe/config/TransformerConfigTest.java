@@ -64,6 +64,29 @@ class TransformerConfigTest {
     }
 
     @Test
+    void readsTransformerLensMixtureOfExpertsConfigsAndAgreesWithTheMixtralAdapter() {
+        JsonNode hooks = Fixtures.json(Fixtures.tl("mixtral").resolve("hooks.json"));
+        TransformerConfig fromTl = TransformerConfig.fromJson(hooks.get("cfg_unprocessed").toString());
+        TransformerConfig fromHf = ModelLoader.config(Fixtures.model("mixtral"));
+        for (TransformerConfig cfg : new TransformerConfig[] {fromTl, fromHf}) {
+            assertThat(cfg.mixtureOfExperts()).isTrue();
+            assertThat(cfg.numExperts()).isEqualTo(4);
+            assertThat(cfg.expertsPerToken()).isEqualTo(2);
+            assertThat(cfg.dMlp()).isEqualTo(64);
+            assertThat(cfg.windowSize()).isEqualTo(6);
+            assertThat(cfg.attnTypes()).containsOnly(AttentionType.LOCAL);
+        }
+        String json = fromHf.toJson();
+        assertThat(json).contains("\"num_experts\" : 4", "\"experts_per_token\" : 2");
+        assertThat(TransformerConfig.fromJson(json)).isEqualTo(fromHf);
+        assertThat(ModelLoader.config(Fixtures.model("llama")).mixtureOfExperts()).isFalse();
+        assertThatThrownBy(() -> fromHf.toBuilder().expertsPerToken(5).build())
+                .isInstanceOf(LoupeException.class).hasMessageContaining("experts_per_token between 1 and 4");
+        assertThatThrownBy(() -> fromHf.toBuilder().gatedMlp(false).build())
+                .isInstanceOf(LoupeException.class).hasMessageContaining("num_experts needs gated_mlp");
+    }
+
+    @Test
     void writesSnakeCaseKeysAndReadsThemBack() {
         TransformerConfig cfg = ModelLoader.config(Fixtures.model("gpt2"));
         String json = cfg.toJson();

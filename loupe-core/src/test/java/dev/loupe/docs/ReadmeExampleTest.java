@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import dev.loupe.analysis.experts.ExpertChoice;
+import dev.loupe.analysis.experts.ExpertRouting;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The Java example of README.md, line for line, so that it keeps compiling and working. */
+/** The Java examples of README.md, line for line, so that they keep compiling and working. */
 class ReadmeExampleTest {
 
     @Test
@@ -32,6 +35,29 @@ class ReadmeExampleTest {
             // --- README example ends
             assertThat(tokens.toLongArray()).containsExactly(50256, 464, 2068, 7586, 21831);
             assertThat(logits.getShape().toString()).isEqualTo("(1, 5, 50257)");
+            assertThat(ablated.sub(logits).abs().max().getFloat()).isPositive();
+        }
+    }
+
+    @Test
+    void theExpertsExampleRuns() {
+        // The README reads the fixture through a path relative to the repository root.
+        var mixtral = Fixtures.model("mixtral");
+        // --- README experts example starts
+        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(mixtral);
+             NDManager manager = NDManager.newBaseManager()) {
+            NDArray tokens = manager.create(new long[][] {{1, 415, 293, 96, 285}});                    // [1, 5]
+            List<ExpertChoice> routing = ExpertRouting.choices(model, tokens);                          // one per layer
+            long[] experts = routing.get(0).expertsOf(0, 3);                    // layer 0, token 3: its 2 experts, most probable first
+            float[] weights = routing.get(0).weightsOf(0, 3);                   // the weights of their outputs (sum 1)
+            NDArray forced = model.runWithHooks(tokens, ExpertRouting.force(0, 1, 0, 3));   // layer 0: token 3 goes to expert 1 alone
+            NDArray ablated = model.runWithHooks(tokens, ExpertRouting.ablate(1, 2));       // layer 1: no token may use expert 2
+            // --- README experts example ends
+            assertThat(routing).hasSize(2);
+            assertThat(experts).hasSize(2).doesNotHaveDuplicates();
+            assertThat(weights[0] + weights[1]).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-6f));
+            NDArray logits = model.forward(tokens);
+            assertThat(forced.sub(logits).abs().max().getFloat()).isPositive();
             assertThat(ablated.sub(logits).abs().max().getFloat()).isPositive();
         }
     }

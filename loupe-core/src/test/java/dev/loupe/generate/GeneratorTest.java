@@ -17,7 +17,7 @@ class GeneratorTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2"})
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral"})
     void greedyGenerationMatchesHuggingFaceAndTransformerLens(String arch) {
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch));
              NDManager manager = NDManager.newBaseManager()) {
@@ -40,7 +40,7 @@ class GeneratorTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "llama", "gpt_neo", "mistral", "bloom", "gptj", "gemma2", "gemma3_text", "qwen3",
-        "olmo2"})
+        "olmo2", "phi3", "mixtral"})
     void aCachedForwardEqualsTheFullForward(String arch) {
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch));
              NDManager manager = NDManager.newBaseManager();

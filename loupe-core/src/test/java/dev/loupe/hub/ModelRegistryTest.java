@@ -34,6 +34,14 @@ class ModelRegistryTest {
         "tiny-stories-1M             | roneneldan/TinyStories-1M",
         "meta-llama/Llama-3.2-1B     | meta-llama/Llama-3.2-1B",
         "gpt2-mistral-small-b        | stanford-crfm/battlestar-gpt2-small-x49",
+        "phi-3                       | microsoft/Phi-3-mini-4k-instruct",
+        "microsoft/Phi-3-mini-4k-instruct | microsoft/Phi-3-mini-4k-instruct",
+        "mixtral                     | mistralai/Mixtral-8x7B-v0.1",
+        "mixtral-8x7b                | mistralai/Mixtral-8x7B-v0.1",
+        "mistralai/Mixtral-8x7B-v0.1 | mistralai/Mixtral-8x7B-v0.1",
+        "mixtral-instruct            | mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "mixtral-8x7b-instruct       | mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "mistralai/Mixtral-8x7B-Instruct-v0.1 | mistralai/Mixtral-8x7B-Instruct-v0.1",
     })
     void resolvesOfficialNamesAndAliases(String nameOrAlias, String official) {
         assertThat(registry.officialName(nameOrAlias)).isEqualTo(official);
@@ -120,6 +128,10 @@ class ModelRegistryTest {
                 .containsExactly("pythia-70m", "pythia", "EleutherAI/pythia-19m", "pythia-19m");
         assertThat(registry.aliases("eleutherai/pythia-70m")).startsWith("pythia-70m");
         assertThat(registry.aliases("gpt2-xl")).isEmpty();
+        assertThat(registry.aliases("microsoft/Phi-3-mini-4k-instruct")).containsExactly("phi-3");
+        assertThat(registry.aliases("mistralai/Mixtral-8x7B-v0.1")).containsExactly("mixtral", "mixtral-8x7b");
+        assertThat(registry.aliases("mistralai/Mixtral-8x7B-Instruct-v0.1"))
+                .containsExactly("mixtral-instruct", "mixtral-8x7b-instruct");
         // TransformerLens lists gpt2-mistral-small-b twice for this model.
         assertThat(registry.aliases("stanford-crfm/battlestar-gpt2-small-x49")).containsExactly(
                 "stanford-gpt2-small-b", "battlestar-gpt2-small-x49", "gpt2-mistral-small-b");

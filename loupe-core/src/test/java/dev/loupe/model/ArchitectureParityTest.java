@@ -44,7 +44,7 @@ class ArchitectureParityTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
         "extra/gpt_neox_old_config", "extra/gpt2_bf16", "extra/gpt2_f16", "extra/llama_sharded"})
     void matchesHuggingFace(String name) {
         Path dir = Fixtures.model(name);
@@ -67,7 +67,7 @@ class ArchitectureParityTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3"})
+        "bloom", "gemma2", "gemma3_text", "qwen3", "phi3", "mixtral"})
     void everyHookMatchesTransformerLens(String arch) {
         Path tl = Fixtures.tl(arch);
         Map<String, NDArray> expected = Fixtures.readAll(tl.resolve("cache_unprocessed.safetensors"), manager);

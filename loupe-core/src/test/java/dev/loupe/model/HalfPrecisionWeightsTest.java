@@ -39,7 +39,7 @@ class HalfPrecisionWeightsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"llama", "gemma", "bloom", "gpt_neox", "gptj", "opt", "phi", "gemma2", "gemma3_text", "qwen3",
-        "olmo2"})
+        "olmo2", "phi3", "mixtral"})
     void everyArchitectureRunsWithFloat16WeightsCloseToFloat32(String arch) {
         try (HookedTransformer half = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model(arch), WeightDtype.FLOAT16);
              NDManager manager = NDManager.newBaseManager()) {

@@ -36,7 +36,7 @@ class ProcessedParityTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3"})
+        "bloom", "gemma2", "gemma3_text", "qwen3", "phi3", "mixtral"})
     void processedWeightsHooksAndPredictionsMatchTransformerLens(String arch) {
         Path tl = Fixtures.tl(arch);
         Map<String, NDArray> expectedWeights = Fixtures.readAll(tl.resolve("state_dict_processed.safetensors"), manager);

@@ -113,6 +113,28 @@ class WeightProcessingTest {
     }
 
     @Test
+    void aMixtureOfExpertsKeepsItsNormsAndItsPredictions() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            for (TransformerConfig cfg : new TransformerConfig[] {RandomModels.mixtureOfExpertsConfig(),
+                RandomModels.layerNormConfig().toBuilder().gatedMlp(true).numExperts(3).expertsPerToken(2).build()}) {
+                Map<String, NDArray> sd = RandomModels.stateDict(cfg, manager);
+                ProcessedWeights processed = pure(sd, s -> WeightProcessing.process(new ProcessedWeights(s, cfg),
+                        ProcessOptions.defaults()));
+                assertThat(processed.config().normalizationType()).isEqualTo(cfg.normalizationType());
+                assertThat(processed.config().weightProcessing()).doesNotContain(FOLD_LN).contains(CENTER_UNEMBED);
+                assertThat(processed.stateDict()).containsKeys("blocks.0.ln1.w", "blocks.1.ln2.w", "ln_final.w");
+                assertThat(processed.stateDict().get("blocks.1.ln2.w").toFloatArray())
+                        .containsExactly(sd.get("blocks.1.ln2.w").toFloatArray());
+                if (cfg.normalizationType().isLayerNorm()) {
+                    NDArray wOut = processed.stateDict().get("blocks.1.mlp.experts.2.W_out.weight"); // [d_model, d_mlp]
+                    assertThat(wOut.mean(new int[] {0}).abs().max().getFloat()).as("expert W_out centred").isLessThan(1e-6f);
+                }
+                assertSamePredictions(cfg, sd, processed, manager, true);
+            }
+        }
+    }
+
+    @Test
     void centringTheUnembeddingKeepsTheLogProbs() {
         try (NDManager manager = NDManager.newBaseManager()) {
             TransformerConfig cfg = RandomModels.rmsNormConfig();

@@ -47,6 +47,11 @@ public final class RandomModels {
         return rmsNormConfig().toBuilder().useNormalizationAfterOnly(true).useQkNorm(true).qkNormAcrossHeads(true).build();
     }
 
+    /** A small Mixtral-like config: {@link #rmsNormConfig()} with a mixture of 4 experts, 2 per token. */
+    public static TransformerConfig mixtureOfExpertsConfig() {
+        return rmsNormConfig().toBuilder().numExperts(4).expertsPerToken(2).build();
+    }
+
     /** Every parameter {@code cfg} needs, drawn at random (seeded by the manager's engine). */
     public static Map<String, NDArray> stateDict(TransformerConfig cfg, NDManager manager) {
         Map<String, NDArray> sd = new LinkedHashMap<>();
@@ -86,6 +91,16 @@ public final class RandomModels {
             sd.put(ActName.block(l, gqa + "b_V"), random(manager, 0.1f, kv, dh));
             sd.put(ActName.block(l, "attn.W_O"), random(manager, 0.4f, h, dh, d));
             sd.put(ActName.block(l, "attn.b_O"), random(manager, 0.1f, d));
+            if (cfg.mixtureOfExperts()) {
+                for (int e = 0; e < cfg.numExperts(); e++) {
+                    String expert = ActName.block(l, "mlp.experts." + e + ".");
+                    sd.put(expert + "W_in.weight", random(manager, 0.4f, cfg.dMlp(), d));
+                    sd.put(expert + "W_out.weight", random(manager, 0.3f, d, cfg.dMlp()));
+                    sd.put(expert + "W_gate.weight", random(manager, 0.4f, cfg.dMlp(), d));
+                }
+                sd.put(ActName.block(l, "mlp.W_gate.weight"), random(manager, 0.6f, cfg.numExperts(), d));
+                continue;
+            }
             sd.put(ActName.block(l, "mlp.W_in"), random(manager, 0.4f, d, cfg.dMlp()));
             if (cfg.gatedMlp()) {
                 sd.put(ActName.block(l, "mlp.W_gate"), random(manager, 0.4f, d, cfg.dMlp()));

@@ -14,7 +14,7 @@ final class LensFixtures {
 
     /** The architectures of testdata/models (the first 11 and this project's of the second wave). */
     static final String[] ARCHITECTURES = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2",
-        "gemma", "phi", "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2"};
+        "gemma", "phi", "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral"};
 
     private LensFixtures() {}
 }

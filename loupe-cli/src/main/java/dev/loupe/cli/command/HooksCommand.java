@@ -28,6 +28,9 @@ import picocli.CommandLine.ParameterException;
             "for an input of --batch sequences of --pos tokens. The names are TransformerLens's: use them"
                     + " with `loupe cache --hooks` or with HookedTransformer's hooks API.",
             "",
+            "In a mixture of experts (Mixtral), each expert's hooks have one row per token routed to it,"
+                    + " shown as ? (it depends on the routing).",
+            "",
             "Some hook points are off by default because they cost memory (TransformerLens's use_* flags);"
                     + " the flags below turn them on. None of them changes the logits.",
             ""

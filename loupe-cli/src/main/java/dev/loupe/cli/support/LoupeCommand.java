@@ -77,11 +77,11 @@ public abstract class LoupeCommand implements Callable<Integer> {
         }
     }
 
-    /** Formats a shape as {@code [1, 4, 5, 5]}. */
+    /** Formats a shape as {@code [1, 4, 5, 5]}; a size that depends on the input's values (-1) as {@code ?}. */
     public static String shape(long[] dims) {
         StringBuilder text = new StringBuilder("[");
         for (int i = 0; i < dims.length; i++) {
-            text.append(i == 0 ? "" : ", ").append(dims[i]);
+            text.append(i == 0 ? "" : ", ").append(dims[i] < 0 ? "?" : String.valueOf(dims[i]));
         }
         return text.append(']').toString();
     }

@@ -23,7 +23,7 @@ class GenerateCommandTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2"})
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral"})
     void greedyTokensThroughFilesEqualHuggingFaces(String arch) {
         Path model = Path.of("../testdata/models").resolve(arch);
         Path in = dir.resolve("in.safetensors");

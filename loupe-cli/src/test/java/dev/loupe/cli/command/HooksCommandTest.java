@@ -39,6 +39,16 @@ class HooksCommandTest {
     }
 
     @Test
+    void listsTheRoutingAndExpertHooksOfAMixtureOfExperts() {
+        CliTestSupport.Result result = run("hooks", "--model", "../testdata/models/mixtral", "--pos", "5", "--batch", "2");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out().lines().toList()).contains("blocks.0.mlp.experts.0.hook_gate  [?, 64]",
+                "blocks.1.mlp.experts.3.hook_post  [?, 64]", "blocks.0.mlp.hook_expert_weights  [10, 4]",
+                "blocks.0.mlp.hook_expert_indices  [10, 2]", "blocks.1.hook_mlp_out  [2, 5, 32]");
+    }
+
+    @Test
     void flagsTurnOnTheOptionalHooks() {
         CliTestSupport.Result result = run("hooks", "--model", GPT2.toString(), "--pos", "3", "--batch", "2",
                 "--attn-result", "--split-qkv-input", "--attn-in", "--mlp-in", "--hook-tokens");

@@ -142,7 +142,9 @@ public final class SvdInterpreter {
         Map<String, NDArray> sd = model.stateDict();
         NDArray value = sd.get(name);
         if (value == null) {
-            throw new LoupeException("This model has no parameter '" + name + "'");
+            throw new LoupeException("This model has no parameter '" + name + "'" + (model.config().mixtureOfExperts()
+                    ? ": a mixture of experts has no single MLP; each expert has its own mlp.experts.E.W_in.weight and"
+                    + " W_out.weight" : ""));
         }
         // An indexed view places the copy in scratch, so the model's own weights are never touched.
         return value.get(scratch, new NDIndex()).toType(DataType.FLOAT32, false);

@@ -14,7 +14,8 @@ public final class Adapters {
     private static final List<ArchitectureAdapter> ALL = List.of(new Gpt2Adapter(), new GptNeoXAdapter(),
             new LlamaAdapter(), new GptNeoAdapter(), new GptJAdapter(), new OptAdapter(), new MistralAdapter(),
             new Qwen2Adapter(), new GemmaAdapter(), new PhiAdapter(), new BloomAdapter(), new Gemma2Adapter(),
-            new Gemma3TextAdapter(), new Qwen3Adapter(), new Olmo2Adapter());
+            new Gemma3TextAdapter(), new Qwen3Adapter(), new Olmo2Adapter(), new Phi3Adapter(),
+            new MixtralAdapter());
 
     private static final ArchitectureAdapter NATIVE = new NativeFormat();
 

@@ -74,10 +74,6 @@ public class LlamaAdapter implements ArchitectureAdapter {
     @Override
     public Map<String, NDArray> stateDict(WeightSource weights, TransformerConfig cfg, NDManager manager) {
         HfWeights w = new HfWeights(weights, "model.", manager);
-        int nHeads = cfg.nHeads();
-        int kvHeads = cfg.kvHeads();
-        int dHead = cfg.dHead();
-        String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         NDArray embedding = w.raw("embed_tokens.weight");
         w.put("embed.W_E", embedding(embedding, cfg));
         for (int l = 0; l < cfg.nLayers(); l++) {
@@ -97,28 +93,42 @@ public class LlamaAdapter implements ArchitectureAdapter {
             if (cfg.hasPostNorms()) {
                 w.put(ActName.block(l, "ln2_post.w"), norm(w.raw(hf + "post_feedforward_layernorm.weight")));
             }
-            w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(hf + "self_attn.q_proj.weight", nHeads, dHead));
-            w.put(ActName.block(l, kv + "W_K"), w.intoHeads(hf + "self_attn.k_proj.weight", kvHeads, dHead));
-            w.put(ActName.block(l, kv + "W_V"), w.intoHeads(hf + "self_attn.v_proj.weight", kvHeads, dHead));
-            w.put(ActName.block(l, "attn.b_Q"), w.headBias(hf + "self_attn.q_proj.bias", nHeads, dHead));
-            w.put(ActName.block(l, kv + "b_K"), w.headBias(hf + "self_attn.k_proj.bias", kvHeads, dHead));
-            w.put(ActName.block(l, kv + "b_V"), w.headBias(hf + "self_attn.v_proj.bias", kvHeads, dHead));
-            w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(hf + "self_attn.o_proj.weight", nHeads, dHead));
-            w.put(ActName.block(l, "attn.b_O"), w.biasOrZeros(hf + "self_attn.o_proj.bias", cfg.dModel()));
-            if (cfg.useQkNorm()) {
-                w.put(ActName.block(l, "attn.q_norm.w"), norm(w.raw(hf + "self_attn.q_norm.weight")));
-                w.put(ActName.block(l, "attn.k_norm.w"), norm(w.raw(hf + "self_attn.k_norm.weight")));
-            }
-            w.put(ActName.block(l, "mlp.W_gate"), w.linear(hf + "mlp.gate_proj.weight"));
-            w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.up_proj.weight"));
-            w.put(ActName.block(l, "mlp.b_in"), w.biasOrZeros(hf + "mlp.up_proj.bias", cfg.dMlp()));
-            w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.down_proj.weight"));
-            w.put(ActName.block(l, "mlp.b_out"), w.biasOrZeros(hf + "mlp.down_proj.bias", cfg.dModel()));
+            attentionWeights(w, hf, l, cfg);
+            mlpWeights(w, hf, l, cfg);
         }
         w.put("ln_final.w", norm(w.raw("norm.weight")));
         w.put("unembed.W_U", w.unembedding("lm_head.weight", embedding));
         w.put("unembed.b_U", w.zeros(cfg.dVocabOut()));
         return w.stateDict();
+    }
+
+    /** Layer {@code l}'s attention weights, from the Hugging Face names under {@code hf} ({@code layers.l.}). */
+    protected void attentionWeights(HfWeights w, String hf, int l, TransformerConfig cfg) {
+        int nHeads = cfg.nHeads();
+        int kvHeads = cfg.kvHeads();
+        int dHead = cfg.dHead();
+        String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
+        w.put(ActName.block(l, "attn.W_Q"), w.intoHeads(hf + "self_attn.q_proj.weight", nHeads, dHead));
+        w.put(ActName.block(l, kv + "W_K"), w.intoHeads(hf + "self_attn.k_proj.weight", kvHeads, dHead));
+        w.put(ActName.block(l, kv + "W_V"), w.intoHeads(hf + "self_attn.v_proj.weight", kvHeads, dHead));
+        w.put(ActName.block(l, "attn.b_Q"), w.headBias(hf + "self_attn.q_proj.bias", nHeads, dHead));
+        w.put(ActName.block(l, kv + "b_K"), w.headBias(hf + "self_attn.k_proj.bias", kvHeads, dHead));
+        w.put(ActName.block(l, kv + "b_V"), w.headBias(hf + "self_attn.v_proj.bias", kvHeads, dHead));
+        w.put(ActName.block(l, "attn.W_O"), w.outOfHeads(hf + "self_attn.o_proj.weight", nHeads, dHead));
+        w.put(ActName.block(l, "attn.b_O"), w.biasOrZeros(hf + "self_attn.o_proj.bias", cfg.dModel()));
+        if (cfg.useQkNorm()) {
+            w.put(ActName.block(l, "attn.q_norm.w"), norm(w.raw(hf + "self_attn.q_norm.weight")));
+            w.put(ActName.block(l, "attn.k_norm.w"), norm(w.raw(hf + "self_attn.k_norm.weight")));
+        }
+    }
+
+    /** Layer {@code l}'s MLP weights, from the Hugging Face names under {@code hf} ({@code layers.l.}). */
+    protected void mlpWeights(HfWeights w, String hf, int l, TransformerConfig cfg) {
+        w.put(ActName.block(l, "mlp.W_gate"), w.linear(hf + "mlp.gate_proj.weight"));
+        w.put(ActName.block(l, "mlp.W_in"), w.linear(hf + "mlp.up_proj.weight"));
+        w.put(ActName.block(l, "mlp.b_in"), w.biasOrZeros(hf + "mlp.up_proj.bias", cfg.dMlp()));
+        w.put(ActName.block(l, "mlp.W_out"), w.linear(hf + "mlp.down_proj.weight"));
+        w.put(ActName.block(l, "mlp.b_out"), w.biasOrZeros(hf + "mlp.down_proj.bias", cfg.dModel()));
     }
 
     /** The token embedding as the residual stream receives it (Gemma scales it). */

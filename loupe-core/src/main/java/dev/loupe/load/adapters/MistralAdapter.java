@@ -5,8 +5,11 @@ import dev.loupe.config.TransformerConfig;
 import dev.loupe.load.spi.HfConfig;
 import java.util.Collections;
 
-/** Mistral ({@code model_type} "mistral"): Llama with sliding-window attention in every layer. */
-public final class MistralAdapter extends LlamaAdapter {
+/**
+ * Mistral ({@code model_type} "mistral"): Llama with sliding-window attention in every layer (when
+ * {@code sliding_window} is set). Phi-3 and Mixtral, whose Hugging Face models are Mistral's, extend it.
+ */
+public class MistralAdapter extends LlamaAdapter {
     @Override
     public String modelType() {
         return "mistral";

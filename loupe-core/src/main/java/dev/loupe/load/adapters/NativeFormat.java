@@ -109,7 +109,14 @@ public final class NativeFormat implements ArchitectureAdapter {
                 names.add(ActName.block(layer, "attn.q_norm.w"));
                 names.add(ActName.block(layer, "attn.k_norm.w"));
             }
-            if (!cfg.attnOnly()) {
+            if (cfg.mixtureOfExperts()) {
+                for (int e = 0; e < cfg.numExperts(); e++) {
+                    for (String name : List.of("W_in.weight", "W_out.weight", "W_gate.weight")) {
+                        names.add(ActName.block(layer, "mlp.experts." + e + "." + name));
+                    }
+                }
+                names.add(ActName.block(layer, "mlp.W_gate.weight"));
+            } else if (!cfg.attnOnly()) {
                 names.add(ActName.block(layer, "mlp.W_in"));
                 if (cfg.gatedMlp()) {
                     names.add(ActName.block(layer, "mlp.W_gate"));

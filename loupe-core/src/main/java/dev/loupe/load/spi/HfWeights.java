@@ -3,6 +3,8 @@ package dev.loupe.load.spi;
 import dev.loupe.io.WeightSource;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.loupe.CheckpointException;
 import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -56,7 +58,30 @@ public final class HfWeights {
 
     /** An {@code nn.Linear} weight [out, in] as [in, out]. */
     public NDArray linear(String hfName) {
-        return Tensors.contiguous(raw(hfName).transpose());
+        return linear(raw(hfName));
+    }
+
+    /** As {@link #linear(String)} for a tensor already read (or a slice of one). */
+    public NDArray linear(NDArray weight) {
+        return Tensors.contiguous(weight.transpose());
+    }
+
+    /**
+     * The rows of a fused {@code nn.Linear} weight [sum(rows), in], cut in the order given:
+     * {@code splitRows(w, 96, 32, 32)} gives rows 0–95, 96–127 and 128–159.
+     */
+    public static NDArray[] splitRows(NDArray weight, long... rows) {
+        NDArray[] parts = new NDArray[rows.length];
+        long start = 0;
+        for (int i = 0; i < rows.length; i++) {
+            parts[i] = weight.get(new NDIndex().addSliceDim(start, start + rows[i]));
+            start += rows[i];
+        }
+        if (start != weight.getShape().get(0)) {
+            throw new CheckpointException("A fused weight of shape " + weight.getShape() + " does not split into rows "
+                    + java.util.Arrays.toString(rows));
+        }
+        return parts;
     }
 
     /** A projection into heads, weight [heads * d_head, d_model] → [heads, d_model, d_head]. */

@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import dev.loupe.config.TransformerConfig;
 import java.util.List;
 
-/** A block's MLP: plain ({@link Mlp}) or gated ({@link GatedMlp}). */
-public sealed interface FeedForward permits Mlp, GatedMlp {
+/** A block's MLP: plain ({@link Mlp}), gated ({@link GatedMlp}) or a mixture of gated experts ({@link MixtureOfExperts}). */
+public sealed interface FeedForward permits Mlp, GatedMlp, MixtureOfExperts {
 
     /** x [batch, pos, d_model] → [batch, pos, d_model]. */
     NDArray forward(NDArray x);
@@ -15,6 +15,9 @@ public sealed interface FeedForward permits Mlp, GatedMlp {
 
     /** The MLP {@code cfg} asks for, called {@code name} ({@code blocks.0.mlp}). */
     static FeedForward create(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
+        if (cfg.mixtureOfExperts()) {
+            return new MixtureOfExperts(name, cfg, params, hooks);
+        }
         return cfg.gatedMlp() ? new GatedMlp(name, cfg, params, hooks) : new Mlp(name, cfg, params, hooks);
     }
 }

@@ -57,6 +57,14 @@ class NativeFormatTest {
                 "\"qk_norm_across_heads\" : false", "\"attn_types\" : [ \"local\", \"global\", \"local\" ]");
     }
 
+    @Test
+    void mixturesOfExpertsRoundTripExactly() {
+        assertRoundTrip(RandomModels.mixtureOfExpertsConfig().toBuilder().modelName("mixtral-like").build());
+        // A LayerNorm mixture too: processing centres every expert's output weights.
+        assertRoundTrip(RandomModels.layerNormConfig().toBuilder().gatedMlp(true).numExperts(3).expertsPerToken(2)
+                .modelName("moe-ln").build());
+    }
+
     private void assertRoundTrip(TransformerConfig cfg) {
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray tokens = manager.create(TOKENS);

@@ -1,0 +1,133 @@
+package dev.loupe.model.components;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
+import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.HookPoint;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Mixtral's sparse mixture of experts in place of the MLP. A router {@code W_gate.weight}
+ * [n_experts, d_model] scores every expert for each token; the softmax over all experts gives their
+ * probabilities, the {@code experts_per_token} (k) most probable are chosen, and their probabilities,
+ * renormalised to sum to 1, weight the chosen experts' outputs:
+ * {@code mlp(x) = Σ_{e in top-k(x)} w_e(x) · expert_e(x)}. Each expert is an {@link Expert}.
+ *
+ * <p>Hooks, in firing order, over the flattened tokens (row {@code b * pos + p}):
+ * {@code hook_expert_weights} [batch·pos, n_experts] (the softmax over all experts, before the top-k;
+ * editing it changes the choice, see {@code dev.loupe.analysis.experts.ExpertRouting}),
+ * {@code hook_expert_indices} [batch·pos, k] (int64, the chosen experts, most probable first; editing
+ * it re-routes a token but keeps the weight of each slot), then each expert's {@code hook_gate},
+ * {@code hook_pre} and {@code hook_post}. An expert's rows are the tokens that chose it as their most
+ * probable expert, in token order, then those that chose it second, and so on (TransformerLens's and
+ * Hugging Face's order).
+ *
+ * <p>Routing always renormalises the top-k probabilities, as Hugging Face's Mixtral (and
+ * TransformerLens 2.x) does; TransformerLens HEAD only does so when {@code norm_topk_prob} is set,
+ * which its Mixtral configs leave off.
+ */
+public final class MixtureOfExperts implements FeedForward {
+    private final int topK;
+    private final Weight router;
+    private final List<Expert> experts = new ArrayList<>();
+    private final HookPoint hookExpertWeights;
+    private final HookPoint hookExpertIndices;
+
+    /** @param name the module's TransformerLens name, e.g. {@code blocks.0.mlp} */
+    public MixtureOfExperts(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
+        topK = cfg.expertsPerToken();
+        // Registration order is TransformerLens's: the experts, the router, then the routing hooks.
+        for (int e = 0; e < cfg.numExperts(); e++) {
+            experts.add(new Expert(name + ".experts." + e, cfg, params, hooks));
+        }
+        router = params.weight(name + ".W_gate.weight", cfg.numExperts(), cfg.dModel());
+        hookExpertWeights = hooks.add(name + ".hook_expert_weights",
+                (c, batch, pos) -> new Shape(batch * pos, c.numExperts()));
+        hookExpertIndices = hooks.add(name + ".hook_expert_indices",
+                (c, batch, pos) -> new Shape(batch * pos, c.expertsPerToken()));
+    }
+
+    @Override
+    public NDArray forward(NDArray x) {
+        Shape shape = x.getShape();
+        NDArray tokens = x.reshape(-1, shape.get(2)); // [n, d_model]
+        NDArray probabilities = hookExpertWeights.fire(tokens.matMul(router.value().transpose()).softmax(-1)); // [n, E]
+        NDList top = probabilities.topK(topK, -1, true, true);
+        NDArray weights = top.get(0).div(top.get(0).sum(new int[] {-1}, true)); // [n, k]
+        NDArray indices = hookExpertIndices.fire(top.get(1)); // [n, k]
+        Routing routing = route(indices.toType(DataType.INT64, false).toLongArray(), (int) tokens.getShape().get(0));
+        NDManager manager = x.getManager();
+        NDArray flatWeights = weights.reshape(-1); // row t * k + slot
+        NDList outputs = new NDList();
+        for (int e = 0; e < experts.size(); e++) {
+            NDArray rows = tokens.get(new NDIndex("{}", manager.create(routing.tokens.get(e))));
+            NDArray weight = flatWeights.get(new NDIndex("{}", manager.create(routing.slots.get(e))));
+            outputs.add(experts.get(e).forward(rows).mul(weight.expandDims(-1)));
+        }
+        // Every (token, slot) pair's weighted output, experts one after the other; summing each
+        // token's k rows gives its output.
+        NDArray routed = NDArrays.concat(outputs, 0); // [n * k, d_model]
+        NDArray out = null;
+        for (long[] rows : routing.rowOfSlot) {
+            NDArray slot = routed.get(new NDIndex("{}", manager.create(rows)));
+            out = out == null ? slot : out.add(slot);
+        }
+        return out.reshape(shape);
+    }
+
+    /**
+     * Where each token goes: per expert, its tokens and their {@code t * k + slot} positions (slot-major,
+     * then token order); per slot, the row of each token's output in the experts' concatenated outputs.
+     */
+    private record Routing(List<long[]> tokens, List<long[]> slots, long[][] rowOfSlot) {}
+
+    private Routing route(long[] indices, int n) {
+        int nExperts = experts.size();
+        List<long[]> tokens = new ArrayList<>();
+        List<long[]> slots = new ArrayList<>();
+        long[][] rowOfSlot = new long[topK][n];
+        int[] counts = new int[nExperts];
+        for (long expert : indices) {
+            if (expert < 0 || expert >= nExperts) {
+                throw new LoupeException("hook_expert_indices holds expert " + expert + ", but the model has experts 0 to "
+                        + (nExperts - 1));
+            }
+            counts[(int) expert]++;
+        }
+        int offset = 0;
+        for (int e = 0; e < nExperts; e++) {
+            long[] t = new long[counts[e]];
+            long[] s = new long[counts[e]];
+            int row = 0;
+            for (int slot = 0; slot < topK; slot++) {
+                for (int token = 0; token < n; token++) {
+                    if (indices[token * topK + slot] == e) {
+                        t[row] = token;
+                        s[row] = (long) token * topK + slot;
+                        rowOfSlot[slot][token] = offset + row;
+                        row++;
+                    }
+                }
+            }
+            tokens.add(t);
+            slots.add(s);
+            offset += row;
+        }
+        return new Routing(tokens, slots, rowOfSlot);
+    }
+
+    @Override
+    public List<Weight> weights() {
+        List<Weight> weights = new ArrayList<>();
+        experts.forEach(expert -> weights.addAll(expert.weights()));
+        weights.add(router);
+        return weights;
+    }
+}
