@@ -1,7 +1,9 @@
-package dev.loupe.cli;
+package dev.loupe.cli.command;
 
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.loupe.cli.CliTestSupport;
 import dev.loupe.lens.data.EnglishText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The commands that take text (demo, view, lens, generate and cache with {@code --prompt}) on the tiny
+ * The commands that take text (demo, view, lens, generate and cache with {@code --prompt}) on the second wave's tiny
  * fixture models, which come without a tokenizer: each gets a byte-level tokenizer whose 256 byte tokens
  * and {@code <|endoftext|>} fit their 512-token vocabulary.
  */
@@ -23,7 +25,7 @@ class TextCommandsEveryArchitectureTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"phi3", "mixtral"})
+    @ValueSource(strings = {"gemma2", "gemma3_text", "qwen3", "phi3", "olmo2", "mixtral"})
     void everyTextCommandRuns(String arch) throws IOException {
         Path model = withByteTokenizer(arch);
         String prompt = "The quick brown fox";
