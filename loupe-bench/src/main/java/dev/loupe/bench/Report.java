@@ -1,8 +1,8 @@
 package dev.loupe.bench;
 
-import dev.loupe.lens.data.EnglishText;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.lens.data.EnglishText;
 import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;

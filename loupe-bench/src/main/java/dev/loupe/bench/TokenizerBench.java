@@ -1,7 +1,7 @@
 package dev.loupe.bench;
 
-import dev.loupe.lens.data.EnglishText;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.loupe.lens.data.EnglishText;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TextOptions;
 import java.io.IOException;

@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDManager;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import java.io.PrintWriter;

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;
 import dev.loupe.hook.ActName;
-import dev.loupe.run.ModelOutput;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.safetensors.SafetensorsWriter;
+import dev.loupe.run.ModelOutput;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -111,7 +111,8 @@ public final class ActivationCache implements AutoCloseable {
      * {@code incorrectTokens}, may be null) through ln_final's cached scale: [components, ...].
      */
     public NDArray logitAttrs(NDArray stack, NDArray tokens, NDArray incorrectTokens, PosSlice posSlice) {
-        return ResidualDecompositions.logitAttrs(this, stack, tokens, incorrectTokens, posSlice == null ? PosSlice.all() : posSlice);
+        return ResidualDecompositions.logitAttrs(this, stack, tokens, incorrectTokens,
+                posSlice == null ? PosSlice.all() : posSlice);
     }
 
     /**

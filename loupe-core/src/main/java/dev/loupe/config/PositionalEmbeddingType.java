@@ -8,7 +8,10 @@ import com.fasterxml.jackson.annotation.JsonValue;
  * constant is TransformerLens's string ({@link #jsonName()}).
  */
 public enum PositionalEmbeddingType {
-    /** Learned absolute positions ({@code pos_embed.W_pos}, {@code hook_pos_embed}) added to the embedding: {@code "standard"}. */
+    /**
+     * Learned absolute positions ({@code pos_embed.W_pos}, {@code hook_pos_embed}) added to the embedding:
+     * {@code "standard"}.
+     */
     STANDARD("standard"),
     /** Rotary embeddings rotating queries and keys ({@code hook_rot_q}, {@code hook_rot_k}): {@code "rotary"}. */
     ROTARY("rotary"),

@@ -503,7 +503,10 @@ public record TransformerConfig(
             return byName("normalization_type", jsonName, NormalizationType::fromJson, this::normalizationType);
         }
 
-        /** {@code positional_embedding_type} by TransformerLens's name ({@code "rotary"}, …); an unknown name fails {@link #build()}. */
+        /**
+         * {@code positional_embedding_type} by TransformerLens's name ({@code "rotary"}, …); an unknown name
+         * fails {@link #build()}.
+         */
         public Builder positionalEmbeddingType(String jsonName) {
             return byName("positional_embedding_type", jsonName, PositionalEmbeddingType::fromJson,
                     this::positionalEmbeddingType);

@@ -5,7 +5,8 @@
  * {@link dev.loupe.hub.HubSettings} reads the same environment variables as huggingface_hub;
  * {@link dev.loupe.hub.HubClient} fetches files and whole model snapshots (resumable, checked,
  * locked, atomic); {@link dev.loupe.hub.ModelRegistry} holds TransformerLens's official model names
- * and aliases (and, kept apart, a few Hub ids with Loupe's own aliases); {@link dev.loupe.hub.ModelResolver} turns what a user types ({@code gpt2},
+ * and aliases (and, kept apart, a few Hub ids with Loupe's own aliases); {@link dev.loupe.hub.ModelResolver}
+ * turns what a user types ({@code gpt2},
  * {@code gpt2-small}, {@code EleutherAI/pythia-70m}, a folder) into a model folder.
  *
  * <p>Floor "adapter contract, processing, caches, the Hub": it may use everything up to and

@@ -1,12 +1,12 @@
 package dev.loupe.io;
 
-import dev.loupe.CheckpointException;
-import dev.loupe.config.WeightDtype;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.CheckpointException;
+import dev.loupe.config.WeightDtype;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.torch.TorchCheckpoint;
 import java.io.IOException;

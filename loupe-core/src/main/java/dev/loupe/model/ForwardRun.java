@@ -1,10 +1,5 @@
 package dev.loupe.model;
 
-import dev.loupe.config.TransformerConfig;
-import dev.loupe.numeric.Autograd;
-import dev.loupe.run.ForwardOptions;
-import dev.loupe.run.ModelOutput;
-import dev.loupe.run.ReturnType;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -15,9 +10,14 @@ import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheModel;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
+import dev.loupe.numeric.Autograd;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;

@@ -1,9 +1,5 @@
 package dev.loupe.model;
 
-import dev.loupe.config.TransformerConfig;
-import dev.loupe.run.ForwardOptions;
-import dev.loupe.run.ModelOutput;
-import dev.loupe.run.ReturnType;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -12,7 +8,11 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookSpec;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import dev.loupe.tokenize.TextEncoder;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.tokenize.TokenBatch;

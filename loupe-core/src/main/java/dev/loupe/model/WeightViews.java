@@ -1,12 +1,12 @@
 package dev.loupe.model;
 
-import dev.loupe.config.TransformerConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.LoupeException;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.ActName;
 import java.util.Map;
 

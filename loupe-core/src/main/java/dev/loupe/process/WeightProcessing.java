@@ -5,10 +5,10 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.loupe.LoupeException;
 import dev.loupe.config.PositionalEmbeddingType;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.config.WeightProcessingStep;
 import dev.loupe.hook.ActName;
 import dev.loupe.linalg.FactoredMatrix;
-import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -178,7 +178,8 @@ public final class WeightProcessing {
 
     /**
      * Makes every weight that writes to the residual stream zero-mean over d_model: W_E, W_pos,
-     * W_O, b_O, W_out, b_out (each expert's W_out in a mixture of experts). A LayerNorm removes the mean anyway, so nothing downstream changes.
+     * W_O, b_O, W_out, b_out (each expert's W_out in a mixture of experts). A LayerNorm removes the mean
+     * anyway, so nothing downstream changes.
      */
     public static Map<String, NDArray> centerWritingWeights(Map<String, NDArray> stateDict, TransformerConfig cfg) {
         Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);

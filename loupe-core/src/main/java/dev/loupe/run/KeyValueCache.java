@@ -1,12 +1,12 @@
 package dev.loupe.run;
 
-import dev.loupe.config.TransformerConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.TransformerConfig;
 import java.util.Arrays;
 
 /**
@@ -14,7 +14,8 @@ import java.util.Arrays;
  * tokens attends to earlier ones without recomputing them (TransformerLens's
  * {@code HookedTransformerKeyValueCache}). Keys are stored after any q/k norm and the rotary rotation
  * (each layer's own base, so Gemma 3's local and global layers need nothing more), at the key/value head
- * count; sliding windows are the attention mask's business, so every position is kept. Storage is preallocated and doubled when full, so appending a token costs
+ * count; sliding windows are the attention mask's business, so every position is kept.
+ * Storage is preallocated and doubled when full, so appending a token costs
  * the same however long the cache is. {@link #freeze()} keeps a prefix for many continuations.
  *
  * <p>Pass it with {@code ForwardOptions.pastKvCache}; the cache owns its memory ({@link #close()}).
@@ -87,7 +88,8 @@ public final class KeyValueCache implements AutoCloseable {
     }
 
     /**
-     * For the attention layers: adds layer {@code layer}'s new keys and values [batch, pos, kv_heads, d_head] (unless frozen) and returns
+     * For the attention layers: adds layer {@code layer}'s new keys and values [batch, pos, kv_heads, d_head]
+     * (unless frozen) and returns
      * every position's, cached ones first, as arrays of the caller's manager.
      */
     public NDArray[] append(int layer, NDArray newKeys, NDArray newValues) {

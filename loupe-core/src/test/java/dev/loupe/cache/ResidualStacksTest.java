@@ -2,12 +2,13 @@ package dev.loupe.cache;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.hook.ActName;
-import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.ReturnType;
 import dev.loupe.testing.Fixtures;
 import java.util.ArrayList;
@@ -76,7 +77,8 @@ class ResidualStacksTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral", "gpt2-tok", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral", "gpt2-tok",
+        "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
         "extra/gpt_neox_old_config", "extra/gpt2_bf16", "extra/gpt2_f16", "extra/llama_sharded"})
     void componentsSumToTheResidual(String name) {
         Map<String, NDArray> reference = Fixtures.readAll(Fixtures.model(name).resolve("reference.safetensors"), manager);

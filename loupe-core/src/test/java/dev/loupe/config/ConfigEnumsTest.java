@@ -2,6 +2,7 @@ package dev.loupe.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.LoupeException;
 import java.util.Arrays;
 import java.util.function.Function;

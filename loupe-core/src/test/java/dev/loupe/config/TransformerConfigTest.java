@@ -2,6 +2,7 @@ package dev.loupe.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.LoupeException;
 import dev.loupe.load.ModelLoader;

@@ -1,6 +1,7 @@
 package dev.loupe.docs;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -46,12 +47,12 @@ class ReadmeExampleTest {
         // --- README experts example starts
         try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(mixtral);
              NDManager manager = NDManager.newBaseManager()) {
-            NDArray tokens = manager.create(new long[][] {{1, 415, 293, 96, 285}});                    // [1, 5]
-            List<ExpertChoice> routing = ExpertRouting.choices(model, tokens);                          // one per layer
-            long[] experts = routing.get(0).expertsOf(0, 3);                    // layer 0, token 3: its 2 experts, most probable first
-            float[] weights = routing.get(0).weightsOf(0, 3);                   // the weights of their outputs (sum 1)
-            NDArray forced = model.runWithHooks(tokens, ExpertRouting.force(0, 1, 0, 3));   // layer 0: token 3 goes to expert 1 alone
-            NDArray ablated = model.runWithHooks(tokens, ExpertRouting.ablate(1, 2));       // layer 1: no token may use expert 2
+            NDArray tokens = manager.create(new long[][] {{1, 415, 293, 96, 285}});  // [1, 5]
+            List<ExpertChoice> routing = ExpertRouting.choices(model, tokens);  // one per layer
+            long[] experts = routing.get(0).expertsOf(0, 3);  // layer 0, token 3: its 2 experts, most probable first
+            float[] weights = routing.get(0).weightsOf(0, 3);  // the weights of their outputs (sum 1)
+            NDArray forced = model.runWithHooks(tokens, ExpertRouting.force(0, 1, 0, 3));  // layer 0: token 3 goes to expert 1 alone
+            NDArray ablated = model.runWithHooks(tokens, ExpertRouting.ablate(1, 2));  // layer 1: no token may use expert 2
             // --- README experts example ends
             assertThat(routing).hasSize(2);
             assertThat(experts).hasSize(2).doesNotHaveDuplicates();

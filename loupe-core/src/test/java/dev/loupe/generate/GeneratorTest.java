@@ -2,10 +2,11 @@ package dev.loupe.generate;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.KeyValueCache;
 import dev.loupe.testing.Fixtures;
 import java.util.Map;
@@ -24,7 +25,8 @@ class GeneratorTest {
             Map<String, NDArray> hf = Fixtures.readAll(Fixtures.model(arch).resolve("reference.safetensors"), manager);
             // OLMo 2 has no TransformerLens dump: Hugging Face's tokens only.
             boolean hasTl = java.nio.file.Files.isDirectory(Fixtures.tl(arch));
-            Map<String, NDArray> tl = hasTl ? Fixtures.readAll(Fixtures.tl(arch).resolve("utils.safetensors"), manager) : Map.of();
+            Map<String, NDArray> tl = hasTl
+                    ? Fixtures.readAll(Fixtures.tl(arch).resolve("utils.safetensors"), manager) : Map.of();
             NDArray prompt = hf.get("input_ids").get(":, 0:6");
             GenerateOptions greedy = GenerateOptions.greedy(8).withStopAtEos(false);
             NDArray cached = Generator.generate(model, prompt, null, greedy, null);

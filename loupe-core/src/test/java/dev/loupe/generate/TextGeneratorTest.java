@@ -2,6 +2,7 @@ package dev.loupe.generate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;

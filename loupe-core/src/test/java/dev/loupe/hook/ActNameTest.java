@@ -1,6 +1,7 @@
 package dev.loupe.hook;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

@@ -2,6 +2,7 @@ package dev.loupe.hub;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.hub.HubException.Reason;
 import dev.loupe.testing.Fixtures;
 import java.nio.file.Files;

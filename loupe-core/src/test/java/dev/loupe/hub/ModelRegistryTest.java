@@ -2,6 +2,7 @@ package dev.loupe.hub;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.LoupeException;
 import java.io.BufferedReader;
 import java.io.StringReader;

@@ -1,13 +1,14 @@
 package dev.loupe.load;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.io.safetensors.SafetensorsWriter;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
 import java.io.IOException;

@@ -1,8 +1,9 @@
 package dev.loupe.load;
 
-import dev.loupe.CheckpointException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.loupe.CheckpointException;
 import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;

@@ -1,15 +1,16 @@
 package dev.loupe.model;
 
-import dev.loupe.config.PositionalEmbeddingType;
-import dev.loupe.run.ForwardOptions;
-import dev.loupe.run.ModelOutput;
-import dev.loupe.run.ReturnType;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.cache.ActivationCache;
+import dev.loupe.config.PositionalEmbeddingType;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import dev.loupe.testing.Fixtures;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,7 +45,8 @@ class ArchitectureParityTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral",
+        "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
         "extra/gpt_neox_old_config", "extra/gpt2_bf16", "extra/gpt2_f16", "extra/llama_sharded"})
     void matchesHuggingFace(String name) {
         Path dir = Fixtures.model(name);
@@ -91,7 +93,8 @@ class ArchitectureParityTest {
             List<String> registered = new ArrayList<>();
             hooks.get("hook_dict_order").forEach(n -> {
                 // TransformerLens registers hook_pos_embed for ALiBi models too, where it never fires.
-                boolean neverFires = n.asText().equals("hook_pos_embed") && model.config().positionalEmbeddingType() == PositionalEmbeddingType.ALIBI;
+                boolean neverFires = n.asText().equals("hook_pos_embed")
+                        && model.config().positionalEmbeddingType() == PositionalEmbeddingType.ALIBI;
                 boolean gqaAttnIn = n.asText().endsWith("hook_attn_in") && model.config().groupedQueryAttention();
                 if (!neverFires && !gqaAttnIn) {
                     registered.add(n.asText());

@@ -1,11 +1,9 @@
 package dev.loupe.model;
 
-import dev.loupe.run.ForwardOptions;
-import dev.loupe.run.ModelOutput;
-import dev.loupe.run.ReturnType;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -15,6 +13,9 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.hook.UnknownHookException;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
 import dev.loupe.testing.TinyGpt2;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,13 +1,14 @@
 package dev.loupe.model;
 
-import dev.loupe.run.ForwardOptions;
-import dev.loupe.run.ReturnType;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookSpec;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ReturnType;
 import dev.loupe.testing.Fixtures;
 import java.util.List;
 import org.junit.jupiter.api.Test;

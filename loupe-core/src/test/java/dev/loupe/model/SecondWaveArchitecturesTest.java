@@ -4,6 +4,7 @@ import static dev.loupe.testing.TensorAssert.assertClose;
 import static dev.loupe.testing.TensorAssert.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -108,7 +109,8 @@ class SecondWaveArchitecturesTest {
         assertThat(cfg.groupedQueryAttention()).isTrue();
         try (HookedTransformer model = new HookedTransformer(cfg, RandomModels.stateDict(cfg, manager),
                 manager.newSubManager())) {
-            assertEveryFlagKeepsTheLogits(model, manager.create(new long[][] {{0, 5, 9, 3, 5, 9, 3, 1}, {2, 2, 7, 30, 11, 4, 0, 39}}),
+            assertEveryFlagKeepsTheLogits(model,
+                    manager.create(new long[][] {{0, 5, 9, 3, 5, 9, 3, 1}, {2, 2, 7, 30, 11, 4, 0, 39}}),
                     1e-5);
         }
     }

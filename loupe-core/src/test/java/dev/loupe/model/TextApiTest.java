@@ -1,19 +1,20 @@
 package dev.loupe.model;
 
-import dev.loupe.run.ForwardOptions;
-import dev.loupe.run.ModelOutput;
-import dev.loupe.run.ReturnType;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
+import dev.loupe.testing.Fixtures;
 import dev.loupe.tokenize.PaddingSide;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.tokenize.TokenBatch;
-import dev.loupe.testing.Fixtures;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;

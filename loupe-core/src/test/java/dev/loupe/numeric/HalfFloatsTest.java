@@ -1,13 +1,14 @@
 package dev.loupe.numeric;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.io.safetensors.TestFiles;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import dev.loupe.io.safetensors.TestFiles;
 import org.junit.jupiter.api.Test;
 
 class HalfFloatsTest {

@@ -2,12 +2,13 @@ package dev.loupe.process;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.cache.ActivationCache;
-import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.ModelOutput;
 import dev.loupe.run.ReturnType;
 import dev.loupe.testing.Fixtures;
@@ -44,7 +45,8 @@ class ProcessedParityTest {
         Map<String, NDArray> hf = Fixtures.readAll(Fixtures.model(arch).resolve("reference.safetensors"), manager);
         JsonNode hooks = Fixtures.json(tl.resolve("hooks.json"));
         try (HookedTransformer model = HookedTransformer.fromPretrained(Fixtures.model(arch))) {
-            assertThat(model.config().normalizationType().jsonName()).isEqualTo(hooks.get("cfg_processed").get("normalization_type").asText());
+            assertThat(model.config().normalizationType().jsonName())
+                    .isEqualTo(hooks.get("cfg_processed").get("normalization_type").asText());
             int compared = 0;
             for (Map.Entry<String, NDArray> entry : expectedWeights.entrySet()) {
                 NDArray ours = model.stateDict().get(entry.getKey());
@@ -86,7 +88,8 @@ class ProcessedParityTest {
         String prefix = hf.containsKey("input_ids") ? "" : "p1.";
         NDArray tokens = hf.get(prefix + "input_ids");
         try (HookedTransformer model = HookedTransformer.fromPretrained(Fixtures.model(name))) {
-            ModelOutput out = model.forward(tokens, ForwardOptions.builder().returnType(ReturnType.BOTH).lossPerToken(true).build());
+            ModelOutput out = model.forward(tokens,
+                    ForwardOptions.builder().returnType(ReturnType.BOTH).lossPerToken(true).build());
             assertClose(name + " log-probs", out.logits().logSoftmax(-1), hf.get(prefix + "logits").logSoftmax(-1), 1e-4);
             assertClose(name + " loss_per_token", out.loss(), hf.get(prefix + "loss_per_token"), 5e-5);
         }

@@ -7,6 +7,7 @@ import static dev.loupe.config.WeightProcessingStep.FOLD_VALUE_BIASES;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -15,8 +16,8 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.config.NormalizationType;
 import dev.loupe.config.PositionalEmbeddingType;
-import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
 import dev.loupe.testing.RandomModels;
 import java.util.LinkedHashMap;

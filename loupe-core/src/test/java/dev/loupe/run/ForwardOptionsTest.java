@@ -1,14 +1,15 @@
 package dev.loupe.run;
 
-import dev.loupe.model.HookedTransformer;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
+import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.TinyGpt2;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;

@@ -27,7 +27,8 @@ public final class RandomModels {
     /** A small Llama-like config: RMSNorm, rotary, grouped-query attention, gated MLP. */
     public static TransformerConfig rmsNormConfig() {
         return TransformerConfig.builder().nLayers(2).dModel(16).nCtx(12).dHead(4).nHeads(4).nKeyValueHeads(2).dMlp(24)
-                .dVocab(40).actFn(ActivationFunctionType.SILU).normalizationType(NormalizationType.RMS).gatedMlp(true).finalRms(true)
+                .dVocab(40).actFn(ActivationFunctionType.SILU).normalizationType(NormalizationType.RMS)
+                .gatedMlp(true).finalRms(true)
                 .positionalEmbeddingType(PositionalEmbeddingType.ROTARY).build();
     }
 

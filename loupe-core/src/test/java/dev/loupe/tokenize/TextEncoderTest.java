@@ -1,6 +1,7 @@
 package dev.loupe.tokenize;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.testing.Fixtures;

@@ -1,6 +1,7 @@
 package dev.loupe.tokenize;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 

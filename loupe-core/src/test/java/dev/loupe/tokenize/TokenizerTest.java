@@ -2,6 +2,7 @@ package dev.loupe.tokenize;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.CheckpointException;
 import dev.loupe.testing.Fixtures;

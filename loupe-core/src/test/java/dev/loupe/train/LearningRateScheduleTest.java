@@ -3,6 +3,7 @@ package dev.loupe.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+
 import dev.loupe.LoupeException;
 import org.junit.jupiter.api.Test;
 

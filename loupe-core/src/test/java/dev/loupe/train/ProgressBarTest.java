@@ -1,6 +1,7 @@
 package dev.loupe.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import org.junit.jupiter.api.Test;

@@ -2,6 +2,7 @@ package dev.loupe.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+
 import org.junit.jupiter.api.Test;
 
 class TrainingRandomTest {

@@ -8,8 +8,8 @@ import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.ActName;
 import dev.loupe.hook.HookSpec;
-import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.run.ForwardOptions;
 import java.util.List;
 
 /**

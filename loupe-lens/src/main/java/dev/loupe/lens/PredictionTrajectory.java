@@ -139,7 +139,8 @@ public record PredictionTrajectory(String lensName, long[] inputIds, List<String
             topStrings.add(rowStrings);
         }
         String name = lens instanceof TunedLens ? "tuned lens" : "logit lens";
-        return new PredictionTrajectory(name, inputIds.clone(), List.copyOf(TokenDisplay.texts(tokenizer, inputIds)), List.copyOf(labels), top,
+        return new PredictionTrajectory(name, inputIds.clone(), List.copyOf(TokenDisplay.texts(tokenizer, inputIds)),
+                List.copyOf(labels), top,
                 topStrings, probs, entropy, kl, target, rank, targetProb);
     }
 

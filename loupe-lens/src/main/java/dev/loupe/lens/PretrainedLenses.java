@@ -4,8 +4,8 @@ import dev.loupe.LoupeException;
 import dev.loupe.hub.HubClient;
 import dev.loupe.hub.HubException;
 import dev.loupe.hub.HubRepo;
-import dev.loupe.hub.RepoType;
 import dev.loupe.hub.ModelRegistry;
+import dev.loupe.hub.RepoType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 

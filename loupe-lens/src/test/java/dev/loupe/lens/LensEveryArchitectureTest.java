@@ -4,6 +4,7 @@ import static dev.loupe.testing.TensorAssert.assertClose;
 import static dev.loupe.testing.TensorAssert.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;

@@ -1,14 +1,15 @@
 package dev.loupe.lens;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.LoupeException;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.config.WeightProcessingStep;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.config.TransformerConfig;
 import dev.loupe.process.ProcessOptions;
 import dev.loupe.testing.Fixtures;
 import dev.loupe.testing.RandomModels;
@@ -56,7 +57,8 @@ class LensRefusalsTest {
         }
         try (HookedTransformer processedAgain = HookedTransformer.fromPretrained(Fixtures.model("gpt2"));
              TunedLens back = TunedLens.load(dir, processedAgain)) {
-            org.assertj.core.api.Assertions.assertThat(back.config().basis().weightProcessing()).contains(WeightProcessingStep.FOLD_LN);
+            org.assertj.core.api.Assertions.assertThat(back.config().basis().weightProcessing())
+                    .contains(WeightProcessingStep.FOLD_LN);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.loupe.lens;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.LoupeException;
 import dev.loupe.hub.HubClient;
 import dev.loupe.hub.HubSettings;

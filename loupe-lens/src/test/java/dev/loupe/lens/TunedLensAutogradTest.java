@@ -1,13 +1,14 @@
 package dev.loupe.lens;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
-import dev.loupe.numeric.Autograd;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.numeric.Autograd;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 

@@ -3,6 +3,7 @@ package dev.loupe.lens;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static dev.loupe.testing.TensorAssert.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDArray;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -3,12 +3,13 @@ package dev.loupe.viz;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDManager;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
-import ai.djl.ndarray.NDManager;
 import dev.loupe.tokenize.TokenDisplay;
 import java.util.Collections;
 import java.util.List;

@@ -1,6 +1,7 @@
 package dev.loupe.viz;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

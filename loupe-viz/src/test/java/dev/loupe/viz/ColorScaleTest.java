@@ -2,6 +2,7 @@ package dev.loupe.viz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import org.junit.jupiter.api.Test;
 
 class ColorScaleTest {

@@ -2,10 +2,10 @@ package dev.loupe.viz;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.analysis.patching.Patching;
-import dev.loupe.analysis.patching.PatchMetric;
-import dev.loupe.cache.ActivationCache;
 import ai.djl.ndarray.index.NDIndex;
+import dev.loupe.analysis.patching.PatchMetric;
+import dev.loupe.analysis.patching.Patching;
+import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.cache.LabelledStack;
 import dev.loupe.cache.PosSlice;

@@ -3,6 +3,7 @@ package dev.loupe.viz;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+
 import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;

@@ -1,6 +1,7 @@
 package dev.loupe.viz;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import java.awt.GraphicsEnvironment;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;

@@ -2,8 +2,8 @@ package dev.loupe.cli.command;
 
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.hub.HubClient;
-import dev.loupe.hub.ModelResolver;
 import dev.loupe.hub.ModelRegistry;
+import dev.loupe.hub.ModelResolver;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -9,11 +9,11 @@ import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.model.HookedTransformer;
 import java.nio.file.Path;
 import java.util.List;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code loupe lens}: the logit lens and tuned lenses (the Python tuned-lens library's format). */
 @Command(

@@ -2,6 +2,7 @@ package dev.loupe.cli.command;
 
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import java.nio.file.Path;
@@ -16,7 +17,8 @@ class CacheEveryArchitectureTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt_neox", "llama", "gpt_neo", "gptj", "opt", "mistral", "qwen2", "gemma", "phi",
-        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral", "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
+        "bloom", "gemma2", "gemma3_text", "qwen3", "olmo2", "phi3", "mixtral",
+        "extra/qwen2_theta", "extra/gemma_headdim", "extra/bloom_6heads", "extra/llama3_rope_scaling",
         "extra/gpt_neox_old_config", "extra/gpt2_bf16", "extra/gpt2_f16", "extra/llama_sharded"})
     void cachesEveryModel(String name) {
         Path dir = Path.of("..", "testdata", "models").resolve(name);

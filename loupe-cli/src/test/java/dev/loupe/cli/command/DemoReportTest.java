@@ -2,6 +2,7 @@ package dev.loupe.cli.command;
 
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.cli.CliTestSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;

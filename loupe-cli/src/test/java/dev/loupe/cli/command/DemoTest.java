@@ -5,6 +5,7 @@ import static dev.loupe.cli.CliTestSupport.GPT2_TOK;
 import static dev.loupe.cli.CliTestSupport.floats;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.cli.demo.DemoReport;
 import dev.loupe.cli.demo.LogitLensTable;

@@ -3,6 +3,7 @@ package dev.loupe.cli.command;
 import static dev.loupe.cli.CliTestSupport.GPT2;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.cli.CliTestSupport;
 import org.junit.jupiter.api.Test;
 

@@ -2,6 +2,7 @@ package dev.loupe.cli.command;
 
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.cli.CliTestSupport;
 import java.util.List;
 import java.util.regex.Matcher;

@@ -3,6 +3,7 @@ package dev.loupe.cli.command;
 import static dev.loupe.cli.CliTestSupport.GPT2_TOK;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.cli.CliTestSupport;

@@ -1,6 +1,7 @@
 package dev.loupe.cli.command;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.config.WeightDtype;
 import java.io.File;

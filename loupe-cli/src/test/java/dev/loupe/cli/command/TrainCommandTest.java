@@ -3,6 +3,7 @@ package dev.loupe.cli.command;
 import static dev.loupe.cli.CliTestSupport.floats;
 import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.ndarray.NDManager;
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.io.safetensors.SafetensorsFile;

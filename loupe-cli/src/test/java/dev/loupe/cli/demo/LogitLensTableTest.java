@@ -5,6 +5,7 @@ import static dev.loupe.cli.CliTestSupport.floats;
 import static dev.loupe.cli.CliTestSupport.longs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.model.HookedTransformer;

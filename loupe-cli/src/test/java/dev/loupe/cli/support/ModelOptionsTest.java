@@ -2,6 +2,7 @@ package dev.loupe.cli.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.LoupeException;
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.config.WeightDtype;

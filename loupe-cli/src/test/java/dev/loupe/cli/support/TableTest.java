@@ -1,6 +1,7 @@
 package dev.loupe.cli.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.tokenize.TokenDisplay;
 import org.junit.jupiter.api.Test;
 

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.model.Losses;
-import dev.loupe.config.TransformerConfig;
 import java.util.Random;
 
 /**

@@ -5,6 +5,7 @@ import static dev.loupe.analysis.patching.Axis.HEAD;
 import static dev.loupe.analysis.patching.Axis.LAYER;
 import static dev.loupe.analysis.patching.Axis.POS;
 import static dev.loupe.analysis.patching.Axis.SRC_POS;
+
 import ai.djl.ndarray.NDArray;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.model.HookedTransformer;

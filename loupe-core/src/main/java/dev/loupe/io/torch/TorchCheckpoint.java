@@ -3,8 +3,8 @@ package dev.loupe.io.torch;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.ClosestNames;
 import dev.loupe.CheckpointException;
+import dev.loupe.ClosestNames;
 import dev.loupe.numeric.FilledArrays;
 import dev.loupe.numeric.HalfFloats;
 import java.io.EOFException;
@@ -407,7 +407,8 @@ public final class TorchCheckpoint implements AutoCloseable {
         ZipEntry entry = storages.get(tensor.storage().key());
         try {
             if (tensor.contiguous()) {
-                return FilledArrays.create(manager, shape, type.loadedAs, (int) loadedBytes, target -> readRun(tensor, entry, target));
+                return FilledArrays.create(manager, shape, type.loadedAs, (int) loadedBytes,
+                        target -> readRun(tensor, entry, target));
             }
             return FilledArrays.create(manager, shape, type.loadedAs, (int) loadedBytes, target -> gather(tensor, entry, target));
         } catch (ZipException | EOFException e) {

@@ -2,8 +2,8 @@ package dev.loupe.io.torch;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import dev.loupe.LoupeException;
 import dev.loupe.CheckpointException;
+import dev.loupe.LoupeException;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,9 +1,9 @@
 package dev.loupe.load.adapters;
 
-import dev.loupe.load.spi.HfConfig;
 import ai.djl.ndarray.NDArray;
 import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.load.spi.HfConfig;
 
 /**
  * Gemma ({@code model_type} "gemma"): Llama with RMSNorm weights stored as {@code w} for

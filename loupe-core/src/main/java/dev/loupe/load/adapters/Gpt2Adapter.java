@@ -1,19 +1,19 @@
 package dev.loupe.load.adapters;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.CheckpointException;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
 import dev.loupe.load.spi.Tensors;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.config.ActivationFunctionType;
-import dev.loupe.config.NormalizationType;
-import dev.loupe.config.PositionalEmbeddingType;
-import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -80,7 +80,8 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
             sd.put(ActName.block(l, "ln1.b"), weights.load(PREFIX, hf + "ln_1.bias", manager));
             sd.put(ActName.block(l, "ln2.w"), weights.load(PREFIX, hf + "ln_2.weight", manager));
             sd.put(ActName.block(l, "ln2.b"), weights.load(PREFIX, hf + "ln_2.bias", manager));
-            NDArray cAttn = expect(weights.load(PREFIX, hf + "attn.c_attn.weight", manager), hf + "attn.c_attn.weight", d, 3L * d);
+            NDArray cAttn = expect(weights.load(PREFIX, hf + "attn.c_attn.weight", manager), hf + "attn.c_attn.weight", d,
+                    3L * d);
             NDArray cAttnBias = expect(weights.load(PREFIX, hf + "attn.c_attn.bias", manager), hf + "attn.c_attn.bias", 3L * d);
             String[] names = {"Q", "K", "V"};
             for (int i = 0; i < 3; i++) {

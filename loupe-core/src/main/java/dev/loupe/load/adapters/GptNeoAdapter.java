@@ -1,18 +1,18 @@
 package dev.loupe.load.adapters;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.CheckpointException;
+import dev.loupe.config.ActivationFunctionType;
+import dev.loupe.config.AttentionType;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.ActName;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.spi.ArchitectureAdapter;
 import dev.loupe.load.spi.HfConfig;
 import dev.loupe.load.spi.HfWeights;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.config.ActivationFunctionType;
-import dev.loupe.config.AttentionType;
-import dev.loupe.config.NormalizationType;
-import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

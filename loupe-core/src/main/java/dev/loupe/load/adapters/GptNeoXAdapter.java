@@ -1,10 +1,5 @@
 package dev.loupe.load.adapters;
 
-import dev.loupe.hook.ActName;
-import dev.loupe.io.WeightSource;
-import dev.loupe.load.spi.ArchitectureAdapter;
-import dev.loupe.load.spi.HfConfig;
-import dev.loupe.load.spi.HfWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,6 +7,11 @@ import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.config.NormalizationType;
 import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.ActName;
+import dev.loupe.io.WeightSource;
+import dev.loupe.load.spi.ArchitectureAdapter;
+import dev.loupe.load.spi.HfConfig;
+import dev.loupe.load.spi.HfWeights;
 import java.util.Map;
 
 /**

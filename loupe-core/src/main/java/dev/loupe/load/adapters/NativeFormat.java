@@ -1,16 +1,16 @@
 package dev.loupe.load.adapters;
 
-import dev.loupe.CheckpointException;
-import dev.loupe.config.NormalizationType;
-import dev.loupe.config.PositionalEmbeddingType;
-import dev.loupe.hook.ActName;
-import dev.loupe.io.WeightSource;
-import dev.loupe.load.spi.ArchitectureAdapter;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.CheckpointException;
 import dev.loupe.LoupeException;
+import dev.loupe.config.NormalizationType;
+import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.ActName;
+import dev.loupe.io.WeightSource;
+import dev.loupe.load.spi.ArchitectureAdapter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

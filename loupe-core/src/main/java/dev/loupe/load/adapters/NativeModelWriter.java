@@ -1,10 +1,10 @@
 package dev.loupe.load.adapters;
 
-import dev.loupe.CheckpointException;
 import ai.djl.ndarray.NDArray;
+import dev.loupe.CheckpointException;
 import dev.loupe.LoupeException;
-import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;

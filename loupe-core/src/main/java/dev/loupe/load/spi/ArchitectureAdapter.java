@@ -1,10 +1,10 @@
 package dev.loupe.load.spi;
 
-import dev.loupe.io.WeightSource;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.io.WeightSource;
 import java.util.Map;
 
 /**

@@ -1,9 +1,9 @@
 package dev.loupe.load.spi;
 
-import dev.loupe.CheckpointException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.config.TransformerConfig;
+import dev.loupe.CheckpointException;
 import dev.loupe.config.AttentionType;
+import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -20,7 +20,8 @@ public final class HfConfig {
     public int requireInt(String key) {
         JsonNode node = json.get(key);
         if (node == null || !node.canConvertToInt()) {
-            throw new CheckpointException("config.json has no integer '" + key + "'" + (node == null ? "" : " (it is " + node + ")"));
+            throw new CheckpointException("config.json has no integer '" + key + "'"
+                    + (node == null ? "" : " (it is " + node + ")"));
         }
         return node.asInt();
     }

@@ -1,11 +1,11 @@
 package dev.loupe.load.spi;
 
-import dev.loupe.io.WeightSource;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import dev.loupe.CheckpointException;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.CheckpointException;
+import dev.loupe.io.WeightSource;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

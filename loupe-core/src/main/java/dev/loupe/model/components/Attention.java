@@ -6,8 +6,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.PositionalEmbeddingType;
-import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.HookPoint;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -187,7 +187,8 @@ public final class Attention {
             Shape shape = z.getShape();
             return z.reshape(shape.get(0), shape.get(1), (long) nHeads * dHead).matMul(wOFlat.value()).addi(bO.value());
         }
-        NDArray result = hookResult.fire(z.transpose(0, 2, 1, 3).matMul(wO.value()).transpose(0, 2, 1, 3)); // [batch, pos, head, d_model]
+        // [batch, pos, head, d_model]
+        NDArray result = hookResult.fire(z.transpose(0, 2, 1, 3).matMul(wO.value()).transpose(0, 2, 1, 3));
         return result.sum(new int[] {2}).addi(bO.value());
     }
 

@@ -1,13 +1,13 @@
 package dev.loupe.model.components;
 
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.HookPoint;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The hook points of a model in registration order, each with the shape its activation has and

@@ -2,8 +2,8 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.HookPoint;
 import java.util.List;
 
 /**

@@ -1,8 +1,8 @@
 package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
-import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.HookPoint;
 import java.util.List;
 
 /**

@@ -2,9 +2,9 @@ package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.ActName;
 import dev.loupe.hook.HookPoint;
-import dev.loupe.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import dev.loupe.hook.HookPoint;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.HookPoint;
 import java.util.List;
 
 /**

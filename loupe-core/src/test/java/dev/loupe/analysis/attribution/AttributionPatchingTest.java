@@ -1,6 +1,7 @@
 package dev.loupe.analysis.attribution;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,8 +10,8 @@ import ai.djl.ndarray.types.DataType;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.hook.HookSpec;
-import dev.loupe.run.ForwardOptions;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.Metric;
 import dev.loupe.testing.Fixtures;
 import java.util.Map;

@@ -3,6 +3,7 @@ package dev.loupe.analysis.experts;
 import static dev.loupe.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
@@ -130,7 +131,8 @@ class ExpertRoutingTest {
         int expert = 0;
         String mlpOut = ActName.of("mlp_out", layer);
         try (ActivationCache clean = model.runWithCache(tokens);
-             ActivationCache ablated = model.runWithCache(tokens, CacheOptions.all(), List.of(ExpertRouting.ablate(layer, expert)))) {
+             ActivationCache ablated = model.runWithCache(tokens, CacheOptions.all(),
+                     List.of(ExpertRouting.ablate(layer, expert)))) {
             ExpertChoice before = ExpertRouting.choice(clean, layer);
             ExpertChoice after = ExpertRouting.choice(ablated, layer);
             assertThat(after.routedTo(expert).toBooleanArray()).doesNotContain(true);
@@ -164,7 +166,8 @@ class ExpertRoutingTest {
         // One token only: only its row changes.
         try (ActivationCache clean = model.runWithCache(tokens);
              ActivationCache ablated = model.runWithCache(tokens, CacheOptions.all(),
-                     List.of(ExpertRouting.ablate(0, (int) ExpertRouting.choices(model, tokens).get(0).expertsOf(0, 2)[0], 0, 2)))) {
+                     List.of(ExpertRouting.ablate(0,
+                             (int) ExpertRouting.choices(model, tokens).get(0).expertsOf(0, 2)[0], 0, 2)))) {
             float[] perToken = ablated.get(ActName.of("mlp_out", 0)).sub(clean.get(ActName.of("mlp_out", 0))).abs()
                     .max(new int[] {-1}).toFloatArray();
             for (int i = 0; i < perToken.length; i++) {

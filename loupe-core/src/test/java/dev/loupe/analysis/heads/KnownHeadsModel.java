@@ -5,9 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.config.NormalizationType;
+import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.ActName;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.config.TransformerConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -48,7 +48,8 @@ public final class KnownHeadsModel {
     /** A new model (no tokenizer); the caller closes it. */
     public static HookedTransformer build() {
         TransformerConfig cfg = TransformerConfig.builder().nLayers(2).dModel(D_MODEL).nCtx(CTX).dHead(D_HEAD)
-                .nHeads(2).dMlp(4).dVocab(VOCAB).actFn(ActivationFunctionType.GELU_NEW).normalizationType(NormalizationType.NONE).attnOnly(true).build();
+                .nHeads(2).dMlp(4).dVocab(VOCAB).actFn(ActivationFunctionType.GELU_NEW)
+                .normalizationType(NormalizationType.NONE).attnOnly(true).build();
         NDManager manager = NDManager.newBaseManager();
         Map<String, NDArray> sd = new LinkedHashMap<>();
         float[][] wE = new float[VOCAB][D_MODEL];

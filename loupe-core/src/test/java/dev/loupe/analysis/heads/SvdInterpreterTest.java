@@ -2,14 +2,15 @@ package dev.loupe.analysis.heads;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
-import dev.loupe.linalg.FactoredMatrix;
 import dev.loupe.analysis.heads.SvdInterpreter.VectorType;
-import dev.loupe.model.HookedTransformer;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.linalg.FactoredMatrix;
+import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.RandomModels;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,13 +1,14 @@
 package dev.loupe.analysis.utils;
 
-import dev.loupe.generate.Sampling;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import dev.loupe.generate.Sampling;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 

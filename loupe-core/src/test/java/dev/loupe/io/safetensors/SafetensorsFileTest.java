@@ -5,6 +5,7 @@ import static dev.loupe.io.safetensors.TestFiles.GPT2_F16;
 import static dev.loupe.io.safetensors.TestFiles.GPT2_F32;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;

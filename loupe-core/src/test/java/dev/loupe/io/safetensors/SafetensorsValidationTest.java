@@ -2,6 +2,7 @@ package dev.loupe.io.safetensors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDManager;
 import dev.loupe.CheckpointException;
 import java.io.IOException;

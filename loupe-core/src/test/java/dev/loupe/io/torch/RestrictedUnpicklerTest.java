@@ -2,6 +2,7 @@ package dev.loupe.io.torch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.CheckpointException;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -18,7 +19,8 @@ class RestrictedUnpicklerTest {
      * "t1": (None,), "t3": (True, False, 2.5), "none": None, "nested": {7: [None, None]},
      * "long_s": "x" * 300}.
      */
-    private static final String PROTOCOL_2 = "80027d71002858010000006171014b0158010000006271024afbffffff58010000006371034d2c0158010000006471044a70"
+    private static final String PROTOCOL_2 = "80027d71002858010000006171014b0158010000006271024afbffffff58010000006371034d2c015801000000"
+            + "6471044a70"
             + "11010058010000006571054a90eefeff580300000062696771068a0900000000000000004058030000006e656771078a0800"
             + "000000000000805801000000667108473fb999999999999a5801000000737109580a00000068c3a96c6c6f20e29883710a58"
             + "040000006c697374710b5d710c284b014b024b036558050000007475706c65710d4b01580100000078710e86710f58020000"
@@ -30,7 +32,8 @@ class RestrictedUnpicklerTest {
      * {@code pickle.dumps(obj, protocol=5)} of the same dict plus "bytes": b"\x00\x01",
      * "bigbytes": b"y" * 300, "set": {3}, "fs": frozenset({4}).
      */
-    private static final String PROTOCOL_5 = "8005955e030000000000007d94288c0161944b018c0162944afbffffff8c0163944d2c018c0164944a701101008c0165944a"
+    private static final String PROTOCOL_5 = "8005955e030000000000007d94288c0161944b018c0162944afbffffff8c0163944d2c018c0164944a70110100"
+            + "8c0165944a"
             + "90eefeff8c03626967948a090000000000000000408c036e6567948a0800000000000000808c016694473fb999999999999a"
             + "8c0173948c0a68c3a96c6c6f20e29883948c046c697374945d94284b014b024b03658c057475706c65944b018c0178948694"
             + "8c027431944e85948c02743394888947400400000000000087948c046e6f6e65944e8c066e6573746564947d944b075d9428"
@@ -38,7 +41,8 @@ class RestrictedUnpicklerTest {
             + "7974657394422c010000" + "79".repeat(300) + "948c03736574948f94284b03908c02667394284b049194752e";
 
     /** {@code pickle.dumps(collections.OrderedDict([("z", 1), ("a", 2)]), protocol=2)}. */
-    private static final String ORDERED_DICT = "800263636f6c6c656374696f6e730a4f726465726564446963740a7100295271012858010000007a71024b0158010000006171034b02752e";
+    private static final String ORDERED_DICT = "800263636f6c6c656374696f6e730a4f726465726564446963740a7100295271012858010000007a71024b0158"
+            + "010000006171034b02752e";
 
     @Test
     void decodesCpythonProtocol2() {

@@ -3,6 +3,7 @@ package dev.loupe.io.torch;
 import static dev.loupe.io.torch.TorchZip.floats;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDManager;
 import dev.loupe.CheckpointException;
 import dev.loupe.io.torch.PickleWriter.Spec;

@@ -2,6 +2,7 @@ package dev.loupe.io.torch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.CheckpointException;
 import dev.loupe.io.torch.PickleWriter.Spec;
 import java.nio.file.Path;

@@ -4,6 +4,7 @@ import static dev.loupe.io.torch.TorchZip.floats;
 import static dev.loupe.io.torch.TorchZip.iota;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;

@@ -1,6 +1,7 @@
 package dev.loupe.io.torch;
 
 import static dev.loupe.testing.TensorAssert.assertClose;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.model.HookedTransformer;
@@ -41,7 +42,8 @@ class TorchModelFolderTest {
             weights.forEach((name, tensor) -> {
                 boolean early = name.contains(".h.0.") || name.contains("wte");
                 (early ? first : second).put(name, tensor);
-                index.add("\"" + name + "\": \"" + (early ? "pytorch_model-00001-of-00002.bin" : "pytorch_model-00002-of-00002.bin") + "\"");
+                index.add("\"" + name + "\": \""
+                        + (early ? "pytorch_model-00001-of-00002.bin" : "pytorch_model-00002-of-00002.bin") + "\"");
             });
             write(dir.resolve("pytorch_model-00001-of-00002.bin"), first);
             write(dir.resolve("pytorch_model-00002-of-00002.bin"), second);

@@ -1,13 +1,14 @@
 package dev.loupe.load.adapters;
 
-import dev.loupe.CheckpointException;
-import dev.loupe.load.ModelLoader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.loupe.model.HookedTransformer;
+import dev.loupe.CheckpointException;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.load.ModelLoader;
+import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.RandomModels;
 import dev.loupe.testing.TensorAssert;
 import java.io.IOException;

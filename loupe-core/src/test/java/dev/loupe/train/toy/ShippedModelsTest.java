@@ -1,6 +1,7 @@
 package dev.loupe.train.toy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.loupe.analysis.heads.DetectionPattern;
 import dev.loupe.analysis.heads.HeadDetector;
 import dev.loupe.hook.ActName;
@@ -9,8 +10,8 @@ import dev.loupe.model.HookedTransformer;
 import dev.loupe.train.TrainingRandom;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**

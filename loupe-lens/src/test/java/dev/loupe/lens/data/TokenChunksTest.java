@@ -2,6 +2,7 @@ package dev.loupe.lens.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.LoupeException;
 import dev.loupe.testing.Fixtures;
 import dev.loupe.tokenize.Tokenizer;

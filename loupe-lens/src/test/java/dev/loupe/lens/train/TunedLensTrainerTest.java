@@ -2,6 +2,7 @@ package dev.loupe.lens.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.loupe.LoupeException;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.lens.data.EnglishText;
