@@ -13,12 +13,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A parsed and fully validated safetensors header. Nothing in it is trusted until every entry has
@@ -73,6 +76,12 @@ final class SafetensorsHeader {
         }
         ByteBuffer headerBytes = readFully(file, channel, 8, (int) headerLength);
         JsonNode root = parseJson(file, headerBytes.array());
+        if (headerBytes.get(0) != '{') {
+            // The reference implementation refuses leading whitespace (only trailing padding is allowed).
+            throw new CheckpointException(file + ": the header must start with '{', but it starts with byte 0x"
+                    + String.format("%02x", headerBytes.get(0) & 0xff) + " (only trailing spaces may pad it):"
+                    + " the header length or the header is corrupt. " + REDOWNLOAD);
+        }
         long dataStart = 8 + headerLength;
 
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
@@ -84,8 +93,7 @@ final class SafetensorsHeader {
                 tensors.put(field.getKey(), parseEntry(file, field.getKey(), field.getValue()));
             }
         }
-        checkWithinFile(file, tensors.values(), fileSize, dataStart);
-        checkNoOverlap(file, tensors.values());
+        checkTiling(file, tensors.values(), fileSize, dataStart);
         return new SafetensorsHeader(Collections.unmodifiableMap(tensors), metadata, dataStart);
     }
 
@@ -195,41 +203,76 @@ final class SafetensorsHeader {
         return values;
     }
 
-    private static void checkWithinFile(Path file, Iterable<TensorInfo> tensors, long fileSize, long dataStart) {
-        TensorInfo last = null;
-        for (TensorInfo t : tensors) {
-            if (last == null || t.end() > last.end()) {
-                last = t;
-            }
-        }
-        long dataSize = fileSize - dataStart;
-        if (last != null && last.end() > dataSize) {
-            throw new CheckpointException(file + " is truncated: its header describes " + last.end() + " bytes of"
-                    + " tensor data (tensor '" + last.name() + "' ends there), so the file should be at least "
-                    + (dataStart + last.end()) + " bytes, but it is " + fileSize + " bytes. The download or copy"
-                    + " was probably interrupted; re-download the file.");
-        }
-    }
-
-    private static void checkNoOverlap(Path file, Iterable<TensorInfo> tensors) {
+    /**
+     * Checks that the tensors' byte ranges tile the data region exactly, as the reference
+     * implementation (the Rust {@code safetensors} crate) requires: sorted by offset, each tensor
+     * starts where the previous one ends (the first at 0), and the last one ends where the file
+     * does. A gap, an overlap or bytes after the last tensor mean the header does not describe the
+     * data, typically because the header length is off by a few bytes, which would shift every
+     * tensor onto its neighbour's bytes.
+     */
+    private static void checkTiling(Path file, Collection<TensorInfo> tensors, long fileSize, long dataStart) {
         List<TensorInfo> sorted = new ArrayList<>();
+        List<TensorInfo> empty = new ArrayList<>();
         for (TensorInfo t : tensors) {
-            // An empty tensor owns no bytes, so it cannot overlap anything.
-            if (t.byteSize() > 0) {
-                sorted.add(t);
-            }
+            (t.byteSize() > 0 ? sorted : empty).add(t);
         }
         sorted.sort(Comparator.comparingLong(TensorInfo::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            TensorInfo previous = sorted.get(i - 1);
-            TensorInfo current = sorted.get(i);
-            if (current.begin() < previous.end()) {
+        Set<Long> boundaries = new HashSet<>();
+        boundaries.add(0L);
+        long reached = 0;
+        TensorInfo previous = null;
+        for (TensorInfo current : sorted) {
+            if (current.begin() < reached) {
                 throw new CheckpointException(file + ": tensors '" + previous.name() + "' (bytes ["
                         + previous.begin() + ", " + previous.end() + ")) and '" + current.name() + "' (bytes ["
                         + current.begin() + ", " + current.end() + ")) overlap: the header is corrupt. "
                         + REDOWNLOAD);
             }
+            if (current.begin() > reached) {
+                String before = previous == null ? "the data region starts at byte 0"
+                        : "the tensor before it, '" + previous.name() + "', ends at byte " + reached;
+                throw new CheckpointException(file + ": tensor '" + current.name() + "' starts at byte "
+                        + current.begin() + " of the data region, but " + before + ": " + (current.begin() - reached)
+                        + " bytes in between belong to no tensor. In a safetensors file the tensors fill the data"
+                        + " region exactly, without gaps; the header is corrupt. " + REDOWNLOAD);
+            }
+            reached = current.end();
+            boundaries.add(reached);
+            previous = current;
         }
+        long dataSize = fileSize - dataStart;
+        if (reached > dataSize) {
+            throw new CheckpointException(file + " is truncated: its header describes " + reached + " bytes of"
+                    + " tensor data (tensor '" + previous.name() + "' ends there), so the file should be at least "
+                    + (dataStart + reached) + " bytes, but it is "
+                    + fileSize + " bytes. The download or copy was probably interrupted; re-download the file.");
+        }
+        if (reached < dataSize) {
+            String last = previous == null ? "it describes no tensor data"
+                    : "its last tensor, '" + previous.name() + "', ends at byte " + reached + " of the data region";
+            throw new CheckpointException(file + " has " + bytes(dataSize - reached) + " after its tensor data ("
+                    + last + ", which is " + dataSize + " bytes long): a safetensors file ends where its last"
+                    + " tensor does. The header length field (" + (dataStart - 8) + " bytes) may be wrong, or"
+                    + " bytes were appended to the file; either way the header does not describe the data. "
+                    + REDOWNLOAD);
+        }
+        for (TensorInfo t : empty) {
+            if (!boundaries.contains(t.begin())) {
+                TensorInfo around = sorted.stream().filter(s -> s.begin() < t.begin() && t.begin() < s.end())
+                        .findFirst().orElse(null);
+                String where = around == null ? "beyond the end of the data region (" + dataSize + " bytes)"
+                        : "inside tensor '" + around.name() + "' (bytes [" + around.begin() + ", " + around.end()
+                                + "))";
+                throw new CheckpointException(file + ": the empty tensor '" + t.name() + "' is placed at byte "
+                        + t.begin() + " of the data region, " + where + "; an empty tensor sits between two"
+                        + " others (or at either end), so the header is corrupt. " + REDOWNLOAD);
+            }
+        }
+    }
+
+    private static String bytes(long n) {
+        return n == 1 ? "1 byte" : n + " bytes";
     }
 
     private static String describe(JsonNode node) {

@@ -1,7 +1,9 @@
 /**
  * The safetensors file format: {@link dev.loupe.io.safetensors.SafetensorsFile} reads one file,
- * memory-mapped copy-on-write, after validating its whole header against the file's size (the
- * offsets reach native code, where a bad one would crash the JVM);
+ * memory-mapped copy-on-write, after validating its whole header against the file's size as the
+ * reference implementation does: the tensors' byte ranges must tile the data region exactly, with no
+ * gap, overlap or trailing byte (the offsets reach native code, where a bad one would crash the JVM,
+ * and a header length off by one would shift every tensor onto its neighbour's bytes);
  * {@link dev.loupe.io.safetensors.SafetensorsWriter} writes files the Hugging Face library reads
  * back, atomically; {@link dev.loupe.io.safetensors.TensorInfo} is one header entry.
  *

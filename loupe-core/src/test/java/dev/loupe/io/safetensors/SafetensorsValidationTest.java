@@ -3,13 +3,19 @@ package dev.loupe.io.safetensors;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.CheckpointException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -133,13 +139,99 @@ class SafetensorsValidationTest {
     }
 
     @Test
-    void emptyTensorsInsideOthersAndGapsAreFine() {
+    void emptyTensorsBetweenOthersOrAtTheEndsAreFine() {
         String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
-                + "\"empty\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[8,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}";
-        try (SafetensorsFile file = SafetensorsFile.open(bad(header, 40))) {
-            assertThat(file.names()).containsExactly("a", "empty", "b");
+                + "\"first\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                + "\"between\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[16,16]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]},"
+                + "\"last\":{\"dtype\":\"I64\",\"shape\":[3,0],\"data_offsets\":[24,24]}}";
+        try (SafetensorsFile file = SafetensorsFile.open(bad(header, 24))) {
+            assertThat(file.names()).containsExactly("a", "first", "between", "b", "last");
         }
+    }
+
+    @Test
+    void anEmptyTensorInsideAnotherIsRefused() {
+        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"empty\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[8,8]}}";
+        assertOpenFails(bad(header, 16)).hasMessageContaining("the empty tensor 'empty' is placed at byte 8")
+                .hasMessageContaining("inside tensor 'a' (bytes [0, 16))");
+        String beyond = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"empty\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[40,40]}}";
+        assertOpenFails(bad(beyond, 16)).hasMessageContaining("beyond the end of the data region");
+    }
+
+    @Test
+    void aGapBetweenTensorsIsRefused() {
+        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}";
+        assertOpenFails(bad(header, 32)).hasMessageContaining("tensor 'b' starts at byte 24")
+                .hasMessageContaining("'a', ends at byte 16")
+                .hasMessageContaining("8 bytes in between belong to no tensor");
+    }
+
+    @Test
+    void dataThatDoesNotStartAtTheFirstByteIsRefused() {
+        String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[4,20]}}";
+        assertOpenFails(bad(header, 20)).hasMessageContaining("tensor 'a' starts at byte 4")
+                .hasMessageContaining("the data region starts at byte 0");
+    }
+
+    @Test
+    void trailingBytesAfterTheLastTensorAreRefused() throws IOException {
+        Path file = written("tail.safetensors");
+        byte[] bytes = Files.readAllBytes(file);
+        Path longer = Files.write(dir.resolve("tail+3.safetensors"), TestFiles.concat(bytes, new byte[] {1, 2, 3}));
+        assertOpenFails(longer).hasMessageContaining("has 3 bytes after its tensor data")
+                .hasMessageContaining("its last tensor, 'b', ends at byte 40");
+        String empty = TestFiles.padded("{}");
+        assertOpenFails(TestFiles.raw(dir.resolve("nothing.safetensors"), empty, new byte[5]))
+                .hasMessageContaining("has 5 bytes after its tensor data (it describes no tensor data");
+    }
+
+    /**
+     * The fuzzing reproduction: a header length one byte short still parses, because it only cuts
+     * a padding space, but it moves the data region one byte back, so every float would be read
+     * from its neighbour's bytes (all-NaN logits). The one byte it leaves over is what gives it away.
+     */
+    @Test
+    void aHeaderLengthOneByteShortIsRefusedInsteadOfShiftingTheData() throws IOException {
+        Path file = written("short-by-one.safetensors");
+        ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        long headerLength = bytes.getLong(0);
+        assertThat(bytes.get((int) (8 + headerLength - 1))).as("the header ends with padding").isEqualTo((byte) ' ');
+        bytes.putLong(0, headerLength - 1);
+        Files.write(file, bytes.array());
+        assertOpenFails(file).hasMessageContaining("has 1 byte after its tensor data")
+                .hasMessageContaining("The header length field (" + (headerLength - 1) + " bytes) may be wrong");
+
+        // One byte long takes the first data byte into the JSON, which is then not valid.
+        bytes.putLong(0, headerLength + 1);
+        Files.write(file, bytes.array());
+        assertOpenFails(file).hasMessageContaining("not valid JSON");
+    }
+
+    @Test
+    void theHeaderMustStartWithABraceThoughTrailingSpacesMayPadIt() {
+        String entry = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        assertOpenFails(bad(" " + entry, 4)).hasMessageContaining("must start with '{'")
+                .hasMessageContaining("0x20");
+        try (SafetensorsFile file = SafetensorsFile.open(bad(entry + "       ", 4))) {
+            assertThat(file.names()).containsExactly("x");
+        }
+        assertOpenFails(bad(entry + "  \u0000", 4)).hasMessageContaining("not valid JSON");
+    }
+
+    /** A file with tensors 'alpha' F32[4] (bytes [0, 16)) and 'b' F32[2, 3] ([16, 40)), by the project's writer. */
+    private Path written(String name) {
+        Path file = dir.resolve(name);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, NDArray> tensors = new LinkedHashMap<>();
+            tensors.put("alpha", manager.create(new float[] {1, 2, 3, 4}));
+            tensors.put("b", manager.create(new float[] {5, 6, 7, 8, 9, 10}, new Shape(2, 3)));
+            SafetensorsWriter.write(file, tensors);
+        }
+        return file;
     }
 
     @Test
