@@ -9,9 +9,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A pickle interpreter for what {@code torch.save} writes, which never runs code from the file.
@@ -24,6 +26,16 @@ import java.util.Map;
  * {@link LinkedHashMap} for {@code OrderedDict} (so the state dict keeps its order) and a
  * {@link TensorRef} for {@code _rebuild_tensor_v2}. {@code BUILD} (Python's {@code __setstate__})
  * is ignored, and opcodes this reader does not implement fail with their name.
+ *
+ * <p>The work is bounded as well as the globals, because a pickle can share objects: a memo
+ * reference ({@code BINGET}, {@code GET}) or {@code DUP} puts an object already built into another
+ * one, so 250 bytes can describe a list holding a list twice, 60 levels deep (a "billion laughs"),
+ * which anything walking the result as a tree (naming the tensors) would take 2^60 steps over.
+ * So the reader counts the objects it builds and the elements it copies ({@link #MAX_OBJECTS}),
+ * and before returning it walks the result once, following every shared reference at the price of
+ * everything it expands to: the expanded size must stay under {@link #MAX_OBJECTS}, the nesting
+ * under {@link #MAX_DEPTH}, and tensors may only be dict values or list and tuple items, which is
+ * where {@code torch.save} puts them (a state dict, nested dicts of optimizer state, lists).
  *
  * <p>Decoded values: {@code str} as String, {@code int} as Long (BigInteger beyond 64 bits),
  * {@code float} as Double, {@code bytes} as byte[], {@code None} as null, tuples as unmodifiable
@@ -51,6 +63,20 @@ final class RestrictedUnpickler {
     /** Longest name quoted in a message. */
     private static final int MAX_SHOWN_NAME = 200;
 
+    /**
+     * Most objects a pickle may build (each opcode counts one, each element copied out of an
+     * existing container one more), and most objects its result may hold once every shared
+     * reference is followed. A state dict takes about 20 per tensor, so this admits a million
+     * tensors, far more than any checkpoint file holds.
+     */
+    static final long MAX_OBJECTS = 20_000_000;
+
+    /**
+     * Deepest nesting of containers in the result. A state dict is 1 level deep, optimizer state
+     * in a training checkpoint 3 or 4 ({@code {"state": {0: {"exp_avg": tensor}}}}).
+     */
+    static final int MAX_DEPTH = 64;
+
     private final byte[] data;
     private final String source;
     private int pos;
@@ -58,6 +84,8 @@ final class RestrictedUnpickler {
     /** Stack heights at each MARK, innermost last. */
     private final ArrayList<Integer> marks = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    /** Objects built and elements copied so far, against {@link #MAX_OBJECTS}. */
+    private long objects;
 
     private RestrictedUnpickler(byte[] data, String source) {
         this.data = data;
@@ -93,6 +121,7 @@ final class RestrictedUnpickler {
         while (true) {
             int at = pos;
             int op = u8("an opcode");
+            charge(1, at);
             switch (op) {
                 case Op.PROTO -> {
                     int protocol = u8("the protocol number");
@@ -103,7 +132,9 @@ final class RestrictedUnpickler {
                 }
                 case Op.FRAME -> skip(8, "a FRAME length"); // framing only groups opcodes for buffered I/O
                 case Op.STOP -> {
-                    return pop(at);
+                    Object result = pop(at);
+                    checkShape(result);
+                    return result;
                 }
                 case Op.MARK -> marks.add(stack.size());
                 case Op.POP -> {
@@ -285,10 +316,12 @@ final class RestrictedUnpickler {
             return dict;
         }
         if (args.size() == 1 && args.get(0) instanceof Map<?, ?> map) {
+            charge(map.size(), at);
             dict.putAll(map);
             return dict;
         }
         if (args.size() == 1 && args.get(0) instanceof List<?> pairs) {
+            charge(pairs.size(), at);
             for (Object pair : pairs) {
                 if (!(pair instanceof List<?> kv) || kv.size() != 2) {
                     throw malformed(at, "OrderedDict needs (key, value) pairs, got " + kind(pair));
@@ -355,6 +388,99 @@ final class RestrictedUnpickler {
         }
         long numel = integer(id.get(4), "a storage's element count", at);
         return new StorageRef(type, key.toString(), numel);
+    }
+
+    // --- bounds on the work ------------------------------------------------------------------------
+
+    /** Counts {@code n} objects built or copied at the opcode at byte {@code at}. */
+    private void charge(long n, int at) {
+        objects += n;
+        if (objects > MAX_OBJECTS) {
+            throw new CheckpointException(source + " refuses to load: by the opcode at byte " + at + " its pickle has"
+                    + " built or copied more than " + MAX_OBJECTS + " objects, Loupe's limit for a checkpoint (a"
+                    + " state dict takes about 20 per tensor). The file is corrupt or made to exhaust the reader;"
+                    + " if it is a real checkpoint, convert it to safetensors in Python.");
+        }
+    }
+
+    /**
+     * Walks the result once, as a graph: each container's expanded size (itself plus everything
+     * in it, shared parts counted every time they are referenced) is computed once and reused, so
+     * the walk is linear in the pickle while the sizes it checks are what a tree walk would visit.
+     */
+    private void checkShape(Object root) {
+        List<Map<Object, Long>> sizes = List.of(new IdentityHashMap<>(), new IdentityHashMap<>());
+        expandedSize(root, 0, false, sizes, Collections.newSetFromMap(new IdentityHashMap<>()));
+    }
+
+    /**
+     * The number of objects {@code value} holds with every reference followed, 1 for a scalar or
+     * a tensor; a container that contains itself counts its inner occurrence once, as the
+     * flattening skips it.
+     *
+     * @param hidden whether {@code value} is inside a dict key or a set, where a tensor has no name
+     * @param sizes the sizes known so far, of containers seen outside keys and sets, then inside
+     */
+    private long expandedSize(Object value, int depth, boolean hidden, List<Map<Object, Long>> sizes,
+            Set<Object> onPath) {
+        if (value instanceof TensorRef) {
+            if (hidden) {
+                throw new CheckpointException(source + " refuses to load: it holds a tensor inside a dict key or a"
+                        + " set, where torch.save never puts one (a state dict maps names to tensors, in dicts and"
+                        + " lists). The file is corrupt or was not written by torch.save.");
+            }
+            return 1;
+        }
+        if (value instanceof OpaqueKey key) {
+            return expandedSize(key.value, depth, true, sizes, onPath);
+        }
+        boolean container = value instanceof Map || value instanceof List || value instanceof PySet;
+        if (!container || onPath.contains(value)) {
+            return 1;
+        }
+        Map<Object, Long> known = sizes.get(hidden ? 1 : 0);
+        Long size = known.get(value);
+        if (size != null) {
+            return size;
+        }
+        if (depth >= MAX_DEPTH) {
+            throw new CheckpointException(source + " refuses to load: it nests containers more than " + MAX_DEPTH
+                    + " levels deep, Loupe's limit (a state dict is 1 level deep, a training checkpoint's optimizer"
+                    + " state 3 or 4). The file is corrupt or made to exhaust the reader; save model.state_dict()"
+                    + " with torch.save.");
+        }
+        onPath.add(value);
+        long total = 1;
+        if (value instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                total = add(total, expandedSize(entry.getKey(), depth + 1, true, sizes, onPath));
+                total = add(total, expandedSize(entry.getValue(), depth + 1, hidden, sizes, onPath));
+            }
+        } else if (value instanceof PySet set) {
+            for (Object item : set.items()) {
+                total = add(total, expandedSize(item, depth + 1, true, sizes, onPath));
+            }
+        } else {
+            for (Object item : (List<?>) value) {
+                total = add(total, expandedSize(item, depth + 1, hidden, sizes, onPath));
+            }
+        }
+        onPath.remove(value);
+        known.put(value, total);
+        return total;
+    }
+
+    /** Adds to an expanded size, failing as soon as it passes the limit (so the walk stops early). */
+    private long add(long total, long more) {
+        long sum = total + more;
+        if (sum > MAX_OBJECTS) {
+            throw new CheckpointException(source + " refuses to load: it refers back to objects it already built"
+                    + " (pickle memo references) so often that the saved object, with every reference followed,"
+                    + " holds more than " + MAX_OBJECTS + " objects, Loupe's limit (a state dict holds about 3 per"
+                    + " tensor). A torch.save checkpoint is a tree of names and tensors; this file is corrupt or made"
+                    + " to exhaust the reader (a \"billion laughs\" pickle).");
+        }
+        return sum;
     }
 
     // --- stack and container helpers ---------------------------------------------------------------
@@ -476,6 +602,7 @@ final class RestrictedUnpickler {
         if (!(value instanceof List<?> list)) {
             throw malformed(at, "has " + kind(value) + " as " + what + " (expected a tuple of ints)");
         }
+        charge(list.size(), at);
         long[] result = new long[list.size()];
         for (int i = 0; i < result.length; i++) {
             result[i] = integer(list.get(i), what, at);

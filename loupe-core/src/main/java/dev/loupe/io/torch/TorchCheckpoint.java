@@ -69,8 +69,8 @@ public final class TorchCheckpoint implements AutoCloseable {
     /** Widened tensors are read in pieces of this size, so no full-size second copy is needed. */
     private static final int CHUNK_BYTES = 4 << 20;
 
-    /** Nesting deeper than this is not a checkpoint; the limit bounds the flattening recursion. */
-    private static final int MAX_DEPTH = 64;
+    /** Most characters all tensor names (and the paths to them) may take together. */
+    static final long MAX_NAME_CHARS = 64L << 20;
 
     private static final int CLOSEST_NAMES = 3;
 
@@ -167,7 +167,8 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw new CheckpointException(file + " holds " + describe(root) + " rather than a state dict (a dict of"
                     + " tensors). Save model.state_dict() with torch.save.");
         }
-        flatten(file, root, null, tensors, Collections.newSetFromMap(new IdentityHashMap<>()), 0);
+        Flattener flattener = new Flattener(file);
+        flattener.flatten(root, null, tensors, 0);
 
         Map<String, ZipEntry> storages = new HashMap<>();
         for (Map.Entry<String, TensorRef> named : tensors.entrySet()) {
@@ -223,49 +224,81 @@ public final class TorchCheckpoint implements AutoCloseable {
 
     /**
      * Flattens nested dicts (and lists) into dotted names. Containers already being walked are
-     * skipped: a pickle can make a dict contain itself.
+     * skipped: a pickle can make a dict contain itself. The walk visits what the unpickler's
+     * expanded-size check bounded ({@link RestrictedUnpickler#MAX_OBJECTS}), and the names it
+     * builds are bounded too ({@link #MAX_NAME_CHARS}), since one long key shared by many entries
+     * would otherwise be copied into every name.
      */
-    private static void flatten(Path file, Object value, String name, Map<String, TensorRef> out, Set<Object> walking,
-            int depth) {
-        if (value instanceof TensorRef tensor) {
-            if (out.putIfAbsent(name, tensor) != null) {
-                throw new CheckpointException(file + " has two tensors named '" + RestrictedUnpickler.printable(name)
-                        + "' once nested dicts are joined with '.'. Rename one of the keys and save it again.");
-            }
-            return;
+    private static final class Flattener {
+        private final Path file;
+        private final Set<Object> walking = Collections.newSetFromMap(new IdentityHashMap<>());
+        private long nameChars;
+
+        Flattener(Path file) {
+            this.file = file;
         }
-        if (!(value instanceof Map || value instanceof List)) {
-            return; // numbers, strings, metadata: not tensors, not errors
-        }
-        if (depth >= MAX_DEPTH) {
-            throw new CheckpointException(file + " nests dicts more than " + MAX_DEPTH + " levels deep; that is not a"
-                    + " state dict. Save model.state_dict() with torch.save.");
-        }
-        if (!walking.add(value)) {
-            return;
-        }
-        if (value instanceof Map<?, ?> map) {
-            for (Map.Entry<?, ?> entry : map.entrySet()) {
-                String key = keyName(entry.getKey());
-                if (key == null) {
-                    Map<String, TensorRef> under = new LinkedHashMap<>();
-                    flatten(file, entry.getValue(), "?", under, walking, depth + 1);
-                    if (!under.isEmpty()) {
-                        throw new CheckpointException(file + " has tensors under a dict key that is a "
-                                + describe(((RestrictedUnpickler.OpaqueKey) entry.getKey()).value)
-                                + ", not a string or a number, so they cannot be named. Use string keys.");
-                    }
-                    continue;
+
+        void flatten(Object value, String name, Map<String, TensorRef> into, int depth) {
+            if (value instanceof TensorRef tensor) {
+                if (into.putIfAbsent(name, tensor) != null) {
+                    throw new CheckpointException(file + " has two tensors named '" + RestrictedUnpickler.printable(name)
+                            + "' once nested dicts are joined with '.'. Rename one of the keys and save it again.");
                 }
-                flatten(file, entry.getValue(), name == null ? key : name + "." + key, out, walking, depth + 1);
+                return;
             }
-        } else {
-            List<?> list = (List<?>) value;
-            for (int i = 0; i < list.size(); i++) {
-                flatten(file, list.get(i), name == null ? Integer.toString(i) : name + "." + i, out, walking, depth + 1);
+            if (!(value instanceof Map || value instanceof List)) {
+                return; // numbers, strings, metadata: not tensors, not errors
             }
+            if (depth >= RestrictedUnpickler.MAX_DEPTH) {
+                throw new CheckpointException(file + " nests dicts more than " + RestrictedUnpickler.MAX_DEPTH
+                        + " levels deep; that is not a state dict. Save model.state_dict() with torch.save.");
+            }
+            if (!walking.add(value)) {
+                return;
+            }
+            if (value instanceof Map<?, ?> map) {
+                for (Map.Entry<?, ?> entry : map.entrySet()) {
+                    String key = keyName(entry.getKey());
+                    if (key == null) {
+                        Map<String, TensorRef> under = new LinkedHashMap<>();
+                        flatten(entry.getValue(), "?", under, depth + 1);
+                        if (!under.isEmpty()) {
+                            throw new CheckpointException(file + " has tensors under a dict key that is a "
+                                    + describe(((RestrictedUnpickler.OpaqueKey) entry.getKey()).value)
+                                    + ", not a string or a number, so they cannot be named. Use string keys.");
+                        }
+                        continue;
+                    }
+                    if (named(entry.getValue())) {
+                        flatten(entry.getValue(), join(name, key), into, depth + 1);
+                    }
+                }
+            } else {
+                List<?> list = (List<?>) value;
+                for (int i = 0; i < list.size(); i++) {
+                    if (named(list.get(i))) {
+                        flatten(list.get(i), join(name, Integer.toString(i)), into, depth + 1);
+                    }
+                }
+            }
+            walking.remove(value);
         }
-        walking.remove(value);
+
+        /** Whether a value gets a name: a tensor, or a container that may hold one. */
+        private static boolean named(Object value) {
+            return value instanceof TensorRef || value instanceof Map || value instanceof List;
+        }
+
+        private String join(String name, String key) {
+            String joined = name == null ? key : name + "." + key;
+            nameChars += joined.length();
+            if (nameChars > MAX_NAME_CHARS) {
+                throw new CheckpointException(file + " refuses to load: its tensor names, nested keys joined with '.',"
+                        + " come to more than " + MAX_NAME_CHARS + " characters, Loupe's limit (a state dict's names"
+                        + " take a few hundred kilobytes). The file is corrupt or made to exhaust the reader.");
+            }
+            return joined;
+        }
     }
 
     /** A dict key as part of a tensor name, as Python's str() would print it; null for a tuple or bytes key. */
