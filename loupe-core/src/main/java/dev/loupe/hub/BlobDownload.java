@@ -4,6 +4,7 @@ import dev.loupe.hub.HubException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -100,23 +101,36 @@ final class BlobDownload {
         HubCache.moveAtomically(part, blob);
     }
 
-    /** Copies the body into {@code out} until the file is whole, resuming after broken connections. */
+    /**
+     * Copies the body into {@code out} until the file is whole, resuming after broken connections.
+     * Only bytes beyond the furthest offset reached so far count as progress: a server that ignores
+     * Range and starts again from 0 sends bytes, but not new ones, so it cannot keep the download
+     * going for ever. After {@link #MAX_TRIES_WITHOUT_PROGRESS} tries in a row without new bytes (a
+     * stalled body fails its try after {@code HF_HUB_DOWNLOAD_TIMEOUT}) the download gives up.
+     */
     private long transfer(HubRepo repo, String revision, String filename, FileMetadata file, FileChannel out,
             long have, MessageDigest sha256) throws IOException {
+        int tries = 0;
         int triesWithoutProgress = 0;
+        long furthest = have;
         IOException lastFailure = null;
+        URI server = file.location();
         byte[] buffer = new byte[BUFFER];
         while (have < file.size()) {
             if (triesWithoutProgress >= MAX_TRIES_WITHOUT_PROGRESS) {
-                throw new HubException(Reason.NETWORK, "The download of " + filename + " of " + repo + " stopped at "
-                        + have + " of " + file.size() + " bytes after " + MAX_TRIES_WITHOUT_PROGRESS + " tries: "
-                        + lastFailure + ". Run again to resume: the bytes so far are kept in " + cache.incomplete(repo,
-                        file.etag()), lastFailure);
+                // The first try of this run is no retry, when it too brought nothing.
+                int retries = tries == triesWithoutProgress ? tries - 1 : triesWithoutProgress;
+                throw new HubException(Reason.NETWORK, "The download of " + filename + " of " + repo + " failed: the"
+                        + " server at " + HubHttp.withoutQuery(server) + " stopped sending after " + furthest + " of "
+                        + file.size() + " bytes; retried " + retries + " times without progress (the"
+                        + " last try: " + describe(lastFailure) + "). Run again to resume: the bytes so far are kept"
+                        + " in " + cache.incomplete(repo, file.etag()), lastFailure);
             }
             if (triesWithoutProgress > 0) {
                 pause(triesWithoutProgress);
             }
             triesWithoutProgress++;
+            tries++;
             HubHttp.Body body;
             try {
                 body = http.get(file.location(), have, repo, revision, filename);
@@ -127,6 +141,7 @@ final class BlobDownload {
                 lastFailure = new IOException(e.getMessage(), e);
                 continue;
             }
+            server = body.url();
             InputStream in = body.stream();
             try {
                 if (body.start() == 0 && have > 0) {
@@ -151,8 +166,14 @@ final class BlobDownload {
                         sha256.update(buffer, 0, n);
                     }
                     have += n;
-                    triesWithoutProgress = 0;
+                    if (have > furthest) {
+                        furthest = have;
+                        triesWithoutProgress = 0;
+                    }
                     progress.advance(n);
+                }
+                if (have < file.size()) {
+                    lastFailure = new IOException("the response ended after " + have + " bytes");
                 }
             } catch (ReadFailure e) {
                 lastFailure = e.getCause();
@@ -161,6 +182,14 @@ final class BlobDownload {
             }
         }
         return have;
+    }
+
+    private static String describe(IOException failure) {
+        if (failure == null) {
+            return "no error";
+        }
+        String message = failure.getMessage();
+        return message == null ? failure.getClass().getSimpleName() : message;
     }
 
     /** An error reading the response, told apart from one writing the file. */

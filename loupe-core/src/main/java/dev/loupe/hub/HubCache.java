@@ -59,17 +59,26 @@ public final class HubCache {
 
     /** {@code blobs/{etag}}. */
     Path blob(HubRepo repo, String etag) {
-        return repoFolder(repo).resolve("blobs").resolve(etag);
+        return repoFolder(repo).resolve("blobs").resolve(blobName(etag));
     }
 
     /** Where a blob is written while it downloads: {@code blobs/{etag}.incomplete}. */
     Path incomplete(HubRepo repo, String etag) {
-        return repoFolder(repo).resolve("blobs").resolve(etag + ".incomplete");
+        return repoFolder(repo).resolve("blobs").resolve(blobName(etag) + ".incomplete");
     }
 
     /** {@code .locks/models--org--name/{etag}.lock}. */
     Path lockFile(HubRepo repo, String etag) {
-        return root.resolve(".locks").resolve(repo.cacheFolderName()).resolve(etag + ".lock");
+        return root.resolve(".locks").resolve(repo.cacheFolderName()).resolve(blobName(etag) + ".lock");
+    }
+
+    /** An ETag as a file name in {@code blobs/}, refusing one that is not a plain name ({@code ..}, {@code a/b}). */
+    private static String blobName(String etag) {
+        if (!HubHttp.isUsableEtag(etag)) {
+            throw new HubException(HubException.Reason.BAD_RESPONSE, "The ETag '" + HubHttp.printable(String.valueOf(etag))
+                    + "' cannot name a file in the cache; nothing was written");
+        }
+        return etag;
     }
 
     /** {@code snapshots/{commit}/{file}}, refusing a file name that would leave the snapshot. */

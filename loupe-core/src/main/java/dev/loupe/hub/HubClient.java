@@ -131,11 +131,13 @@ public final class HubClient {
 
     /** The first weight format the repository has, with its shards; false if it has none. */
     private boolean downloadWeights(HubRepo repo, String commit) {
+        HubException firstFailure = null;
         for (String name : WEIGHT_FILES) {
             Fetched file = fetch(repo, commit, name, false);
             if (file.path() == null) {
-                if (file.unreachable() != null && name.equals(WEIGHT_FILES.get(WEIGHT_FILES.size() - 1))) {
-                    throw unreachable(file.unreachable(), repo, commit, String.join(" or ", WEIGHT_FILES));
+                // Unreachable is not absent: if no format is found, say why the first could not be asked about.
+                if (file.unreachable() != null && firstFailure == null) {
+                    firstFailure = file.unreachable();
                 }
                 continue;
             }
@@ -145,6 +147,9 @@ public final class HubClient {
                 }
             }
             return true;
+        }
+        if (firstFailure != null) {
+            throw unreachable(firstFailure, repo, commit, String.join(" or ", WEIGHT_FILES));
         }
         return false;
     }

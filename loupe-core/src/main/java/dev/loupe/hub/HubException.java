@@ -20,6 +20,12 @@ public class HubException extends LoupeException {
         NOT_CACHED,
         /** The Hub could not be reached or answered with an error. */
         NETWORK,
+        /**
+         * The server answered, but not as the Hub does: a redirect loop, a redirect to an address
+         * that is not http or https, no file size, an ETag that cannot name a file. Unlike
+         * {@link #NETWORK} this is not taken as "offline": the cache does not stand in for it.
+         */
+        BAD_RESPONSE,
         /** The downloaded bytes are not the file the Hub announced (size or sha256). */
         CORRUPT,
         /** The disk filled up; the partial file was removed. */

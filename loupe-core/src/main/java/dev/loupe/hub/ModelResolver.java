@@ -3,6 +3,7 @@ package dev.loupe.hub;
 import dev.loupe.LoupeException;
 import dev.loupe.hub.HubException.Reason;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -76,8 +77,8 @@ public final class ModelResolver {
         if (name.isBlank()) {
             return Optional.empty();
         }
-        Path path = Path.of(expandHome(name));
-        return Files.isDirectory(path) ? Optional.of(path) : Optional.empty();
+        Path path = pathOf(name);
+        return path != null && Files.isDirectory(path) ? Optional.of(path) : Optional.empty();
     }
 
     /**
@@ -91,6 +92,15 @@ public final class ModelResolver {
         Optional<String> official = registry.find(name.strip());
         if (official.isPresent()) {
             return official.get();
+        }
+        Path path = pathOf(name);
+        if (path != null && Files.isRegularFile(path)) {
+            Path parent = path.toAbsolutePath().getParent();
+            String hint = parent != null && Files.isRegularFile(parent.resolve("config.json"))
+                    ? " Did you mean its folder " + parent + "?" : "";
+            throw new HubException(Reason.BAD_NAME, name + " is a file, not a model folder: a model is a folder"
+                    + " holding config.json and its weights (model.safetensors or pytorch_model.bin), or a"
+                    + " TransformerLens name or Hugging Face repository id ('org/name')." + hint);
         }
         if (looksLikePath(name)) {
             throw new HubException(Reason.BAD_NAME, "Model folder " + name + " does not exist (and it is not a Hugging"
@@ -112,6 +122,18 @@ public final class ModelResolver {
     private static boolean looksLikePath(String name) {
         return name.startsWith("/") || name.startsWith(".") || name.startsWith("~") || name.contains("\\")
                 || name.endsWith("/") || name.indexOf('/') != name.lastIndexOf('/');
+    }
+
+    /** The path {@code name} spells, or null if it spells none. */
+    private static Path pathOf(String name) {
+        if (name.isBlank()) {
+            return null;
+        }
+        try {
+            return Path.of(expandHome(name));
+        } catch (InvalidPathException e) {
+            return null;
+        }
     }
 
     private static String expandHome(String name) {

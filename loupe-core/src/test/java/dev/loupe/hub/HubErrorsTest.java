@@ -148,6 +148,26 @@ class HubErrorsTest extends LoopbackHubTest {
     }
 
     @Test
+    void aModelPathThatIsAFileSaysAModelIsAFolderWithConfigJson() throws Exception {
+        ModelResolver resolver = new ModelResolver(HubTestSupport.client(hub, cache), ModelRegistry.official());
+        Path folder = Files.createDirectories(temp.resolve("my-model"));
+        Files.writeString(folder.resolve("config.json"), "{}");
+        Path weights = Files.write(folder.resolve("model.safetensors"), new byte[8]);
+        Path loose = Files.write(temp.resolve("notes.txt"), new byte[1]);
+
+        assertThatThrownBy(() -> resolver.resolve(weights.toString()))
+                .isInstanceOfSatisfying(HubException.class, e -> assertThat(e.reason()).isEqualTo(Reason.BAD_NAME))
+                .hasMessageContaining(weights + " is a file, not a model folder")
+                .hasMessageContaining("a folder holding config.json")
+                .hasMessageContaining("Did you mean its folder " + folder.toAbsolutePath())
+                .hasMessageNotContaining("does not exist");
+        assertThatThrownBy(() -> resolver.resolve(loose.toString()))
+                .hasMessageContaining(loose + " is a file, not a model folder")
+                .hasMessageNotContaining("Did you mean");
+        assertThat(hub.requests()).isEmpty();
+    }
+
+    @Test
     void aMissingRepositoryThatCouldHaveBeenAFolderSaysNeitherExists() {
         ModelResolver resolver = new ModelResolver(HubTestSupport.client(hub, cache), ModelRegistry.official());
 

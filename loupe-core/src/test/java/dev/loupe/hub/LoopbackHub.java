@@ -35,7 +35,9 @@ import java.util.stream.Stream;
  * ({@code X-Error-Code}: RepoNotFound, EntryNotFound, RevisionNotFound, GatedRepo).
  *
  * <p>It can misbehave on purpose: cut the connection after some bytes, send a corrupted body, or
- * hold a download until several clients have asked for the file.
+ * hold a download until several clients have asked for the file; and, as hostile or broken
+ * servers do, ignore Range and cut every answer short, stall or trickle a body, redirect to any
+ * address or in a loop, leave out the size, or send any ETag.
  */
 public final class LoopbackHub implements AutoCloseable {
     /** One request as the server saw it. */
@@ -82,6 +84,15 @@ public final class LoopbackHub implements AutoCloseable {
     private final Map<String, Long> cutAfter = new ConcurrentHashMap<>();
     private final Map<String, Boolean> corrupt = new ConcurrentHashMap<>();
     private final Map<String, CountDownLatch> holds = new ConcurrentHashMap<>();
+    private final Map<String, Long> everyGetCutAfter = new ConcurrentHashMap<>();
+    private final Map<String, Long> stallAfter = new ConcurrentHashMap<>();
+    private final Map<String, Long> trickleMillis = new ConcurrentHashMap<>();
+    private final Map<String, String> headRedirects = new ConcurrentHashMap<>();
+    private final Map<String, String> downloadRedirects = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> redirectLoops = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> withoutSize = new ConcurrentHashMap<>();
+    private final Map<String, String> etags = new ConcurrentHashMap<>();
+    private volatile boolean closed;
 
     private LoopbackHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -145,6 +156,49 @@ public final class LoopbackHub implements AutoCloseable {
         holds.put(file, new CountDownLatch(heads));
     }
 
+    /**
+     * Every GET of {@code file}'s bytes ignores Range, announces the whole file, sends only its first
+     * {@code bytes} and drops the connection.
+     */
+    public void ignoreRangeAndCutEveryDownloadAfter(String file, long bytes) {
+        everyGetCutAfter.put(file, bytes);
+    }
+
+    /** Every GET of {@code file}'s bytes honours Range but sends nothing past byte {@code offset}, then holds the connection open. */
+    public void stallDownloadsAt(String file, long offset) {
+        stallAfter.put(file, offset);
+    }
+
+    /** Every GET of {@code file}'s bytes sends one byte every {@code millis} milliseconds. */
+    public void trickleDownloads(String file, long millis) {
+        trickleMillis.put(file, millis);
+    }
+
+    /** HEAD and GET of {@code file}'s resolve URL answer as for a large file, redirecting to {@code location}. */
+    public void redirectMetadataTo(String file, String location) {
+        headRedirects.put(file, location);
+    }
+
+    /** GETs of {@code file}'s bytes (on the CDN) answer 302 to {@code location}. */
+    public void redirectDownloadsTo(String file, String location) {
+        downloadRedirects.put(file, location);
+    }
+
+    /** {@code file}'s resolve URL redirects to itself. */
+    public void redirectInALoop(String file) {
+        redirectLoops.put(file, true);
+    }
+
+    /** {@code file}'s metadata leaves out its size (X-Linked-Size for a large file). */
+    public void leaveOutSize(String file) {
+        withoutSize.put(file, true);
+    }
+
+    /** {@code file}'s metadata sends {@code etag} (quoted) as its ETag, or X-Linked-Etag for a large file. */
+    public void sendEtag(String file, String etag) {
+        etags.put(file, etag);
+    }
+
     /** Every request so far, in order. */
     public List<Request> requests() {
         synchronized (requests) {
@@ -164,6 +218,7 @@ public final class LoopbackHub implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         server.stop(0);
         executor.shutdownNow();
     }
@@ -244,17 +299,25 @@ public final class LoopbackHub implements AutoCloseable {
             }
             var headers = exchange.getResponseHeaders();
             headers.set("X-Repo-Commit", repo.commit);
-            if (isLfs(file)) {
-                String sha = sha256Hex(content);
-                headers.set("ETag", "\"" + gitBlobId(("version https://git-lfs.github.com/spec/v1\noid sha256:" + sha
-                        + "\nsize " + content.length + "\n").getBytes(StandardCharsets.UTF_8)) + "\"");
-                headers.set("X-Linked-Etag", "\"" + sha + "\"");
-                headers.set("X-Linked-Size", Long.toString(content.length));
-                headers.set("Location", endpoint() + "/cdn/" + sha);
+            if (redirectLoops.containsKey(file)) {
+                headers.set("Location", path);
                 exchange.sendResponseHeaders(302, -1);
                 return;
             }
-            headers.set("ETag", "\"" + gitBlobId(content) + "\"");
+            String etag = etags.get(file);
+            if (isLfs(file) || headRedirects.containsKey(file)) {
+                String sha = sha256Hex(content);
+                headers.set("ETag", "\"" + gitBlobId(("version https://git-lfs.github.com/spec/v1\noid sha256:" + sha
+                        + "\nsize " + content.length + "\n").getBytes(StandardCharsets.UTF_8)) + "\"");
+                headers.set("X-Linked-Etag", "\"" + (etag != null ? etag : sha) + "\"");
+                if (!withoutSize.containsKey(file)) {
+                    headers.set("X-Linked-Size", Long.toString(content.length));
+                }
+                headers.set("Location", headRedirects.getOrDefault(file, endpoint() + "/cdn/" + sha));
+                exchange.sendResponseHeaders(302, -1);
+                return;
+            }
+            headers.set("ETag", "\"" + (etag != null ? etag : gitBlobId(content)) + "\"");
             serveBytes(exchange, file, content);
         }
     }
@@ -279,6 +342,21 @@ public final class LoopbackHub implements AutoCloseable {
         if (exchange.getRequestMethod().equals("HEAD")) {
             headers.set("Content-Length", Long.toString(content.length));
             exchange.sendResponseHeaders(200, -1);
+            return;
+        }
+        String redirect = downloadRedirects.get(file);
+        if (redirect != null) {
+            headers.set("Location", redirect);
+            exchange.sendResponseHeaders(302, -1);
+            return;
+        }
+        Long cutEvery = everyGetCutAfter.get(file);
+        if (cutEvery != null) {
+            // Range ignored: the whole file is announced, only its start is sent.
+            exchange.sendResponseHeaders(200, content.length);
+            OutputStream out = exchange.getResponseBody();
+            out.write(content, 0, (int) Math.min(cutEvery, content.length));
+            out.flush();
             return;
         }
         CountDownLatch hold = holds.get(file);
@@ -310,6 +388,24 @@ public final class LoopbackHub implements AutoCloseable {
         }
         Long cut = cutAfter.remove(file);
         OutputStream out = exchange.getResponseBody();
+        Long stall = stallAfter.get(file);
+        if (stall != null) {
+            out.write(body, start, (int) Math.max(0, Math.min(stall, body.length) - start));
+            out.flush();
+            pause(60_000);
+            return;
+        }
+        Long trickle = trickleMillis.get(file);
+        if (trickle != null) {
+            for (int i = start; i < body.length && !closed; i++) {
+                if (!pause(trickle)) {
+                    return;
+                }
+                out.write(body[i]);
+                out.flush();
+            }
+            return;
+        }
         if (cut != null) {
             out.write(body, start, (int) Math.min(cut, body.length - start));
             out.flush();
@@ -317,6 +413,20 @@ public final class LoopbackHub implements AutoCloseable {
             return;
         }
         out.write(body, start, body.length - start);
+    }
+
+    /** Sleeps, in steps, until the time is up or the server closes; false if it closed. */
+    private boolean pause(long millis) {
+        long until = System.nanoTime() + millis * 1_000_000;
+        try {
+            while (!closed && System.nanoTime() < until) {
+                Thread.sleep(Math.min(50, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        return !closed;
     }
 
     private static void error(HttpExchange exchange, int status, String code, String commit, String message)
