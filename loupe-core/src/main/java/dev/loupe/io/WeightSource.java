@@ -28,9 +28,17 @@ import java.util.Map;
 public final class WeightSource implements AutoCloseable {
     /** One checkpoint file, whatever its format. */
     private interface TensorFile extends AutoCloseable {
+        Path path();
+
         List<String> names();
 
         boolean contains(String name);
+
+        /** The tensor's dtype as the file spells it ({@code F32}, {@code bfloat16}, {@code I64}). */
+        String dtype(String name);
+
+        /** Whether the tensor holds floating-point numbers. */
+        boolean floating(String name);
 
         NDArray load(String name, NDManager manager);
 
@@ -83,16 +91,28 @@ public final class WeightSource implements AutoCloseable {
         if (file.getFileName().toString().endsWith(".safetensors")) {
             SafetensorsFile f = SafetensorsFile.open(file);
             return new TensorFile() {
+                public Path path() { return f.path(); }
                 public List<String> names() { return f.names(); }
                 public boolean contains(String name) { return f.contains(name); }
+                public String dtype(String name) { return f.info(name).dtype(); }
+                public boolean floating(String name) {
+                    String dtype = dtype(name);
+                    return dtype.startsWith("F") || dtype.equals("BF16");
+                }
                 public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
                 public void close() { f.close(); }
             };
         }
         TorchCheckpoint f = TorchCheckpoint.open(file);
         return new TensorFile() {
+            public Path path() { return f.path(); }
             public List<String> names() { return f.names(); }
             public boolean contains(String name) { return f.contains(name); }
+            public String dtype(String name) { return f.dtype(name); }
+            public boolean floating(String name) {
+                String dtype = dtype(name);
+                return dtype.startsWith("float") || dtype.equals("bfloat16");
+            }
             public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
             public void close() { f.close(); }
         };
@@ -156,8 +176,14 @@ public final class WeightSource implements AutoCloseable {
     }
 
     /**
-     * The tensor {@code name} (looked up as {@code prefix + name}, then as {@code name}) as float32
-     * (bf16 and f16 widened), or as float16 when the weights are kept so, owned by {@code manager}.
+     * The model parameter {@code name} (looked up as {@code prefix + name}, then as {@code name}) as
+     * float32 (bf16 and f16 widened), or as float16 when the weights are kept so, owned by
+     * {@code manager}.
+     *
+     * @throws CheckpointException if there is no such tensor, or it is not floating point: integer
+     *     and bool tensors (token ids, masks, quantized weights) are no model parameters, and in a
+     *     model's matrices they would compute garbage. They stay readable through
+     *     {@link SafetensorsFile} and {@link TorchCheckpoint}, for what is not a parameter.
      */
     public NDArray load(String prefix, String name, NDManager manager) {
         String key = fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
@@ -165,6 +191,12 @@ public final class WeightSource implements AutoCloseable {
         if (file == null) {
             throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name
                     + "; it is incomplete or is not the architecture its config.json names");
+        }
+        if (!file.floating(key)) {
+            throw new CheckpointException(file.path() + ": tensor '" + key + "' has dtype " + file.dtype(key)
+                    + ", but a model's weights must be floating point (float32, float16, bfloat16 or float64)."
+                    + " The checkpoint is corrupt, quantized (Loupe does not load quantized weights) or not this"
+                    + " model's weights; re-download it or export the model in a floating-point dtype.");
         }
         NDArray loaded = file.load(key, manager);
         if (dtype == WeightDtype.FLOAT16 && loaded.getDataType() == DataType.FLOAT32) {
