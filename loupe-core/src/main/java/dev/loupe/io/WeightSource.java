@@ -189,8 +189,8 @@ public final class WeightSource implements AutoCloseable {
         String key = fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
         TensorFile file = fileOfTensor.get(key);
         if (file == null) {
-            throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name
-                    + "; it is incomplete or is not the architecture its config.json names");
+            throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name + " (looked in "
+                    + files() + "); it is incomplete or is not the architecture its config.json names");
         }
         if (!file.floating(key)) {
             throw new CheckpointException(file.path() + ": tensor '" + key + "' has dtype " + file.dtype(key)
@@ -206,6 +206,12 @@ public final class WeightSource implements AutoCloseable {
             return half;
         }
         return loaded;
+    }
+
+    /** The weight files, for messages: each path, or the first few of many shards. */
+    private String files() {
+        List<String> paths = files.stream().limit(3).map(f -> f.path().toString()).toList();
+        return String.join(", ", paths) + (files.size() > 3 ? " and " + (files.size() - 3) + " more shards" : "");
     }
 
     /** The model folder. */
