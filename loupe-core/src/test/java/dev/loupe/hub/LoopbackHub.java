@@ -164,7 +164,10 @@ public final class LoopbackHub implements AutoCloseable {
         everyGetCutAfter.put(file, bytes);
     }
 
-    /** Every GET of {@code file}'s bytes honours Range but sends nothing past byte {@code offset}, then holds the connection open. */
+    /**
+     * Every GET of {@code file}'s bytes honours Range but sends nothing past byte {@code offset},
+     * then holds the connection open.
+     */
     public void stallDownloadsAt(String file, long offset) {
         stallAfter.put(file, offset);
     }
