@@ -124,6 +124,9 @@ public final class TorchCheckpoint implements AutoCloseable {
             zip = new ZipFile(file.toFile());
         } catch (ZipException e) {
             throw corrupt(file, e);
+        } catch (IllegalArgumentException e) {
+            // java.util.zip decodes entry names strictly: a name that is not UTF-8 is an unchecked error.
+            throw corrupt(file, new ZipException(String.valueOf(e.getMessage())), e);
         } catch (IOException e) {
             throw new CheckpointException("Cannot read " + file + " (" + e + "). Check that the file is readable.", e);
         }
@@ -135,6 +138,9 @@ public final class TorchCheckpoint implements AutoCloseable {
         } catch (IOException e) {
             closeQuietly(zip);
             throw new CheckpointException("Cannot read " + file + " (" + e + "). Check that the file is readable.", e);
+        } catch (IllegalArgumentException e) {
+            closeQuietly(zip);
+            throw corrupt(file, new ZipException(String.valueOf(e.getMessage())), e);
         } catch (RuntimeException e) {
             closeQuietly(zip);
             throw e;
@@ -603,8 +609,12 @@ public final class TorchCheckpoint implements AutoCloseable {
     }
 
     private static CheckpointException corrupt(Path file, IOException e) {
+        return corrupt(file, e, e);
+    }
+
+    private static CheckpointException corrupt(Path file, IOException e, Throwable cause) {
         return new CheckpointException(file + " is truncated or corrupt: it starts like a zip archive but cannot be"
-                + " read as one (" + e.getMessage() + "). Re-download it, or re-save it with torch.save.", e);
+                + " read as one (" + e.getMessage() + "). Re-download it, or re-save it with torch.save.", cause);
     }
 
     /** The Python type of a decoded value, with an article, for messages. */

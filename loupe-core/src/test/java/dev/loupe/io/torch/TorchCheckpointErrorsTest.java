@@ -39,6 +39,24 @@ class TorchCheckpointErrorsTest {
         assertOpenFails(cut).hasMessageContaining("is truncated or corrupt");
     }
 
+    /**
+     * Found by LoaderFuzzTest: a central directory entry whose comment length reaches into the next
+     * entry makes java.util.zip decode bytes that are not UTF-8, and it throws an unchecked
+     * IllegalArgumentException while listing the entries.
+     */
+    @Test
+    void aZipEntryCommentThatIsNotUtf8IsACorruptZip() throws IOException {
+        byte[] valid = Files.readAllBytes(valid());
+        int central = indexOf(valid, new byte[] {'P', 'K', 1, 2});
+        for (int length = 1; length < 256; length++) {
+            byte[] bytes = valid.clone();
+            bytes[central + 32] = (byte) length; // the low byte of the entry's comment length
+            Path file = Files.write(dir.resolve("comment.pt"), bytes);
+            assertThatThrownBy(() -> TorchCheckpoint.open(file).close()).as("comment length " + length)
+                    .isInstanceOf(CheckpointException.class).hasMessageContaining("comment.pt");
+        }
+    }
+
     @Test
     void corruptStorageEntryFailsOnLoad() throws IOException {
         byte[] bytes = Files.readAllBytes(valid());
