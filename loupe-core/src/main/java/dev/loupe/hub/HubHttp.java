@@ -73,7 +73,7 @@ final class HubHttp {
                 String location = headers.firstValue("Location").orElseThrow(() -> new HubException(
                         Reason.BAD_RESPONSE, "The Hub answered " + status + " without a Location for " + from));
                 URI target = redirectTarget(from, location);
-                if (URI.create(location).getHost() == null) {
+                if (URI.create(location.strip()).getHost() == null) {
                     // A relative redirect: a renamed repository (gpt2 is now openai-community/gpt2).
                     url = target;
                     continue;
