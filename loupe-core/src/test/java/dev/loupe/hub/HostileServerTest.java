@@ -3,6 +3,7 @@ package dev.loupe.hub;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
 import dev.loupe.hub.HubException.Reason;
 import dev.loupe.testing.Fixtures;
 import java.io.IOException;

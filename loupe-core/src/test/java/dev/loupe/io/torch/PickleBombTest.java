@@ -4,12 +4,12 @@ import static dev.loupe.io.torch.TorchZip.floats;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
 import ai.djl.ndarray.NDManager;
 import dev.loupe.CheckpointException;
 import dev.loupe.io.torch.PickleWriter.Spec;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
