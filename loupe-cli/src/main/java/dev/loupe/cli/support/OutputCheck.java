@@ -92,16 +92,16 @@ public final class OutputCheck {
     }
 
     private void refuse(String output, Path real) {
-        for (Input file : files) {
-            if (real.equals(file.real())) {
-                throw new ParameterException(spec.commandLine(), output + " is " + file.what() + ": writing it would"
-                        + " destroy the input; choose another output");
-            }
-        }
         for (Input folder : folders) {
             if (real.startsWith(folder.real())) {
                 throw new ParameterException(spec.commandLine(), output + " is inside " + folder.what() + ", which"
                         + " this command reads and must never change; write the output outside it");
+            }
+        }
+        for (Input file : files) {
+            if (real.equals(file.real())) {
+                throw new ParameterException(spec.commandLine(), output + " is " + file.what() + ": writing it would"
+                        + " destroy the input; choose another output");
             }
         }
     }
@@ -113,7 +113,8 @@ public final class OutputCheck {
         // its blobs): those files are inputs too.
         if (Files.isDirectory(real)) {
             try (Stream<Path> entries = Files.list(real)) {
-                entries.filter(Files::isRegularFile).forEach(file -> files.add(new Input(what, real(file))));
+                entries.filter(Files::isRegularFile).forEach(file -> files.add(new Input("a file of " + what + ", "
+                        + real(file), real(file))));
             } catch (IOException | RuntimeException unreadable) {
                 // The folder's own path still protects what is inside it.
             }

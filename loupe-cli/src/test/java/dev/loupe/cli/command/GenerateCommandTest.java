@@ -94,7 +94,7 @@ class GenerateCommandTest {
             CliTestSupport.Result result = run("generate", "--model", CliTestSupport.GPT2.toString(), "--input",
                     in.toString(), "--no-stop-at-eos", "--max-new-tokens", tooMany);
             assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
-            assertThat(result.err()).startsWith("loupe: --max-new-tokens " + tooMany + " and the prompt's 16 tokens make "
+            assertThat(result.err()).contains("--max-new-tokens " + tooMany + " and the prompt's 16 tokens make "
                     + (16 + Long.parseLong(tooMany)) + " positions, more than the model's context (n_ctx 128): give"
                     + " --max-new-tokens 112 or fewer").doesNotContain("Exception");
         }

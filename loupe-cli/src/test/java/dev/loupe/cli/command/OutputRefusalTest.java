@@ -1,9 +1,11 @@
 package dev.loupe.cli.command;
 
-import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.cli.CliTestSupport;
+import dev.loupe.cli.Main;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * Issue 19, item 2: no command writes over its inputs or into a model or lens folder it reads (the
@@ -124,11 +127,27 @@ class OutputRefusalTest {
                 "--out-dir " + gpt2Tok + " is inside the model folder");
     }
 
-    /** Asserts a usage error (exit code 2) whose first line has {@code message}, and that no input changed. */
+    /** Runs {@code loupe args...} as {@code Main} does (short usage errors). */
+    private static CliTestSupport.Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args);
+        return new CliTestSupport.Result(code, out.toString(), err.toString());
+    }
+
+    /**
+     * Asserts a usage error (exit code 2): {@code loupe: } and a message with {@code message}, then where
+     * to find help; and that no input changed.
+     */
     private void refused(CliTestSupport.Result result, String message) {
         assertThat(result.exitCode()).as("exit code; stderr: %s", result.err()).isEqualTo(2);
-        assertThat(result.err()).startsWith("loupe: ").doesNotContain("\tat ");
-        assertThat(result.err().lines().findFirst().orElseThrow()).contains(message);
+        List<String> lines = result.err().lines().toList();
+        assertThat(lines).as(result.err()).hasSize(2);
+        assertThat(lines.get(0)).startsWith("loupe: ").contains(message);
+        assertThat(lines.get(1)).startsWith("Try 'loupe ").endsWith(" --help' for more information.");
         try {
             Map<Path, byte[]> after = contents(shared);
             assertThat(after.keySet()).as("the files of the model and lens folders").isEqualTo(before.keySet());
