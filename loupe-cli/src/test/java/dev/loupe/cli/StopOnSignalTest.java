@@ -173,7 +173,8 @@ class StopOnSignalTest {
         String err = read(stderr);
         Stopped stopped = new Stopped(term ? "SIGTERM" : "SIGINT", process.exitValue(), read(stdout), err, delay);
         if (LONG) {
-            System.out.printf("%s run %d: %s after %d ms, exit code %d: %s%n", args[0] + " " + args[1], run,
+            String name = args[1].startsWith("-") ? args[0] : args[0] + " " + args[1];
+            System.out.printf("%s run %d: %s after %d ms, exit code %d: %s%n", name, run,
                     stopped.signal(), delay, stopped.exitCode(), err.strip().lines().reduce((a, b) -> b).orElse(""));
         }
         try (Stream<Path> files = Files.walk(work)) {

@@ -28,7 +28,7 @@
  * of {@code loupe-cli} poll between their passes too. An API user who binds nothing gets a signal
  * that is never requested, and loops run to the end.
  *
- * <p>Floor "errors and names", the lowest of {@code FloorPlan}, beside {@code dev.loupe}: it uses
+ * <p>Floor "errors, names and stop signals", the lowest of {@code FloorPlan}, beside {@code dev.loupe}: it uses
  * no other Loupe package and no DJL, so that every loop of every floor can poll it.
  */
 package dev.loupe.stop;
