@@ -51,7 +51,7 @@ class ReadmeExampleTest {
             List<ExpertChoice> routing = ExpertRouting.choices(model, tokens);  // one per layer
             long[] experts = routing.get(0).expertsOf(0, 3);  // layer 0, token 3: its 2 experts, most probable first
             float[] weights = routing.get(0).weightsOf(0, 3);  // the weights of their outputs (sum 1)
-            NDArray forced = model.runWithHooks(tokens, ExpertRouting.force(0, 1, 0, 3));  // layer 0: token 3 goes to expert 1 alone
+            NDArray forced = model.runWithHooks(tokens, ExpertRouting.force(0, 1, 0, 3));  // layer 0: token 3 to expert 1 only
             NDArray ablated = model.runWithHooks(tokens, ExpertRouting.ablate(1, 2));  // layer 1: no token may use expert 2
             // --- README experts example ends
             assertThat(routing).hasSize(2);
