@@ -20,7 +20,7 @@ final class FloorPlan {
 
     static final List<Floor> LOUPE = List.of(
             // loupe-core
-            floor("errors and names", "dev.loupe"),
+            floor("errors, names and stop signals", "dev.loupe", "dev.loupe.stop"),
             floor("numeric helpers and linear algebra", "dev.loupe.numeric", "dev.loupe.linalg"),
             floor("the model's config", "dev.loupe.config"),
             floor("what one run takes and gives", "dev.loupe.run"),

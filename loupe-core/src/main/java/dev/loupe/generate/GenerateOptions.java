@@ -7,7 +7,8 @@ import java.util.List;
  * TransformerLens's {@code generate} options. Build them with {@link #builder()} (TransformerLens's
  * defaults, which sample) or start from {@link #greedy(int)}.
  *
- * @param maxNewTokens how many tokens to add (TransformerLens's default: 10)
+ * @param maxNewTokens how many tokens to add (TransformerLens's default: 10); with the prompt they must
+ *     fit the model's context, n_ctx, which {@link Generator} checks before it allocates anything
  * @param stopAtEos stop a sequence at the end-of-sequence token (it then keeps emitting it)
  * @param eosTokenIds the end-of-sequence ids; empty means the tokenizer's EOS
  * @param doSample sample instead of taking the most likely token

@@ -11,6 +11,7 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.KeyValueCache;
+import dev.loupe.stop.StopSignal;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Random;
@@ -21,7 +22,8 @@ import java.util.Set;
  * or by sampling, reusing earlier positions' keys and values unless asked not to. A sequence that emits
  * an end-of-sequence token keeps emitting it (TransformerLens's padding), and generation stops early
  * once every sequence has. Hooks attached with {@code model.hooks(...)} fire at every step. Text
- * prompts go through {@link TextGenerator}.
+ * prompts go through {@link TextGenerator}. The prompt and the new tokens must fit the model's
+ * context ({@link #checkContext}); a requested {@link StopSignal} stops generation between tokens.
  */
 public final class Generator {
     private static final NDIndex LAST_POSITION = new NDIndex().addAllDim().addIndices(-1);
@@ -54,11 +56,35 @@ public final class Generator {
      * @param listener told of every step's tokens (for streaming), or null
      * @return the prompts followed by the new tokens, int64 [batch, pos + generated], owned by the
      *     tokens' manager
+     * @throws LoupeException if the prompt and {@code maxNewTokens} do not fit the model's context
+     *     ({@link #checkContext}), before anything runs
+     * @throws dev.loupe.stop.StoppedException when the thread's {@link StopSignal} is requested, before
+     *     the next token
      */
     public static NDArray generate(HookedTransformer model, NDArray tokens, NDArray attentionMask, GenerateOptions options,
             StepListener listener) {
+        checkContext(model, tokens.getShape().get(1), options.maxNewTokens());
         long[][] rows = new Loop(model, tokens, attentionMask, options).run(listener);
         return tokens.getManager().create(flatten(rows), new Shape(rows.length, rows[0].length));
+    }
+
+    /**
+     * Refuses a generation that would not fit the model's context: the prompt's {@code promptLength}
+     * positions and {@code maxNewTokens} new ones must together be at most {@code n_ctx} (checked
+     * before any memory is set aside for them).
+     *
+     * @throws LoupeException naming both numbers and how many new tokens fit
+     */
+    public static void checkContext(HookedTransformer model, long promptLength, long maxNewTokens) {
+        int nCtx = model.config().nCtx();
+        if (promptLength + maxNewTokens > nCtx) {
+            throw new LoupeException(promptLength > nCtx
+                    ? "The prompt has " + promptLength + " positions, more than the model's context (n_ctx " + nCtx
+                            + "); shorten it"
+                    : "The prompt's " + promptLength + " positions and maxNewTokens " + maxNewTokens + " make "
+                            + (promptLength + maxNewTokens) + ", more than the model's context (n_ctx " + nCtx
+                            + "); at most " + (nCtx - promptLength) + " new tokens fit after this prompt");
+        }
     }
 
     /**
@@ -69,6 +95,8 @@ public final class Generator {
     public static Generation generateWithCache(HookedTransformer model, NDArray tokens, NDArray attentionMask,
             GenerateOptions options, CacheOptions cacheOptions, StepListener listener) {
         NDArray all = generate(model, tokens, attentionMask, options, listener);
+        int generated = (int) (all.getShape().get(1) - tokens.getShape().get(1));
+        StopSignal.current().check(() -> "after all " + generated + " new tokens, before the pass that caches them");
         NDArray mask = attentionMask == null ? null : extendMask(attentionMask, (int) all.getShape().get(1));
         ActivationCache cache = model.runWithCache(all, cacheOptions.withForward(
                 cacheOptions.forward().toBuilder().attentionMask(mask).build()));
@@ -131,9 +159,13 @@ public final class Generator {
         }
 
         long[][] run(StepListener listener) {
+            StopSignal stop = StopSignal.current();
             try (NDManager work = caller.newSubManager();
                  KeyValueCache cache = options.usePastKvCache() ? new KeyValueCache(model.config(), batch) : null) {
                 for (int step = 0; step < options.maxNewTokens() && !(options.stopAtEos() && allFinished()); step++) {
+                    // The safe point: between tokens, before the next forward pass.
+                    int done = step;
+                    stop.check(() -> "after " + done + " of " + options.maxNewTokens() + " new tokens");
                     try (NDManager stepManager = work.newSubManager()) {
                         // With the cache, only the newest token runs; its keys and values join the cache.
                         int from = cache != null && step > 0 ? length - 1 : 0;

@@ -9,6 +9,7 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.TokenInput;
 import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
@@ -122,6 +123,7 @@ public final class CacheCommand extends LoupeCommand {
     protected int execute() throws IOException {
         checkUsage();
         Pattern pattern = hooks == null ? null : Pattern.compile(hooks);
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).file("--input", input).refuseFile("--out", out);
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray inputIds = null;
             NDArray attentionMask = null;
@@ -138,6 +140,7 @@ public final class CacheCommand extends LoupeCommand {
                 }
                 CacheOptions options = (pattern == null ? CacheOptions.all() : CacheOptions.matching(hooks))
                         .withForward(ForwardOptions.builder().attentionMask(attentionMask).build());
+                safePoint("before the forward pass; nothing was written");
                 Map<String, NDArray> tensors = new LinkedHashMap<>();
                 int activations;
                 try (ActivationCache cache = transformer.runWithCache(inputIds, options)) {
@@ -150,6 +153,7 @@ public final class CacheCommand extends LoupeCommand {
                     if (attentionMask != null) {
                         tensors.put("attention_mask", attentionMask.toType(DataType.INT64, false));
                     }
+                    safePoint("after the forward pass, before writing " + out + "; nothing was written");
                     SafetensorsWriter.write(out, tensors);
                 }
                 long bytes = Files.size(out);

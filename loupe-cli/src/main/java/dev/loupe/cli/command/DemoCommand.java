@@ -9,6 +9,7 @@ import dev.loupe.cli.demo.LogitLensTable;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.Table;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.lens.PredictionTrajectory;
@@ -127,16 +128,20 @@ public final class DemoCommand extends LoupeCommand {
 
         Path lensDir = lens != null ? lens : Files.isRegularFile(dir.resolve(TUNED_LENS).resolve("config.json"))
                 ? dir.resolve(TUNED_LENS) : null;
+        OutputCheck.of(spec).modelFolder(dir).lensFolder("--lens", lensDir).refuseFolder("--out-dir", outDir,
+                DemoReport.FILE_NAME);
         try (HookedTransformer transformer = modelOptions.load(ModelOptions.lensBasis(lensDir));
                 TunedLens tuned = lensDir == null ? null : TunedLens.load(lensDir, transformer);
                 NDManager manager = NDManager.newBaseManager()) {
             boolean withTokenizer = transformer.hasTokenizer();
+            safePoint("before the first pass; nothing was written");
             InductionDemo induction = InductionDemo.run(transformer, withTokenizer ? transformer.tokenizer().bosId() : 0);
             // A model without a tokenizer shows a text section only when asked, with --tokens (or --prompt, which fails).
             List<Input> inputs = withTokenizer || tokens != null || prompts != null ? inputs(transformer, dir) : List.of();
             List<LogitLensTable> lenses = new ArrayList<>();
             for (Input input : inputs) {
                 NDArray ids = manager.create(input.ids()).reshape(1, input.ids().length);
+                safePoint("between the demo's passes; nothing was written");
                 lenses.add(LogitLensTable.run(transformer, ids, top));
             }
             Tokenizer names = withTokenizer ? transformer.tokenizer() : null;
@@ -166,6 +171,7 @@ public final class DemoCommand extends LoupeCommand {
                 titles.add(input.prompt() != null ? input.prompt() : input.ids().length + " token ids");
                 shown.add(input.ids());
             }
+            safePoint("before writing the page; it was not written");
             Path report = DemoReport.write(transformer, tuned == null ? List.of() : List.of(tuned), titles, shown, top,
                     fixture ? "Random weights: these views show the machinery, not a trained model." : null, outDir);
             out.println();

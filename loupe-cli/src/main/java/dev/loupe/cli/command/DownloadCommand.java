@@ -46,6 +46,12 @@ public final class DownloadCommand extends LoupeCommand {
             description = "A branch, tag or commit hash (default: ${DEFAULT-VALUE}).")
     String revision;
 
+    /** No libtorch here, and downloads resume from their partial files: a signal ends it at once. */
+    @Override
+    protected boolean stopsAtSafePoints() {
+        return false;
+    }
+
     @Override
     protected int execute() {
         HubClient hub = HubClient.fromEnvironment();

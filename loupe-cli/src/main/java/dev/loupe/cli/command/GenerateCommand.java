@@ -6,12 +6,14 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.TokenInput;
 import dev.loupe.generate.GenerateOptions;
 import dev.loupe.generate.Generator;
 import dev.loupe.generate.TextGenerator;
 import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StoppedException;
 import dev.loupe.tokenize.TokenBatch;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -117,6 +119,7 @@ public final class GenerateCommand extends LoupeCommand {
     protected int execute() throws IOException {
         checkUsage();
         GenerateOptions options = options();
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).file("--input", input).refuseFile("--out", out);
         try (NDManager manager = NDManager.newBaseManager();
              HookedTransformer transformer = modelOptions.load()) {
             NDArray ids;
@@ -133,6 +136,7 @@ public final class GenerateCommand extends LoupeCommand {
             }
             int batch = (int) ids.getShape().get(0);
             int promptLength = (int) ids.getShape().get(1);
+            checkContext(transformer, promptLength);
             boolean stream = batch == 1 && transformer.hasTokenizer();
             Streamer streamer = stream ? new Streamer(transformer, out()) : null;
             if (stream) {
@@ -140,8 +144,18 @@ public final class GenerateCommand extends LoupeCommand {
                 out().flush();
             }
             long started = System.nanoTime();
-            NDArray all = Generator.generate(transformer, ids, mask, options, streamer == null ? null
-                    : (step, tokens) -> streamer.add(tokens[0]));
+            NDArray all;
+            try {
+                all = Generator.generate(transformer, ids, mask, options, streamer == null ? null
+                        : (step, tokens) -> streamer.add(tokens[0]));
+            } catch (StoppedException e) {
+                if (stream) {
+                    streamer.finish();
+                    out().println();
+                    out().flush();
+                }
+                throw new StoppedException(e.reason(), e.progress() + (out == null ? "" : "; " + out + " was not written"));
+            }
             double seconds = (System.nanoTime() - started) / 1e9;
             NDArray output = filled(all, promptLength + maxNewTokens, options, transformer);
             if (stream) {
@@ -159,6 +173,7 @@ public final class GenerateCommand extends LoupeCommand {
                 if (mask != null) {
                     tensors.put("attention_mask", Generator.extendMask(mask, (int) output.getShape().get(1)));
                 }
+                safePoint("after all " + produced + " new tokens, before writing " + out + "; it was not written");
                 SafetensorsWriter.write(out, tensors);
                 err().println("Wrote output_ids " + shape(output.getShape().getShape()) + " to " + out);
             }
@@ -189,6 +204,21 @@ public final class GenerateCommand extends LoupeCommand {
         }
         if (maxNewTokens < 0) {
             throw new ParameterException(spec.commandLine(), "--max-new-tokens must be ≥ 0, got " + maxNewTokens);
+        }
+    }
+
+    /**
+     * Refuses, before anything runs, a --max-new-tokens that does not fit the model's context with the
+     * prompt (2147483647 would otherwise ask for an array of 2^31 tokens).
+     */
+    private void checkContext(HookedTransformer transformer, int promptLength) {
+        int nCtx = transformer.config().nCtx();
+        if ((long) promptLength + maxNewTokens > nCtx) {
+            throw new ParameterException(spec.commandLine(), promptLength > nCtx
+                    ? "the prompt has " + promptLength + " tokens, more than the model's context (n_ctx " + nCtx + ")"
+                    : "--max-new-tokens " + maxNewTokens + " and the prompt's " + promptLength + " tokens make "
+                            + ((long) promptLength + maxNewTokens) + " positions, more than the model's context (n_ctx "
+                            + nCtx + "): give --max-new-tokens " + (nCtx - promptLength) + " or fewer");
         }
     }
 

@@ -9,6 +9,7 @@ import dev.loupe.LoupeException;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.Table;
 import dev.loupe.cli.support.TokenInput;
 import dev.loupe.io.safetensors.SafetensorsWriter;
@@ -97,6 +98,8 @@ final class LensApplyCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "Give exactly one input: --prompt TEXT (repeated for a"
                     + " batch) or --input IN (a safetensors file with input_ids)");
         }
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).lensFolder("--lens", lens).file("--input", input)
+                .refuseFile("--output", out);
         try (NDManager manager = NDManager.newBaseManager();
              HookedTransformer transformer = modelOptions.load(LensCommand.basis(lens));
              TunedLens tuned = TunedLens.load(lens, transformer)) {
@@ -115,7 +118,9 @@ final class LensApplyCommand extends LoupeCommand {
                 inputIds = batch.idsArray(manager);
                 mask = batch.isPadded() ? batch.maskArray(manager) : null;
             }
+            safePoint("before the forward pass; nothing was written");
             Map<String, NDArray> tensors = apply(transformer, tuned, inputIds, mask);
+            safePoint("after the forward pass, before writing " + out + "; nothing was written");
             SafetensorsWriter.write(out, tensors);
             report(tensors, inputIds, mask, tuned.numLayers());
         }

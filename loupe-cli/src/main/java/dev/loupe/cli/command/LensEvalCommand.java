@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.Table;
 import dev.loupe.lens.LensHook;
 import dev.loupe.lens.TunedLens;
@@ -14,9 +15,13 @@ import dev.loupe.lens.eval.LensEvalOptions;
 import dev.loupe.lens.eval.LensEvaluator;
 import dev.loupe.lens.eval.LensMetrics;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StoppedException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -47,6 +52,8 @@ import picocli.CommandLine.Option;
             ""
         })
 final class LensEvalCommand extends LoupeCommand {
+    /** The file written into OUTPUT. */
+    static final String METRICS_FILE = "aggregate_metrics.json";
 
     @Mixin
     ModelOptions modelOptions;
@@ -88,21 +95,45 @@ final class LensEvalCommand extends LoupeCommand {
 
     @Override
     protected int execute() throws IOException {
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).lensFolder("--lens", lens).files("--data", data)
+                .refuseFolder("--output", output, METRICS_FILE);
         try (HookedTransformer transformer = modelOptions.load(LensCommand.basis(lens))) {
             TokenChunks chunks = LensCommand.corpus(transformer, modelOptions.folder(), "lens eval", data, textColumn, maxSeqLen);
             try (TunedLens tuned = lens == null ? null : TunedLens.load(lens, transformer)) {
                 LensHook hook = tuned != null ? tuned.hook() : residMid ? LensHook.RESID_MID : LensHook.RESID_PRE;
                 LensEvalOptions options = new LensEvalOptions(maxSeqLen, batchSize, tokens, tokenShift, seed, hook);
-                LensMetrics metrics = LensEvaluator.evaluate(transformer, tuned, chunks, options);
-                Files.createDirectories(output);
-                Path file = output.resolve("aggregate_metrics.json");
-                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), metrics.toJson());
+                LensMetrics metrics;
+                try {
+                    metrics = LensEvaluator.evaluate(transformer, tuned, chunks, options);
+                } catch (StoppedException e) {
+                    throw new StoppedException(e.reason(), e.progress() + "; " + output + " was not written");
+                }
+                safePoint("after the last batch, before writing " + output + "; it was not written");
+                Path file = output.resolve(METRICS_FILE);
+                writeAtomically(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                        .writeValueAsString(metrics.toJson()));
                 print(metrics);
                 out().println("Wrote " + file);
                 out().flush();
             }
         }
         return 0;
+    }
+
+    /** Writes {@code text} under a temporary name beside {@code file}, then moves it into place. */
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        try {
+            Files.writeString(temp, text, StandardCharsets.UTF_8);
+            try {
+                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(temp);
+        }
     }
 
     private void print(LensMetrics metrics) {

@@ -4,8 +4,10 @@ import dev.loupe.LoupeException;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.lens.LensHook;
 import dev.loupe.lens.TunedLens;
+import dev.loupe.lens.TunedLensFiles;
 import dev.loupe.lens.data.TextDocuments;
 import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.lens.train.LensLoss;
@@ -14,6 +16,7 @@ import dev.loupe.lens.train.LensTrainingOptions;
 import dev.loupe.lens.train.LensTrainingResult;
 import dev.loupe.lens.train.TunedLensTrainer;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StoppedException;
 import dev.loupe.train.ProgressBar;
 import dev.loupe.train.TrainingCheckpoint;
 import java.io.IOException;
@@ -143,6 +146,10 @@ final class LensTrainCommand extends LoupeCommand {
     @Override
     protected int execute() throws IOException {
         LensTrainingOptions options = options();
+        OutputCheck check = OutputCheck.of(spec).modelFolder(modelOptions.folder())
+                .lensFolder("--lens-name-or-path", startFrom).files("--data", data);
+        check.refuseFolder("--output", output, TunedLensFiles.CONFIG, TunedLensFiles.TORCH_PARAMS);
+        check.refuseFolder("--checkpoint-dir", options.checkpointDir(), TrainingCheckpoint.JSON, TrainingCheckpoint.TENSORS);
         try (HookedTransformer transformer = modelOptions.load(LensCommand.basis(startFrom))) {
             TokenChunks chunks = LensCommand.corpus(transformer, modelOptions.folder(), "lens train",
                     data, textColumn, maxSeqLen);
@@ -153,7 +160,14 @@ final class LensTrainCommand extends LoupeCommand {
                 long first = options.checkpointDir() != null && TrainingCheckpoint.exists(options.checkpointDir())
                         ? TrainingCheckpoint.read(options.checkpointDir()).step() : 0;
                 ProgressBar bar = new ProgressBar(err(), first, numSteps, System.console() != null);
-                LensTrainingResult result = TunedLensTrainer.train(transformer, lens, chunks, options, bar);
+                LensTrainingResult result;
+                try {
+                    result = TunedLensTrainer.train(transformer, lens, chunks, options, bar);
+                } catch (StoppedException e) {
+                    throw new StoppedException(e.reason(), e.progress() + "; " + output + " was not written");
+                }
+                safePoint("after step " + numSteps + " of " + numSteps + ", before writing " + output
+                        + "; it was not written");
                 lens.save(output);
                 report(result);
             }

@@ -6,6 +6,7 @@ import dev.loupe.LoupeException;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.lens.Lens;
 import dev.loupe.lens.LogitLens;
 import dev.loupe.lens.PredictionTrajectory;
@@ -84,6 +85,7 @@ final class LensTrajectoryCommand extends LoupeCommand {
         if (topK < 1) {
             throw new ParameterException(spec.commandLine(), "--top-k must be at least 1, got " + topK);
         }
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).lensFolder("--lens", lens).refuseFile("--output", output);
         try (NDManager manager = NDManager.newBaseManager();
              HookedTransformer transformer = modelOptions.load(LensCommand.basis(lens))) {
             requireTokenizer(transformer, modelOptions.folder(), "--prompt", "a model folder with tokenizer.json");
@@ -103,6 +105,7 @@ final class LensTrajectoryCommand extends LoupeCommand {
             PrintWriter printer = out();
             printer.print(trajectory.toTable());
             if (output != null) {
+                safePoint("before writing " + output + "; nothing was written");
                 if (output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json")) {
                     trajectory.writeJson(output);
                 } else {

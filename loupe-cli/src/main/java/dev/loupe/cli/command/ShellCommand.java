@@ -68,6 +68,12 @@ public final class ShellCommand extends LoupeCommand {
     @Parameters(paramLabel = "FILE", arity = "0..*", description = "JShell scripts to run after the start-up.")
     List<Path> scripts = new ArrayList<>();
 
+    /** JShell handles Ctrl-C itself (it stops the snippet being run), so the JVM's handlers stay. */
+    @Override
+    protected boolean stopsAtSafePoints() {
+        return false;
+    }
+
     @Override
     protected int execute() throws IOException {
         if (noModel && modelOptions.given() != null) {

@@ -2,7 +2,9 @@ package dev.loupe.cli.command;
 
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.train.ProgressBar;
+import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.toy.ToyTrainer;
 import dev.loupe.train.toy.ToyTrainingOptions;
 import dev.loupe.train.toy.ToyTrainingResult;
@@ -120,6 +122,13 @@ final class ToyTrainCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "--resume needs --checkpoint-dir DIR (the interrupted"
                     + " run's checkpoint folder)");
         }
+        // Nothing is read but the checkpoint being resumed: the check keeps OUT's files off it.
+        OutputCheck check = OutputCheck.of(spec);
+        if (resume) {
+            check.file("--checkpoint-dir", checkpoints.resolve(TrainingCheckpoint.JSON))
+                    .file("--checkpoint-dir", checkpoints.resolve(TrainingCheckpoint.TENSORS));
+        }
+        check.refuseFolder("--out", out, "config.json", "model.safetensors", "loss.csv", "loss.svg", "training.json");
         int maxRepeat = (context - 1) / 2;
         ToyTrainingOptions options = ToyTrainingOptions.builder().modelName(name != null ? name : defaultName(layers))
                 .nLayers(layers).dModel(dModel).nHeads(heads).dVocab(vocab).nCtx(context).positionalEmbeddingType(positions)

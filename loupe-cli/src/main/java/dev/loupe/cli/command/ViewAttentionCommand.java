@@ -49,7 +49,7 @@ final class ViewAttentionCommand extends LoupeCommand {
 
     @Override
     protected int execute() {
-        boolean png = view.png();
+        view.checkOutput(spec, modelOptions.folder(), null);
         try (HookedTransformer model = modelOptions.load();
                 NDManager manager = NDManager.newBaseManager()) {
             int nLayers = model.config().nLayers();

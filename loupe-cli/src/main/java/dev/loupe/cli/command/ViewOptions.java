@@ -3,6 +3,7 @@ package dev.loupe.cli.command;
 import dev.loupe.LoupeException;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.viz.HtmlReport;
@@ -11,6 +12,7 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.Supplier;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
 /**
@@ -41,6 +43,17 @@ final class ViewOptions {
         return ids;
     }
 
+    /**
+     * Refuses an --out that is inside the model folder or the lens folder the view reads
+     * ({@link OutputCheck}), and one that is neither .html nor .png.
+     *
+     * @param lens the lens folder, or null
+     */
+    void checkOutput(CommandSpec spec, Path modelFolder, Path lens) {
+        png();
+        OutputCheck.of(spec).modelFolder(modelFolder).lensFolder("--lens", lens).refuseFile("--out", out);
+    }
+
     /** Whether --out asks for a PNG; throws unless it ends in .html or .png. */
     boolean png() {
         String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
@@ -55,6 +68,7 @@ final class ViewOptions {
 
     /** Writes the page or the image, whichever --out names, and returns a line saying what was written. */
     String write(Supplier<HtmlReport> page, Supplier<BufferedImage> image) {
+        LoupeCommand.safePoint("before writing " + out + "; nothing was written");
         if (png()) {
             BufferedImage rendered = image.get();
             PngExport.write(rendered, out);

@@ -86,7 +86,7 @@ final class ViewPatchingCommand extends LoupeCommand {
             case "logit-diff" -> false;
             default -> throw new LoupeException("--metric must be restored or logit-diff, got '" + metricName + "'");
         };
-        view.png();
+        view.checkOutput(spec, modelOptions.folder(), null);
         try (HookedTransformer model = modelOptions.load();
                 NDManager manager = NDManager.newBaseManager()) {
             long[] clean = view.ids(model, modelOptions.folder(), view.prompt, "--prompt");
@@ -116,6 +116,7 @@ final class ViewPatchingCommand extends LoupeCommand {
                     throw new LoupeException("the clean and the corrupted prompt give the same logit difference ("
                             + cleanDiff + "), so nothing can be restored; use --metric logit-diff, or other prompts");
                 }
+                safePoint("before the patching passes; nothing was written");
                 float[] flat = patch.run(model, corruptTokens, cache, metric).toFloatArray();
                 int nLayers = model.config().nLayers();
                 int columns = flat.length / nLayers;

@@ -67,7 +67,7 @@ final class ViewTrajectoryCommand extends LoupeCommand {
         if (top < 1) {
             throw new ParameterException(spec.commandLine(), "--top must be at least 1, got " + top);
         }
-        view.png();
+        view.checkOutput(spec, modelOptions.folder(), lens);
         try (HookedTransformer model = modelOptions.load(ModelOptions.lensBasis(lens));
              TunedLens tuned = lens == null ? null : TunedLens.load(lens, model)) {
             long[] ids = view.ids(model, modelOptions.folder(), view.prompt, "--prompt");

@@ -3,6 +3,8 @@ package dev.loupe.cli.support;
 import ai.djl.engine.EngineException;
 import dev.loupe.LoupeException;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StopSignal;
+import dev.loupe.stop.StoppedException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -16,6 +18,15 @@ import picocli.CommandLine.Spec;
  * A subcommand. Expected failures (bad files, bad arguments, errors Loupe reports) become one line
  * on stderr, {@code loupe: <reason>}, and exit code 1, never a stack trace. Anything else is a bug
  * and keeps picocli's default handling (stack trace, exit code 1).
+ *
+ * <p>Stopping: the command runs with a {@link StopSignal} bound to its thread, which SIGINT, SIGTERM
+ * and SIGHUP request ({@link SignalStop}); the library's loops poll it at their safe points and
+ * throw {@link StoppedException}, and a command's own long phases call {@link #safePoint(String)}
+ * between them. A stopped command prints one line, {@code loupe: stopped by SIGTERM after step 12 of
+ * 250; the last checkpoint is ...}, and exits with 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP); the
+ * JVM exits only after that, never while the command is inside libtorch. A command with nothing to
+ * stop safely (no libtorch, or a tool with its own handling of Ctrl-C) overrides
+ * {@link #stopsAtSafePoints()}.
  */
 public abstract class LoupeCommand implements Callable<Integer> {
     /** The command as picocli built it. */
@@ -25,10 +36,39 @@ public abstract class LoupeCommand implements Callable<Integer> {
     /** The command's work; returns the exit code. */
     protected abstract int execute() throws IOException;
 
+    /**
+     * Whether SIGINT, SIGTERM and SIGHUP stop this command at its next safe point (true); false
+     * leaves the JVM's handling (exit at once), for commands that never run libtorch in a long loop
+     * or have their own handling of Ctrl-C ({@code shell}, {@code download}).
+     */
+    protected boolean stopsAtSafePoints() {
+        return true;
+    }
+
     @Override
     public final Integer call() {
+        StopSignal stop = new StopSignal();
+        SignalStop signals = stopsAtSafePoints() ? SignalStop.install(stop, err()) : null;
+        try (StopSignal.Binding bound = stop.bind()) {
+            return run(signals);
+        } finally {
+            if (signals != null) {
+                signals.close();
+            }
+        }
+    }
+
+    private int run(SignalStop signals) {
         try {
             return execute();
+        } catch (StoppedException e) {
+            PrintWriter err = err();
+            if (System.console() != null) {
+                err.println(); // off the line a progress bar or ^C left
+            }
+            err.println("loupe: " + oneLine(e.getMessage()));
+            err.flush();
+            return signals != null ? signals.exitCode() : 1;
         } catch (LoupeException | IOException | UncheckedIOException e) {
             return fail(e.getMessage() == null ? e.toString() : e.getMessage());
         } catch (PatternSyntaxException e) {
@@ -37,6 +77,16 @@ public abstract class LoupeCommand implements Callable<Integer> {
         } catch (EngineException e) {
             return fail("the PyTorch engine failed: " + e.getMessage());
         }
+    }
+
+    /**
+     * A safe point between a command's own long phases (forward passes, writing the output): throws
+     * {@link StoppedException} if the command was asked to stop.
+     *
+     * @param where where the command is, for the message: {@code "before writing out.safetensors"}
+     */
+    public static void safePoint(String where) {
+        StopSignal.current().check(() -> where);
     }
 
     /** Where the command prints its results. */

@@ -82,4 +82,30 @@ class GenerateCommandTest {
         assertThat(both.exitCode()).isEqualTo(2);
         assertThat(both.err()).contains("Missing the input");
     }
+
+    /**
+     * Issue 19, item 8: --max-new-tokens 2147483647 ended in NegativeArraySizeException and 2000000000 in
+     * OutOfMemoryError; the prompt and the new tokens must fit n_ctx, and the message names both numbers.
+     */
+    @Test
+    void moreNewTokensThanTheContextHoldsAreAUsageError() {
+        Path in = CliTestSupport.GPT2_REFERENCE; // input_ids [2, 16]; the model's n_ctx is 128
+        for (String tooMany : new String[] {"2147483647", "2000000000", "113"}) {
+            CliTestSupport.Result result = run("generate", "--model", CliTestSupport.GPT2.toString(), "--input",
+                    in.toString(), "--no-stop-at-eos", "--max-new-tokens", tooMany);
+            assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+            assertThat(result.err()).contains("--max-new-tokens " + tooMany + " and the prompt's 16 tokens make "
+                    + (16 + Long.parseLong(tooMany)) + " positions, more than the model's context (n_ctx 128): give"
+                    + " --max-new-tokens 112 or fewer").doesNotContain("Exception");
+        }
+        CliTestSupport.Result fits = run("generate", "--model", CliTestSupport.GPT2.toString(), "--input",
+                in.toString(), "--no-stop-at-eos", "--max-new-tokens", "112", "--out", dir.resolve("out.safetensors")
+                        .toString());
+        assertThat(fits.exitCode()).as(fits.err()).isZero();
+        assertThat(longs(dir.resolve("out.safetensors"), "output_ids")).hasSize(2 * 128);
+        CliTestSupport.Result notAnInt = run("generate", "--model", CliTestSupport.GPT2.toString(), "--input",
+                in.toString(), "--max-new-tokens", "2e9");
+        assertThat(notAnInt.exitCode()).isEqualTo(2);
+        assertThat(notAnInt.err()).contains("'2e9' is not an int");
+    }
 }

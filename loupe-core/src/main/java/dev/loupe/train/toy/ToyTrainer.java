@@ -10,6 +10,7 @@ import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.load.adapters.NativeModelWriter;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StopSignal;
 import dev.loupe.train.AdamW;
 import dev.loupe.train.GradientClipping;
 import dev.loupe.train.Gradients;
@@ -20,8 +21,10 @@ import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.TrainingProgress;
 import dev.loupe.train.TrainingRandom;
 import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,6 +64,9 @@ public final class ToyTrainer {
      * @param checkpoints a folder for checkpoints every {@code checkpointEvery} steps, or null for none
      * @param resume continue from the checkpoint in {@code checkpoints} if there is one
      * @param progress told after every step (a {@link ProgressBar}, say), or null
+     * @throws dev.loupe.stop.StoppedException when the thread's {@link StopSignal} is requested: at the
+     *     next step boundary, after saving a checkpoint there (with a checkpoint folder), and never
+     *     after writing into {@code out} has begun; its message names the step and the checkpoint
      */
     public static ToyTrainingResult train(ToyTrainingOptions options, Path out, Path checkpoints, boolean resume,
             TrainingProgress progress) {
@@ -80,15 +86,27 @@ public final class ToyTrainer {
             try (AdamW adam = AdamW.builder().weightDecay(options.weightDecay()).build(leaves)) {
                 List<ToyTrainingResult.Point> curve = new ArrayList<>();
                 long first = 0;
+                long saved = -1; // the step of the checkpoint in the folder, once there is one
                 if (resume && TrainingCheckpoint.exists(checkpoints)) {
                     TrainingCheckpoint checkpoint = TrainingCheckpoint.read(checkpoints);
                     requireSameOptions(checkpoint, options);
                     checkpoint.restore(params, adam);
                     random = TrainingRandom.fromState(checkpoint.randomState());
                     first = checkpoint.step();
+                    saved = first;
                     curve.addAll(savedCurve(checkpoint.info()));
                 }
+                StopSignal stop = StopSignal.current();
                 for (long step = first; step < options.steps(); step++) {
+                    // The safe point: between steps, where the parameters, the optimizer and the random
+                    // stream are those after `step` steps; they are kept in a checkpoint if there is a folder.
+                    if (stop.requested()) {
+                        if (checkpoints != null && step > first && saved != step) {
+                            saveCheckpoint(checkpoints, step, random, params, adam, options, curve);
+                            saved = step;
+                        }
+                        throw stop.stopped(stoppedAt(step, options.steps(), checkpoints, saved));
+                    }
                     long[] ids = data.batch(random, options.batchSize());
                     float loss = lossAndGradients(cfg, params, leaves, ids, options.batchSize(), manager);
                     float norm = GradientClipping.clipGradNorm(leaves, options.maxGradNorm());
@@ -100,11 +118,8 @@ public final class ToyTrainer {
                     }
                     boolean last = step + 1 == options.steps();
                     if (checkpoints != null && ((step + 1) % options.checkpointEvery() == 0 || last)) {
-                        Map<String, Object> extra = new LinkedHashMap<>();
-                        extra.put("options", options.toMap());
-                        extra.put("curve", curve.stream().map(p -> List.of(p.step(), p.loss(), p.learningRate(),
-                                p.gradNorm())).toList());
-                        TrainingCheckpoint.save(checkpoints, step + 1, random, params, adam, extra);
+                        saveCheckpoint(checkpoints, step + 1, random, params, adam, options, curve);
+                        saved = step + 1;
                     }
                 }
                 HookedTransformer model = new HookedTransformer(cfg, params, manager.newSubManager());
@@ -118,10 +133,33 @@ public final class ToyTrainer {
                 RepeatHalves halves = RepeatHalves.measure(model, sequences, EVALUATION_BATCH, List.of());
                 ToyTrainingResult result = new ToyTrainingResult(List.copyOf(curve), evaluation, halves, first,
                         (System.nanoTime() - started) / 1e9);
+                // The last safe point: trained and measured, nothing of OUT written yet.
+                if (stop.requested()) {
+                    throw stop.stopped(stoppedAt(options.steps(), options.steps(), checkpoints, saved) + ", before writing "
+                            + out);
+                }
                 write(out, cfg, params, options, result);
                 return result;
             }
         }
+    }
+
+    private static void saveCheckpoint(Path dir, long step, TrainingRandom random, Map<String, NDArray> params,
+            AdamW adam, ToyTrainingOptions options, List<ToyTrainingResult.Point> curve) {
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("options", options.toMap());
+        extra.put("curve", curve.stream().map(p -> List.of(p.step(), p.loss(), p.learningRate(), p.gradNorm())).toList());
+        TrainingCheckpoint.save(dir, step, random, params, adam, extra);
+    }
+
+    /** How far a stopped run got: {@code "after step 12 of 250; the last checkpoint is DIR (step 12)"}. */
+    static String stoppedAt(long done, long total, Path checkpoints, long saved) {
+        String where = done == 0 ? "before step 1 of " + total : "after step " + done + " of " + total;
+        if (checkpoints == null) {
+            return where + "; no checkpoint folder was given, so the run cannot be resumed";
+        }
+        return where + (saved < 0 ? "; no checkpoint was written" : "; the last checkpoint is "
+                + checkpoints.toAbsolutePath().normalize() + " (step " + saved + ")");
     }
 
     /** One step's loss; leaves each parameter's gradient of it in place. */
@@ -181,11 +219,26 @@ public final class ToyTrainer {
         summary.put("first_half_loss", result.halves().firstHalf());
         summary.put("repeated_half_loss", result.halves().repeatedHalf());
         try {
-            Files.writeString(out.resolve("loss.csv"), csv);
-            Files.writeString(out.resolve("loss.svg"), curveSvg(options, result.curve()));
-            Files.writeString(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
+            writeAtomically(out.resolve("loss.csv"), csv.toString());
+            writeAtomically(out.resolve("loss.svg"), curveSvg(options, result.curve()));
+            writeAtomically(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
         } catch (IOException e) {
             throw new LoupeException("Cannot write the training record into " + out + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes under a temporary name beside {@code file}, then moves it into place: whole or absent. */
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        try {
+            Files.writeString(temp, text);
+            try {
+                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(temp);
         }
     }
 

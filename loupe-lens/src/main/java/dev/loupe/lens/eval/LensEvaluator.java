@@ -12,6 +12,7 @@ import dev.loupe.lens.LogitLens;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StopSignal;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,8 @@ public final class LensEvaluator {
      * Evaluates the logit lens and, if given, {@code tuned} on {@code data}.
      *
      * @param tuned a tuned lens for {@code model}, or null for the logit lens alone
+     * @throws dev.loupe.stop.StoppedException when the thread's {@link StopSignal} is requested, before
+     *     the next batch
      */
     public static LensMetrics evaluate(HookedTransformer model, TunedLens tuned, TokenChunks data,
             LensEvalOptions options) {
@@ -55,7 +58,11 @@ public final class LensEvaluator {
         Map<String, double[]> tunedSums = tuned == null ? null : sums(layers);
         double[] baseline = new double[2];
         int batches = 0;
+        int total = (sequences + options.perGpuBatchSize() - 1) / options.perGpuBatchSize();
+        StopSignal stop = StopSignal.current();
         for (int start = 0; start < sequences; start += options.perGpuBatchSize()) {
+            int done = batches;
+            stop.check(() -> "after batch " + done + " of " + total + "; nothing was kept");
             int count = Math.min(options.perGpuBatchSize(), sequences - start);
             try (NDManager manager = NDManager.newBaseManager()) {
                 NDArray ids = manager.create(order.batch(start, count), new Shape(count, length));

@@ -10,6 +10,7 @@ import dev.loupe.lens.LensStats;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StopSignal;
 import dev.loupe.train.AdamW;
 import dev.loupe.train.GradientClipping;
 import dev.loupe.train.Gradients;
@@ -51,6 +52,9 @@ public final class TunedLensTrainer {
      *
      * @param data sequences of {@code min(maxSeqLen, n_ctx)} tokens
      * @param progress told after every step (a progress bar), or null
+     * @throws dev.loupe.stop.StoppedException when the thread's {@link StopSignal} is requested: before
+     *     the next forward pass, after saving a checkpoint of the last completed step (with a checkpoint
+     *     folder); its message names the step and the checkpoint. The lens keeps that step's weights.
      */
     public static LensTrainingResult train(HookedTransformer model, TunedLens lens, TokenChunks data,
             LensTrainingOptions options, TrainingProgress progress) {
@@ -72,11 +76,25 @@ public final class TunedLensTrainer {
         try (Optimizer optimizer = optimizer(options, trained);
              GradientSums sums = new GradientSums(trained)) {
             long first = resume(options, lens, trained, optimizer);
+            Path checkpoints = options.checkpointDir();
+            long saved = checkpoints != null && TrainingCheckpoint.exists(checkpoints) ? first : -1;
+            StopSignal stop = StopSignal.current();
             for (long step = first; step < options.numSteps(); step++) {
                 double[] layerLosses = new double[lens.numLayers()];
                 int passes = (sequencesPerStep + options.perGpuBatchSize() - 1) / options.perGpuBatchSize();
                 sums.zero();
                 for (int pass = 0; pass < passes; pass++) {
+                    // The safe points: before each forward pass. The lens and the optimizer are still
+                    // those after `step` steps (a step changes them only at its end), so a stop keeps
+                    // them in a checkpoint when there is a checkpoint folder.
+                    if (stop.requested()) {
+                        if (checkpoints != null && step > first && saved != step) {
+                            TrainingCheckpoint.save(checkpoints, step, random, named(lens, trained),
+                                    optimizer, Map.of("lens_training", options.asJson()));
+                            saved = step;
+                        }
+                        throw stop.stopped(stoppedAt(step, options, saved));
+                    }
                     int from = pass * options.perGpuBatchSize();
                     int count = Math.min(options.perGpuBatchSize(), sequencesPerStep - from);
                     long[] tokens = order.batch(step * sequencesPerStep + from, count);
@@ -90,6 +108,7 @@ public final class TunedLensTrainer {
                 if (options.checkpointFreq() > 0 && (step + 1) % options.checkpointFreq() == 0) {
                     TrainingCheckpoint.save(options.checkpointDir(), step + 1, random, named(lens, trained),
                             optimizer, Map.of("lens_training", options.asJson()));
+                    saved = step + 1;
                 }
                 if (progress != null) {
                     progress.update(step + 1, mean(layerLosses), lr, perLayer(layerLosses));
@@ -99,6 +118,18 @@ public final class TunedLensTrainer {
             long tokensSeen = (long) losses.size() * sequencesPerStep * sequenceLength;
             return new LensTrainingResult(first, losses, tokensSeen, (System.nanoTime() - started) / 1e9);
         }
+    }
+
+    /** How far a stopped run got: {@code "after step 12 of 250; the last checkpoint is DIR (step 12)"}. */
+    private static String stoppedAt(long done, LensTrainingOptions options, long saved) {
+        String where = done == 0 ? "before step 1 of " + options.numSteps()
+                : "after step " + done + " of " + options.numSteps();
+        Path dir = options.checkpointDir();
+        if (dir == null) {
+            return where + "; no checkpoint folder was given, so the run cannot be resumed";
+        }
+        return where + (saved < 0 ? "; no checkpoint was written" : "; the last checkpoint is "
+                + dir.toAbsolutePath().normalize() + " (step " + saved + ")");
     }
 
     /** One forward pass of the frozen model, then every layer's loss backpropagated into its translator. */
