@@ -93,6 +93,17 @@ class CheckpointCoverageTest {
     }
 
     @Test
+    void aTensorOfAnotherShapeThanTheConfigImpliesIsRefusedNamingIt() throws IOException {
+        copy("llama");
+        editConfig("\"num_attention_heads\": 4", "\"num_attention_heads\": 2");
+        editConfig("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 1");
+        assertThatThrownBy(() -> ModelLoader.read(dir, WeightDtype.FLOAT32))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("Tensor layers.0.self_attn.q_proj.weight has shape (32, 32),")
+                .hasMessageContaining("but config.json implies [16, any]");
+    }
+
+    @Test
     void aMissingTensorIsRefusedNamingIt() throws IOException {
         copy("llama");
         editWeights((tensors, manager) -> tensors.remove("model.layers.1.mlp.up_proj.weight"));

@@ -54,11 +54,13 @@ class ConfigValuesTest {
         "\"rope_theta\": 10000.0|\"rope_theta\": 0|rope_parameters.rope_theta must be greater than 0, got 0.0",
         "\"rope_theta\": 10000.0|\"rope_theta\": -1.0|rope_parameters.rope_theta must be greater than 0, got -1.0",
         "\"rope_theta\": 10000.0|\"rope_theta\": \"1e4\"|rope_parameters.rope_theta must be a number, got \"1e4\"",
-        "\"num_key_value_heads\": 2|\"num_key_value_heads\": 3|num_key_value_heads 3 must divide the number of attention heads 4",
+        "\"num_key_value_heads\": 2|\"num_key_value_heads\": 3"
+                + "|num_key_value_heads 3 must divide the number of attention heads 4",
         "\"num_key_value_heads\": 2|\"num_key_value_heads\": 0|num_key_value_heads must be a positive integer, got 0",
         "\"head_dim\": 8|\"head_dim\": 0|config.json: head_dim must be a positive integer, got 0",
         "\"rms_norm_eps\": 1e-06|\"rms_norm_eps\": -1e-6|config.json: rms_norm_eps must be greater than 0",
-        "\"rms_norm_eps\": 1e-06|\"rms_norm_eps\": 1e-06, \"rope_scaling\": \"linear\"|rope_scaling must be an object, got \"linear\"",
+        "\"rms_norm_eps\": 1e-06|\"rms_norm_eps\": 1e-06, \"rope_scaling\": \"linear\""
+                + "|rope_scaling must be an object, got \"linear\"",
         "\"rms_norm_eps\": 1e-06|\"rms_norm_eps\": 1e-06, \"rope_scaling\": {\"type\": \"yarn\"}|rope scaling 'yarn'",
         "\"rms_norm_eps\": 1e-06|\"rms_norm_eps\": 1e-06, \"rope_scaling\": {\"rope_type\": 3}|rope_type must be a string, got 3",
         "\"rms_norm_eps\": 1e-06|\"rms_norm_eps\": 1e-06, \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": -8}"
