@@ -15,8 +15,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The tensors of a Hugging Face model folder by name, from the first of: {@code model.safetensors};
@@ -48,6 +50,7 @@ public final class WeightSource implements AutoCloseable {
 
     private final Map<String, TensorFile> fileOfTensor = new LinkedHashMap<>();
     private final List<TensorFile> files = new ArrayList<>();
+    private final Set<String> read = new LinkedHashSet<>();
     private final Path dir;
     private final WeightDtype dtype;
 
@@ -199,6 +202,9 @@ public final class WeightSource implements AutoCloseable {
                     + " model's weights; re-download it or export the model in a floating-point dtype.");
         }
         NDArray loaded = file.load(key, manager);
+        synchronized (read) {
+            read.add(key);
+        }
         if (dtype == WeightDtype.FLOAT16 && loaded.getDataType() == DataType.FLOAT32) {
             // One tensor at a time, so the float32 copy never exists for the whole model at once.
             NDArray half = loaded.toType(DataType.FLOAT16, false);
@@ -206,6 +212,21 @@ public final class WeightSource implements AutoCloseable {
             return half;
         }
         return loaded;
+    }
+
+    /** Every tensor name of the checkpoint, as stored (with its prefix), in file order. */
+    public List<String> names() {
+        return List.copyOf(fileOfTensor.keySet());
+    }
+
+    /**
+     * The checkpoint's tensors that no {@link #load} has read so far, in file order: after an adapter
+     * has built its state dict, these are the tensors its config does not account for.
+     */
+    public List<String> unread() {
+        synchronized (read) {
+            return fileOfTensor.keySet().stream().filter(name -> !read.contains(name)).toList();
+        }
     }
 
     /** The weight files, for messages: each path, or the first few of many shards. */

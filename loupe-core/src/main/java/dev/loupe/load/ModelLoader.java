@@ -14,7 +14,10 @@ import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Reads a model folder through the adapter of its {@code model_type}: Hugging Face folders
@@ -22,6 +25,11 @@ import java.util.Map;
  * {@link LoadedModel}; {@code HookedTransformer} builds itself from it.
  */
 public final class ModelLoader {
+    /** A layer index in a Hugging Face tensor name: {@code h.3.}, {@code layers.3.}, {@code layer.3.}, {@code blocks.3.}. */
+    private static final Pattern LAYER = Pattern.compile("(?:^|\\.)(?:h|layers|layer|blocks)\\.(\\d{1,9})\\.");
+    /** How many unread tensors a message names. */
+    private static final int NAMED = 5;
+
     private ModelLoader() {}
 
     /** Reads {@code dir/config.json}. */
@@ -62,6 +70,7 @@ public final class ModelLoader {
         NDManager weights = NDManager.newBaseManager();
         try (WeightSource source = WeightSource.open(dir, dtype)) {
             Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
+            refuseUnread(dir, adapter, cfg, source);
             Tokenizer tokenizer = Tokenizer.existsIn(dir) ? Tokenizer.fromModelDir(dir) : null;
             return new LoadedModel(cfg, stateDict, weights, tokenizer);
         } catch (RuntimeException e) {
@@ -70,7 +79,35 @@ public final class ModelLoader {
         }
     }
 
-    private static String modelName(Path dir) {        Path absolute = dir.toAbsolutePath().normalize();
+    /**
+     * Refuses a checkpoint with tensors the adapter did not read for this config, other than the
+     * adapter's known unused buffers: a config with fewer layers (or other parts) than its weights
+     * would otherwise load silently and compute another model.
+     */
+    static void refuseUnread(Path dir, ArchitectureAdapter adapter, TransformerConfig cfg, WeightSource source) {
+        List<String> unread = source.unread().stream().filter(name -> !adapter.unusedBuffer(name)).toList();
+        if (unread.isEmpty()) {
+            return;
+        }
+        int layers = -1;
+        for (String name : unread) {
+            Matcher m = LAYER.matcher(name);
+            if (m.find()) {
+                layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
+            }
+        }
+        String cause = layers > cfg.nLayers()
+                ? "config.json says the model has " + cfg.nLayers() + " layers, but the checkpoint has weights for at least "
+                        + layers + " layers; fix the layer count in config.json"
+                : "config.json does not describe these weights (another size, variant or architecture?)";
+        throw new CheckpointException("The checkpoint in " + dir + " has " + unread.size() + " tensor"
+                + (unread.size() == 1 ? "" : "s") + " that the " + adapter.modelType() + " config does not use: "
+                + String.join(", ", unread.subList(0, Math.min(NAMED, unread.size())))
+                + (unread.size() > NAMED ? " and " + (unread.size() - NAMED) + " more" : "") + ". " + cause);
+    }
+
+    private static String modelName(Path dir) {
+        Path absolute = dir.toAbsolutePath().normalize();
         Path snapshots = absolute.getParent();
         // A Hugging Face cache snapshot (models--org--name/snapshots/<commit>) takes its repository's
         // name, as TransformerLens names a model by the last part of its official name.

@@ -33,7 +33,7 @@ public final class Gemma3TextAdapter extends Gemma2Adapter {
     protected void configure(HfConfig c, TransformerConfig.Builder builder) {
         super.configure(c, builder);
         double global = c.ropeTheta("full_attention", c.ropeTheta(DEFAULT_GLOBAL_BASE));
-        double local = c.ropeTheta("sliding_attention", c.dbl("rope_local_base_freq", DEFAULT_LOCAL_BASE));
+        double local = c.ropeTheta("sliding_attention", c.positiveDbl("rope_local_base_freq", DEFAULT_LOCAL_BASE));
         builder.useQkNorm(true).rotaryBase(global).rotaryBaseLocal(local);
     }
 

@@ -34,23 +34,20 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
         HfConfig c = new HfConfig(hf);
         int dModel = c.requireInt("n_embd");
         int nHeads = c.requireInt("n_head");
-        if (dModel % nHeads != 0) {
-            throw new CheckpointException("config.json: n_embd " + dModel + " is not divisible by n_head " + nHeads);
-        }
         if (c.bool("scale_attn_by_inverse_layer_idx", false)) {
             throw new CheckpointException("config.json: scale_attn_by_inverse_layer_idx is not supported yet");
         }
-        int dMlp = c.optionalInt("n_inner").orElse(4 * dModel);
+        int dMlp = c.optionalInt("n_inner").orElseGet(() -> HfConfig.times(4, "n_embd", dModel));
         return TransformerConfig.builder()
                 .nLayers(c.requireInt("n_layer"))
                 .dModel(dModel)
                 .nCtx(c.optionalInt("n_positions").orElseGet(() -> c.requireInt("n_ctx")))
                 .nHeads(nHeads)
-                .dHead(dModel / nHeads)
+                .dHead(HfConfig.headDim("n_embd", dModel, "n_head", nHeads))
                 .dMlp(dMlp)
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
-                .eps(c.dbl("layer_norm_epsilon", 1e-5))
+                .eps(c.positiveDbl("layer_norm_epsilon", 1e-5))
                 .normalizationType(NormalizationType.LN)
                 .positionalEmbeddingType(PositionalEmbeddingType.STANDARD)
                 .useAttnScale(c.bool("scale_attn_weights", true))

@@ -31,17 +31,17 @@ public final class GptJAdapter implements ArchitectureAdapter {
         HfConfig c = new HfConfig(hf);
         int dModel = c.requireInt("n_embd");
         int nHeads = c.requireInt("n_head");
-        int dHead = dModel / nHeads;
+        int dHead = HfConfig.headDim("n_embd", dModel, "n_head", nHeads);
         return TransformerConfig.builder()
                 .nLayers(c.requireInt("n_layer"))
                 .dModel(dModel)
                 .nCtx(c.requireInt("n_positions"))
                 .nHeads(nHeads)
                 .dHead(dHead)
-                .dMlp(c.optionalInt("n_inner").orElse(4 * dModel))
+                .dMlp(c.optionalInt("n_inner").orElseGet(() -> HfConfig.times(4, "n_embd", dModel)))
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
-                .eps(c.dbl("layer_norm_epsilon", 1e-5))
+                .eps(c.positiveDbl("layer_norm_epsilon", 1e-5))
                 .normalizationType(NormalizationType.LN)
                 .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim(c.optionalInt("rotary_dim").orElse(dHead))

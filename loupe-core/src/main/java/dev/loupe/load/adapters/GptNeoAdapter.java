@@ -40,11 +40,11 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
                 .dModel(dModel)
                 .nCtx(c.requireInt("max_position_embeddings"))
                 .nHeads(nHeads)
-                .dHead(dModel / nHeads)
-                .dMlp(c.optionalInt("intermediate_size").orElse(4 * dModel))
+                .dHead(HfConfig.headDim("hidden_size", dModel, "num_heads", nHeads))
+                .dMlp(c.optionalInt("intermediate_size").orElseGet(() -> HfConfig.times(4, "hidden_size", dModel)))
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "gelu_new")))
-                .eps(c.dbl("layer_norm_epsilon", 1e-5))
+                .eps(c.positiveDbl("layer_norm_epsilon", 1e-5))
                 .normalizationType(NormalizationType.LN)
                 .useAttnScale(false)
                 .useLocalAttn(types.contains(AttentionType.LOCAL))
@@ -59,7 +59,12 @@ public final class GptNeoAdapter implements ArchitectureAdapter {
     private static List<AttentionType> attentionTypes(HfConfig c, int nLayers) {
         List<AttentionType> types = new ArrayList<>();
         for (JsonNode group : c.path("attention_types")) {
-            for (int repeat = 0; repeat < group.get(1).asInt(); repeat++) {
+            if (!group.path(0).isArray() || !group.path(1).isIntegralNumber() || !group.get(1).canConvertToInt()
+                    || group.get(1).asInt() <= 0 || group.get(1).asInt() > nLayers) {
+                throw new CheckpointException("config.json: attention_types must hold [[kinds...], repeats] pairs with a"
+                        + " positive repeat count, got " + group);
+            }
+            for (int repeat = 0; repeat < group.get(1).asInt() && types.size() <= nLayers; repeat++) {
                 group.get(0).forEach(type -> types.add(AttentionType.fromJson(type.asText())));
             }
         }

@@ -32,7 +32,7 @@ public final class GptNeoXAdapter implements ArchitectureAdapter {
         HfConfig c = new HfConfig(hf);
         int dModel = c.requireInt("hidden_size");
         int nHeads = c.requireInt("num_attention_heads");
-        int dHead = dModel / nHeads;
+        int dHead = HfConfig.headDim("hidden_size", dModel, "num_attention_heads", nHeads);
         TransformerConfig.Builder builder = TransformerConfig.builder()
                 .nLayers(c.requireInt("num_hidden_layers"))
                 .dModel(dModel)
@@ -42,7 +42,7 @@ public final class GptNeoXAdapter implements ArchitectureAdapter {
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "gelu")))
-                .eps(c.dbl("layer_norm_eps", 1e-5))
+                .eps(c.positiveDbl("layer_norm_eps", 1e-5))
                 .normalizationType(NormalizationType.LN)
                 .positionalEmbeddingType(PositionalEmbeddingType.ROTARY)
                 .rotaryDim((int) (dHead * c.partialRotaryFactor(0.25)))

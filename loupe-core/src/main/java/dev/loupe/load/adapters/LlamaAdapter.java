@@ -45,7 +45,8 @@ public class LlamaAdapter implements ArchitectureAdapter {
         HfConfig c = new HfConfig(hf);
         int dModel = c.requireInt("hidden_size");
         int nHeads = c.requireInt("num_attention_heads");
-        int dHead = c.optionalInt("head_dim").orElse(dModel / nHeads);
+        int dHead = c.optionalInt("head_dim")
+                .orElseGet(() -> HfConfig.headDim("hidden_size", dModel, "num_attention_heads", nHeads));
         TransformerConfig.Builder builder = TransformerConfig.builder()
                 .nLayers(c.requireInt("num_hidden_layers"))
                 .dModel(dModel)
@@ -56,7 +57,7 @@ public class LlamaAdapter implements ArchitectureAdapter {
                 .dMlp(c.requireInt("intermediate_size"))
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(ActivationFunctionType.fromJson(c.string("hidden_act", "silu")))
-                .eps(c.dbl("rms_norm_eps", 1e-6))
+                .eps(c.positiveDbl("rms_norm_eps", 1e-6))
                 .normalizationType(NormalizationType.RMS)
                 .finalRms(true)
                 .gatedMlp(true)

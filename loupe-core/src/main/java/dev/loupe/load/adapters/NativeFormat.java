@@ -139,4 +139,10 @@ public final class NativeFormat implements ArchitectureAdapter {
             case LN_PRE, RMS_PRE, NONE -> List.of();
         };
     }
+
+    /** Loupe writes no buffers: every tensor of a native folder is a parameter. */
+    @Override
+    public boolean unusedBuffer(String name) {
+        return false;
+    }
 }

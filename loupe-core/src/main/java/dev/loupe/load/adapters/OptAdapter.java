@@ -45,7 +45,7 @@ public final class OptAdapter implements ArchitectureAdapter {
                 .dModel(dModel)
                 .nCtx(c.requireInt("max_position_embeddings"))
                 .nHeads(nHeads)
-                .dHead(dModel / nHeads)
+                .dHead(HfConfig.headDim("hidden_size", dModel, "num_attention_heads", nHeads))
                 .dMlp(c.requireInt("ffn_dim"))
                 .dVocab(c.requireInt("vocab_size"))
                 .actFn(ActivationFunctionType.fromJson(c.string("activation_function", "relu")))

@@ -31,8 +31,9 @@ public final class Phi3Adapter extends MistralAdapter {
     @Override
     protected void configure(HfConfig c, TransformerConfig.Builder builder) {
         super.configure(c, builder);
-        int dHead = c.requireInt("hidden_size") / c.requireInt("num_attention_heads");
-        builder.rotaryDim((int) (c.optionalInt("head_dim").orElse(dHead) * c.partialRotaryFactor(1.0)));
+        int dHead = c.optionalInt("head_dim").orElseGet(() -> HfConfig.headDim("hidden_size", c.requireInt("hidden_size"),
+                "num_attention_heads", c.requireInt("num_attention_heads")));
+        builder.rotaryDim((int) (dHead * c.partialRotaryFactor(1.0)));
     }
 
     @Override

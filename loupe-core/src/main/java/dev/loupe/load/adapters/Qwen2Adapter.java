@@ -31,7 +31,7 @@ public class Qwen2Adapter extends LlamaAdapter {
     protected void configure(HfConfig c, TransformerConfig.Builder builder) {
         if (c.bool("use_sliding_window", false)) {
             int layers = c.requireInt("num_hidden_layers");
-            int fullAttentionLayers = Math.min(c.optionalInt("max_window_layers").orElse(layers), layers);
+            int fullAttentionLayers = Math.min(c.countOr("max_window_layers", layers), layers);
             List<AttentionType> types = new ArrayList<>(Collections.nCopies(layers, AttentionType.LOCAL));
             for (int l = 0; l < fullAttentionLayers; l++) {
                 types.set(l, AttentionType.GLOBAL);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.io.WeightSource;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -32,4 +33,20 @@ public interface ArchitectureAdapter {
      * @return TransformerLens name to tensor
      */
     Map<String, NDArray> stateDict(WeightSource weights, TransformerConfig cfg, NDManager manager);
+
+    /**
+     * Whether the checkpoint tensor {@code name} (as stored) may go unread: a buffer that Hugging Face
+     * computes rather than learns and that older checkpoints saved, such as GPT-2's causal mask
+     * {@code h.0.attn.bias} and {@code attn.masked_bias}, GPT-Neo's {@code attn.attention.bias},
+     * GPT-NeoX's {@code attention.bias} and {@code attention.masked_bias}, and rotary
+     * {@code rotary_emb.inv_freq}. Every other tensor the adapter leaves unread is refused by the
+     * loader, since the config does not account for it.
+     */
+    default boolean unusedBuffer(String name) {
+        return KNOWN_BUFFERS.stream().anyMatch(buffer -> name.equals(buffer) || name.endsWith("." + buffer));
+    }
+
+    /** The buffers {@link #unusedBuffer} allows by default: the last parts of their names. */
+    List<String> KNOWN_BUFFERS = java.util.List.of("attn.bias", "attn.masked_bias", "attention.bias",
+            "attention.masked_bias", "rotary_emb.inv_freq", "inv_freq");
 }

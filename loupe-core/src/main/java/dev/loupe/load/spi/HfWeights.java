@@ -86,7 +86,7 @@ public final class HfWeights {
 
     /** A projection into heads, weight [heads * d_head, d_model] → [heads, d_model, d_head]. */
     public NDArray intoHeads(String hfName, int heads, int dHead) {
-        return intoHeads(raw(hfName), heads, dHead);
+        return intoHeads(expect(hfName, raw(hfName), (long) heads * dHead, -1), heads, dHead);
     }
 
     /** As {@link #intoHeads(String, int, int)} for a tensor already read. */
@@ -97,19 +97,36 @@ public final class HfWeights {
 
     /** A projection out of heads, weight [d_model, heads * d_head] → [heads, d_head, d_model]. */
     public NDArray outOfHeads(String hfName, int heads, int dHead) {
-        NDArray weight = raw(hfName);
+        NDArray weight = expect(hfName, raw(hfName), -1, (long) heads * dHead);
         long dModel = weight.getShape().get(0);
         return Tensors.contiguous(weight.transpose().reshape(heads, dHead, dModel));
     }
 
     /** A bias [heads * d_head] → [heads, d_head], or zeros if the checkpoint has none. */
     public NDArray headBias(String hfName, int heads, int dHead) {
-        return has(hfName) ? raw(hfName).reshape(heads, dHead) : zeros(heads, dHead);
+        return has(hfName) ? expect(hfName, raw(hfName), (long) heads * dHead).reshape(heads, dHead) : zeros(heads, dHead);
     }
 
     /** A bias, or zeros of {@code size} if the checkpoint has none. */
     public NDArray biasOrZeros(String hfName, long size) {
         return has(hfName) ? raw(hfName) : zeros(size);
+    }
+
+    /**
+     * {@code tensor}, refused unless its shape is {@code shape} ({@code -1}: any size in that dimension),
+     * naming the tensor and both shapes.
+     */
+    public static NDArray expect(String name, NDArray tensor, long... shape) {
+        Shape got = tensor.getShape();
+        boolean ok = got.dimension() == shape.length;
+        for (int i = 0; ok && i < shape.length; i++) {
+            ok = shape[i] < 0 || got.get(i) == shape[i];
+        }
+        if (!ok) {
+            throw new CheckpointException("Tensor " + name + " has shape " + got + ", but config.json implies "
+                    + java.util.Arrays.toString(shape).replace("-1", "any") + "; the config does not describe this checkpoint");
+        }
+        return tensor;
     }
 
     public NDArray zeros(long... shape) {
@@ -121,10 +138,10 @@ public final class HfWeights {
      * and BLOOM's layout — split into TransformerLens's W_Q, W_K, W_V and their biases under {@code tl}.
      */
     public void putFusedPerHeadQkv(String tl, String weightName, String biasName, int heads, int dHead) {
-        NDArray weight = raw(weightName);
+        NDArray weight = expect(weightName, raw(weightName), 3L * heads * dHead, -1);
         long dModel = weight.getShape().get(1);
         NDArray grouped = weight.reshape(heads, 3, dHead, dModel);
-        NDArray bias = raw(biasName).reshape(heads, 3, dHead);
+        NDArray bias = expect(biasName, raw(biasName), 3L * heads * dHead).reshape(heads, 3, dHead);
         String[] names = {"Q", "K", "V"};
         for (int i = 0; i < 3; i++) {
             put(tl + "W_" + names[i], Tensors.contiguous(grouped.get(":, " + i).transpose(0, 2, 1)));
