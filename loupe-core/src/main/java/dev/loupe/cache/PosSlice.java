@@ -2,6 +2,7 @@ package dev.loupe.cache;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import dev.loupe.numeric.FilledArrays;
 
 /**
  * TransformerLens's {@code Slice} over the position axis: everything, one position (which drops the
@@ -58,7 +59,7 @@ public final class PosSlice {
             return x.get(prefix + single);
         }
         if (indices != null) {
-            return x.get(new NDIndex(prefix + "{}", x.getManager().create(indices)));
+            return x.get(new NDIndex(prefix + "{}", FilledArrays.of(x.getManager(), indices)));
         }
         return x.get(prefix + start + ":" + stop);
     }

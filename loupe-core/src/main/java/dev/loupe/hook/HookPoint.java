@@ -1,30 +1,22 @@
 package dev.loupe.hook;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * An identity on the forward path with a TransformerLens name ({@code blocks.3.attn.hook_pattern}).
  * Forward hooks attached to it run in the order they were added, each seeing the previous one's
  * result. With no hook attached, {@link #fire(NDArray)} returns its input and costs nothing.
+ *
+ * <p>A point holds no hooks itself: it fires those of the run going on in the calling thread (the
+ * {@link AttachedHooks} the run bound), or, outside any run, the model-level hooks of its
+ * {@link HookRegistry}. So one model can run on several threads at once, each run with its own hooks.
  */
 public final class HookPoint {
     private final String name;
     private final int layer;
-    private final List<Attached> hooks = new ArrayList<>();
-    private final List<AttachedBackward> backwardHooks = new ArrayList<>();
-
-    /** A hook with the scope level it was added at ({@code PERMANENT} survives every reset). */
-    record Attached(Hook hook, int level) {}
-
-    /** A backward hook with the scope level it was added at. */
-    record AttachedBackward(BackwardHook hook, int level) {}
-
-    /** The level of hooks that only {@code resetHooks(true)} removes. */
-    static final int PERMANENT = -1;
+    private HookRegistry registry; // set once, when the model's registry is built
+    private int index = -1;
 
     public HookPoint(String name) {
         this.name = name;
@@ -41,31 +33,31 @@ public final class HookPoint {
         return layer;
     }
 
-    /** Whether any forward hook is attached. */
+    /** Whether any forward hook is attached (for the run going on in this thread, else at model level). */
     public boolean hasHooks() {
-        return !hooks.isEmpty();
+        return registry != null && AttachedHooks.current(registry).forward(this).length > 0;
     }
 
-    /** Whether any backward hook is attached. */
+    /** Whether any backward hook is attached (for the run going on in this thread, else at model level). */
     public boolean hasBackwardHooks() {
-        return !backwardHooks.isEmpty();
+        return registry != null && AttachedHooks.current(registry).backward(this).length > 0;
     }
 
     /**
      * Runs every attached hook on {@code activation}, in order.
      *
-     * @throws LoupeException if a hook returns a tensor of another shape, naming both shapes
+     * @throws LoupeException if a hook returns a tensor of another shape or dtype, naming both
      */
     public NDArray fire(NDArray activation) {
-        if (hooks.isEmpty()) {
+        if (registry == null) {
             return activation;
         }
+        Hook[] hooks = AttachedHooks.current(registry).forward(this);
         NDArray current = activation;
-        // Copy the list: a hook may add or remove hooks while it runs.
-        for (Attached attached : List.copyOf(hooks)) {
-            NDArray result = attached.hook().apply(current, this);
+        for (Hook hook : hooks) {
+            NDArray result = hook.apply(current, this);
             if (result != null && result != current) {
-                checkShape(current.getShape(), result);
+                check(current, result);
                 current = result;
             }
         }
@@ -77,32 +69,45 @@ public final class HookPoint {
      * its own so that no hook can change what another sees.
      */
     public void fireBackward(NDArray gradient) {
-        for (AttachedBackward attached : List.copyOf(backwardHooks)) {
+        if (registry == null) {
+            return;
+        }
+        for (BackwardHook hook : AttachedHooks.current(registry).backward(this)) {
             try (NDArray copy = gradient.duplicate()) {
-                attached.hook().accept(copy, this);
+                hook.accept(copy, this);
             }
         }
     }
 
-    void add(Hook hook, int level) {
-        hooks.add(new Attached(hook, level));
+    /** The registry this point belongs to, or null before one was built. */
+    HookRegistry registry() {
+        return registry;
     }
 
-    void addBackward(BackwardHook hook, int level) {
-        backwardHooks.add(new AttachedBackward(hook, level));
+    /** Its position in its registry. */
+    int index() {
+        return index;
     }
 
-    /** Removes the hooks added at {@code level} or deeper; permanent ones only if asked. */
-    void removeFrom(int level, boolean includingPermanent) {
-        hooks.removeIf(a -> a.level() == PERMANENT ? includingPermanent : a.level() >= level);
-        backwardHooks.removeIf(a -> a.level() == PERMANENT ? includingPermanent : a.level() >= level);
+    void register(HookRegistry owner, int position) {
+        if (registry != null) {
+            throw new IllegalStateException("Hook point " + name + " already belongs to a model");
+        }
+        registry = owner;
+        index = position;
     }
 
-    private void checkShape(Shape expected, NDArray result) {
-        if (!expected.equals(result.getShape())) {
+    private void check(NDArray activation, NDArray result) {
+        if (!activation.getShape().equals(result.getShape())) {
             throw new LoupeException("Hook on " + name + " returned a tensor of shape " + result.getShape()
-                    + " but the activation has shape " + expected
+                    + " but the activation has shape " + activation.getShape()
                     + "; return a tensor of the same shape (or null to keep the activation).");
+        }
+        if (activation.getDataType() != result.getDataType()) {
+            throw new LoupeException("Hook on " + name + " returned a tensor of dtype " + result.getDataType()
+                    + " but the activation has dtype " + activation.getDataType()
+                    + "; return a tensor of the same dtype (convert it with toType(DataType."
+                    + activation.getDataType().name() + ", false)), or null to keep the activation.");
         }
     }
 
@@ -116,6 +121,11 @@ public final class HookPoint {
 
     @Override
     public String toString() {
-        return "HookPoint(" + name + ", " + hooks.size() + " forward, " + backwardHooks.size() + " backward hooks)";
+        if (registry == null) {
+            return "HookPoint(" + name + ")";
+        }
+        AttachedHooks hooks = AttachedHooks.current(registry);
+        return "HookPoint(" + name + ", " + hooks.forward(this).length + " forward, " + hooks.backward(this).length
+                + " backward hooks)";
     }
 }

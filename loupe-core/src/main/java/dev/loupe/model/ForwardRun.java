@@ -11,6 +11,7 @@ import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheModel;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.hook.AttachedHooks;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
@@ -24,11 +25,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
- * One run of the model: attaches the run's hooks (and its caching and gradient hooks) in a scope of
- * their own, computes inside a manager of its own, and hands what outlives the run to the caller.
- * Hooks are removed and temporaries freed however the run ends.
+ * One run of the model: takes the model's config and model-level hooks as they are when it starts,
+ * adds the run's own hooks (and its caching and gradient hooks) to a private copy that only this run
+ * fires, computes inside a manager of its own, and hands what outlives the run to the caller.
+ * Temporaries are freed however the run ends. Runs on different threads share nothing but the
+ * weights, which they only read; runs that need gradients take {@link Autograd#lock()} in turn.
  *
  * <p>Gradients at hook points use a zero probe: the activation continues as {@code activation +
  * probe}, where {@code probe} is a zero leaf that requires a gradient, so d(metric)/d(probe) equals
@@ -41,14 +45,17 @@ final class ForwardRun {
     private record Probe(HookPoint point, NDArray probe) {}
 
     private final Network network;
+    private final TransformerConfig cfg;
     private final CacheModel model;
     private final NDManager pass;
     private final CacheOptions cacheOptions;
     private final Map<String, NDArray> cached = new LinkedHashMap<>();
     private final List<Probe> probes = new ArrayList<>();
 
-    private ForwardRun(Network network, CacheModel model, NDManager pass, CacheOptions cacheOptions) {
+    private ForwardRun(Network network, TransformerConfig cfg, CacheModel model, NDManager pass,
+            CacheOptions cacheOptions) {
         this.network = network;
+        this.cfg = cfg;
         this.model = model;
         this.pass = pass;
         this.cacheOptions = cacheOptions;
@@ -61,34 +68,40 @@ final class ForwardRun {
      */
     static Result run(Network network, CacheModel model, NDArray input, ForwardOptions options, List<HookSpec> hooks,
             CacheOptions cacheOptions, boolean cacheOwnsInput) {
-        NDManager caller = input.getManager();
+        TransformerConfig cfg = network.config();
         HookRegistry registry = network.registry();
-        int level = registry.enterScope();
+        Function<String, String> whyNotFiring = name -> network.whyNotFiring(name, cfg);
+        AttachedHooks.Builder own = registry.hooks().toBuilder();
+        for (HookSpec spec : hooks) {
+            own.add(spec, registry.resolve(spec, whyNotFiring));
+        }
+        NDManager caller = input.getManager();
         try (NDManager pass = caller.newSubManager()) {
-            ForwardRun run = new ForwardRun(network, model, pass, cacheOptions);
-            hooks.forEach(registry::add);
+            ForwardRun run = new ForwardRun(network, cfg, model, pass, cacheOptions);
             if (cacheOptions != null) {
-                registry.add(HookSpec.forward(cacheOptions.namesFilter(), run::keep));
+                HookSpec keep = HookSpec.forward(cacheOptions.namesFilter(), run::keep);
+                own.add(keep, registry.resolve(keep, whyNotFiring));
             }
-            Set<String> gradientPoints = run.gradientPoints(registry);
+            Set<String> gradientPoints = run.gradientPoints(own.build(), registry);
             if (!gradientPoints.isEmpty()) {
-                registry.add(HookSpec.forward(gradientPoints::contains, run::probe));
+                HookSpec probe = HookSpec.forward(gradientPoints::contains, run::probe);
+                own.add(probe, registry.resolve(probe, whyNotFiring));
             }
-            return gradientPoints.isEmpty()
-                    ? run.finish(run.compute(input, options), caller, false, cacheOwnsInput)
-                    : run.finish(run.computeWithGradients(input, options), caller, true, cacheOwnsInput);
-        } finally {
-            registry.exitScope(level);
+            try (AttachedHooks.Binding bound = own.build().bind()) {
+                return gradientPoints.isEmpty()
+                        ? run.finish(run.compute(input, options), caller, false, cacheOwnsInput)
+                        : run.finish(run.computeWithGradients(input, options), caller, true, cacheOwnsInput);
+            }
         }
     }
 
     /** Names of the points whose gradient someone wants: backward hooks, or cached gradients. */
-    private Set<String> gradientPoints(HookRegistry registry) {
+    private Set<String> gradientPoints(AttachedHooks hooks, HookRegistry registry) {
         Set<String> names = new HashSet<>();
         for (HookPoint point : registry.points().values()) {
             boolean cachedGradient = cacheOptions != null && cacheOptions.includeGradients()
                     && cacheOptions.namesFilter().test(point.name());
-            if (point.hasBackwardHooks() || cachedGradient) {
+            if (hooks.hasBackward(point) || cachedGradient) {
                 names.add(point.name());
             }
         }
@@ -111,13 +124,12 @@ final class ForwardRun {
     }
 
     private ModelOutput compute(NDArray input, ForwardOptions options) {
-        TransformerConfig cfg = network.config();
         int start = network.layerIndex(options.startAtLayer(), 0, "startAtLayer");
         int stop = network.layerIndex(options.stopAtLayer(), cfg.nLayers(), "stopAtLayer");
-        NDArray in = start == 0 ? ownTokens(input, "input") : ownResidual(input, cfg);
+        NDArray in = start == 0 ? ownTokens(input, "input") : ownResidual(input);
         NDArray padding = options.attentionMask() == null ? null : ownMask(options.attentionMask(), in.getShape());
         boolean stopsEarly = options.stopAtLayer() != null;
-        NDArray output = network.compute(in, start, stop, padding, pass, !stopsEarly, options.pastKvCache());
+        NDArray output = network.compute(in, start, stop, padding, pass, !stopsEarly, options.pastKvCache(), cfg);
         if (stopsEarly) {
             return new ModelOutput(null, null, output);
         }
@@ -212,16 +224,21 @@ final class ForwardRun {
     private NDArray ownTokens(NDArray input, String what) {
         Shape shape = input.getShape();
         DataType type = input.getDataType();
-        if (!(type == DataType.INT64 || type == DataType.INT32) || shape.dimension() < 1 || shape.dimension() > 2) {
-            throw new LoupeException("The " + what + " must be int64 token ids [batch, pos] (or [pos]), got "
-                    + type + " " + shape + "; to start from the residual stream [batch, pos, d_model], set "
-                    + "ForwardOptions.startAtLayer");
+        if (shape.dimension() == 0) {
+            throw new LoupeException("The " + what + " is a scalar (rank 0, shape [], " + type + "), but token ids must be"
+                    + " int64 [batch, pos] (or [pos]); make one token a batch of one sequence of length 1, shape [1, 1]"
+                    + " (manager.create(new long[][] {{id}}) or ids.reshape(1, 1))");
+        }
+        if (!(type == DataType.INT64 || type == DataType.INT32) || shape.dimension() > 2) {
+            throw new LoupeException("The " + what + " must be int64 token ids [batch, pos] (or [pos]), got " + type
+                    + " of shape " + shape + " (rank " + shape.dimension() + "); to start from the residual stream"
+                    + " [batch, pos, d_model], set ForwardOptions.startAtLayer");
         }
         NDArray tokens = own(input).toType(DataType.INT64, false);
         return shape.dimension() == 1 ? tokens.expandDims(0) : tokens;
     }
 
-    private NDArray ownResidual(NDArray input, TransformerConfig cfg) {
+    private NDArray ownResidual(NDArray input) {
         Shape shape = input.getShape();
         if (shape.dimension() != 3 || shape.get(2) != cfg.dModel() || input.getDataType() != DataType.FLOAT32) {
             throw new LoupeException("With startAtLayer the input must be the float32 residual stream [batch, pos, "

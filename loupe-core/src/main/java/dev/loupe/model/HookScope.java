@@ -2,27 +2,25 @@ package dev.loupe.model;
 
 import dev.loupe.hook.HookRegistry;
 
-/** Hooks attached by {@link HookedTransformer#hooks}; closing the scope removes exactly them. */
+/**
+ * Hooks attached by {@link HookedTransformer#hooks}; closing the scope removes exactly them (and the
+ * hooks of scopes opened inside it on the same thread). While it is open its hooks apply to every run
+ * that starts, on any thread; see {@link HookRegistry} for the rule.
+ */
 public final class HookScope implements AutoCloseable {
-    private final HookRegistry registry;
-    private final int level;
-    private boolean closed;
+    private final HookRegistry.Scope scope;
 
-    HookScope(HookRegistry registry, int level) {
-        this.registry = registry;
-        this.level = level;
+    HookScope(HookRegistry.Scope scope) {
+        this.scope = scope;
     }
 
     /** The scope's nesting level (1 for the outermost). */
     public int level() {
-        return level;
+        return scope.level();
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            registry.exitScope(level);
-        }
+        scope.close();
     }
 }

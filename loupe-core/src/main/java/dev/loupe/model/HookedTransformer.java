@@ -31,6 +31,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * A transformer whose every activation can be read and changed as it runs, with TransformerLens's
@@ -50,13 +51,28 @@ import java.util.Map;
  * }</pre>
  *
  * <p>Outputs belong to the manager of the input tokens; a cache owns its own memory. The model owns
- * its weights and frees them on {@link #close()}. One forward pass runs at a time.
+ * its weights and frees them on {@link #close()}; after that every method throws a
+ * {@link LoupeException} saying that the model was closed.
+ *
+ * <p><b>Threads.</b> One model can be shared by several threads: {@code forward}, {@code runWithHooks}
+ * and {@code runWithCache} may run at the same time, and each gives exactly what it gives alone. Each
+ * run takes the config (hook flags) and the model-level hooks as they are when it starts; the hooks
+ * given to {@code runWithHooks}/{@code runWithCache} apply to that run only. Model-level hooks
+ * ({@link #addHook}, {@link #addPermanentHook}, {@link #hooks} scopes) and hook flags apply to the
+ * runs that start after they changed, on any thread: a scope opened on one thread also hooks the runs
+ * that other threads start while it is open (see {@link HookRegistry}). Runs that need gradients
+ * (backward hooks, {@code withGradients()}) take turns on one process-wide lock
+ * ({@link dev.loupe.numeric.Autograd}); the others do not wait for them. Do not close a model while
+ * another thread runs it.
  */
 public final class HookedTransformer implements TextMethods, Circuits, CacheModel, AutoCloseable {
+    private static final String CLOSED = "This model was closed: HookedTransformer.close() freed its weights";
+
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;
     private final Network network;
-    private Tokenizer tokenizer;
+    private volatile Tokenizer tokenizer;
+    private volatile boolean closed;
 
     /**
      * Builds a model from TransformerLens-named parameters.
@@ -125,6 +141,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * tokenizer is not shared; give the new model one if it needs it.
      */
     public HookedTransformer processWeights(ProcessOptions options) {
+        checkOpen();
         NDManager copies = NDManager.newBaseManager();
         try {
             Map<String, NDArray> copied = new LinkedHashMap<>();
@@ -167,16 +184,19 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** The model's config, with its current hook flags. */
     public TransformerConfig config() {
+        checkOpen();
         return network.config();
     }
 
     /** Parameters by TransformerLens name (read-only view; do not change the tensors in place). */
     public Map<String, NDArray> stateDict() {
+        checkOpen();
         return stateDict;
     }
 
     /** The manager that owns the weights (tests cap it to prove no forward pass allocates there). */
     public NDManager weightsManager() {
+        checkOpen();
         return weights;
     }
 
@@ -184,22 +204,22 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** Fire {@code attn.hook_result} [batch, pos, head_index, d_model] (each head's output). */
     public void setUseAttnResult(boolean on) {
-        network.setConfig(network.config().toBuilder().useAttnResult(on).build());
+        setFlag(c -> c.toBuilder().useAttnResult(on).build());
     }
 
     /** Fire {@code hook_q_input}, {@code hook_k_input}, {@code hook_v_input} (per-head copies of resid_pre). */
     public void setUseSplitQkvInput(boolean on) {
-        network.setConfig(network.config().toBuilder().useSplitQkvInput(on).build());
+        setFlag(c -> c.toBuilder().useSplitQkvInput(on).build());
     }
 
     /** Fire {@code hook_attn_in} [batch, pos, head_index, d_model]. */
     public void setUseAttnIn(boolean on) {
-        network.setConfig(network.config().toBuilder().useAttnIn(on).build());
+        setFlag(c -> c.toBuilder().useAttnIn(on).build());
     }
 
     /** Fire {@code hook_mlp_in} [batch, pos, d_model]. */
     public void setUseHookMlpIn(boolean on) {
-        network.setConfig(network.config().toBuilder().useHookMlpIn(on).build());
+        setFlag(c -> c.toBuilder().useHookMlpIn(on).build());
     }
 
     /**
@@ -207,43 +227,54 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * inputs), as TransformerLens's {@code ungroup_grouped_query_attention}; the logits do not change.
      */
     public void setUngroupGroupedQueryAttention(boolean on) {
-        network.setConfig(network.config().toBuilder().ungroupGroupedQueryAttention(on).build());
+        setFlag(c -> c.toBuilder().ungroupGroupedQueryAttention(on).build());
     }
 
     /** Fire {@code hook_tokens} [batch, pos]. */
     public void setUseHookTokens(boolean on) {
-        network.setConfig(network.config().toBuilder().useHookTokens(on).build());
+        setFlag(c -> c.toBuilder().useHookTokens(on).build());
+    }
+
+    /** Replaces the config with one whose flag {@code change} sets, atomically; runs that start afterwards see it. */
+    private void setFlag(UnaryOperator<TransformerConfig> change) {
+        checkOpen();
+        network.updateConfig(change);
     }
 
     // ---- hook points and hooks --------------------------------------------------------------
 
     /** Every hook point that fires under the current flags, in TransformerLens's registration order. */
     public List<String> hookNames() {
-        return network.firingEntries().stream().map(e -> e.point().name()).toList();
+        checkOpen();
+        return network.firingEntries(network.config()).stream().map(e -> e.point().name()).toList();
     }
 
     /** Every firing hook point with its activation's shape for a [batch, pos] input. */
     public Map<String, Shape> hookShapes(long batch, long pos) {
+        checkOpen();
+        TransformerConfig cfg = network.config();
         Map<String, Shape> shapes = new LinkedHashMap<>();
-        for (HookCatalog.Entry entry : network.firingEntries()) {
-            shapes.put(entry.point().name(), entry.shape().of(config(), batch, pos));
+        for (HookCatalog.Entry entry : network.firingEntries(cfg)) {
+            shapes.put(entry.point().name(), entry.shape().of(cfg, batch, pos));
         }
         return shapes;
     }
 
     /** The hook point called {@code name}; unknown names raise an error listing the closest ones. */
     public HookPoint hookPoint(String name) {
+        checkOpen();
         return network.registry().point(name);
     }
 
     /** The hooks registry (advanced use: scopes by hand). */
     public HookRegistry hookRegistry() {
+        checkOpen();
         return network.registry();
     }
 
     /**
      * Attaches hooks until the returned scope closes; scopes nest, and closing one removes only the
-     * hooks added inside it.
+     * hooks added inside it. They apply to the runs that start while it is open, on any thread.
      *
      * <pre>{@code
      * try (HookScope scope = model.hooks(HookSpec.forward("blocks.0.attn.hook_z", ablate))) {
@@ -258,34 +289,42 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** As {@link #hooks(HookSpec...)}. */
     public HookScope hooks(List<HookSpec> specs) {
+        checkOpen();
         HookRegistry registry = network.registry();
-        int level = registry.enterScope();
+        HookRegistry.Scope scope = registry.openScope();
         try {
             specs.forEach(registry::add);
         } catch (RuntimeException e) {
-            registry.exitScope(level);
+            scope.close();
             throw e;
         }
-        return new HookScope(registry, level);
+        return new HookScope(scope);
     }
 
-    /** Attaches a hook until {@link #resetHooks()}. */
+    /**
+     * Attaches a hook until {@link #resetHooks()} (inside a scope opened on this thread: until the scope
+     * closes), for the runs that start afterwards.
+     */
     public void addHook(HookSpec spec) {
+        checkOpen();
         network.registry().add(spec);
     }
 
     /** Attaches a hook that only {@code resetHooks(true)} removes. */
     public void addPermanentHook(HookSpec spec) {
+        checkOpen();
         network.registry().addPermanent(spec);
     }
 
     /** Removes every hook but the permanent ones. */
     public void resetHooks() {
+        checkOpen();
         network.registry().reset(false);
     }
 
     /** Removes every hook, permanent ones too if asked. */
     public void resetHooks(boolean includingPermanent) {
+        checkOpen();
         network.registry().reset(includingPermanent);
     }
 
@@ -298,7 +337,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** A forward pass with options; see {@link ForwardOptions}. */
     public ModelOutput forward(NDArray input, ForwardOptions options) {
-        return ForwardRun.run(network, this, input, options, List.of(), null, false).output();
+        return run(input, options, List.of(), null, false).output();
     }
 
     /** The mean next-token loss of tokens [batch, pos]. */
@@ -316,7 +355,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * gradient of {@code options.metric()} (the mean loss by default).
      */
     public ModelOutput runWithHooks(NDArray input, ForwardOptions options, List<HookSpec> hooks) {
-        return ForwardRun.run(network, this, input, options, hooks, null, false).output();
+        return run(input, options, hooks, null, false).output();
     }
 
     /** Every activation of a forward pass on tokens [batch, pos], and its logits. */
@@ -331,11 +370,26 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** As {@link #runWithCache(NDArray, CacheOptions)} with extra hooks for this run. */
     public ActivationCache runWithCache(NDArray input, CacheOptions options, List<HookSpec> hooks) {
-        return ForwardRun.run(network, this, input, options.forward(), hooks, options, false).cache();
+        return run(input, options.forward(), hooks, options, false).cache();
+    }
+
+    /** One run, on the model as it is now (see {@link ForwardRun}). */
+    private ForwardRun.Result run(NDArray input, ForwardOptions options, List<HookSpec> hooks, CacheOptions cache,
+            boolean cacheOwnsInput) {
+        checkOpen();
+        try {
+            return ForwardRun.run(network, this, input, options, hooks, cache, cacheOwnsInput);
+        } catch (RuntimeException e) {
+            if (closed) {
+                throw new LoupeException(CLOSED + " while this run was going on", e);
+            }
+            throw e;
+        }
     }
 
     @Override
     public NDArray applyFinalNorm(NDArray x) {
+        checkOpen();
         return network.applyFinalNorm(x);
     }
 
@@ -345,22 +399,39 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * width for speed, an all-zero {@code b_U} skipped); a lens's read-out. Runs under autograd.
      */
     public NDArray unembed(NDArray x) {
+        checkOpen();
         return network.unembed(x);
     }
 
-    /** Frees the weights (and the tokenizer). */
+    /** Frees the weights (and the tokenizer); every later call throws. Closing twice does nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         weights.close();
         if (tokenizer != null) {
             tokenizer.close();
         }
     }
 
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new LoupeException(CLOSED + "; load it again (fromPretrained...) to run it.");
+        }
+    }
+
     // ---- text (the methods themselves are in TextMethods) -----------------------------------
 
     /** Gives the model a tokenizer (the model closes it); replaces and closes any previous one. */
-    public void setTokenizer(Tokenizer newTokenizer) {
+    public synchronized void setTokenizer(Tokenizer newTokenizer) {
+        checkOpen();
         if (tokenizer != null && tokenizer != newTokenizer) {
             tokenizer.close();
         }
@@ -373,11 +444,13 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * methods and {@link #tokenizer()} throw.
      */
     public boolean hasTokenizer() {
+        checkOpen();
         return tokenizer != null;
     }
 
     /** The model's tokenizer; throws if it has none (see {@link #hasTokenizer()}). */
     public Tokenizer tokenizer() {
+        checkOpen();
         if (tokenizer == null) {
             throw new LoupeException("This model has no tokenizer: its folder had no tokenizer.json (nor vocab.json with "
                     + "merges.txt). Give it one with model.setTokenizer(Tokenizer.fromModelDir(dir)).");
@@ -387,11 +460,13 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     @Override
     public TextEncoder textEncoder() {
+        checkOpen();
         return new TextEncoder(tokenizer(), config().defaultPrependBos(), config().nCtx());
     }
 
     @Override
     public ActivationCache runWithCache(List<String> texts, TextOptions text, CacheOptions options) {
+        checkOpen();
         TokenBatch batch = toTokens(texts, text);
         NDManager owner = NDManager.newBaseManager();
         try {
@@ -399,7 +474,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
             if (batch.isPadded() && forward.attentionMask() == null) {
                 forward = forward.toBuilder().attentionMask(batch.maskArray(owner)).build();
             }
-            return ForwardRun.run(network, this, batch.idsArray(owner), forward, List.of(), options, true).cache();
+            return run(batch.idsArray(owner), forward, List.of(), options, true).cache();
         } catch (RuntimeException e) {
             owner.close();
             throw e;

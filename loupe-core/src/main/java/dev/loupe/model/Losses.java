@@ -2,6 +2,7 @@ package dev.loupe.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import dev.loupe.numeric.Scalars;
 
 /** TransformerLens's {@code lm_cross_entropy_loss}: the loss of predicting each next token. */
 public final class Losses {
@@ -30,6 +31,6 @@ public final class Losses {
             predicted = predicted.mul(nextTokenMask);
             count = nextTokenMask.sum().getFloat();
         }
-        return perToken ? predicted.neg() : predicted.sum().neg().divi(count);
+        return perToken ? predicted.neg() : Scalars.divi(predicted.sum().neg(), count);
     }
 }

@@ -20,12 +20,14 @@ import dev.loupe.model.components.PosEmbed;
 import dev.loupe.model.components.TransformerBlock;
 import dev.loupe.model.components.Unembed;
 import dev.loupe.model.components.Weight;
+import dev.loupe.numeric.Scalars;
 import dev.loupe.run.KeyValueCache;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The network itself: the components in the order the residual stream meets them (embeddings, the
@@ -33,7 +35,7 @@ import java.util.function.Supplier;
  * drives it; {@link HookedTransformer} is the façade researchers use.
  */
 final class Network {
-    private TransformerConfig config;
+    private volatile TransformerConfig config; // immutable; replaced whole when a hook flag changes
     private final Embed embed;
     private final Norm embedLn;
     private final PosEmbed posEmbed;
@@ -68,7 +70,7 @@ final class Network {
         lnFinal = Norm.create(config.finalNormalizationType(), "ln_final", config, params, catalog, false);
         unembed = new Unembed(config, params, catalog);
         registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
-                this::whyNotFiring);
+                name -> whyNotFiring(name, this.config));
         halfWeights = stateDict.values().stream().anyMatch(a -> a.getDataType() == DataType.FLOAT16);
     }
 
@@ -76,18 +78,21 @@ final class Network {
         return config;
     }
 
-    /** Replaces the config (hook flags only: the components were built for the shapes of the first). */
-    void setConfig(TransformerConfig newConfig) {
-        config = newConfig;
+    /**
+     * Replaces the config by {@code change} of it, atomically (hook flags only: the components were
+     * built for the shapes of the first). Runs already under way keep the config they started with.
+     */
+    synchronized void updateConfig(UnaryOperator<TransformerConfig> change) {
+        config = change.apply(config);
     }
 
     HookRegistry registry() {
         return registry;
     }
 
-    /** The catalog entries that fire under the current flags, in TransformerLens's registration order. */
-    List<HookCatalog.Entry> firingEntries() {
-        return catalog.entries().stream().filter(e -> e.fires(config)).toList();
+    /** The catalog entries that fire under {@code cfg}'s flags, in TransformerLens's registration order. */
+    List<HookCatalog.Entry> firingEntries(TransformerConfig cfg) {
+        return catalog.entries().stream().filter(e -> e.fires(cfg)).toList();
     }
 
     NDArray applyFinalNorm(NDArray x) {
@@ -105,11 +110,11 @@ final class Network {
      * @param unembedAtEnd whether to finish with the final norm and the unembedding (false when the caller
      *     set {@code stopAtLayer}, as TransformerLens returns the residual whenever it is set)
      * @param cache earlier positions' keys and values (the input holds only new tokens), or null
+     * @param cfg the config the run started with (its hook flags)
      * @return logits, or the residual after block {@code stop - 1}
      */
     NDArray compute(NDArray input, int start, int stop, NDArray padding, NDManager pass, boolean unembedAtEnd,
-            KeyValueCache cache) {
-        TransformerConfig cfg = config;
+            KeyValueCache cache, TransformerConfig cfg) {
         int batch = (int) input.getShape().get(0);
         int pos = (int) input.getShape().get(1);
         if (cache != null && (start != 0 || stop != cfg.nLayers() || cache.batch() != batch)) {
@@ -165,25 +170,29 @@ final class Network {
             return logits;
         }
         float cap = (float) cfg.outputLogitsSoftCap();
-        return logits.div(cap).tanh().muli(cap);
+        return Scalars.muli(Scalars.div(logits, cap).tanh(), cap);
     }
 
-    /** Runs {@code layer} with its float16 weights widened to float32 for just that long. */
+    /**
+     * Runs {@code layer} with its float16 weights widened to float32 for just that long (copies of this
+     * thread's run, so that runs on other threads neither see nor free them).
+     */
     private NDArray widened(List<Weight> weights, NDManager pass, Supplier<NDArray> layer) {
         if (!halfWeights) {
             return layer.get();
         }
-        Weight.widen(weights, pass);
+        List<Weight> widenedHere = Weight.widen(weights, pass);
         try {
             return layer.get();
         } finally {
-            Weight.release(weights);
+            Weight.release(widenedHere);
         }
     }
 
-    private String whyNotFiring(String name) {
+    /** Null if the point {@code name} fires under {@code cfg}, else the message naming the flag that turns it on. */
+    String whyNotFiring(String name, TransformerConfig cfg) {
         HookCatalog.Entry entry = catalog.entry(name);
-        if (entry == null || entry.fires(config)) {
+        if (entry == null || entry.fires(cfg)) {
             return null;
         }
         String field = entry.flag().configField();

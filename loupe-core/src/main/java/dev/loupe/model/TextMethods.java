@@ -71,6 +71,10 @@ public interface TextMethods {
 
     /** The text of each row of token ids [batch, pos]. */
     default List<String> toStrings(NDArray tokens) {
+        if (tokens.getShape().dimension() == 0) {
+            throw new LoupeException("toStrings takes token ids [batch, pos] (or [pos]), got a scalar (rank 0, shape [])"
+                    + "; use toString or toStrTokens for a single token");
+        }
         long[] ids = tokens.toType(DataType.INT64, false).toLongArray();
         int width = (int) tokens.getShape().get(tokens.getShape().dimension() - 1);
         List<String> texts = new ArrayList<>();

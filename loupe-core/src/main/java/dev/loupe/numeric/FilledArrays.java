@@ -9,7 +9,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-/** New arrays whose bytes a checkpoint reader writes, for the safetensors and the PyTorch readers alike. */
+/**
+ * New arrays whose bytes Java writes straight into libtorch's memory: for the safetensors and the
+ * PyTorch readers alike, and for the small arrays a forward pass builds from Java values (masks,
+ * positions, rotary angles). {@code manager.create(float[])} would instead stage the values in a
+ * Java direct buffer that the tensor keeps until the garbage collector finds it, however early the
+ * tensor is closed: native memory that grows with every pass until a collection happens to run.
+ */
 public final class FilledArrays {
     private FilledArrays() {}
 
@@ -17,6 +23,37 @@ public final class FilledArrays {
     @FunctionalInterface
     public interface Filler {
         void fill(ByteBuffer target) throws IOException;
+    }
+
+    /** A float32 array of {@code shape} holding {@code values} (row-major), in libtorch's memory. */
+    public static NDArray of(NDManager manager, float[] values, Shape shape) {
+        return unchecked(manager, shape, DataType.FLOAT32, values.length * Float.BYTES,
+                target -> target.asFloatBuffer().put(values));
+    }
+
+    /** An int64 array of {@code shape} holding {@code values} (row-major), in libtorch's memory. */
+    public static NDArray of(NDManager manager, long[] values, Shape shape) {
+        return unchecked(manager, shape, DataType.INT64, values.length * Long.BYTES,
+                target -> target.asLongBuffer().put(values));
+    }
+
+    /** An int64 vector of {@code values}, in libtorch's memory. */
+    public static NDArray of(NDManager manager, long[] values) {
+        return of(manager, values, new Shape(values.length));
+    }
+
+    private static NDArray unchecked(NDManager manager, Shape shape, DataType type, int bytes, Filler filler) {
+        if (shape.size() * type.getNumOfBytes() != bytes) {
+            throw new IllegalArgumentException(bytes + " bytes of values for an array of shape " + shape);
+        }
+        if (bytes == 0) {
+            return manager.create(shape, type);
+        }
+        try {
+            return create(manager, shape, type, bytes, filler);
+        } catch (IOException e) {
+            throw new IllegalStateException("Writing into memory cannot fail", e);
+        }
     }
 
     /**

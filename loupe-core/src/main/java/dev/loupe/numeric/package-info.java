@@ -3,7 +3,8 @@
  * {@link dev.loupe.numeric.Autograd} (the process-wide lock every gradient computation holds,
  * because DJL allows one {@code GradientCollector} at a time), {@link dev.loupe.numeric.HalfFloats}
  * (exact float16 and bfloat16 to float32 widening in Java) and {@link dev.loupe.numeric.FilledArrays}
- * (arrays whose bytes a checkpoint reader fills).
+ * (arrays whose bytes Java writes into libtorch's memory: a checkpoint reader's, and the masks and
+ * positions of a forward pass, without a direct buffer that only the garbage collector frees).
  *
  * <p>Floor "numeric helpers and linear algebra": it may use only {@code dev.loupe}, and not
  * {@code dev.loupe.linalg} beside it. Matrix decompositions go to {@code dev.loupe.linalg};

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
@@ -156,6 +157,32 @@ class HooksTest {
                 .hasMessageContaining("blocks.0.attn.hook_z")
                 .hasMessageContaining("(2, 16, 8)")
                 .hasMessageContaining("(2, 16, 4, 8)");
+        assertThat(anyHookAttached()).isFalse();
+    }
+
+    @Test
+    void aHookReturningAnotherDtypeNamesTheHookAndBothDtypes() {
+        assertThatThrownBy(() -> model.runWithHooks(tokens,
+                HookSpec.forward("blocks.0.attn.hook_z", (z, p) -> z.toType(DataType.FLOAT64, false))))
+                .isInstanceOf(LoupeException.class)
+                .hasMessageContaining("Hook on blocks.0.attn.hook_z")
+                .hasMessageContaining("dtype float64")
+                .hasMessageContaining("dtype float32");
+        assertThatThrownBy(() -> model.runWithHooks(tokens,
+                HookSpec.forward("hook_tokens", (t, p) -> t.toType(DataType.INT32, false))))
+                .as("a flag-gated point names the flag first")
+                .hasMessageContaining("setUseHookTokens(true)");
+        model.setUseHookTokens(true);
+        try {
+            assertThatThrownBy(() -> model.runWithHooks(tokens,
+                    HookSpec.forward("hook_tokens", (t, p) -> t.toType(DataType.INT32, false))))
+                    .isInstanceOf(LoupeException.class)
+                    .hasMessageContaining("Hook on hook_tokens")
+                    .hasMessageContaining("dtype int32")
+                    .hasMessageContaining("dtype int64");
+        } finally {
+            model.setUseHookTokens(false);
+        }
         assertThat(anyHookAttached()).isFalse();
     }
 

@@ -5,6 +5,7 @@ import ai.djl.nn.Activation;
 import dev.loupe.LoupeException;
 import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.numeric.Autograd;
+import dev.loupe.numeric.Scalars;
 
 /**
  * The MLP non-linearities, computed exactly as Hugging Face and TransformerLens compute them.
@@ -29,8 +30,8 @@ public enum ActivationFunction {
     GELU_FAST {
         @Override
         public NDArray apply(NDArray x) {
-            NDArray inner = x.mul(x).mul(0.044715f).add(1f).mul(x).mul(0.7978845608f);
-            return inner.tanh().add(1f).mul(x).mul(0.5f);
+            NDArray inner = Scalars.mul(Scalars.mul(x.mul(x), 0.044715f).add(1f).mul(x), 0.7978845608f);
+            return Scalars.mul(inner.tanh().add(1f).mul(x), 0.5f);
         }
     },
     /** The exact, erf-based GELU. */
@@ -75,15 +76,16 @@ public enum ActivationFunction {
 
     private static NDArray tanhGelu(NDArray x) {
         if (Autograd.isRecording()) {
-            NDArray inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-            return inner.tanh().add(1f).mul(x).mul(0.5f);
+            // Scalars: autograd saves the scalar factors, which DJL's mul(0.5f) would leave to the garbage collector.
+            NDArray inner = Scalars.mul(Scalars.mul(x.mul(x).mul(x), 0.044715f).add(x), SQRT_2_OVER_PI);
+            return Scalars.mul(inner.tanh().add(1f).mul(x), 0.5f);
         }
         // Two temporaries instead of eight: this runs on the largest activation, [batch, pos, d_mlp].
         // In place is safe only when autograd is not saving these tensors for a backward pass.
         NDArray inner = x.mul(x);
-        inner.muli(x).muli(0.044715f).addi(x).muli(SQRT_2_OVER_PI);
+        Scalars.muli(Scalars.muli(inner.muli(x), 0.044715f).addi(x), SQRT_2_OVER_PI);
         NDArray out = inner.tanh();
         inner.close();
-        return out.addi(1f).muli(x).muli(0.5f);
+        return Scalars.muli(out.addi(1f).muli(x), 0.5f);
     }
 }

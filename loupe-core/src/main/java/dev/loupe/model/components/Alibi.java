@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.numeric.FilledArrays;
 
 /**
  * ALiBi attention biases (BLOOM): {@code m_h · (k − q)} added to head h's scores, TransformerLens's
@@ -41,6 +42,6 @@ public final class Alibi {
                 }
             }
         }
-        return manager.create(bias, new Shape(1, nHeads, pos, total));
+        return FilledArrays.of(manager, bias, new Shape(1, nHeads, pos, total));
     }
 }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.PositionalEmbeddingType;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
+import dev.loupe.numeric.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -168,9 +169,9 @@ public final class Attention {
         NDArray keys = repeatKv(k);
         NDArray values = repeatKv(v);
         NDArray scores = q.transpose(0, 2, 1, 3).matMul(keys.transpose(0, 2, 3, 1)); // [batch, head, q_pos, k_pos]
-        scores.divi(attnScale);
+        Scalars.divi(scores, attnScale); // autograd saves the divisor: see Scalars
         if (softCap > 0) {
-            scores = scores.divi(softCap).tanh().muli(softCap);
+            scores = Scalars.muli(Scalars.divi(scores, softCap).tanh(), softCap);
         }
         if (inputs.alibi() != null) {
             scores.addi(inputs.alibi());

@@ -1,9 +1,12 @@
 package dev.loupe.model.components;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.numeric.FilledArrays;
 
 /**
  * What every attention layer of one pass shares, built once per pass: additive masks (0 where a query
@@ -59,19 +62,30 @@ public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rota
 
     /** [rows, 1, pos, offset + pos]: query q (position offset + q) sees key k if k ≤ offset + q, within the window. */
     private static NDArray mask(NDManager manager, int batch, int pos, int offset, long[] keep, int window) {
-        int rows = keep == null ? 1 : batch;
         int total = offset + pos;
-        float[] bias = new float[rows * pos * total];
-        for (int b = 0; b < rows; b++) {
+        if (keep == null) {
+            // Nothing padded: built by libtorch, so a pass leaves no Java array of pos × total floats behind.
+            NDArray queries = manager.arange(offset, total, 1, DataType.INT64).reshape(pos, 1);
+            NDArray keys = manager.arange(0, total, 1, DataType.INT64).reshape(1, total);
+            NDArray visible = keys.lte(queries);
+            if (window < total) {
+                visible = visible.logicalAnd(queries.sub(keys).lt(window));
+            }
+            Shape shape = new Shape(pos, total);
+            return NDArrays.where(visible, manager.zeros(shape), manager.full(shape, Float.NEGATIVE_INFINITY))
+                    .reshape(1, 1, pos, total);
+        }
+        float[] bias = new float[batch * pos * total];
+        for (int b = 0; b < batch; b++) {
             for (int q = 0; q < pos; q++) {
                 int at = offset + q;
                 for (int k = 0; k < total; k++) {
-                    boolean visible = k <= at && at - k < window && (keep == null || keep[b * total + k] != 0);
+                    boolean visible = k <= at && at - k < window && keep[b * total + k] != 0;
                     bias[(b * pos + q) * total + k] = visible ? 0f : Float.NEGATIVE_INFINITY;
                 }
             }
         }
-        return manager.create(bias, new Shape(rows, 1, pos, total));
+        return FilledArrays.of(manager, bias, new Shape(batch, 1, pos, total));
     }
 
     /**

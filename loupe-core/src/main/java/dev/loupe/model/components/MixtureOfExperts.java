@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
+import dev.loupe.numeric.FilledArrays;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -67,8 +68,8 @@ public final class MixtureOfExperts implements FeedForward {
         NDArray flatWeights = weights.reshape(-1); // row t * k + slot
         NDList outputs = new NDList();
         for (int e = 0; e < experts.size(); e++) {
-            NDArray rows = tokens.get(new NDIndex("{}", manager.create(routing.tokens.get(e))));
-            NDArray weight = flatWeights.get(new NDIndex("{}", manager.create(routing.slots.get(e))));
+            NDArray rows = tokens.get(new NDIndex("{}", FilledArrays.of(manager, routing.tokens.get(e))));
+            NDArray weight = flatWeights.get(new NDIndex("{}", FilledArrays.of(manager, routing.slots.get(e))));
             outputs.add(experts.get(e).forward(rows).mul(weight.expandDims(-1)));
         }
         // Every (token, slot) pair's weighted output, experts one after the other; summing each
@@ -76,7 +77,7 @@ public final class MixtureOfExperts implements FeedForward {
         NDArray routed = NDArrays.concat(outputs, 0); // [n * k, d_model]
         NDArray out = null;
         for (long[] rows : routing.rowOfSlot) {
-            NDArray slot = routed.get(new NDIndex("{}", manager.create(rows)));
+            NDArray slot = routed.get(new NDIndex("{}", FilledArrays.of(manager, rows)));
             out = out == null ? slot : out.add(slot);
         }
         return out.reshape(shape);

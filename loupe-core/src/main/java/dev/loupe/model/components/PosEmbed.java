@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.numeric.FilledArrays;
 
 /**
  * Learned absolute position embedding: {@code W_pos [n_ctx, d_model]}. With a padding mask, each
@@ -35,7 +36,7 @@ public final class PosEmbed {
                     + nCtx + "; shorten the input");
         }
         long[] positions = AttentionInputs.positions(keep, batch, pos, offset);
-        NDArray ids = manager.create(positions, new Shape(keep == null ? 1 : batch, pos));
+        NDArray ids = FilledArrays.of(manager, positions, new Shape(keep == null ? 1 : batch, pos));
         if (keep == null) {
             ids = ids.repeat(0, batch);
         }
@@ -49,6 +50,6 @@ public final class PosEmbed {
                 real[b * pos + p] = keep[b * (offset + pos) + offset + p];
             }
         }
-        return embedded.muli(manager.create(real, new Shape(batch, pos, 1)));
+        return embedded.muli(FilledArrays.of(manager, real, new Shape(batch, pos, 1)));
     }
 }

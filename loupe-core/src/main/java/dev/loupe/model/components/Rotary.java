@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.TransformerConfig;
+import dev.loupe.numeric.FilledArrays;
 
 /**
  * Rotary position embeddings: the first {@code rotary_dim} dimensions of each query and key head are
@@ -54,7 +55,7 @@ public record Rotary(NDArray cos, NDArray sin, int rotaryDim, boolean adjacentPa
             }
         }
         Shape shape = new Shape(rows, pos, 1, rotaryDim);
-        return new Rotary(manager.create(cos, shape), manager.create(sin, shape), rotaryDim, cfg.rotaryAdjacentPairs());
+        return new Rotary(FilledArrays.of(manager, cos, shape), FilledArrays.of(manager, sin, shape), rotaryDim, cfg.rotaryAdjacentPairs());
     }
 
     /** x [batch, pos, head_index, d_head] → the same with its first {@code rotary_dim} dimensions rotated. */

@@ -4,20 +4,25 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A parameter as a component uses it. Stored in float32, it is used as it is. Stored in float16 (to
  * halve the memory of a large model), it is widened to float32 into the forward pass's manager just
  * before its layer runs and dropped right after, so that only one layer is float32 at a time:
- * float16 matrix products are far slower than float32 ones on CPU.
+ * float16 matrix products are far slower than float32 ones on CPU. The widened copy belongs to the
+ * thread whose run made it: runs of one model on other threads widen and free their own.
  */
 public final class Weight {
     private final NDArray stored;
-    private NDArray widened;
+    private final boolean half;
+    private final ThreadLocal<NDArray> widened; // null for float32 weights
 
     private Weight(NDArray stored) {
         this.stored = stored;
+        this.half = stored.getDataType() == DataType.FLOAT16;
+        this.widened = half ? new ThreadLocal<>() : null;
     }
 
     /** Wraps a stored parameter. */
@@ -25,9 +30,13 @@ public final class Weight {
         return new Weight(stored);
     }
 
-    /** The float32 value to compute with (the widened copy while its layer runs). */
+    /** The float32 value to compute with (this thread's widened copy while its layer runs). */
     public NDArray value() {
-        return widened != null ? widened : stored;
+        if (!half) {
+            return stored;
+        }
+        NDArray copy = widened.get();
+        return copy != null ? copy : stored;
     }
 
     /** The parameter as stored (float32 or float16). */
@@ -37,24 +46,33 @@ public final class Weight {
 
     /** Whether it is stored in float16. */
     public boolean isHalf() {
-        return stored.getDataType() == DataType.FLOAT16;
+        return half;
     }
 
-    /** Widens every float16 weight of {@code weights} into {@code pass} (an indexed view puts the copy there). */
-    public static void widen(List<Weight> weights, NDManager pass) {
+    /**
+     * Widens, for the calling thread, every float16 weight of {@code weights} into {@code pass} (an
+     * indexed view puts the copy there) that this thread has not widened already.
+     *
+     * @return the weights widened now, for {@link #release}
+     */
+    public static List<Weight> widen(List<Weight> weights, NDManager pass) {
+        List<Weight> widenedNow = new ArrayList<>();
         for (Weight weight : weights) {
-            if (weight.isHalf()) {
-                weight.widened = weight.stored.get(pass, new NDIndex()).toType(DataType.FLOAT32, false);
+            if (weight.half && weight.widened.get() == null) {
+                weight.widened.set(weight.stored.get(pass, new NDIndex()).toType(DataType.FLOAT32, false));
+                widenedNow.add(weight);
             }
         }
+        return widenedNow;
     }
 
-    /** Frees the widened copies, so that the next layer's take their place rather than add to them. */
+    /** Frees this thread's widened copies of {@code weights}, so that the next layer's take their place. */
     public static void release(List<Weight> weights) {
         for (Weight weight : weights) {
-            if (weight.widened != null) {
-                weight.widened.close();
-                weight.widened = null;
+            NDArray copy = weight.half ? weight.widened.get() : null;
+            if (copy != null) {
+                copy.close();
+                weight.widened.remove();
             }
         }
     }
