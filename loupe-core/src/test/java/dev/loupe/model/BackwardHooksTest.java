@@ -15,6 +15,8 @@ import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.ModelOutput;
 import dev.loupe.run.ReturnType;
 import dev.loupe.testing.TinyGpt2;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,6 +45,56 @@ class BackwardHooksTest {
     @AfterAll
     static void close() {
         gpt2.close();
+    }
+
+    /**
+     * DJL's {@code x.mul(0.5f)} borrows the scalar's memory from a Java direct buffer that only the
+     * garbage collector frees, while autograd keeps the scalar for the backward pass: a collection
+     * between the forward and the backward pass used to turn the gradients into garbage (NaN, 1e24).
+     */
+    @Test
+    void gradientsSurviveAGarbageCollectionBetweenTheForwardAndTheBackwardPass() {
+        Map<String, float[]> expected = gradientsOfEveryPoint(List.of());
+        for (int attempt = 0; attempt < 5; attempt++) {
+            HookSpec collect = HookSpec.forward("unembed.hook_out", (logits, point) -> {
+                collectGarbageAndReuseTheMemory();
+                return null;
+            });
+            Map<String, float[]> got = gradientsOfEveryPoint(List.of(collect));
+            assertThat(got).containsOnlyKeys(expected.keySet());
+            for (Map.Entry<String, float[]> entry : expected.entrySet()) {
+                assertThat(got.get(entry.getKey())).as(entry.getKey()).containsExactly(entry.getValue());
+            }
+        }
+    }
+
+    private static Map<String, float[]> gradientsOfEveryPoint(List<HookSpec> hooks) {
+        Map<String, float[]> gradients = new HashMap<>();
+        try (ActivationCache cache = model.runWithCache(tokens, CacheOptions.all().withGradients(), hooks)) {
+            for (String name : cache.keys()) {
+                if (name.endsWith("_grad")) {
+                    gradients.put(name, cache.get(name).toFloatArray());
+                }
+            }
+        }
+        return gradients;
+    }
+
+    /** Runs the collector, lets the cleaners free what it found, and fills freed native memory with garbage. */
+    private static void collectGarbageAndReuseTheMemory() {
+        System.gc();
+        try {
+            Thread.sleep(50); // the cleaner thread frees the direct buffers
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<ByteBuffer> garbage = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+            buffer.putFloat(0, Float.NaN);
+            garbage.add(buffer);
+        }
+        assertThat(garbage).hasSize(2000);
     }
 
     @Test
