@@ -16,6 +16,7 @@ import dev.loupe.run.ReturnType;
 import dev.loupe.tokenize.TextEncoder;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.tokenize.TokenBatch;
+import dev.loupe.tokenize.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -101,9 +102,10 @@ public interface TextMethods {
 
     /** Each token id as a string (a lone piece of a multi-byte character is U+FFFD, as in Hugging Face). */
     default List<String> toStrTokens(long[] ids) {
+        Tokenizer tokenizer = textEncoder().tokenizer();
         List<String> strings = new ArrayList<>(ids.length);
         for (long id : ids) {
-            strings.add(textEncoder().tokenizer().decodeToken(id));
+            strings.add(tokenizer.decodeToken(id));
         }
         return strings;
     }
