@@ -3,8 +3,11 @@
  * forward path, {@code blocks.3.attn.hook_pattern}), {@link dev.loupe.hook.Hook} and
  * {@link dev.loupe.hook.BackwardHook} (what runs there), {@link dev.loupe.hook.HookSpec} (a hook
  * and the names it applies to), {@link dev.loupe.hook.HookRegistry} (every hook point of a model
- * and the hooks attached to it, in nested scopes) and {@link dev.loupe.hook.ActName}
- * ({@code utils.get_act_name}'s shorthand, {@code ("pattern", 3)}).
+ * and the model-level hooks attached to it, in nested scopes, copy-on-write),
+ * {@link dev.loupe.hook.AttachedHooks} (an immutable set of hooks: the model's, plus a run's own,
+ * bound to the run's thread while it computes, so that runs on several threads never see each
+ * other's hooks) and {@link dev.loupe.hook.ActName} ({@code utils.get_act_name}'s shorthand,
+ * {@code ("pattern", 3)}).
  *
  * <p>Floor "hooks, text, file formats": it may use {@code dev.loupe}, the numeric helpers,
  * {@code dev.loupe.linalg}, {@code dev.loupe.config} and {@code dev.loupe.run}, not the tokenizer
