@@ -55,7 +55,8 @@ public record Rotary(NDArray cos, NDArray sin, int rotaryDim, boolean adjacentPa
             }
         }
         Shape shape = new Shape(rows, pos, 1, rotaryDim);
-        return new Rotary(FilledArrays.of(manager, cos, shape), FilledArrays.of(manager, sin, shape), rotaryDim, cfg.rotaryAdjacentPairs());
+        return new Rotary(FilledArrays.of(manager, cos, shape), FilledArrays.of(manager, sin, shape), rotaryDim,
+                cfg.rotaryAdjacentPairs());
     }
 
     /** x [batch, pos, head_index, d_head] → the same with its first {@code rotary_dim} dimensions rotated. */
