@@ -7,7 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
+import dev.loupe.config.WeightDtype;
 import dev.loupe.hook.HookSpec;
+import dev.loupe.testing.Fixtures;
 import dev.loupe.testing.TinyGpt2;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -205,6 +207,30 @@ class ConcurrencyTest {
             });
         }
         assertThat(together(gradients)).as("wrong results per thread").containsOnly(0);
+    }
+
+    @Test
+    void threadsSharingAFloat16ModelEachWidenTheirOwnLayers() throws Exception {
+        try (HookedTransformer half = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"),
+                WeightDtype.FLOAT16)) {
+            float[] expected;
+            try (NDArray logits = half.forward(tokens)) {
+                expected = logits.toFloatArray();
+            }
+            List<Callable<Integer>> tasks = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                tasks.add(() -> {
+                    int wrong = 0;
+                    for (int i = 0; i < 50; i++) {
+                        try (NDArray logits = half.forward(tokens)) {
+                            wrong += Arrays.equals(expected, logits.toFloatArray()) ? 0 : 1;
+                        }
+                    }
+                    return wrong;
+                });
+            }
+            assertThat(together(tasks)).as("wrong results per thread").containsOnly(0);
+        }
     }
 
     @Test
