@@ -36,13 +36,13 @@ import org.junit.jupiter.api.io.TempDir;
  * or partial file, and any checkpoint it left loads.
  *
  * <p>{@value #RUNS_NORMAL} signals per command in the normal run; {@value #RUNS_LONG} with
- * {@code -Dloupe.signals.long=true} ({@code mvn -B verify -pl loupe-cli -am -Dtest=StopOnSignalTest
- * -Dsurefire.failIfNoSpecifiedTests=false -Dloupe.signals.long=true}), which also prints each run.
+ * the long runs' flag {@code -Dloupe.long=true} ({@code ./check --long}, or {@code mvn -B verify -pl loupe-cli -am
+ * -Dtest=StopOnSignalTest -Dsurefire.failIfNoSpecifiedTests=false -Dloupe.long=true}), which also prints each run.
  */
 class StopOnSignalTest {
     static final int RUNS_NORMAL = 3;
     static final int RUNS_LONG = 20;
-    private static final boolean LONG = Boolean.getBoolean("loupe.signals.long");
+    private static final boolean LONG = Boolean.getBoolean("loupe.long");
     private static final int RUNS = LONG ? RUNS_LONG : RUNS_NORMAL;
     /** The signal comes a seeded 0 to this many milliseconds after the command's loop started. */
     private static final int MAX_DELAY_MS = 1200;

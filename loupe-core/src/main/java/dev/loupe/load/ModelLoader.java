@@ -35,6 +35,10 @@ public final class ModelLoader {
     /** Reads {@code dir/config.json}. */
     public static JsonNode readHfConfig(Path dir) {
         Path file = dir.resolve("config.json");
+        if (Files.isRegularFile(dir)) {
+            throw new CheckpointException(dir + " is a file, not a model folder; pass the folder that holds config.json"
+                    + " and the weights");
+        }
         if (!Files.isDirectory(dir)) {
             throw new CheckpointException("Model folder " + dir + " does not exist");
         }

@@ -60,7 +60,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the data itself changed (or a pickle, which may describe its storages with another dtype), the
  * values are what the bytes say, NaN included, so only the outcome is checked.
  *
- * <p>The normal run takes about {@value #NORMAL_SECONDS} s. {@code -Dloupe.fuzz.long=true} runs
+ * <p>The normal run takes about {@value #NORMAL_SECONDS} s. The long runs' flag {@code -Dloupe.long=true}
+ * ({@code ./check --long}) runs
  * {@value #LONG_SECONDS} s ({@code -Dloupe.fuzz.seconds=N} any other length), and
  * {@code -Dloupe.fuzz.seed=S} another seed; the counts are printed at the end.
  */
@@ -107,7 +108,7 @@ class LoaderFuzzTest {
 
     @Test
     void mutatedSafetensorsPicklesAndModelsLoadOrAreRefusedNamingTheFile() throws Exception {
-        boolean longRun = Boolean.getBoolean("loupe.fuzz.long");
+        boolean longRun = Boolean.getBoolean("loupe.long");
         long seconds = Long.getLong("loupe.fuzz.seconds", longRun ? LONG_SECONDS : NORMAL_SECONDS);
         long seed = Long.getLong("loupe.fuzz.seed", 19L);
         Random random = new Random(seed);

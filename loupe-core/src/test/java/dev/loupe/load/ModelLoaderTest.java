@@ -58,6 +58,11 @@ class ModelLoaderTest {
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("does not exist");
         assertThatThrownBy(() -> HookedTransformer.fromPretrainedNoProcessing(dir))
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("No config.json");
+        Path weightsFile = Files.copy(Fixtures.model("gpt2").resolve("model.safetensors"), dir.resolve("w.safetensors"));
+        assertThatThrownBy(() -> HookedTransformer.fromPretrainedNoProcessing(weightsFile))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("is a file, not a model folder; pass the folder that holds config.json");
+        Files.delete(weightsFile);
         Files.copy(Fixtures.model("gpt2").resolve("config.json"), dir.resolve("config.json"));
         assertThatThrownBy(() -> HookedTransformer.fromPretrainedNoProcessing(dir))
                 .isInstanceOf(CheckpointException.class)

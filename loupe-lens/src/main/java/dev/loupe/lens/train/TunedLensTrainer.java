@@ -10,6 +10,7 @@ import dev.loupe.lens.LensStats;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.numeric.Scalars;
 import dev.loupe.stop.StopSignal;
 import dev.loupe.train.AdamW;
 import dev.loupe.train.GradientClipping;
@@ -156,7 +157,7 @@ public final class TunedLensTrainer {
                         NDArray perToken = kl
                                 ? logits.logSoftmax(-1).mul(probs).sum(new int[] {-1}).neg().add(negativeEntropy)
                                 : LensStats.crossEntropy(logits, target);
-                        return perToken.mean().div(passes);
+                        return Scalars.div(perToken.mean(), passes);
                     });
                     layerLosses[layer] += loss;
                     sums.add(own);
