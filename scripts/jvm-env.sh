@@ -9,8 +9,10 @@
 #   loupe_java         the java command: $JAVA_HOME/bin/java if JAVA_HOME names a JDK, else java on PATH;
 #   loupe_jvm_flags    an array of JVM flags (below);
 #   loupe_java_major   a function printing the feature version of $loupe_java (17, 21, 25, ...);
-# and exports MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ (glibc malloc), which child processes
-# such as JMH's forked benchmark JVMs inherit.
+#   loupe_mkl_branch   a function printing the fastest MKL code branch this CPU runs deterministically;
+# and exports MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ (glibc malloc) and MKL_CBWR (libtorch's MKL),
+# which child processes such as JMH's forked benchmark JVMs inherit: the CLI and the benchmarks always
+# run under the same environment.
 #
 # Copies of these flags that cannot read this file, and must keep the same values:
 #   pom.xml                                           loupe.test.argLine and the native-access profile (tests);
@@ -45,6 +47,32 @@ loupe_java_major() {
 # makes tuned-lens training about 25 % faster. Set these yourself to override.
 export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-33554432}"
 export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-1073741824}"
+
+# MKL picks its kernels by CPU and by memory alignment, so two processes could round differently;
+# conditional numerical reproducibility (CNR) keeps runs of one seed together (`loupe train`: without it two
+# processes drifted apart from step 50). CNR pinned to a code branch costs nothing when the branch is the
+# CPU's best: 4096³ fp32 matMul on this project's 2-core AVX-512 machine, medians of 21 one-second runs:
+# AVX512 159, unset 155, AUTO 153, AVX2 145 GFLOP/s, but COMPATIBLE (the SSE2 branch) 31. So the branch is
+# the widest vector extension the CPU reports (the kernel's cpuinfo flags), never SSE2 when more exists.
+# Set MKL_CBWR yourself to override.
+loupe_mkl_branch() {
+    local cpuinfo="${1:-/proc/cpuinfo}" flags
+    flags=" $(grep -m 1 '^flags' "$cpuinfo" 2>/dev/null | cut -d: -f2) "
+    if [[ "$flags" == *" avx512f "* && "$flags" == *" avx512cd "* && "$flags" == *" avx512bw "* \
+            && "$flags" == *" avx512dq "* && "$flags" == *" avx512vl "* ]]; then
+        echo AVX512
+    elif [[ "$flags" == *" avx2 "* && "$flags" == *" fma "* ]]; then
+        echo AVX2
+    elif [[ "$flags" == *" avx "* ]]; then
+        echo AVX
+    elif [[ "$flags" == *" sse4_2 "* ]]; then
+        echo SSE4_2
+    else
+        # Not x86 Linux (no MKL in libtorch there) or an unknown CPU: MKL's own choice.
+        echo AUTO
+    fi
+}
+export MKL_CBWR="${MKL_CBWR:-$(loupe_mkl_branch)}"
 
 # One flag a line (JvmEnvTest reads them from here).
 #   ai.djl.offline                  DJL never downloads: the PyTorch native library comes from the classpath

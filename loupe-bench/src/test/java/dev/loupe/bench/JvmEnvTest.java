@@ -13,6 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code scripts/jvm-env.sh} is the one source of the JVM flags of {@code ./loupe} and {@code ./bench};
@@ -73,6 +74,62 @@ class JvmEnvTest {
         assertThat(testFlags).containsExactlyElementsOf(sharedFlags());
         for (String flag : jdk22Flags()) {
             assertThat(pom).contains("<loupe.native.access>" + flag + "</loupe.native.access>");
+        }
+    }
+
+    /** Runs {@code script} in bash after sourcing {@code scripts/jvm-env.sh}; its standard output. */
+    private static String afterSourcing(String script, Map<String, String> env) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder("bash", "-c", "source scripts/jvm-env.sh && " + script)
+                .directory(ROOT.toFile()).redirectErrorStream(true);
+        builder.environment().remove("MKL_CBWR");
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        String out = new String(process.getInputStream().readAllBytes()).strip();
+        assertThat(process.waitFor()).as(out).isZero();
+        return out;
+    }
+
+    private static String mklBranchFor(Path dir, String flags) throws IOException, InterruptedException {
+        Path cpuinfo = Files.writeString(dir.resolve("cpuinfo-" + flags.hashCode()),
+                "processor\t: 0\nvendor_id\t: Example\nflags\t\t: " + flags + "\nbugs\t\t:\n\n");
+        return afterSourcing("loupe_mkl_branch " + cpuinfo.toAbsolutePath(), Map.of());
+    }
+
+    @Test
+    void mklRunsTheWidestDeterministicBranchTheCpuReportsNeverSse2WhenMoreExists(@TempDir Path dir)
+            throws IOException, InterruptedException {
+        String sse = "fpu sse sse2 ssse3 sse4_1 sse4_2";
+        String avx2 = sse + " avx fma avx2";
+        assertThat(mklBranchFor(dir, avx2 + " avx512f avx512cd avx512bw avx512dq avx512vl avx512_bf16")).isEqualTo("AVX512");
+        assertThat(mklBranchFor(dir, avx2 + " avx512f avx512cd")).as("AVX-512 without BW/DQ/VL").isEqualTo("AVX2");
+        assertThat(mklBranchFor(dir, avx2)).isEqualTo("AVX2");
+        assertThat(mklBranchFor(dir, sse + " avx")).isEqualTo("AVX");
+        assertThat(mklBranchFor(dir, sse)).isEqualTo("SSE4_2");
+        assertThat(mklBranchFor(dir, "fp asimd evtstrm")).as("an ARM CPU").isEqualTo("AUTO");
+        assertThat(afterSourcing("loupe_mkl_branch " + dir.resolve("missing"), Map.of())).isEqualTo("AUTO");
+    }
+
+    @Test
+    void theEnvironmentPinsMklToThisCpusBranchUnlessTheUserSetIt() throws IOException, InterruptedException {
+        String branch = afterSourcing("loupe_mkl_branch", Map.of());
+        assertThat(branch).isNotIn("COMPATIBLE", "SSE2", "");
+        assertThat(afterSourcing("echo \"$MKL_CBWR\"", Map.of())).isEqualTo(branch);
+        assertThat(afterSourcing("echo \"$MKL_CBWR\"", Map.of("MKL_CBWR", "AVX2,STRICT"))).isEqualTo("AVX2,STRICT");
+    }
+
+    /**
+     * The command line once ran at a third of the speed the benchmarks showed: {@code ./loupe} exported
+     * {@code MKL_CBWR=COMPATIBLE} and {@code ./bench} did not. Both scripts now take their whole
+     * environment from {@code scripts/jvm-env.sh} and export nothing of their own.
+     */
+    @Test
+    void theCliAndTheBenchmarksRunUnderOneEnvironment() throws IOException {
+        for (String script : List.of("loupe", "bench")) {
+            List<String> code = Files.readAllLines(ROOT.resolve(script)).stream().map(String::strip)
+                    .filter(line -> !line.startsWith("#")).toList();
+            assertThat(code).as(script).anyMatch(line -> line.startsWith("source ") && line.contains("scripts/jvm-env.sh"));
+            assertThat(code).as(script).noneMatch(line -> line.startsWith("export ") || line.contains("MKL_")
+                    || line.contains("MALLOC_") || line.contains("OMP_"));
         }
     }
 

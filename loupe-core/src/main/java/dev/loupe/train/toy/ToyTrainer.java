@@ -41,8 +41,9 @@ import java.util.Map;
  *
  * <p>A run is a function of its options: the same options give the same weights, bit for bit, in one
  * process. Across processes libtorch's CPU kernels may round differently; with one PyTorch thread and
- * {@code MKL_CBWR=COMPATIBLE} in the environment (what {@code loupe train} uses) two runs of the shipped
- * model's options matched for the first 2287 steps and ended 1e-4 apart in loss.
+ * MKL's conditional numerical reproducibility on ({@code MKL_CBWR}, which the {@code loupe} script pins to
+ * the CPU's widest deterministic code branch) two runs of the shipped model's options matched for the first
+ * 2287 steps and ended 1e-4 apart in loss.
  *
  * <pre>{@code
  * ToyTrainingResult result = ToyTrainer.train(ToyTrainingOptions.builder().nLayers(2).build(),
