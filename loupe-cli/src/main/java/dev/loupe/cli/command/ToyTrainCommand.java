@@ -34,8 +34,9 @@ import picocli.CommandLine.ParameterException;
             "",
             "Training uses AdamW, a linear warm-up then cosine decay of the learning rate, and global"
                     + " gradient-norm clipping. The seed fixes the initial weights and every batch: within one"
-                    + " process a run repeats exactly; across processes (one PyTorch thread, MKL_CBWR pinned by"
-                    + " the loupe script to the CPU's widest deterministic code branch) libtorch may still round a little differently after a while, and"
+                    + " process a run repeats exactly; across processes (one PyTorch thread, MKL_CBWR"
+                    + " pinned by the loupe script to the CPU's widest deterministic code branch) libtorch may"
+                    + " still round a little differently after a while, and"
                     + " the final losses agree to about 1e-4. --checkpoint-dir saves the whole state every"
                     + " --checkpoint-every steps and --resume continues from it as if never interrupted.",
             "",
