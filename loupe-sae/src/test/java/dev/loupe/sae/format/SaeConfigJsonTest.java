@@ -77,7 +77,8 @@ class SaeConfigJsonTest {
         assertThatThrownBy(() -> read("{\"d_in\": 8, \"d_sae\": 16, \"normalize_activations\": \"zscore\","
                 + " \"metadata\": {\"sae_lens_version\": \"6.0.0\"}}")).hasMessageContaining("normalize_activations \"zscore\"");
         assertThatThrownBy(() -> read("{\"d_in\": 8, \"d_sae\": 16, \"architecture\": \"topk\", \"k\": 17,"
-                + " \"metadata\": {\"sae_lens_version\": \"6.0.0\"}}")).hasMessageContaining("cfg.json").hasMessageContaining("k = 17");
+                + " \"metadata\": {\"sae_lens_version\": \"6.0.0\"}}"))
+                .hasMessageContaining("cfg.json").hasMessageContaining("k = 17");
         assertThatThrownBy(() -> read("{\"d_in\": 8, \"d_sae\": 16, \"architecture\": \"transcoder\", \"d_out\": 8,"
                 + " \"metadata\": {\"sae_lens_version\": \"6.0.0\"}}")).hasMessageContaining("apply_b_dec_to_input");
         assertThatThrownBy(() -> read("[1, 2]")).hasMessageContaining("expected a JSON object");
