@@ -30,6 +30,12 @@ import java.util.stream.Stream;
  * Scopes nest per thread: a scope opened inside another on the same thread closes with it, and a hook
  * added with {@link #add} goes to the calling thread's innermost open scope (or, outside any, stays
  * until a reset). TransformerLens has no threads; on one thread all of this is its semantics.
+ *
+ * <p><b>Splices.</b> A {@link Splice} replaces a hook point with a module that has hook points of its own,
+ * model-level ({@link #addSplice}, scoped like hooks) or for one run ({@link #hooksWith}). The hooks a run
+ * fires are then over a <i>view</i> of this registry (another {@code HookRegistry}, {@link #root()} this one):
+ * the model's points with each target replaced by its splice's points, which get indices after the model's.
+ * A view resolves names and filters like a registry but takes no hooks or scopes itself.
  */
 public final class HookRegistry {
     private final Map<String, HookPoint> points = new LinkedHashMap<>();

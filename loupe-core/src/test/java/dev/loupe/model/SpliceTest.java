@@ -83,6 +83,13 @@ class SpliceTest {
         }
     }
 
+    /** A copy of a run's array that outlives the run. */
+    private static NDArray keep(NDArray array) {
+        NDArray copy = array.duplicate();
+        copy.attach(manager);
+        return copy;
+    }
+
     private static NDArray doubledByHook() {
         return model.runWithHooks(tokens, HookSpec.forward(RESID, (x, p) -> Scalars.mul(x, 2f)));
     }
@@ -145,6 +152,23 @@ class SpliceTest {
         assertThatThrownBy(() -> model.runWithHooks(tokens, ForwardOptions.defaults(), List.of(),
                 List.of(new Copier("blocks.0.hook_resid_pre", "blocks.1.hook_resid_pre"))))
                 .isInstanceOf(LoupeException.class).hasMessageContaining("had not fired before it");
+    }
+
+    @Test
+    void backwardHooksAndCachedGradientsReachASplicesPoints() {
+        List<NDArray> viaHook = new ArrayList<>();
+        model.runWithHooks(tokens, ForwardOptions.defaults(),
+                List.of(HookSpec.backward(RESID + ".hook_out", (g, p) -> viaHook.add(keep(g)))), List.of(new Doubler(RESID)));
+        List<NDArray> plain = new ArrayList<>();
+        model.runWithHooks(tokens, ForwardOptions.defaults(), List.of(HookSpec.forward(RESID, (x, p) -> Scalars.mul(x, 2f)),
+                HookSpec.backward(RESID, (g, p) -> plain.add(keep(g)))));
+        assertThat(viaHook).hasSize(1);
+        assertClose("d loss / d hook_out", viaHook.get(0), plain.get(0), 1e-6);
+        try (ActivationCache cache = model.runWithCache(tokens, CacheOptions.matching(".*hook_in").withGradients(), List.of(),
+                List.of(new Doubler(RESID)))) {
+            // hook_out = 2·hook_in, so the gradient at hook_in is twice the one at hook_out.
+            assertClose("d loss / d hook_in", cache.get(RESID + ".hook_in_grad"), Scalars.mul(plain.get(0), 2f), 1e-6);
+        }
     }
 
     @Test

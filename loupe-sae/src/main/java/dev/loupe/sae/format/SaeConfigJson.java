@@ -1,11 +1,13 @@
 package dev.loupe.sae.format;
 
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.CheckpointException;
 import dev.loupe.LoupeException;
+import java.io.IOException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,8 +23,9 @@ import java.util.Set;
  *
  * <p>Writing gives {@code SAEConfig.to_dict}'s keys, values and order: {@code d_in, d_sae, dtype, device,
  * apply_b_dec_to_input, normalize_activations, reshape_activations, metadata}, then {@code k,
- * rescale_acts_by_decoder_norm} (topk) or {@code d_out} (transcoders), then {@code architecture}. Python's
- * {@code json.dump} puts a space after {@code ,} and {@code :}; Loupe's file has none (the same JSON).
+ * rescale_acts_by_decoder_norm} (topk) or {@code d_out} (transcoders), then {@code architecture} (SAELens's
+ * training runner writes trained SAEs through {@code save_inference_model}, in another key order; readers go by
+ * name), spaced as Python's {@code json.dump}: the same bytes as SAELens's file unless a value is a float.
  */
 public final class SaeConfigJson {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -92,11 +95,11 @@ public final class SaeConfigJson {
         return out;
     }
 
-    /** {@link #toJson} as the text of a file. */
+    /** {@link #toJson} as the text of a file, spaced and escaped as Python's {@code json.dump} writes it. */
     public static String toText(SaeConfig cfg) {
         try {
-            return JSON.writeValueAsString(toJson(cfg));
-        } catch (java.io.IOException e) {
+            return JSON.writer(new PythonJsonStyle()).with(JsonWriteFeature.ESCAPE_NON_ASCII).writeValueAsString(toJson(cfg));
+        } catch (IOException e) {
             throw new LoupeException("Cannot write an SAE config as JSON: " + e.getMessage(), e);
         }
     }

@@ -62,6 +62,8 @@ class SaeFilesRoundTripTest {
                             .isEqualTo(t.getValue().toFloatArray());
                 }
             }
+            assertThat(Files.readString(out.resolve(SaeFiles.CFG))).as(name + " cfg.json bytes")
+                    .isEqualTo(Files.readString(dir.resolve(SaeFiles.CFG)));
             // SAELens's safetensors are float32 with names sorted: Loupe's writer gives the same bytes.
             assertThat(Files.readAllBytes(out.resolve(SaeFiles.WEIGHTS))).as(name + " sae_weights.safetensors bytes")
                     .isEqualTo(Files.readAllBytes(dir.resolve(SaeFiles.WEIGHTS)));
