@@ -95,7 +95,8 @@ public final class SaeFiles {
         NDArray scaling = tensors.get("scaling_factor");
         if (scaling != null) {
             NDArray asFloat = scaling.toType(DataType.FLOAT32, false);
-            if (!asFloat.sub(1f).abs().lte(asFloat.abs().mul(1e-5f).add(1e-8f)).all().getBoolean()) {
+            // torch.allclose(scaling_factor, ones): |a − 1| ≤ 1e-8 + 1e-5·1.
+            if (!asFloat.sub(1f).abs().lte(1e-8f + 1e-5f).all().getBoolean()) {
                 throw new CheckpointException(where + ": scaling_factor is not all ones; SAELens 6 cannot load such an"
                         + " SAE either (fold the factor into W_dec first)");
             }
