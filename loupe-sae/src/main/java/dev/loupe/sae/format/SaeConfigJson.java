@@ -164,6 +164,9 @@ public final class SaeConfigJson {
         if (!cfg.has("device")) {
             cfg.put("device", "cpu");
         }
+        if ("topk".equals(cfg.path("architecture").asText()) && k != null && !k.isNull()) {
+            cfg.set("k", k); // SAELens takes a topk SAE's k from activation_fn_kwargs whatever the activation_fn says
+        }
         ObjectNode metadata = JsonNodeFactory.instance.objectNode();
         for (Iterator<Map.Entry<String, JsonNode>> it = cfg.fields(); it.hasNext();) {
             Map.Entry<String, JsonNode> field = it.next();

@@ -12,8 +12,12 @@ import dev.loupe.CheckpointException;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.testing.SaeFixtures;
 import dev.loupe.testing.Fixtures;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,6 +70,29 @@ class GemmaScopeTest {
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("f.npz").hasMessageContaining("layer_N");
         assertThatThrownBy(() -> GemmaScope.config("google/other-scope-res", "layer_1/width_16k", "f.npz"))
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("model size");
+    }
+
+    @Test
+    void lowerCaseWeightKeysAreRenamed(@TempDir Path dir) throws IOException {
+        Path npz = dir.resolve("params.npz");
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(npz))) {
+            String[][] entries = {{"w_enc", "2, 3"}, {"w_dec", "3, 2"}, {"b_enc", "3,"}, {"b_dec", "2,"}, {"threshold", "3,"}};
+            for (String[] entry : entries) {
+                int n = entry[1].equals("2,") ? 2 : entry[1].equals("3,") ? 3 : 6;
+                zip.putNextEntry(new ZipEntry(entry[0] + ".npy"));
+                zip.write(NpyReaderTest.npy("<f4", false, entry[1], NpyReaderTest.floats(new float[n])));
+                zip.closeEntry();
+            }
+        }
+        ObjectNode overrides = JsonNodeFactory.instance.objectNode();
+        overrides.put("d_in", 2);
+        overrides.put("d_sae", 3);
+        try (NDManager manager = NDManager.newBaseManager();
+             Sae sae = Sae.fromGemmaScope(npz, "google/gemma-scope-2b-pt-mlp", "layer_5/width_4k/canonical", overrides,
+                     manager)) {
+            assertThat(sae.tensors().keySet()).containsExactly("W_enc", "W_dec", "b_enc", "b_dec", "threshold");
+            assertThat(sae.hookName()).isEqualTo("blocks.5.hook_mlp_out");
+        }
     }
 
     @Test

@@ -51,6 +51,8 @@ class SaeConfigJsonTest {
         assertThat(plain.metadata().get("sae_lens_version").asText()).isEqualTo(SaeConfig.SAE_LENS_VERSION);
         assertThat(read("{\"d_in\": 8, \"d_sae\": 16, \"normalize_activations\": false}").normalizeActivations())
                 .isEqualTo(ActivationNormalization.NONE);
+        assertThat(read("{\"d_in\": 8, \"d_sae\": 16, \"architecture\": \"topk\", \"k\": 3,"
+                + " \"activation_fn_kwargs\": {\"k\": 5}}").k()).as("k from activation_fn_kwargs").isEqualTo(5);
     }
 
     @Test
