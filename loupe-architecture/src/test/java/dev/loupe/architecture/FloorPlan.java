@@ -40,6 +40,10 @@ final class FloorPlan {
             // loupe-lens
             floor("lenses and their data", "dev.loupe.lens", "dev.loupe.lens.data"),
             floor("lens training and evaluation", "dev.loupe.lens.train", "dev.loupe.lens.eval"),
+            // loupe-sae
+            floor("SAE file formats", "dev.loupe.sae.format"),
+            floor("sparse autoencoders and transcoders", "dev.loupe.sae"),
+            floor("splicing SAEs into a model", "dev.loupe.sae.splice"),
             // loupe-viz
             floor("views", "dev.loupe.viz"),
             // loupe-cli

@@ -1,5 +1,6 @@
 package dev.loupe.hook;
 
+import ai.djl.ndarray.NDArray;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -20,7 +21,7 @@ import java.util.Map;
 public final class AttachedHooks {
     private static final Hook[] NO_HOOKS = {};
     private static final BackwardHook[] NO_BACKWARD_HOOKS = {};
-    private static final ThreadLocal<AttachedHooks> BOUND = new ThreadLocal<>();
+    private static final ThreadLocal<Binding> BOUND = new ThreadLocal<>();
 
     private final HookRegistry registry;
     private final Hook[][] forward; // by HookPoint.index()
@@ -32,7 +33,7 @@ public final class AttachedHooks {
         this.backward = backward;
     }
 
-    /** No hook on any point of {@code registry}. */
+    /** No hook on any point of {@code registry} (a model's, or a spliced view of one). */
     static AttachedHooks none(HookRegistry registry, int points) {
         Hook[][] forward = new Hook[points][];
         BackwardHook[][] backward = new BackwardHook[points][];
@@ -48,12 +49,18 @@ public final class AttachedHooks {
 
     /** The forward hooks of {@code point}, in order (an empty array when none; do not change it). */
     Hook[] forward(HookPoint point) {
-        return point.registry() == registry ? forward[point.index()] : NO_HOOKS;
+        return owns(point) ? forward[point.index()] : NO_HOOKS;
     }
 
     /** The backward hooks of {@code point}, in order (an empty array when none; do not change it). */
     BackwardHook[] backward(HookPoint point) {
-        return point.registry() == registry ? backward[point.index()] : NO_BACKWARD_HOOKS;
+        return owns(point) ? backward[point.index()] : NO_BACKWARD_HOOKS;
+    }
+
+    /** Whether {@code point} is one of the model's points or one of this view's splices' points. */
+    private boolean owns(HookPoint point) {
+        HookRegistry owner = point.registry();
+        return owner == registry || owner == registry.root();
     }
 
     /** Whether {@code point} has a forward hook in this set. */
@@ -77,24 +84,44 @@ public final class AttachedHooks {
      * the set bound before it.
      */
     public Binding bind() {
-        AttachedHooks previous = BOUND.get();
-        BOUND.set(this);
-        return new Binding(previous);
+        Binding binding = new Binding(this, BOUND.get());
+        BOUND.set(binding);
+        return binding;
     }
 
     /** The hooks the points of {@code registry} fire on the calling thread now. */
     static AttachedHooks current(HookRegistry registry) {
-        AttachedHooks bound = BOUND.get();
-        return bound != null && bound.registry == registry ? bound : registry.hooks();
+        Binding bound = BOUND.get();
+        return bound != null && bound.hooks.registry.root() == registry.root() ? bound.hooks : registry.hooks();
     }
 
-    /** Undoes one {@link #bind()}. */
+    /** Keeps {@code activation} as what {@code point} gave in the run bound to this thread (for splices that read it). */
+    static void record(HookPoint point, NDArray activation) {
+        Binding bound = BOUND.get();
+        if (bound != null && bound.hooks.registry.root() == point.registry().root()) {
+            bound.recorded.put(point, activation);
+        }
+    }
+
+    /** What {@code point} gave in the run bound to this thread ({@link #record}), or null. */
+    static NDArray recorded(HookPoint point) {
+        Binding bound = BOUND.get();
+        return bound == null ? null : bound.recorded.get(point);
+    }
+
+    /**
+     * Undoes one {@link #bind()}. While it is bound it also keeps, for the splices of its run, the
+     * activations of the points they read.
+     */
     public static final class Binding implements AutoCloseable {
-        private final AttachedHooks previous;
+        private final AttachedHooks hooks;
+        private final Binding previous;
+        private final Map<HookPoint, NDArray> recorded = new HashMap<>();
         private final Thread thread = Thread.currentThread();
         private boolean closed;
 
-        private Binding(AttachedHooks previous) {
+        private Binding(AttachedHooks hooks, Binding previous) {
+            this.hooks = hooks;
             this.previous = previous;
         }
 
@@ -107,6 +134,7 @@ public final class AttachedHooks {
                 throw new IllegalStateException("A hook binding must be closed on the thread that made it");
             }
             closed = true;
+            recorded.clear();
             if (previous == null) {
                 BOUND.remove();
             } else {
@@ -133,7 +161,7 @@ public final class AttachedHooks {
         /** Attaches {@code spec}'s hook to {@code points} (already resolved, all of this builder's registry). */
         public Builder add(HookSpec spec, List<HookPoint> points) {
             for (HookPoint point : points) {
-                if (point.registry() != from.registry) {
+                if (!from.owns(point)) {
                     throw new IllegalArgumentException("Hook point " + point.name() + " belongs to another model");
                 }
                 int index = point.index();

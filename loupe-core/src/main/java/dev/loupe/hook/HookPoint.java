@@ -33,9 +33,18 @@ public final class HookPoint {
         return layer;
     }
 
-    /** Whether any forward hook is attached (for the run going on in this thread, else at model level). */
+    /**
+     * Whether firing this point can do anything: a forward hook is attached, a splice replaces it or reads
+     * it (for the run going on in this thread, else at model level). Components skip work for a point
+     * without hooks.
+     */
     public boolean hasHooks() {
-        return registry != null && AttachedHooks.current(registry).forward(this).length > 0;
+        if (registry == null) {
+            return false;
+        }
+        AttachedHooks attached = AttachedHooks.current(registry);
+        HookRegistry view = attached.registry();
+        return attached.forward(this).length > 0 || view.splicedAt(this) != null || view.isRead(this);
     }
 
     /** Whether any backward hook is attached (for the run going on in this thread, else at model level). */
@@ -52,14 +61,24 @@ public final class HookPoint {
         if (registry == null) {
             return activation;
         }
-        Hook[] hooks = AttachedHooks.current(registry).forward(this);
+        AttachedHooks attached = AttachedHooks.current(registry);
+        HookRegistry view = attached.registry();
+        HookRegistry.Spliced spliced = view.splicedAt(this);
         NDArray current = activation;
-        for (Hook hook : hooks) {
-            NDArray result = hook.apply(current, this);
-            if (result != null && result != current) {
-                check(current, result);
-                current = result;
+        if (spliced != null) {
+            current = spliced.forward(activation); // the point is replaced: its module fires its own points
+            check(activation, current);
+        } else {
+            for (Hook hook : attached.forward(this)) {
+                NDArray result = hook.apply(current, this);
+                if (result != null && result != current) {
+                    check(current, result);
+                    current = result;
+                }
             }
+        }
+        if (view.isRead(this)) {
+            AttachedHooks.record(this, current);
         }
         return current;
     }
@@ -98,6 +117,9 @@ public final class HookPoint {
     }
 
     private void check(NDArray activation, NDArray result) {
+        if (result == null) {
+            throw new LoupeException("The splice at " + name + " returned null; it must return the activation to continue with");
+        }
         if (!activation.getShape().equals(result.getShape())) {
             throw new LoupeException("Hook on " + name + " returned a tensor of shape " + result.getShape()
                     + " but the activation has shape " + activation.getShape()

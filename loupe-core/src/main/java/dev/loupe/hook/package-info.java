@@ -7,7 +7,9 @@
  * {@link dev.loupe.hook.AttachedHooks} (an immutable set of hooks: the model's, plus a run's own,
  * bound to the run's thread while it computes, so that runs on several threads never see each
  * other's hooks) and {@link dev.loupe.hook.ActName} ({@code utils.get_act_name}'s shorthand,
- * {@code ("pattern", 3)}).
+ * {@code ("pattern", 3)}). A {@link dev.loupe.hook.Splice} is a module that replaces a hook point for a
+ * run or a scope and brings hook points of its own (a spliced view of the registry holds them), as
+ * SAELens splices a sparse autoencoder in; what such a module computes lives in the modules above core.
  *
  * <p>Floor "hooks, text, file formats": it may use {@code dev.loupe}, the numeric helpers,
  * {@code dev.loupe.linalg}, {@code dev.loupe.config} and {@code dev.loupe.run}, not the tokenizer

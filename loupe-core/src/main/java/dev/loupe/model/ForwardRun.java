@@ -15,6 +15,7 @@ import dev.loupe.hook.AttachedHooks;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
+import dev.loupe.hook.Splice;
 import dev.loupe.numeric.Autograd;
 import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.ModelOutput;
@@ -67,11 +68,18 @@ final class ForwardRun {
      *     this run), rather than living in a manager of its own under it
      */
     static Result run(Network network, CacheModel model, NDArray input, ForwardOptions options, List<HookSpec> hooks,
-            CacheOptions cacheOptions, boolean cacheOwnsInput) {
+            List<Splice> splices, CacheOptions cacheOptions, boolean cacheOwnsInput) {
         TransformerConfig cfg = network.config();
-        HookRegistry registry = network.registry();
         Function<String, String> whyNotFiring = name -> network.whyNotFiring(name, cfg);
-        AttachedHooks.Builder own = registry.hooks().toBuilder();
+        AttachedHooks start = network.registry().hooksWith(splices);
+        HookRegistry registry = start.registry(); // the model's points, or a view with the splices' points
+        for (Splice splice : registry.splices()) {
+            String why = whyNotFiring.apply(splice.target());
+            if (why != null) {
+                throw new LoupeException("Cannot splice a module in at " + splice.target() + ": " + why);
+            }
+        }
+        AttachedHooks.Builder own = start.toBuilder();
         for (HookSpec spec : hooks) {
             own.add(spec, registry.resolve(spec, whyNotFiring));
         }

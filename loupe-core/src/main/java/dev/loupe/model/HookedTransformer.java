@@ -12,6 +12,7 @@ import dev.loupe.config.WeightDtype;
 import dev.loupe.hook.HookPoint;
 import dev.loupe.hook.HookRegistry;
 import dev.loupe.hook.HookSpec;
+import dev.loupe.hook.Splice;
 import dev.loupe.hub.ModelResolver;
 import dev.loupe.load.LoadedModel;
 import dev.loupe.load.ModelLoader;
@@ -302,6 +303,27 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
     }
 
     /**
+     * Splices modules in place of hook points until the returned scope closes ({@link Splice}: each
+     * replaces its target's activation with its output and brings hook points of its own). Scopes nest
+     * with {@link #hooks} scopes; splices apply to the runs that start while the scope is open, on any
+     * thread, and hooks added inside the scope may name the splices' points.
+     *
+     * @throws LoupeException if a target is unknown, already spliced, or has a model-level hook
+     */
+    public HookScope splices(List<? extends Splice> splices) {
+        checkOpen();
+        HookRegistry registry = network.registry();
+        HookRegistry.Scope scope = registry.openScope();
+        try {
+            splices.forEach(registry::addSplice);
+        } catch (RuntimeException e) {
+            scope.close();
+            throw e;
+        }
+        return new HookScope(scope);
+    }
+
+    /**
      * Attaches a hook until {@link #resetHooks()} (inside a scope opened on this thread: until the scope
      * closes), for the runs that start afterwards.
      */
@@ -337,7 +359,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** A forward pass with options; see {@link ForwardOptions}. */
     public ModelOutput forward(NDArray input, ForwardOptions options) {
-        return run(input, options, List.of(), null, false).output();
+        return run(input, options, List.of(), List.of(), null, false).output();
     }
 
     /** The mean next-token loss of tokens [batch, pos]. */
@@ -355,7 +377,16 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * gradient of {@code options.metric()} (the mean loss by default).
      */
     public ModelOutput runWithHooks(NDArray input, ForwardOptions options, List<HookSpec> hooks) {
-        return run(input, options, hooks, null, false).output();
+        return run(input, options, hooks, List.of(), null, false).output();
+    }
+
+    /**
+     * A forward pass with {@code splices} in place of their targets and {@code hooks} attached, both for
+     * this run only; the hooks may name the splices' own points ({@link Splice}).
+     */
+    public ModelOutput runWithHooks(NDArray input, ForwardOptions options, List<HookSpec> hooks,
+            List<? extends Splice> splices) {
+        return run(input, options, hooks, List.copyOf(splices), null, false).output();
     }
 
     /** Every activation of a forward pass on tokens [batch, pos], and its logits. */
@@ -370,15 +401,24 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     /** As {@link #runWithCache(NDArray, CacheOptions)} with extra hooks for this run. */
     public ActivationCache runWithCache(NDArray input, CacheOptions options, List<HookSpec> hooks) {
-        return run(input, options.forward(), hooks, options, false).cache();
+        return run(input, options.forward(), hooks, List.of(), options, false).cache();
+    }
+
+    /**
+     * As {@link #runWithCache(NDArray, CacheOptions, List)} with {@code splices} in place of their targets
+     * for this run: the cache holds the splices' own points, not the points they replace.
+     */
+    public ActivationCache runWithCache(NDArray input, CacheOptions options, List<HookSpec> hooks,
+            List<? extends Splice> splices) {
+        return run(input, options.forward(), hooks, List.copyOf(splices), options, false).cache();
     }
 
     /** One run, on the model as it is now (see {@link ForwardRun}). */
-    private ForwardRun.Result run(NDArray input, ForwardOptions options, List<HookSpec> hooks, CacheOptions cache,
-            boolean cacheOwnsInput) {
+    private ForwardRun.Result run(NDArray input, ForwardOptions options, List<HookSpec> hooks, List<Splice> splices,
+            CacheOptions cache, boolean cacheOwnsInput) {
         checkOpen();
         try {
-            return ForwardRun.run(network, this, input, options, hooks, cache, cacheOwnsInput);
+            return ForwardRun.run(network, this, input, options, hooks, splices, cache, cacheOwnsInput);
         } catch (RuntimeException e) {
             if (closed) {
                 throw new LoupeException(CLOSED + " while this run was going on", e);
@@ -474,7 +514,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
             if (batch.isPadded() && forward.attentionMask() == null) {
                 forward = forward.toBuilder().attentionMask(batch.maskArray(owner)).build();
             }
-            return run(batch.idsArray(owner), forward, List.of(), options, true).cache();
+            return run(batch.idsArray(owner), forward, List.of(), List.of(), options, true).cache();
         } catch (RuntimeException e) {
             owner.close();
             throw e;
