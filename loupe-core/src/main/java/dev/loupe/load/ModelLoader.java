@@ -76,11 +76,26 @@ public final class ModelLoader {
             Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
             refuseUnread(dir, adapter, cfg, source);
             Tokenizer tokenizer = Tokenizer.existsIn(dir) ? Tokenizer.fromModelDir(dir) : null;
-            return new LoadedModel(cfg, stateDict, weights, tokenizer);
+            return new LoadedModel(cfg, stateDict, weights, tokenizer, float32Note(source));
         } catch (RuntimeException e) {
             weights.close();
             throw e;
         }
+    }
+
+    /**
+     * The one line that says which tensors stay float32 in a float16 load, with the first value of each
+     * that float16 cannot hold; empty when there are none.
+     */
+    static List<String> float32Note(WeightSource source) {
+        Map<String, Float> kept = source.keptInFloat32();
+        if (kept.isEmpty()) {
+            return List.of();
+        }
+        List<String> named = kept.entrySet().stream().limit(NAMED).map(e -> e.getKey() + " (" + e.getValue() + ")").toList();
+        return List.of("kept " + kept.size() + " of " + source.names().size() + " tensors in float32, as float16 cannot"
+                + " hold their values (it would make them infinite or 0): " + String.join(", ", named)
+                + (kept.size() > NAMED ? " and " + (kept.size() - NAMED) + " more" : ""));
     }
 
     /**

@@ -73,6 +73,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
     private final Network network;
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
+    private volatile List<String> loadWarnings = List.of();
 
     /**
      * Builds a model from TransformerLens-named parameters.
@@ -175,11 +176,22 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
             if (loaded.tokenizer() != null) {
                 model.setTokenizer(loaded.tokenizer());
             }
+            model.loadWarnings = loaded.warnings();
             return model;
         } catch (RuntimeException e) {
             loaded.close();
             throw e;
         }
+    }
+
+    /**
+     * What loading this model did that its user should be told, one line each; empty for a model not
+     * loaded from a folder, and usually for one that was. Today: a {@link WeightDtype#FLOAT16} load that
+     * kept tensors in float32 because float16 cannot hold their values (one line naming them). The
+     * CLI prints these on stderr.
+     */
+    public List<String> loadWarnings() {
+        return loadWarnings;
     }
 
     /** The model's config, with its current hook flags. */

@@ -1,5 +1,7 @@
 package dev.loupe.numeric;
 
+import java.nio.ShortBuffer;
+
 /**
  * Exact widening of 16-bit floats to {@code float}, and the checked narrowing of a {@code float} to
  * float16 that a checkpoint reader does element by element. {@code Float.float16ToFloat} only exists
@@ -98,5 +100,19 @@ public final class HalfFloats {
             return DOES_NOT_FIT;
         }
         return half;
+    }
+
+    /**
+     * Puts {@code value} narrowed by {@link #toHalfChecked} into {@code target}.
+     *
+     * @param what the tensor, for the exception's message
+     * @throws Float16RangeException if float16 cannot hold the value
+     */
+    public static void putHalf(ShortBuffer target, float value, String what) {
+        int half = toHalfChecked(value);
+        if (half == DOES_NOT_FIT) {
+            throw new Float16RangeException(value, what);
+        }
+        target.put((short) half);
     }
 }
