@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -42,6 +43,9 @@ public final class WeightSource implements AutoCloseable {
 
         /** Whether the tensor holds floating-point numbers. */
         boolean floating(String name);
+
+        /** The tensor's element count, from the header. */
+        long numel(String name);
 
         NDArray load(String name, NDManager manager);
 
@@ -107,6 +111,7 @@ public final class WeightSource implements AutoCloseable {
                     String dtype = dtype(name);
                     return dtype.startsWith("F") || dtype.equals("BF16");
                 }
+                public long numel(String name) { return f.info(name).numel(); }
                 public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
                 public NDArray loadHalf(String name, NDManager manager) { return f.loadHalf(name, manager); }
                 public void close() { f.close(); }
@@ -122,6 +127,7 @@ public final class WeightSource implements AutoCloseable {
                 String dtype = dtype(name);
                 return dtype.startsWith("float") || dtype.equals("bfloat16");
             }
+            public long numel(String name) { return Arrays.stream(f.shape(name)).reduce(1, Math::multiplyExact); }
             public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
             public NDArray loadHalf(String name, NDManager manager) { return f.loadHalf(name, manager); }
             public void close() { f.close(); }
@@ -234,9 +240,9 @@ public final class WeightSource implements AutoCloseable {
 
     /**
      * The tensors loaded so far that are kept in float32 although the weights are to be kept in float16,
-     * each with the first value that float16 cannot hold (see {@link dev.loupe.numeric.HalfFloats}): a
-     * finite value that would become infinite (magnitude 65520 or more) or a nonzero one that would
-     * become 0 (magnitude 2<sup>-25</sup> or less). Empty for float32 weights.
+     * each with the value that made it so ({@link dev.loupe.numeric.Float16Narrowing}): a finite value
+     * that would become infinite (magnitude 65520 or more), or a nonzero one that would become 0 in a
+     * tensor whose values are all below float16's normal range. Empty for float32 weights.
      *
      * @return checkpoint name to value, in load order
      */
@@ -244,6 +250,20 @@ public final class WeightSource implements AutoCloseable {
         synchronized (keptInFloat32) {
             return Collections.unmodifiableMap(new LinkedHashMap<>(keptInFloat32));
         }
+    }
+
+    /**
+     * How many floating-point numbers the checkpoint holds, from its headers alone (no weight is read):
+     * what its parameters take in memory is this times 4 bytes in float32, or 2 in float16.
+     */
+    public long floatingElements() {
+        long elements = 0;
+        for (Map.Entry<String, TensorFile> entry : fileOfTensor.entrySet()) {
+            if (entry.getValue().floating(entry.getKey())) {
+                elements += entry.getValue().numel(entry.getKey());
+            }
+        }
+        return elements;
     }
 
     /** Every tensor name of the checkpoint, as stored (with its prefix), in file order. */

@@ -200,7 +200,14 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
         return network.config();
     }
 
-    /** Parameters by TransformerLens name (read-only view; do not change the tensors in place). */
+    /**
+     * Parameters by TransformerLens name (read-only view; do not change the tensors in place). Where
+     * the checkpoint ties the unembedding to the embedding and the weights are unprocessed,
+     * {@code unembed.W_U} is a transposed view of {@code embed.W_E} (one stored copy); reading such a
+     * strided view's bytes ({@code toFloatArray}) makes DJL gather a copy into the weights' manager,
+     * kept until the model is closed, so read it through a view in your own manager
+     * ({@code get(manager, new NDIndex())}) or a copy ({@link #W_U(NDManager)}).
+     */
     public Map<String, NDArray> stateDict() {
         checkOpen();
         return stateDict;

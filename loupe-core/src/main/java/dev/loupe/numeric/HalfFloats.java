@@ -1,19 +1,12 @@
 package dev.loupe.numeric;
 
-import java.nio.ShortBuffer;
-
 /**
  * Exact widening of 16-bit floats to {@code float}, and the checked narrowing of a {@code float} to
  * float16 that a checkpoint reader does element by element. {@code Float.float16ToFloat} only exists
  * from Java 20, and DJL cannot be used for it: bfloat16 aborts the JVM and float16 would leave the
  * tensor in a dtype that the CPU computes with about 170 times slower than float32.
  *
- * <p><b>What float16 cannot hold</b> ({@link #toHalfChecked}): a finite value that rounds to
- * infinity (magnitude 65520 or more: 65504, the largest float16, takes everything below), and a
- * nonzero value that rounds to zero (magnitude 2<sup>-25</sup> or less). Everything else is kept:
- * values in float16's subnormal range (below 2<sup>-14</sup> ≈ 6.1e-5) keep fewer significant bits
- * but stay nonzero, and infinities and NaNs are carried as they are. A bfloat16 value inside the
- * normal range of float16 is exact in float16 (8 significant bits fit in 11).
+ * <p>What float16 cannot hold is decided by {@link Float16Narrowing}, which narrows whole tensors.
  */
 public final class HalfFloats {
     private HalfFloats() {}
@@ -52,9 +45,6 @@ public final class HalfFloats {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
 
-    /** What {@link #toHalfChecked} returns for a value float16 cannot hold. */
-    public static final int DOES_NOT_FIT = -1;
-
     /**
      * Narrows a float to IEEE 754 binary16, rounding to nearest even as libtorch's
      * {@code tensor.to(torch.float16)} does on the CPU (the FP16 library's branch-free algorithm), so a
@@ -80,39 +70,5 @@ public final class HalfFloats {
         base = Float.intBitsToFloat((bias >>> 1) + 0x0780_0000) + base;
         int bits = Float.floatToRawIntBits(base);
         return sign | (((bits >>> 13) & 0x7c00) + (bits & 0x0fff));
-    }
-
-    /**
-     * Narrows a float to binary16 as {@link #floatToHalf}, unless float16 cannot hold it (see the
-     * class description): a finite value that would become infinite, or a nonzero one that would
-     * become zero.
-     *
-     * @param value any float
-     * @return the binary16 bit pattern in the low 16 bits, or {@link #DOES_NOT_FIT}
-     */
-    public static int toHalfChecked(float value) {
-        int half = floatToHalf(value);
-        int magnitude = half & 0x7fff;
-        if (magnitude == 0x7c00 && !Float.isInfinite(value)) {
-            return DOES_NOT_FIT;
-        }
-        if (magnitude == 0 && value != 0f) {
-            return DOES_NOT_FIT;
-        }
-        return half;
-    }
-
-    /**
-     * Puts {@code value} narrowed by {@link #toHalfChecked} into {@code target}.
-     *
-     * @param what the tensor, for the exception's message
-     * @throws Float16RangeException if float16 cannot hold the value
-     */
-    public static void putHalf(ShortBuffer target, float value, String what) {
-        int half = toHalfChecked(value);
-        if (half == DOES_NOT_FIT) {
-            throw new Float16RangeException(value, what);
-        }
-        target.put((short) half);
     }
 }

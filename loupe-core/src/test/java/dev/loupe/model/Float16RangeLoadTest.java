@@ -35,7 +35,12 @@ class Float16RangeLoadTest {
         Path folder = copyOf(Fixtures.model("extra/gpt2_bf16"));
         // Position 100 is past the 16 tokens of the input, so 70000 there is held but never used.
         plant(folder.resolve("model.safetensors"), "transformer.wpe.weight", 100 * 32 + 5, 70000f);
+        // A flush to 0 among values of ordinary size costs no more than float16's rounding: narrowed.
         plant(folder.resolve("model.safetensors"), "transformer.wte.weight", 500 * 32 + 3, 1e-30f);
+        // A tensor of values all below float16's normal range, one of which would become 0: kept.
+        for (int i = 0; i < 32; i++) {
+            plant(folder.resolve("model.safetensors"), "transformer.ln_f.bias", i, i == 0 ? 1e-30f : 1e-6f);
+        }
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray tokens = Fixtures.readAll(Fixtures.model("extra/gpt2_bf16").resolve("reference.safetensors"), manager)
                     .get("input_ids");
@@ -44,10 +49,11 @@ class Float16RangeLoadTest {
                      HookedTransformer full = HookedTransformer.fromPretrained(folder, processing, WeightDtype.FLOAT32)) {
                     assertThat(half.loadWarnings()).singleElement().asString()
                             .contains("kept 2 of 28 tensors in float32")
-                            .contains("transformer.wpe.weight (69632.0)", "transformer.wte.weight (9.984021E-31)");
+                            .contains("transformer.wpe.weight (69632.0)", "transformer.ln_f.bias (9.984021E-31)")
+                            .doesNotContain("wte");
                     assertThat(full.loadWarnings()).isEmpty();
                     assertThat(half.stateDict().get("pos_embed.W_pos").getDataType()).isEqualTo(DataType.FLOAT32);
-                    assertThat(half.stateDict().get("embed.W_E").getDataType()).isEqualTo(DataType.FLOAT32);
+                    assertThat(half.stateDict().get("embed.W_E").getDataType()).isEqualTo(DataType.FLOAT16);
                     assertThat(half.stateDict().get("blocks.0.attn.W_Q").getDataType()).isEqualTo(DataType.FLOAT16);
                     NDArray halfLogits = half.forward(tokens);
                     assertThat(halfLogits.isInfinite().any().getBoolean()).isFalse();

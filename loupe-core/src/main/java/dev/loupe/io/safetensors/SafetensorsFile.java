@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.CheckpointException;
 import dev.loupe.ClosestNames;
 import dev.loupe.numeric.FilledArrays;
+import dev.loupe.numeric.Float16Narrowing;
 import dev.loupe.numeric.Float16RangeException;
 import dev.loupe.numeric.HalfFloats;
 import java.io.IOException;
@@ -212,8 +213,8 @@ public final class SafetensorsFile implements AutoCloseable {
      * it is (aliasing the file's copy-on-write mapping where possible); BF16, F32 and F64 are narrowed
      * in Java, a chunk of the file at a time, straight into the new array's memory (F64 through float,
      * as {@link #load} and then libtorch's conversion would), so no float32 copy of the tensor is ever
-     * made. Every value is checked on the way: a value float16 cannot hold ({@link HalfFloats}: one that
-     * would become infinite or zero) stops the load with {@link Float16RangeException}, and the caller
+     * made. Every value is checked on the way: a tensor float16 cannot hold ({@link Float16Narrowing}: a
+     * value that would become infinite, or zero among values all too small for float16) stops the load with {@link Float16RangeException}, and the caller
      * then keeps that tensor in float32 with {@link #load}.
      *
      * @param name a tensor name
@@ -367,29 +368,31 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Narrows a BF16, F32 or F64 tensor to float16, checking every value, a chunk at a time. */
     private void narrow(TensorInfo info, SafetensorsDtype dtype, ShortBuffer out, String what) throws IOException {
+        Float16Narrowing narrowing = new Float16Narrowing(what);
         forEachChunk(info, chunk -> {
             switch (dtype) {
                 case BF16 -> {
                     ShortBuffer in = chunk.asShortBuffer();
                     while (in.hasRemaining()) {
-                        HalfFloats.putHalf(out, HalfFloats.bfloat16ToFloat(in.get()), what);
+                        out.put(narrowing.narrow(HalfFloats.bfloat16ToFloat(in.get())));
                     }
                 }
                 case F32 -> {
                     FloatBuffer in = chunk.asFloatBuffer();
                     while (in.hasRemaining()) {
-                        HalfFloats.putHalf(out, in.get(), what);
+                        out.put(narrowing.narrow(in.get()));
                     }
                 }
                 case F64 -> {
                     DoubleBuffer in = chunk.asDoubleBuffer();
                     while (in.hasRemaining()) {
-                        HalfFloats.putHalf(out, (float) in.get(), what);
+                        out.put(narrowing.narrow((float) in.get()));
                     }
                 }
                 default -> throw new IllegalStateException("no narrowing for " + dtype);
             }
         });
+        narrowing.finish();
     }
 
     /** Tells whether loads alias a copy-on-write mapping (true) or copy the bytes (false). */

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.CheckpointException;
 import dev.loupe.ClosestNames;
 import dev.loupe.numeric.FilledArrays;
+import dev.loupe.numeric.Float16Narrowing;
 import dev.loupe.numeric.Float16RangeException;
 import dev.loupe.numeric.HalfFloats;
 import java.io.EOFException;
@@ -428,8 +429,9 @@ public final class TorchCheckpoint implements AutoCloseable {
     /**
      * Loads a floating-point tensor as FLOAT16, for a model that keeps its weights so: float16 as it
      * is, float32, bfloat16 and float64 narrowed in Java while being copied (a chunk of the storage at
-     * a time, straight into the new array's memory), checking every value. A value float16 cannot hold
-     * ({@link HalfFloats}: one that would become infinite or zero) stops the load with
+     * a time, straight into the new array's memory), checking every value. A tensor float16 cannot hold
+     * ({@link Float16Narrowing}: a value that would become infinite, or zero among values all too small
+     * for float16) stops the load with
      * {@link Float16RangeException}, and the caller then keeps that tensor in float32 with {@link #load}.
      *
      * @param name a tensor name
@@ -473,8 +475,8 @@ public final class TorchCheckpoint implements AutoCloseable {
                     + Math.max(loadedBytes, windowBytes) + " bytes; Loupe loads tensors of at most 2 GiB each."
                     + " Split the tensor, or save a contiguous copy (tensor.contiguous()), before saving.");
         }
-        String what = path + ": tensor '" + name + "'";
-        ElementCopy copy = half ? (source, at, target) -> copyHalf(type, source, at, target, what)
+        Float16Narrowing narrowing = half ? new Float16Narrowing(path + ": tensor '" + name + "'") : null;
+        ElementCopy copy = half ? (source, at, target) -> copyHalf(type, source, at, target, narrowing)
                 : (source, at, target) -> copyElement(type, source, at, target);
         // Bytes that need no conversion are copied a chunk at a time instead of element by element.
         boolean asIs = half ? type == StorageType.HALF : type.copiedAsIs() && type != StorageType.BOOL;
@@ -482,10 +484,16 @@ public final class TorchCheckpoint implements AutoCloseable {
         try {
             if (tensor.contiguous()) {
                 return FilledArrays.create(manager, shape, loadedAs, (int) loadedBytes,
-                        target -> readRun(tensor, entry, target, copy, asIs));
+                        target -> {
+                            readRun(tensor, entry, target, copy, asIs);
+                            finish(narrowing);
+                        });
             }
             return FilledArrays.create(manager, shape, loadedAs, (int) loadedBytes,
-                    target -> gather(tensor, entry, target, copy));
+                    target -> {
+                        gather(tensor, entry, target, copy);
+                        finish(narrowing);
+                    });
         } catch (ZipException | EOFException e) {
             throw new CheckpointException(path + ": could not read tensor '" + name + "': the storage entry "
                     + entry.getName() + " is truncated or corrupt (" + e.getMessage() + "). Re-download the file or"
@@ -566,7 +574,8 @@ public final class TorchCheckpoint implements AutoCloseable {
      * Copies one element of a floating-point storage to a float16 {@code target}: float16 as it is,
      * the others narrowed with every value checked.
      */
-    private static void copyHalf(StorageType type, ByteBuffer source, int at, ByteBuffer target, String what) {
+    private static void copyHalf(StorageType type, ByteBuffer source, int at, ByteBuffer target,
+            Float16Narrowing narrowing) {
         float value = switch (type) {
             case HALF -> {
                 target.putShort(source.getShort(at));
@@ -578,11 +587,14 @@ public final class TorchCheckpoint implements AutoCloseable {
             default -> throw new IllegalStateException("no narrowing for " + type);
         };
         if (type != StorageType.HALF) {
-            int half = HalfFloats.toHalfChecked(value);
-            if (half == HalfFloats.DOES_NOT_FIT) {
-                throw new Float16RangeException(value, what);
-            }
-            target.putShort((short) half);
+            target.putShort(narrowing.narrow(value));
+        }
+    }
+
+    /** Ends a float16 load: the narrowing decides whether the tensor's small values were lost. */
+    private static void finish(Float16Narrowing narrowing) {
+        if (narrowing != null) {
+            narrowing.finish();
         }
     }
 

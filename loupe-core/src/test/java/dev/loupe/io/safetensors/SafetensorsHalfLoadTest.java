@@ -10,8 +10,10 @@ import dev.loupe.numeric.Float16RangeException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@link SafetensorsFile#loadHalf}: the old whole-tensor narrowing, bit for bit, with every value checked. */
@@ -37,18 +39,12 @@ class SafetensorsHalfLoadTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(floats = {70000f, -65536f, 1e-30f, -0x1p-25f})
-    void aValueFloat16CannotHoldStopsTheLoadNamingIt(float misfit) {
-        // 4 chunks' worth would be 16 MiB; the misfit sits last, after many good values, in the last chunk.
+    @ParameterizedTest(name = "{0} among values of magnitude {1}")
+    @CsvSource({"70000, 0.01", "-65536, 0.01", "1e-30, 1e-7", "-2.9802322e-8, 1e-7"})
+    void aTensorFloat16CannotHoldStopsTheLoadNamingIt(float misfit, float scale) {
+        // 6 MiB: the misfit sits last, after many good values, in the second 4 MiB chunk.
         int n = 3 * 1024 * 1024;
-        ByteBuffer data = ByteBuffer.allocate(2 * n).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < n - 1; i++) {
-            data.putShort((short) (Float.floatToRawIntBits((i % 1000 - 500) * 0.01f) >>> 16));
-        }
-        data.putShort((short) (Float.floatToRawIntBits(misfit) >>> 16));
-        Path path = TestFiles.raw(dir.resolve("misfit.safetensors"), TestFiles.padded(
-                "{\"w\":{\"dtype\":\"BF16\",\"shape\":[" + n + "],\"data_offsets\":[0," + 2 * n + "]}}"), data.array());
+        Path path = bf16Tensor(n, scale, misfit);
         try (NDManager manager = NDManager.newBaseManager(); SafetensorsFile file = SafetensorsFile.open(path)) {
             assertThatThrownBy(() -> file.loadHalf("w", manager))
                     .isInstanceOf(Float16RangeException.class)
@@ -61,6 +57,27 @@ class SafetensorsHalfLoadTest {
             assertThat(kept.getDataType()).isEqualTo(DataType.FLOAT32);
             assertThat(kept.get(n - 1).getFloat()).isNotZero().isFinite();
         }
+    }
+
+    @Test
+    void aTinyValueAmongLargerOnesBecomesZeroAsLibtorchWouldMakeIt() {
+        Path path = bf16Tensor(1000, 0.01f, 1e-30f);
+        try (NDManager manager = NDManager.newBaseManager(); SafetensorsFile file = SafetensorsFile.open(path)) {
+            NDArray half = file.loadHalf("w", manager);
+            assertThat(half.get(999).toType(DataType.FLOAT32, false).getFloat()).isZero();
+            assertThat(half.toByteBuffer()).isEqualTo(file.load("w", manager).toType(DataType.FLOAT16, false).toByteBuffer());
+        }
+    }
+
+    /** A BF16 tensor "w" of {@code n} values: magnitudes up to 500 × {@code scale}, then {@code last}. */
+    private Path bf16Tensor(int n, float scale, float last) {
+        ByteBuffer data = ByteBuffer.allocate(2 * n).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n - 1; i++) {
+            data.putShort((short) (Float.floatToRawIntBits((i % 1000 - 500) * scale) >>> 16));
+        }
+        data.putShort((short) (Float.floatToRawIntBits(last) >>> 16));
+        return TestFiles.raw(dir.resolve("w.safetensors"), TestFiles.padded(
+                "{\"w\":{\"dtype\":\"BF16\",\"shape\":[" + n + "],\"data_offsets\":[0," + 2 * n + "]}}"), data.array());
     }
 
     @ParameterizedTest(name = "{0}")
