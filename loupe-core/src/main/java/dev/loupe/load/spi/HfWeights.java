@@ -8,6 +8,7 @@ import dev.loupe.CheckpointException;
 import dev.loupe.io.WeightSource;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Reads Hugging Face tensors and turns them into TransformerLens's layouts. Hugging Face's
@@ -61,7 +62,7 @@ public final class HfWeights {
     /** An {@code nn.Linear} weight [out, in] as [in, out]. */
     public NDArray linear(String hfName) {
         NDArray raw = raw(hfName);
-        return closingIfCopied(raw, linear(raw), matrix(raw));
+        return converted(raw, matrix(raw), this::linear);
     }
 
     /** Whether {@code tensor} is a matrix without a dimension of size 1 (so its transpose is not contiguous). */
@@ -71,14 +72,21 @@ public final class HfWeights {
     }
 
     /**
-     * {@code converted}, having closed {@code raw} if {@code copied}: the converted tensor is then a
-     * copy, and libtorch would keep the memory read from the file until the model is closed.
+     * {@code convert} of {@code raw}. Where the result is certainly a copy ({@code copies}), the
+     * conversion runs in a scratch manager that is closed after it: {@code raw} and the views made of
+     * it on the way (a transpose shares raw's memory and keeps it alive) would otherwise hold the memory
+     * read from the file until the model is closed, doubling the model's memory.
      */
-    private static NDArray closingIfCopied(NDArray raw, NDArray converted, boolean copied) {
-        if (copied && converted != raw) {
-            raw.close();
+    private NDArray converted(NDArray raw, boolean copies, UnaryOperator<NDArray> convert) {
+        if (!copies) {
+            return convert.apply(raw);
         }
-        return converted;
+        try (NDManager scratch = manager.newSubManager()) {
+            raw.attach(scratch);
+            NDArray result = convert.apply(raw);
+            result.attach(manager);
+            return result;
+        }
     }
 
     /** As {@link #linear(String)} for a tensor already read (or a slice of one). */
@@ -107,7 +115,7 @@ public final class HfWeights {
     /** A projection into heads, weight [heads * d_head, d_model] → [heads, d_model, d_head]. */
     public NDArray intoHeads(String hfName, int heads, int dHead) {
         NDArray raw = expect(hfName, raw(hfName), (long) heads * dHead, -1);
-        return closingIfCopied(raw, intoHeads(raw, heads, dHead), dHead > 1 && matrix(raw));
+        return converted(raw, dHead > 1 && matrix(raw), weight -> intoHeads(weight, heads, dHead));
     }
 
     /** As {@link #intoHeads(String, int, int)} for a tensor already read. */
@@ -120,7 +128,7 @@ public final class HfWeights {
     public NDArray outOfHeads(String hfName, int heads, int dHead) {
         NDArray weight = expect(hfName, raw(hfName), -1, (long) heads * dHead);
         long dModel = weight.getShape().get(0);
-        return closingIfCopied(weight, Tensors.contiguous(weight.transpose().reshape(heads, dHead, dModel)), matrix(weight));
+        return converted(weight, matrix(weight), w -> Tensors.contiguous(w.transpose().reshape(heads, dHead, dModel)));
     }
 
     /** A bias [heads * d_head] → [heads, d_head], or zeros if the checkpoint has none. */
@@ -187,6 +195,6 @@ public final class HfWeights {
             return embedding.transpose();
         }
         NDArray raw = source.load("", name, manager);
-        return closingIfCopied(raw, Tensors.contiguous(raw.transpose()), matrix(raw));
+        return converted(raw, matrix(raw), w -> Tensors.contiguous(w.transpose()));
     }
 }
