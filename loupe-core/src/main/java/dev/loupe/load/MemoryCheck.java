@@ -25,8 +25,9 @@ import java.util.Locale;
  * <p>The estimate is what the loaded, unprocessed model holds: every floating-point number of the
  * checkpoint at 4 bytes (float32) or 2 (float16), plus what the adapter derives and keeps beside it
  * (Gemma's scaled embedding) and, in float32, the unembedding's copy padded to a multiple of 64
- * columns. A tied unembedding costs nothing: it is a view of the embedding. Weight processing makes
- * new copies of the matrices it changes; those are not counted.
+ * columns. A tied unembedding costs nothing: it is a view of the embedding. Not counted: the copies
+ * weight processing makes of the matrices it changes, tensors a float16 load keeps in float32
+ * because float16 cannot hold them, and zero biases the adapters make.
  *
  * <p>The memory available is Linux's {@code MemAvailable} (what can be allocated without swapping),
  * lowered to the cgroup's remaining allowance where a container sets {@code memory.max}; elsewhere
