@@ -100,7 +100,8 @@ public final class ModelLoader {
         }
         List<String> named = kept.entrySet().stream().limit(NAMED).map(e -> e.getKey() + " (" + e.getValue() + ")").toList();
         return List.of("kept " + kept.size() + " of " + source.names().size() + " tensors in float32, as float16 cannot"
-                + " hold them (a value would become infinite, or 0 among values all below its normal range): " + String.join(", ", named)
+                + " hold them (a value would become infinite, or 0 among values all below its normal range): "
+                + String.join(", ", named)
                 + (kept.size() > NAMED ? " and " + (kept.size() - NAMED) + " more" : ""));
     }
 

@@ -4,9 +4,9 @@ import dev.loupe.CheckpointException;
 
 /**
  * A tensor that was to be narrowed to float16 holds a value float16 cannot hold (one that would
- * become infinite, or zero in a tensor of tiny values: see {@link Float16Narrowing}). Checkpoint readers throw it from their float16
- * loads, which never round such a value silently; a caller that keeps weights in float16 catches it
- * and loads that tensor in float32 instead.
+ * become infinite, or zero in a tensor of tiny values: see {@link Float16Narrowing}). Checkpoint
+ * readers throw it from their float16 loads, which never round such a value silently; a caller that
+ * keeps weights in float16 catches it and loads that tensor in float32 instead.
  */
 public class Float16RangeException extends CheckpointException {
     private final float value;

@@ -103,7 +103,8 @@ class LoadMemoryTest {
             for (long d : e.getValue()) {
                 n *= d;
             }
-            header.append(header.length() > 1 ? "," : "").append('"').append(e.getKey()).append("\":{\"dtype\":\"BF16\",\"shape\":")
+            header.append(header.length() > 1 ? "," : "").append('"').append(e.getKey())
+                    .append("\":{\"dtype\":\"BF16\",\"shape\":")
                     .append(Arrays.toString(e.getValue()).replace(" ", "")).append(",\"data_offsets\":[")
                     .append(offset).append(',').append(offset + 2 * n).append("]}");
             offset += 2 * n;

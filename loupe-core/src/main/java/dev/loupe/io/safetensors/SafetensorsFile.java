@@ -214,8 +214,9 @@ public final class SafetensorsFile implements AutoCloseable {
      * in Java, a chunk of the file at a time, straight into the new array's memory (F64 through float,
      * as {@link #load} and then libtorch's conversion would), so no float32 copy of the tensor is ever
      * made. Every value is checked on the way: a tensor float16 cannot hold ({@link Float16Narrowing}: a
-     * value that would become infinite, or zero among values all too small for float16) stops the load with {@link Float16RangeException}, and the caller
-     * then keeps that tensor in float32 with {@link #load}.
+     * value that would become infinite, or zero among values all too small for float16) stops the load
+     * with {@link Float16RangeException}, and the caller then keeps that tensor in float32 with
+     * {@link #load}.
      *
      * @param name a tensor name
      * @param manager the manager that will own the array
