@@ -19,7 +19,9 @@ import java.util.function.UnaryOperator;
  * <p>Tensors read from the file stay open in the weights' manager for the model's lifetime where
  * converted tensors may be views of them (which may alias the memory-mapped file). Where the layout
  * change is certainly a copy (a transpose of a matrix with no dimension of size 1 is never
- * contiguous), the tensor read is closed at once: it would otherwise double the model's memory.
+ * contiguous), the tensor read and the views made of it on the way are closed at once (they would
+ * otherwise keep its memory, doubling the model's): a tied unembedding is the one view kept, of the
+ * embedding itself.
  */
 public final class HfWeights {
     private final WeightSource source;
