@@ -191,6 +191,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      * CLI prints these on stderr.
      */
     public List<String> loadWarnings() {
+        checkOpen();
         return loadWarnings;
     }
 
