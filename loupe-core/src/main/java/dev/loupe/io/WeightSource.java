@@ -2,17 +2,19 @@ package dev.loupe.io;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.CheckpointException;
 import dev.loupe.config.WeightDtype;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.torch.TorchCheckpoint;
+import dev.loupe.numeric.Float16RangeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -42,7 +44,13 @@ public final class WeightSource implements AutoCloseable {
         /** Whether the tensor holds floating-point numbers. */
         boolean floating(String name);
 
+        /** The tensor's element count, from the header. */
+        long numel(String name);
+
         NDArray load(String name, NDManager manager);
+
+        /** As float16, or {@link Float16RangeException} if float16 cannot hold one of its values. */
+        NDArray loadHalf(String name, NDManager manager);
 
         @Override
         void close();
@@ -51,6 +59,7 @@ public final class WeightSource implements AutoCloseable {
     private final Map<String, TensorFile> fileOfTensor = new LinkedHashMap<>();
     private final List<TensorFile> files = new ArrayList<>();
     private final Set<String> read = new LinkedHashSet<>();
+    private final Map<String, Float> keptInFloat32 = new LinkedHashMap<>();
     private final Path dir;
     private final WeightDtype dtype;
 
@@ -102,7 +111,9 @@ public final class WeightSource implements AutoCloseable {
                     String dtype = dtype(name);
                     return dtype.startsWith("F") || dtype.equals("BF16");
                 }
+                public long numel(String name) { return f.info(name).numel(); }
                 public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
+                public NDArray loadHalf(String name, NDManager manager) { return f.loadHalf(name, manager); }
                 public void close() { f.close(); }
             };
         }
@@ -116,7 +127,9 @@ public final class WeightSource implements AutoCloseable {
                 String dtype = dtype(name);
                 return dtype.startsWith("float") || dtype.equals("bfloat16");
             }
+            public long numel(String name) { return Arrays.stream(f.shape(name)).reduce(1, Math::multiplyExact); }
             public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
+            public NDArray loadHalf(String name, NDManager manager) { return f.loadHalf(name, manager); }
             public void close() { f.close(); }
         };
     }
@@ -180,8 +193,9 @@ public final class WeightSource implements AutoCloseable {
 
     /**
      * The model parameter {@code name} (looked up as {@code prefix + name}, then as {@code name}) as
-     * float32 (bf16 and f16 widened), or as float16 when the weights are kept so, owned by
-     * {@code manager}.
+     * float32 (bf16 and f16 widened), or as float16 when the weights are kept so (narrowed in chunks
+     * straight into the array, every value checked; a tensor float16 cannot hold stays float32, see
+     * {@link #keptInFloat32()}), owned by {@code manager}.
      *
      * @throws CheckpointException if there is no such tensor, or it is not floating point: integer
      *     and bool tensors (token ids, masks, quantized weights) are no model parameters, and in a
@@ -201,17 +215,55 @@ public final class WeightSource implements AutoCloseable {
                     + " The checkpoint is corrupt, quantized (Loupe does not load quantized weights) or not this"
                     + " model's weights; re-download it or export the model in a floating-point dtype.");
         }
-        NDArray loaded = file.load(key, manager);
+        NDArray loaded = dtype == WeightDtype.FLOAT16 ? loadHalf(file, key, manager) : file.load(key, manager);
         synchronized (read) {
             read.add(key);
         }
-        if (dtype == WeightDtype.FLOAT16 && loaded.getDataType() == DataType.FLOAT32) {
-            // One tensor at a time, so the float32 copy never exists for the whole model at once.
-            NDArray half = loaded.toType(DataType.FLOAT16, false);
-            loaded.close();
-            return half;
-        }
         return loaded;
+    }
+
+    /**
+     * The tensor narrowed to float16 a chunk at a time, with no float32 copy; or, where float16 cannot
+     * hold one of its values, in float32, remembered for {@link #keptInFloat32()}: rounding it would
+     * make an infinity or silence a value, and a model computes with a float32 weight just as well.
+     */
+    private NDArray loadHalf(TensorFile file, String key, NDManager manager) {
+        try {
+            return file.loadHalf(key, manager);
+        } catch (Float16RangeException e) {
+            synchronized (keptInFloat32) {
+                keptInFloat32.put(key, e.value());
+            }
+            return file.load(key, manager);
+        }
+    }
+
+    /**
+     * The tensors loaded so far that are kept in float32 although the weights are to be kept in float16,
+     * each with the value that made it so ({@link dev.loupe.numeric.Float16Narrowing}): a finite value
+     * that would become infinite (magnitude 65520 or more), or a nonzero one that would become 0 in a
+     * tensor whose values are all below float16's normal range. Empty for float32 weights.
+     *
+     * @return checkpoint name to value, in load order
+     */
+    public Map<String, Float> keptInFloat32() {
+        synchronized (keptInFloat32) {
+            return Collections.unmodifiableMap(new LinkedHashMap<>(keptInFloat32));
+        }
+    }
+
+    /**
+     * How many floating-point numbers the checkpoint holds, from its headers alone (no weight is read):
+     * what its parameters take in memory is this times 4 bytes in float32, or 2 in float16.
+     */
+    public long floatingElements() {
+        long elements = 0;
+        for (Map.Entry<String, TensorFile> entry : fileOfTensor.entrySet()) {
+            if (entry.getValue().floating(entry.getKey())) {
+                elements += entry.getValue().numel(entry.getKey());
+            }
+        }
+        return elements;
     }
 
     /** Every tensor name of the checkpoint, as stored (with its prefix), in file order. */

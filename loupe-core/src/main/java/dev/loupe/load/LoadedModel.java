@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.tokenize.Tokenizer;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,9 +15,15 @@ import java.util.Map;
  * tokenizer; {@link #close()} frees them if nobody did.
  *
  * @param tokenizer the folder's tokenizer, or null if it has none
+ * @param warnings what the load did that its caller should be told, one line each (a float16 load that
+ *     kept tensors in float32 because float16 cannot hold their values); usually empty
  */
 public record LoadedModel(TransformerConfig config, Map<String, NDArray> stateDict, NDManager weights,
-        Tokenizer tokenizer) implements AutoCloseable {
+        Tokenizer tokenizer, List<String> warnings) implements AutoCloseable {
+    public LoadedModel {
+        warnings = List.copyOf(warnings);
+    }
+
     /** Frees the weights and the tokenizer (only for a load that is abandoned). */
     @Override
     public void close() {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.CheckpointException;
+import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.config.WeightDtype;
 import dev.loupe.io.WeightSource;
@@ -66,6 +67,10 @@ public final class ModelLoader {
     /**
      * Reads the model folder {@code dir}: its config, its weights as they are stored (converted to
      * TransformerLens's names and layouts, kept as {@code dtype}) and its tokenizer if it has one.
+     *
+     * @throws LoupeException before any weight is read, if the weights will not fit in the memory
+     *     available ({@link MemoryCheck}: the message gives the sizes in float32 and 16-bit, and how to
+     *     load in 16-bit or skip the check)
      */
     public static LoadedModel read(Path dir, WeightDtype dtype) {
         JsonNode json = readHfConfig(dir);
@@ -73,14 +78,31 @@ public final class ModelLoader {
         TransformerConfig cfg = adapter.config(json, modelName(dir));
         NDManager weights = NDManager.newBaseManager();
         try (WeightSource source = WeightSource.open(dir, dtype)) {
+            MemoryCheck.check(dir, source, adapter, cfg, dtype);
             Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
             refuseUnread(dir, adapter, cfg, source);
             Tokenizer tokenizer = Tokenizer.existsIn(dir) ? Tokenizer.fromModelDir(dir) : null;
-            return new LoadedModel(cfg, stateDict, weights, tokenizer);
+            return new LoadedModel(cfg, stateDict, weights, tokenizer, float32Note(source));
         } catch (RuntimeException e) {
             weights.close();
             throw e;
         }
+    }
+
+    /**
+     * The one line that says which tensors stay float32 in a float16 load, with the first value of each
+     * that float16 cannot hold; empty when there are none.
+     */
+    static List<String> float32Note(WeightSource source) {
+        Map<String, Float> kept = source.keptInFloat32();
+        if (kept.isEmpty()) {
+            return List.of();
+        }
+        List<String> named = kept.entrySet().stream().limit(NAMED).map(e -> e.getKey() + " (" + e.getValue() + ")").toList();
+        return List.of("kept " + kept.size() + " of " + source.names().size() + " tensors in float32, as float16 cannot"
+                + " hold them (a value would become infinite, or 0 among values all below its normal range): "
+                + String.join(", ", named)
+                + (kept.size() > NAMED ? " and " + (kept.size() - NAMED) + " more" : ""));
     }
 
     /**
@@ -110,7 +132,7 @@ public final class ModelLoader {
                 + (unread.size() > NAMED ? " and " + (unread.size() - NAMED) + " more" : "") + ". " + cause);
     }
 
-    private static String modelName(Path dir) {
+    static String modelName(Path dir) {
         Path absolute = dir.toAbsolutePath().normalize();
         Path snapshots = absolute.getParent();
         // A Hugging Face cache snapshot (models--org--name/snapshots/<commit>) takes its repository's

@@ -74,6 +74,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
     private final Network network;
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
+    private volatile List<String> loadWarnings = List.of();
 
     /**
      * Builds a model from TransformerLens-named parameters.
@@ -176,11 +177,23 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
             if (loaded.tokenizer() != null) {
                 model.setTokenizer(loaded.tokenizer());
             }
+            model.loadWarnings = loaded.warnings();
             return model;
         } catch (RuntimeException e) {
             loaded.close();
             throw e;
         }
+    }
+
+    /**
+     * What loading this model did that its user should be told, one line each; empty for a model not
+     * loaded from a folder, and usually for one that was. Today: a {@link WeightDtype#FLOAT16} load that
+     * kept tensors in float32 because float16 cannot hold their values (one line naming them). The
+     * CLI prints these on stderr.
+     */
+    public List<String> loadWarnings() {
+        checkOpen();
+        return loadWarnings;
     }
 
     /** The model's config, with its current hook flags. */
@@ -189,7 +202,14 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
         return network.config();
     }
 
-    /** Parameters by TransformerLens name (read-only view; do not change the tensors in place). */
+    /**
+     * Parameters by TransformerLens name (read-only view; do not change the tensors in place). Where
+     * the checkpoint ties the unembedding to the embedding and the weights are unprocessed,
+     * {@code unembed.W_U} is a transposed view of {@code embed.W_E} (one stored copy); reading such a
+     * strided view's bytes ({@code toFloatArray}) makes DJL gather a copy into the weights' manager,
+     * kept until the model is closed, so read it through a view in your own manager
+     * ({@code get(manager, new NDIndex())}) or a copy ({@link #W_U(NDManager)}).
+     */
     public Map<String, NDArray> stateDict() {
         checkOpen();
         return stateDict;

@@ -1,9 +1,12 @@
 package dev.loupe.numeric;
 
 /**
- * Exact widening of 16-bit floats to {@code float}. {@code Float.float16ToFloat} only exists from
- * Java 20, and DJL cannot be used for it: bfloat16 aborts the JVM and float16 would leave the
+ * Exact widening of 16-bit floats to {@code float}, and the checked narrowing of a {@code float} to
+ * float16 that a checkpoint reader does element by element. {@code Float.float16ToFloat} only exists
+ * from Java 20, and DJL cannot be used for it: bfloat16 aborts the JVM and float16 would leave the
  * tensor in a dtype that the CPU computes with about 170 times slower than float32.
+ *
+ * <p>What float16 cannot hold is decided by {@link Float16Narrowing}, which narrows whole tensors.
  */
 public final class HalfFloats {
     private HalfFloats() {}
@@ -40,5 +43,32 @@ public final class HalfFloats {
      */
     public static float bfloat16ToFloat(int bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
+    }
+
+    /**
+     * Narrows a float to IEEE 754 binary16, rounding to nearest even as libtorch's
+     * {@code tensor.to(torch.float16)} does on the CPU (the FP16 library's branch-free algorithm), so a
+     * tensor converted here is bit for bit the one libtorch would make. A NaN becomes float16's quiet
+     * NaN with its sign.
+     *
+     * @param value any float
+     * @return the binary16 bit pattern in the low 16 bits
+     */
+    public static int floatToHalf(float value) {
+        int w = Float.floatToRawIntBits(value);
+        int shl1 = w << 1;
+        int sign = (w >>> 16) & 0x8000;
+        if (Integer.compareUnsigned(shl1, 0xff00_0000) > 0) {
+            return sign | 0x7e00;
+        }
+        // Scaling up then down makes the hardware do the rounding, including into the subnormals.
+        float base = (Math.abs(value) * 0x1.0p+112f) * 0x1.0p-110f;
+        int bias = shl1 & 0xff00_0000;
+        if (Integer.compareUnsigned(bias, 0x7100_0000) < 0) {
+            bias = 0x7100_0000;
+        }
+        base = Float.intBitsToFloat((bias >>> 1) + 0x0780_0000) + base;
+        int bits = Float.floatToRawIntBits(base);
+        return sign | (((bits >>> 13) & 0x7c00) + (bits & 0x0fff));
     }
 }

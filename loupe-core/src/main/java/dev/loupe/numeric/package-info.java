@@ -2,7 +2,10 @@
  * Low-level numeric helpers that work around DJL and the JDK, independent of any model:
  * {@link dev.loupe.numeric.Autograd} (the process-wide lock every gradient computation holds,
  * because DJL allows one {@code GradientCollector} at a time), {@link dev.loupe.numeric.HalfFloats}
- * (exact float16 and bfloat16 to float32 widening in Java) and {@link dev.loupe.numeric.FilledArrays}
+ * (exact float16 and bfloat16 to float32 widening in Java, and float32 to float16 rounded as libtorch
+ * rounds), {@link dev.loupe.numeric.Float16Narrowing} (narrowing a tensor to float16 and deciding
+ * whether float16 can hold it, {@link dev.loupe.numeric.Float16RangeException} when not) and
+ * {@link dev.loupe.numeric.FilledArrays}
  * (arrays whose bytes Java writes into libtorch's memory: a checkpoint reader's, and the masks and
  * positions of a forward pass, without a direct buffer that only the garbage collector frees).
  *

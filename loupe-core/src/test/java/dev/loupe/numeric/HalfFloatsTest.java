@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.io.safetensors.TestFiles;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class HalfFloatsTest {
@@ -83,5 +84,34 @@ class HalfFloatsTest {
             }
         }
         assertThat(mismatches).isZero();
+    }
+
+    @Test
+    void floatToHalfRoundsAsTorchForEveryBfloat16AndManyRandomFloats() {
+        int n = 65536 + 200_000;
+        float[] values = new float[n];
+        for (int bits = 0; bits < 65536; bits++) {
+            values[bits] = HalfFloats.bfloat16ToFloat(bits);
+        }
+        Random random = new Random(18);
+        for (int i = 65536; i < n; i++) {
+            // Random bit patterns cover every exponent; halfway cases come from the low bits being 0x1000.
+            int bits = random.nextInt();
+            values[i] = Float.intBitsToFloat(i % 2 == 0 ? bits : (bits & ~0x1fff) | 0x1000);
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray torch = manager.create(values).toType(DataType.FLOAT16, false);
+            ByteBuffer halves = torch.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            int mismatches = 0;
+            for (int i = 0; i < n; i++) {
+                int expected = halves.getShort(2 * i) & 0xffff;
+                int ours = HalfFloats.floatToHalf(values[i]);
+                boolean nan = (expected & 0x7c00) == 0x7c00 && (expected & 0x3ff) != 0;
+                if (nan ? (ours & 0x7c00) != 0x7c00 || (ours & 0x3ff) == 0 : ours != expected) {
+                    mismatches++;
+                }
+            }
+            assertThat(mismatches).as("floats narrowed differently from torch").isZero();
+        }
     }
 }

@@ -131,6 +131,13 @@ public final class ModelOptions {
      *     and the weights are then processed unless {@code --no-processing}
      */
     public HookedTransformer load(LensBasis basis) {
+        HookedTransformer model = loadIn(basis);
+        // One line each, on stderr: they say what the load did (tensors kept in float32), not what the command computed.
+        model.loadWarnings().forEach(line -> command.commandLine().getErr().println("loupe: " + line));
+        return model;
+    }
+
+    private HookedTransformer loadIn(LensBasis basis) {
         Path dir = folder();
         if (basis == null) {
             return noProcessing ? HookedTransformer.fromPretrainedNoProcessing(dir, dtype)

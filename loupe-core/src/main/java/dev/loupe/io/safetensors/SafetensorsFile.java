@@ -2,10 +2,13 @@ package dev.loupe.io.safetensors;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.CheckpointException;
 import dev.loupe.ClosestNames;
 import dev.loupe.numeric.FilledArrays;
+import dev.loupe.numeric.Float16Narrowing;
+import dev.loupe.numeric.Float16RangeException;
 import dev.loupe.numeric.HalfFloats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -35,7 +38,8 @@ import java.util.stream.Collectors;
  * alias a copy-on-write ({@link MapMode#PRIVATE}) mapping of the file, so loading costs no copy and
  * writing to the array never writes to the file. When the file cannot be opened for writing (which
  * a private mapping requires, even though nothing is written), the bytes are copied instead.
- * bfloat16, float16 and float64 are widened or narrowed to float32 in Java while being copied.
+ * bfloat16, float16 and float64 are widened or narrowed to float32 in Java while being copied;
+ * {@link #loadHalf} narrows to float16 instead, checking every value.
  *
  * <p>Arrays stay valid after {@link #close()}: a mapping lives until the arrays using it are
  * garbage. Instances are safe for concurrent {@link #load} calls.
@@ -187,6 +191,68 @@ public final class SafetensorsFile implements AutoCloseable {
     public NDArray load(String name, NDManager manager) {
         Objects.requireNonNull(manager, "manager");
         TensorInfo info = info(name);
+        SafetensorsDtype dtype = loadable(name, info);
+        Shape shape = new Shape(info.shape());
+        if (info.numel() == 0) {
+            return manager.zeros(shape, dtype.loadedAs);
+        }
+        long loadedBytes = sizeChecked(name, info, dtype.loadedAs);
+        try {
+            if (dtype.converted) {
+                return FilledArrays.create(manager, shape, dtype.loadedAs, (int) loadedBytes,
+                        target -> convert(info, dtype, target.asFloatBuffer()));
+            }
+            return loadRaw(info, dtype.bytes, dtype.loadedAs, manager, shape);
+        } catch (IOException e) {
+            throw unreadable(name, e);
+        }
+    }
+
+    /**
+     * Loads a floating-point tensor as FLOAT16, for a model that keeps its weights so. F16 is taken as
+     * it is (aliasing the file's copy-on-write mapping where possible); BF16, F32 and F64 are narrowed
+     * in Java, a chunk of the file at a time, straight into the new array's memory (F64 through float,
+     * as {@link #load} and then libtorch's conversion would), so no float32 copy of the tensor is ever
+     * made. Every value is checked on the way: a tensor float16 cannot hold ({@link Float16Narrowing}: a
+     * value that would become infinite, or zero among values all too small for float16) stops the load
+     * with {@link Float16RangeException}, and the caller then keeps that tensor in float32 with
+     * {@link #load}.
+     *
+     * @param name a tensor name
+     * @param manager the manager that will own the array
+     * @return the tensor as FLOAT16, with the shape from the header; rounded to nearest even, bit for bit
+     *     what {@code load(name, manager).toType(FLOAT16)} gives
+     * @throws Float16RangeException if float16 cannot hold one of its values
+     * @throws CheckpointException as {@link #load}, and if the tensor is not floating point
+     * @throws IllegalStateException if this file has been closed
+     */
+    public NDArray loadHalf(String name, NDManager manager) {
+        Objects.requireNonNull(manager, "manager");
+        TensorInfo info = info(name);
+        SafetensorsDtype dtype = loadable(name, info);
+        if (dtype.loadedAs != DataType.FLOAT32) {
+            throw new CheckpointException(path + ": tensor '" + name + "' has dtype " + info.dtype()
+                    + ", which is not floating point, so it cannot be kept in float16; load it with load().");
+        }
+        Shape shape = new Shape(info.shape());
+        if (info.numel() == 0) {
+            return manager.zeros(shape, DataType.FLOAT16);
+        }
+        long loadedBytes = sizeChecked(name, info, DataType.FLOAT16);
+        try {
+            if (dtype == SafetensorsDtype.F16) {
+                return loadRaw(info, dtype.bytes, DataType.FLOAT16, manager, shape);
+            }
+            String what = path + ": tensor '" + name + "'";
+            return FilledArrays.create(manager, shape, DataType.FLOAT16, (int) loadedBytes,
+                    target -> narrow(info, dtype, target.asShortBuffer(), what));
+        } catch (IOException e) {
+            throw unreadable(name, e);
+        }
+    }
+
+    /** The tensor's dtype, refused unless Loupe can load it; refused too once the file is closed. */
+    private SafetensorsDtype loadable(String name, TensorInfo info) {
         if (closed) {
             throw new IllegalStateException(path + " is closed; open it again to load '" + name + "'.");
         }
@@ -196,45 +262,41 @@ public final class SafetensorsFile implements AutoCloseable {
                     + " Loupe cannot load (it loads " + SafetensorsDtype.LOADABLE + "). Convert the checkpoint,"
                     + " e.g. to float32 with safetensors.torch.save_file.");
         }
-        Shape shape = new Shape(info.shape());
-        long numel = info.numel();
-        if (numel == 0) {
-            return manager.zeros(shape, dtype.loadedAs);
-        }
-        long loadedBytes = numel * dtype.loadedAs.getNumOfBytes();
+        return dtype;
+    }
+
+    /** The bytes the loaded array takes, refused above what one Java buffer (and DJL array) holds. */
+    private long sizeChecked(String name, TensorInfo info, DataType loadedAs) {
+        long loadedBytes = info.numel() * loadedAs.getNumOfBytes();
         if (info.byteSize() > MAX_TENSOR_BYTES || loadedBytes > MAX_TENSOR_BYTES) {
             throw new CheckpointException(path + ": tensor '" + name + "' (" + info.dtype()
                     + Arrays.toString(info.shape()) + ") needs " + Math.max(info.byteSize(), loadedBytes)
                     + " bytes; Loupe loads tensors of at most 2 GiB each. Split the tensor when exporting.");
         }
-        try {
-            if (dtype.converted) {
-                return FilledArrays.create(manager, shape, dtype.loadedAs, (int) loadedBytes,
-                        target -> convert(info, dtype, target));
-            }
-            return loadRaw(info, dtype, manager, shape);
-        } catch (IOException e) {
-            throw new CheckpointException(path + ": could not read tensor '" + name + "': " + e
-                    + ". Check that the file is still there and readable, and that it was not closed.", e);
-        }
+        return loadedBytes;
+    }
+
+    private CheckpointException unreadable(String name, IOException e) {
+        return new CheckpointException(path + ": could not read tensor '" + name + "': " + e
+                + ". Check that the file is still there and readable, and that it was not closed.", e);
     }
 
     /** Hands the file's bytes to DJL, aliased through a private mapping where possible. */
-    private NDArray loadRaw(TensorInfo info, SafetensorsDtype dtype, NDManager manager, Shape shape)
+    private NDArray loadRaw(TensorInfo info, int elementBytes, DataType type, NDManager manager, Shape shape)
             throws IOException {
         long position = header.dataStart + info.begin();
         int length = (int) info.byteSize();
         if (!privateMapping) {
-            return FilledArrays.create(manager, shape, dtype.loadedAs, length, target -> readFully(position, target));
+            return FilledArrays.create(manager, shape, type, length, target -> readFully(position, target));
         }
         // PRIVATE, never READ_ONLY: DJL aliases the buffer, and an in-place op on a read-only
         // mapping is a SIGSEGV in libtorch, not an exception.
         ByteBuffer mapped = channel.map(MapMode.PRIVATE, position, length).order(ByteOrder.LITTLE_ENDIAN);
-        if (mapped.alignmentOffset(0, dtype.bytes) == 0) {
-            return manager.create(mapped, shape, dtype.loadedAs);
+        if (mapped.alignmentOffset(0, elementBytes) == 0) {
+            return manager.create(mapped, shape, type);
         }
         // Offsets in the file need not be multiples of the element size; kernels may assume they are.
-        return FilledArrays.create(manager, shape, dtype.loadedAs, length, target -> target.put(mapped));
+        return FilledArrays.create(manager, shape, type, length, target -> target.put(mapped));
     }
 
     /** Fills the remaining bytes of {@code target} from the file, starting at {@code position}. */
@@ -250,9 +312,18 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Widens (or, for F64, narrows) a tensor to float32, a chunk at a time. */
-    private void convert(TensorInfo info, SafetensorsDtype dtype, ByteBuffer target) throws IOException {
-        FloatBuffer out = target.asFloatBuffer();
+    /** What is done with each chunk of a tensor's bytes (little-endian, whole elements). */
+    @FunctionalInterface
+    private interface ChunkSink {
+        void accept(ByteBuffer chunk);
+    }
+
+    /**
+     * Reads a tensor's bytes a chunk at a time with positional reads, so that neither a second
+     * full-size buffer nor a mapping of the whole tensor exists: what was read stays only in the page
+     * cache, which the kernel may drop.
+     */
+    private void forEachChunk(TensorInfo info, ChunkSink sink) throws IOException {
         // A heap chunk: the JDK reads through a cached per-thread direct buffer, so loading many
         // tensors does not keep allocating direct memory that only a GC gives back.
         ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(info.byteSize(), CONVERT_CHUNK_BYTES))
@@ -265,6 +336,13 @@ public final class SafetensorsFile implements AutoCloseable {
             chunk.flip();
             position += chunk.limit();
             remaining -= chunk.limit();
+            sink.accept(chunk);
+        }
+    }
+
+    /** Widens (or, for F64, narrows) a tensor to float32, a chunk at a time. */
+    private void convert(TensorInfo info, SafetensorsDtype dtype, FloatBuffer out) throws IOException {
+        forEachChunk(info, chunk -> {
             switch (dtype) {
                 case BF16 -> {
                     ShortBuffer in = chunk.asShortBuffer();
@@ -286,9 +364,37 @@ public final class SafetensorsFile implements AutoCloseable {
                 }
                 default -> throw new IllegalStateException("no conversion for " + dtype);
             }
-        }
+        });
     }
 
+    /** Narrows a BF16, F32 or F64 tensor to float16, checking every value, a chunk at a time. */
+    private void narrow(TensorInfo info, SafetensorsDtype dtype, ShortBuffer out, String what) throws IOException {
+        Float16Narrowing narrowing = new Float16Narrowing(what);
+        forEachChunk(info, chunk -> {
+            switch (dtype) {
+                case BF16 -> {
+                    ShortBuffer in = chunk.asShortBuffer();
+                    while (in.hasRemaining()) {
+                        out.put(narrowing.narrow(HalfFloats.bfloat16ToFloat(in.get())));
+                    }
+                }
+                case F32 -> {
+                    FloatBuffer in = chunk.asFloatBuffer();
+                    while (in.hasRemaining()) {
+                        out.put(narrowing.narrow(in.get()));
+                    }
+                }
+                case F64 -> {
+                    DoubleBuffer in = chunk.asDoubleBuffer();
+                    while (in.hasRemaining()) {
+                        out.put(narrowing.narrow((float) in.get()));
+                    }
+                }
+                default -> throw new IllegalStateException("no narrowing for " + dtype);
+            }
+        });
+        narrowing.finish();
+    }
 
     /** Tells whether loads alias a copy-on-write mapping (true) or copy the bytes (false). */
     boolean usesPrivateMapping() {

@@ -54,4 +54,9 @@ enum StorageType {
     boolean copiedAsIs() {
         return loadedAs != null && loadedAs.getNumOfBytes() == bytes;
     }
+
+    /** True for the floating-point types a model's weights may have. */
+    boolean floating() {
+        return this == FLOAT || this == HALF || this == BFLOAT16 || this == DOUBLE;
+    }
 }

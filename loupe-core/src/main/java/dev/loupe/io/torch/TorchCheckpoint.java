@@ -2,10 +2,13 @@ package dev.loupe.io.torch;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.CheckpointException;
 import dev.loupe.ClosestNames;
 import dev.loupe.numeric.FilledArrays;
+import dev.loupe.numeric.Float16Narrowing;
+import dev.loupe.numeric.Float16RangeException;
 import dev.loupe.numeric.HalfFloats;
 import java.io.EOFException;
 import java.io.IOException;
@@ -420,6 +423,30 @@ public final class TorchCheckpoint implements AutoCloseable {
      * @throws IllegalStateException if this checkpoint has been closed
      */
     public NDArray load(String name, NDManager manager) {
+        return load(name, manager, false);
+    }
+
+    /**
+     * Loads a floating-point tensor as FLOAT16, for a model that keeps its weights so: float16 as it
+     * is, float32, bfloat16 and float64 narrowed in Java while being copied (a chunk of the storage at
+     * a time, straight into the new array's memory), checking every value. A tensor float16 cannot hold
+     * ({@link Float16Narrowing}: a value that would become infinite, or zero among values all too small
+     * for float16) stops the load with
+     * {@link Float16RangeException}, and the caller then keeps that tensor in float32 with {@link #load}.
+     *
+     * @param name a tensor name
+     * @param manager the manager that will own the array
+     * @return the tensor as FLOAT16, rounded to nearest even: bit for bit what
+     *     {@code load(name, manager).toType(FLOAT16)} gives
+     * @throws Float16RangeException if float16 cannot hold one of its values
+     * @throws CheckpointException as {@link #load}, and if the tensor is not floating point
+     * @throws IllegalStateException if this checkpoint has been closed
+     */
+    public NDArray loadHalf(String name, NDManager manager) {
+        return load(name, manager, true);
+    }
+
+    private NDArray load(String name, NDManager manager, boolean half) {
         Objects.requireNonNull(manager, "manager");
         TensorRef tensor = tensor(name);
         if (closed) {
@@ -431,25 +458,42 @@ public final class TorchCheckpoint implements AutoCloseable {
                     + type.className + "), which Loupe cannot load (it loads " + StorageType.LOADABLE + "). Convert"
                     + " it in Python before saving, e.g. to a real dtype.");
         }
+        if (half && !type.floating()) {
+            throw new CheckpointException(path + ": tensor '" + name + "' has dtype " + type.dtype + ", which is not"
+                    + " floating point, so it cannot be kept in float16; load it with load().");
+        }
+        DataType loadedAs = half ? DataType.FLOAT16 : type.loadedAs;
         Shape shape = new Shape(tensor.size());
         long numel = tensor.numel();
         if (numel == 0) {
-            return manager.zeros(shape, type.loadedAs);
+            return manager.zeros(shape, loadedAs);
         }
-        long loadedBytes = numel * type.loadedAs.getNumOfBytes();
+        long loadedBytes = numel * loadedAs.getNumOfBytes();
         long windowBytes = (tensor.lastIndex() + 1) * type.bytes;
         if (loadedBytes > MAX_TENSOR_BYTES || windowBytes > MAX_TENSOR_BYTES) {
             throw new CheckpointException(path + ": tensor '" + name + "' (" + tensor.describe() + ") needs "
                     + Math.max(loadedBytes, windowBytes) + " bytes; Loupe loads tensors of at most 2 GiB each."
                     + " Split the tensor, or save a contiguous copy (tensor.contiguous()), before saving.");
         }
+        Float16Narrowing narrowing = half ? new Float16Narrowing(path + ": tensor '" + name + "'") : null;
+        ElementCopy copy = half ? (source, at, target) -> copyHalf(type, source, at, target, narrowing)
+                : (source, at, target) -> copyElement(type, source, at, target);
+        // Bytes that need no conversion are copied a chunk at a time instead of element by element.
+        boolean asIs = half ? type == StorageType.HALF : type.copiedAsIs() && type != StorageType.BOOL;
         ZipEntry entry = storages.get(tensor.storage().key());
         try {
             if (tensor.contiguous()) {
-                return FilledArrays.create(manager, shape, type.loadedAs, (int) loadedBytes,
-                        target -> readRun(tensor, entry, target));
+                return FilledArrays.create(manager, shape, loadedAs, (int) loadedBytes,
+                        target -> {
+                            readRun(tensor, entry, target, copy, asIs);
+                            finish(narrowing);
+                        });
             }
-            return FilledArrays.create(manager, shape, type.loadedAs, (int) loadedBytes, target -> gather(tensor, entry, target));
+            return FilledArrays.create(manager, shape, loadedAs, (int) loadedBytes,
+                    target -> {
+                        gather(tensor, entry, target, copy);
+                        finish(narrowing);
+                    });
         } catch (ZipException | EOFException e) {
             throw new CheckpointException(path + ": could not read tensor '" + name + "': the storage entry "
                     + entry.getName() + " is truncated or corrupt (" + e.getMessage() + "). Re-download the file or"
@@ -460,8 +504,15 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
     }
 
+    /** Copies the element at byte {@code at} of {@code source} to {@code target}, converting it. */
+    @FunctionalInterface
+    private interface ElementCopy {
+        void copy(ByteBuffer source, int at, ByteBuffer target);
+    }
+
     /** Copies a C-order view, which is one run of the storage, a chunk at a time. */
-    private void readRun(TensorRef tensor, ZipEntry entry, ByteBuffer target) throws IOException {
+    private void readRun(TensorRef tensor, ZipEntry entry, ByteBuffer target, ElementCopy copy, boolean asIs)
+            throws IOException {
         StorageType type = tensor.storage().type();
         try (InputStream in = zip.getInputStream(entry)) {
             in.skipNBytes(tensor.offset() * type.bytes);
@@ -473,11 +524,11 @@ public final class TorchCheckpoint implements AutoCloseable {
                 int n = (int) Math.min(remaining, chunk.length);
                 readFully(in, chunk, n);
                 remaining -= n;
-                if (type.copiedAsIs() && type != StorageType.BOOL) {
+                if (asIs) {
                     target.put(chunk, 0, n);
                 } else {
                     for (int at = 0; at < n; at += type.bytes) {
-                        copyElement(type, source, at, target);
+                        copy.copy(source, at, target);
                     }
                 }
             }
@@ -488,7 +539,7 @@ public final class TorchCheckpoint implements AutoCloseable {
      * Copies a strided view (a transpose, a column) into C order: reads the storage window the
      * view spans, then walks the view's indices like an odometer, adding and removing strides.
      */
-    private void gather(TensorRef tensor, ZipEntry entry, ByteBuffer target) throws IOException {
+    private void gather(TensorRef tensor, ZipEntry entry, ByteBuffer target, ElementCopy copy) throws IOException {
         StorageType type = tensor.storage().type();
         byte[] window = new byte[(int) ((tensor.lastIndex() + 1) * type.bytes)];
         try (InputStream in = zip.getInputStream(entry)) {
@@ -501,7 +552,7 @@ public final class TorchCheckpoint implements AutoCloseable {
         long[] index = new long[size.length];
         long element = 0;
         for (long n = tensor.numel(); n > 0; n--) {
-            copyElement(type, source, (int) (element * type.bytes), target);
+            copy.copy(source, (int) (element * type.bytes), target);
             for (int d = size.length - 1; d >= 0; d--) {
                 element += stride[d];
                 if (++index[d] < size[d]) {
@@ -516,6 +567,34 @@ public final class TorchCheckpoint implements AutoCloseable {
     private static void readFully(InputStream in, byte[] buffer, int n) throws IOException {
         if (in.readNBytes(buffer, 0, n) != n) {
             throw new EOFException("the entry ends early");
+        }
+    }
+
+    /**
+     * Copies one element of a floating-point storage to a float16 {@code target}: float16 as it is,
+     * the others narrowed with every value checked.
+     */
+    private static void copyHalf(StorageType type, ByteBuffer source, int at, ByteBuffer target,
+            Float16Narrowing narrowing) {
+        float value = switch (type) {
+            case HALF -> {
+                target.putShort(source.getShort(at));
+                yield 0f;
+            }
+            case FLOAT -> source.getFloat(at);
+            case BFLOAT16 -> HalfFloats.bfloat16ToFloat(source.getShort(at));
+            case DOUBLE -> (float) source.getDouble(at);
+            default -> throw new IllegalStateException("no narrowing for " + type);
+        };
+        if (type != StorageType.HALF) {
+            target.putShort(narrowing.narrow(value));
+        }
+    }
+
+    /** Ends a float16 load: the narrowing decides whether the tensor's small values were lost. */
+    private static void finish(Float16Narrowing narrowing) {
+        if (narrowing != null) {
+            narrowing.finish();
         }
     }
 

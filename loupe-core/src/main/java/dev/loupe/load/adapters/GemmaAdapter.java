@@ -35,6 +35,12 @@ public class GemmaAdapter extends LlamaAdapter {
         return embedTokens.mul((float) Math.sqrt(cfg.dModel()));
     }
 
+    /** The scaled embedding {@code W_E} is a copy; the stored one stays, as the tied {@code W_U} views it. */
+    @Override
+    public long derivedElements(TransformerConfig cfg) {
+        return (long) cfg.dVocab() * cfg.dModel();
+    }
+
     @Override
     protected NDArray norm(NDArray weight) {
         return weight.add(1f);

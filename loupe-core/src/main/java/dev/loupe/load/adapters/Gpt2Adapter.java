@@ -99,9 +99,9 @@ public final class Gpt2Adapter implements ArchitectureAdapter {
         }
         sd.put("ln_final.w", weights.load(PREFIX, "ln_f.weight", manager));
         sd.put("ln_final.b", weights.load(PREFIX, "ln_f.bias", manager));
-        NDArray unembedding = weights.contains("", "lm_head.weight")
-                ? weights.load("", "lm_head.weight", manager) : wte; // tied: W_U = W_Eᵀ
-        sd.put("unembed.W_U", Tensors.contiguous(unembedding.transpose()));
+        // Tied: W_U is a view of W_E, one stored copy for both (HfWeights.unembedding says when they diverge).
+        sd.put("unembed.W_U", weights.contains("", "lm_head.weight")
+                ? Tensors.contiguous(weights.load("", "lm_head.weight", manager).transpose()) : wte.transpose());
         sd.put("unembed.b_U", manager.zeros(new Shape(cfg.dVocabOut())));
         return sd;
     }

@@ -8,6 +8,7 @@ import dev.loupe.CheckpointException;
 import dev.loupe.io.WeightSource;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Reads Hugging Face tensors and turns them into TransformerLens's layouts. Hugging Face's
@@ -15,8 +16,12 @@ import java.util.Map;
  * so its matrices are [in, out] and split per head: {@code W_Q} [n_heads, d_model, d_head],
  * {@code W_O} [n_heads, d_head, d_model].
  *
- * <p>Tensors read from the file stay open in the weights' manager for the model's lifetime, since
- * converted tensors may be views of them (which may alias the memory-mapped file).
+ * <p>Tensors read from the file stay open in the weights' manager for the model's lifetime where
+ * converted tensors may be views of them (which may alias the memory-mapped file). Where the layout
+ * change is certainly a copy (a transpose of a matrix with no dimension of size 1 is never
+ * contiguous), the tensor read and the views made of it on the way are closed at once (they would
+ * otherwise keep its memory, doubling the model's): a tied unembedding is the one view kept, of the
+ * embedding itself.
  */
 public final class HfWeights {
     private final WeightSource source;
@@ -58,7 +63,32 @@ public final class HfWeights {
 
     /** An {@code nn.Linear} weight [out, in] as [in, out]. */
     public NDArray linear(String hfName) {
-        return linear(raw(hfName));
+        NDArray raw = raw(hfName);
+        return converted(raw, matrix(raw), this::linear);
+    }
+
+    /** Whether {@code tensor} is a matrix without a dimension of size 1 (so its transpose is not contiguous). */
+    private static boolean matrix(NDArray tensor) {
+        Shape shape = tensor.getShape();
+        return shape.dimension() == 2 && shape.get(0) > 1 && shape.get(1) > 1;
+    }
+
+    /**
+     * {@code convert} of {@code raw}. Where the result is certainly a copy ({@code copies}), the
+     * conversion runs in a scratch manager that is closed after it: {@code raw} and the views made of
+     * it on the way (a transpose shares raw's memory and keeps it alive) would otherwise hold the memory
+     * read from the file until the model is closed, doubling the model's memory.
+     */
+    private NDArray converted(NDArray raw, boolean copies, UnaryOperator<NDArray> convert) {
+        if (!copies) {
+            return convert.apply(raw);
+        }
+        try (NDManager scratch = manager.newSubManager()) {
+            raw.attach(scratch);
+            NDArray result = convert.apply(raw);
+            result.attach(manager);
+            return result;
+        }
     }
 
     /** As {@link #linear(String)} for a tensor already read (or a slice of one). */
@@ -86,7 +116,8 @@ public final class HfWeights {
 
     /** A projection into heads, weight [heads * d_head, d_model] → [heads, d_model, d_head]. */
     public NDArray intoHeads(String hfName, int heads, int dHead) {
-        return intoHeads(expect(hfName, raw(hfName), (long) heads * dHead, -1), heads, dHead);
+        NDArray raw = expect(hfName, raw(hfName), (long) heads * dHead, -1);
+        return converted(raw, dHead > 1 && matrix(raw), weight -> intoHeads(weight, heads, dHead));
     }
 
     /** As {@link #intoHeads(String, int, int)} for a tensor already read. */
@@ -99,7 +130,7 @@ public final class HfWeights {
     public NDArray outOfHeads(String hfName, int heads, int dHead) {
         NDArray weight = expect(hfName, raw(hfName), -1, (long) heads * dHead);
         long dModel = weight.getShape().get(0);
-        return Tensors.contiguous(weight.transpose().reshape(heads, dHead, dModel));
+        return converted(weight, matrix(weight), w -> Tensors.contiguous(w.transpose().reshape(heads, dHead, dModel)));
     }
 
     /** A bias [heads * d_head] → [heads, d_head], or zeros if the checkpoint has none. */
@@ -149,9 +180,23 @@ public final class HfWeights {
         }
     }
 
-    /** The tied or separate unembedding as TransformerLens's {@code W_U} [d_model, d_vocab]. */
+    /**
+     * The unembedding as TransformerLens's {@code W_U} [d_model, d_vocab]: a copy of {@code lmHeadName}
+     * transposed, or, where the checkpoint ties it to the embedding (has no such tensor), the transpose
+     * of {@code embedding} as a view: one stored copy serves both, which for a 256,000-token vocabulary
+     * saves a whole d_vocab × d_model matrix. Where they then diverge, a separate copy is correct and
+     * is made: weight processing computes a new {@code W_U} (folding {@code ln_final} into it, centring
+     * it), and an adapter whose {@code W_E} is not the stored embedding (Gemma's, scaled by
+     * √d_model) keeps {@code embedding} and its scaled copy.
+     *
+     * @param embedding the checkpoint's embedding [d_vocab, d_model] as read, which the caller keeps open
+     */
     public NDArray unembedding(String lmHeadName, NDArray embedding) {
-        return source.contains("", lmHeadName) ? Tensors.contiguous(source.load("", lmHeadName, manager).transpose())
-                : has(lmHeadName) ? linear(lmHeadName) : Tensors.contiguous(embedding.transpose());
+        String name = source.contains("", lmHeadName) ? lmHeadName : has(lmHeadName) ? prefix + lmHeadName : null;
+        if (name == null) {
+            return embedding.transpose();
+        }
+        NDArray raw = source.load("", name, manager);
+        return converted(raw, matrix(raw), w -> Tensors.contiguous(w.transpose()));
     }
 }

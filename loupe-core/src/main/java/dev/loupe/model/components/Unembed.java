@@ -3,11 +3,14 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * The unembedding: {@code W_U [d_model, d_vocab_out]}, {@code b_U [d_vocab_out]}. Fires
@@ -17,23 +20,40 @@ import java.util.List;
  * at 70 % of the speed of 50,304), and this is the largest product of the model. So the product uses
  * a copy of {@code W_U} padded with zero columns, and the logits are a view of its first
  * {@code d_vocab_out} columns.
+ *
+ * <p>Stored in float16, {@code W_U} is never widened whole: for a 256,000-token vocabulary and
+ * d_model 3584 that would be a 3.7 GB float32 temporary on every forward pass. The logits are
+ * computed a slice of the vocabulary at a time instead (widen the slice's columns, multiply, keep the
+ * product) and joined, so that only one slice is float32 at a time; each logit is the same dot
+ * product as in the whole-matrix product. The float16 {@code W_U} is used unpadded: the slices'
+ * widths are multiples of 64 already.
  */
 public final class Unembed {
     private static final int ALIGNMENT = 64;
+    /** Columns of a float16 {@code W_U} widened at a time: 117 MB of float32 at d_model 3584. */
+    static final int SLICE_COLUMNS = 8192;
 
     private final int dVocabOut;
-    private final Weight wUPadded; // [d_model, d_vocab_out rounded up to 64]
+    private final Weight wUPadded; // [d_model, d_vocab_out rounded up to 64]; unpadded when float16
+    private final int sliceColumns;
     private final Weight bUPadded; // null when b_U is all zeros: adding it would change nothing
     private final NDIndex vocabulary; // the real columns of the padded logits, parsed once
     private final HookPoint hookIn;
     private final HookPoint hookOut;
 
     public Unembed(TransformerConfig cfg, Parameters params, HookCatalog hooks) {
+        this(cfg, params, hooks, SLICE_COLUMNS);
+    }
+
+    /** As the public constructor, with float16 logits computed {@code sliceColumns} columns at a time. */
+    Unembed(TransformerConfig cfg, Parameters params, HookCatalog hooks, int sliceColumns) {
+        this.sliceColumns = sliceColumns;
         dVocabOut = cfg.dVocabOut();
         vocabulary = new NDIndex().addEllipseDim().addSliceDim(0, dVocabOut);
         NDArray wU = params.get("unembed.W_U", cfg.dModel(), cfg.dVocabOut());
         NDArray bU = params.get("unembed.b_U", cfg.dVocabOut());
-        int padding = (ALIGNMENT - dVocabOut % ALIGNMENT) % ALIGNMENT;
+        boolean sliced = wU.getDataType() == DataType.FLOAT16;
+        int padding = sliced ? 0 : (ALIGNMENT - dVocabOut % ALIGNMENT) % ALIGNMENT;
         wUPadded = Weight.of(padding == 0 ? wU : NDArrays.concat(new NDList(wU,
                 params.manager().zeros(new Shape(cfg.dModel(), padding), wU.getDataType())), 1));
         boolean hasBias;
@@ -48,7 +68,8 @@ public final class Unembed {
 
     /** x [batch, pos, d_model] → logits [batch, pos, d_vocab_out]. */
     public NDArray forward(NDArray x) {
-        NDArray padded = hookIn.fire(x).matMul(wUPadded.value());
+        NDArray in = hookIn.fire(x);
+        NDArray padded = wUPadded.isHalf() ? slicedProduct(in) : in.matMul(wUPadded.value());
         if (bUPadded != null) {
             padded.addi(bUPadded.value());
         }
@@ -56,8 +77,37 @@ public final class Unembed {
         return hookOut.fire(logits);
     }
 
-    /** Its parameters, as the product uses them. */
+    /**
+     * {@code in @ W_U} for a float16 {@code W_U}, {@link #sliceColumns} columns at a time: each slice is
+     * widened, multiplied and freed before the next; the products are joined along the vocabulary.
+     */
+    private NDArray slicedProduct(NDArray in) {
+        NDManager pass = in.getManager();
+        NDList parts = new NDList();
+        try {
+            for (int start = 0; start < dVocabOut; start += sliceColumns) {
+                NDIndex columns = new NDIndex().addAllDim().addSliceDim(start, Math.min(start + sliceColumns, dVocabOut));
+                try (NDManager slice = pass.newSubManager()) {
+                    NDArray widened = wUPadded.stored().get(slice, columns).toType(DataType.FLOAT32, false);
+                    NDArray part = in.matMul(widened);
+                    part.attach(pass);
+                    parts.add(part);
+                }
+            }
+            return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2);
+        } finally {
+            if (parts.size() > 1) {
+                parts.close();
+            }
+        }
+    }
+
+    /**
+     * Its parameters that the forward pass widens before the product: all of them, except a float16
+     * {@code W_U}, which {@link #forward} widens a slice at a time.
+     */
     public List<Weight> weights() {
-        return bUPadded == null ? List.of(wUPadded) : List.of(wUPadded, bUPadded);
+        List<Weight> widened = wUPadded.isHalf() ? List.of() : List.of(wUPadded);
+        return bUPadded == null ? widened : Stream.concat(widened.stream(), Stream.of(bUPadded)).toList();
     }
 }

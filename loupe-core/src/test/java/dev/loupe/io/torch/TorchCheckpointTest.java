@@ -122,6 +122,40 @@ class TorchCheckpointTest {
     }
 
     @Test
+    void loadHalfEqualsTheFloat32LoadNarrowedByLibtorchAndRefusesWhatFloat16CannotHold() {
+        int[] halves = {0x3C00, 0xC000, 0x0001, 0x03FF, 0x7BFF, 0x7C00, 0x8000, 0x3555};
+        int[] bf16 = {0x3F80, 0xC049, 0x3E55, 0x7F80, 0x8000, 0x38D1, 0x3A01, 0x477F};
+        float[] floats = {1f / 3, -2.5f, 65519f, 0x1.01p-25f, 6e-5f, -0f, 1e4f, 0.1f};
+        double[] doubles = {1.0 / 3, -2.5, 65504, 1e-7};
+        Map<String, Spec> tensors = new LinkedHashMap<>();
+        tensors.put("half", Spec.contiguous("HalfStorage", "h", halves.length));
+        tensors.put("bf16", Spec.contiguous("BFloat16Storage", "b", bf16.length));
+        tensors.put("bf16Transposed", Spec.of("BFloat16Storage", "b", bf16.length, 0, new long[] {2, 4},
+                new long[] {1, 2}));
+        tensors.put("float", Spec.contiguous("FloatStorage", "f", floats.length));
+        tensors.put("double", Spec.contiguous("DoubleStorage", "d", doubles.length));
+        tensors.put("overflow", Spec.contiguous("FloatStorage", "o", 2));
+        tensors.put("underflow", Spec.of("DoubleStorage", "u", 2, 0, new long[] {2}, new long[] {1}));
+        Path file = TorchZip.of(PickleWriter.stateDict(tensors))
+                .storage("h", TorchZip.shorts(halves)).storage("b", TorchZip.shorts(bf16)).storage("f", floats(floats))
+                .storage("d", TorchZip.doubles(doubles)).storage("o", floats(1f, 70000f))
+                .storage("u", TorchZip.doubles(1e-6, 1e-30)).write(dir.resolve("narrow.pt"));
+
+        try (NDManager manager = NDManager.newBaseManager(); TorchCheckpoint pt = TorchCheckpoint.open(file)) {
+            for (String name : List.of("half", "bf16", "bf16Transposed", "float", "double")) {
+                NDArray half = pt.loadHalf(name, manager);
+                assertThat(half.getDataType()).isEqualTo(DataType.FLOAT16);
+                assertThat(half.toByteBuffer()).as(name)
+                        .isEqualTo(pt.load(name, manager).toType(DataType.FLOAT16, false).toByteBuffer());
+            }
+            assertThatThrownBy(() -> pt.loadHalf("overflow", manager)).hasMessageContaining("tensor 'overflow' holds 70000.0")
+                    .hasMessageContaining("infinite");
+            assertThatThrownBy(() -> pt.loadHalf("underflow", manager)).hasMessageContaining("holds 1.0E-30")
+                    .hasMessageContaining("become 0");
+        }
+    }
+
+    @Test
     void loadsIntegerAndBoolStoragesKeepingTheirValues() {
         Map<String, Spec> tensors = new LinkedHashMap<>();
         tensors.put("long", Spec.contiguous("LongStorage", "0", 4));
