@@ -128,7 +128,10 @@ public final class BigBench {
         }
     }
 
-    /** Runs one measurement in a child JVM, if memory allows; cold after dropping the page cache, warm after reading the files. */
+    /**
+     * Runs one measurement in a child JVM, if memory allows: cold after dropping the page cache, warm
+     * after reading the files through it.
+     */
     private void child(BigShape shape, Path dir, String dtype, String cache, Plan plan)
             throws IOException, InterruptedException {
         long needed = BigReport.weightBytes(shape, dtype) + MARGIN_BYTES;
@@ -212,9 +215,9 @@ public final class BigBench {
         StringBuilder out = new StringBuilder();
         out.append("## Loupe real-size benchmarks, ").append(Instant.now()).append("\n\n");
         out.append(String.format(Locale.ROOT, "%d CPUs, MemTotal %.1f GB, Java %s, PyTorch on 2 intra-op threads;"
-                + " random bfloat16 weights (seed %d), forward of 1×%d tokens, warm-up %d, mean of %d.%n%n",
-                Runtime.getRuntime().availableProcessors(), memTotal() / 1e9, System.getProperty("java.version"),
-                BigShape.WEIGHT_SEED, BigChild.POSITIONS, warmup, runs));
+                + " random bfloat16 weights (seed %d); forwards of 1×%d tokens timed after %d warm-up runs (9B: at most 1)."
+                + " A shared machine: figures are noisy.%n%n", Runtime.getRuntime().availableProcessors(), memTotal() / 1e9,
+                System.getProperty("java.version"), BigShape.WEIGHT_SEED, BigChild.POSITIONS, warmup));
         for (BigShape shape : shapes.values()) {
             out.append("- ").append(shape.describe()).append('\n');
         }

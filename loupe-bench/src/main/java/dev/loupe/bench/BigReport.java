@@ -77,7 +77,8 @@ final class BigReport {
         Measurement dense = find(results, shapes, false);
         if (moe != null && dense != null) {
             double ratio = moe.forwardMs() / dense.forwardMs();
-            row(out, "| " + moe.model() + " / " + dense.model() + " | float32 | warm ", "forward 1×" + BigChild.POSITIONS + " ratio",
+            String lead = "| " + moe.model() + " / " + dense.model() + " | float32 | warm ";
+            row(out, lead, "forward 1×" + BigChild.POSITIONS + " ratio",
                     String.format(Locale.ROOT, "%.2f× (%.0f / %.0f ms)", ratio, moe.forwardMs(), dense.forwardMs()),
                     String.format(Locale.ROOT, "≤ %.1f×", MOE_RATIO_TARGET), ratio <= MOE_RATIO_TARGET);
         }
