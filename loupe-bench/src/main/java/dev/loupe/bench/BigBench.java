@@ -161,12 +161,15 @@ public final class BigBench {
         System.err.printf(Locale.ROOT, "[loupe-bench] %s (MemAvailable %.1f GB)%n", what, available / 1e9);
         Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         Measurement result = null;
+        String failure = null;
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(),
                 StandardCharsets.UTF_8))) {
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                 if (line.startsWith(BigChild.RESULT_PREFIX)) {
                     result = new ObjectMapper().readValue(line.substring(BigChild.RESULT_PREFIX.length()),
                             Measurement.class);
+                } else if (line.startsWith(BigChild.FAILURE_PREFIX)) {
+                    failure = line.substring(BigChild.FAILURE_PREFIX.length());
                 } else {
                     System.err.println(line);
                 }
@@ -174,7 +177,8 @@ public final class BigBench {
         }
         int exit = process.waitFor();
         if (exit != 0 || result == null) {
-            notes.add(what + " failed: the child JVM exited with " + exit + " (its output is above)");
+            notes.add(what + " failed: the child JVM exited with " + exit
+                    + (failure != null ? ": " + failure : " (its output is above)"));
             return;
         }
         results.add(result);

@@ -18,13 +18,15 @@ import java.util.Locale;
  * One measurement of {@link BigBench}, run in a JVM of its own so that its resident memory is the
  * model's alone: load a folder, then (if asked) time forward passes of 1×128 tokens, a greedy
  * generation with the key/value cache and the 4096³ matMul ceiling, sampling RssAnon and RssFile
- * throughout. The parent reads the one {@link #RESULT_PREFIX} line this prints.
+ * throughout. The parent reads the one {@link #RESULT_PREFIX} line this prints, or the
+ * {@link #FAILURE_PREFIX} line naming what went wrong.
  *
  * <p>Usage: {@code BigChild DIR MODEL float32|float16 CACHE WARMUP RUNS MATMUL_N GENERATE}; RUNS 0
  * measures the load only.
  */
 public final class BigChild {
     static final String RESULT_PREFIX = "LOUPE-BIG-RESULT ";
+    static final String FAILURE_PREFIX = "LOUPE-BIG-FAILURE ";
     static final int POSITIONS = 128;
     static final int PROMPT = 16;
     private static final long SAMPLE_MS = 50;
@@ -54,8 +56,14 @@ public final class BigChild {
         }
         Plan plan = new Plan(Integer.parseInt(args[4]), Integer.parseInt(args[5]), Integer.parseInt(args[6]),
                 Integer.parseInt(args[7]));
-        Measurement m = measure(Path.of(args[0]), args[1], WeightDtype.valueOf(args[2].toUpperCase(Locale.ROOT)),
-                args[3], plan);
+        Measurement m;
+        try {
+            m = measure(Path.of(args[0]), args[1], WeightDtype.valueOf(args[2].toUpperCase(Locale.ROOT)), args[3], plan);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // The parent puts the cause under the table; the stack trace goes to stderr as usual.
+            System.out.println(FAILURE_PREFIX + e.getClass().getSimpleName() + ": " + e.getMessage());
+            throw e;
+        }
         System.out.println(RESULT_PREFIX + new ObjectMapper().writeValueAsString(m));
     }
 
