@@ -154,7 +154,8 @@ public final class BigBench {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of(BenchFlags.HEAP, BenchFlags.INTRA_OP_THREADS, BenchFlags.INTER_OP_THREADS));
+        // No -Xmx: the heap sizes itself as under ./loupe. The thread counts are every benchmark's.
+        command.addAll(List.of(BenchFlags.INTRA_OP_THREADS, BenchFlags.INTER_OP_THREADS));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), BigChild.class.getName(), dir.toString(),
                 shape.name(), dtype, cache, Integer.toString(plan.warmup()), Integer.toString(plan.runs()),
                 Integer.toString(plan.matMulN()), Integer.toString(plan.generate())));

@@ -44,10 +44,11 @@ public final class BigChild {
      * One child's figures. Times in ms, memory in bytes; {@code null} where not measured.
      *
      * @param loadPeakAnon the RssAnon peak up to the end of the load; {@code peakAnon} that of the whole run
+     * @param peakHeap the Java heap's largest committed size
      */
     record Measurement(String model, String dtype, String cache, double loadMs, long loadPeakAnon, long loadPeakFile,
-            long peakAnon, long peakFile, long hwm, Double forwardMs, int forwardRuns, Boolean finite, Double matMulMs,
-            int matMulN, Double generateMs, int generated) {}
+            long peakAnon, long peakFile, long hwm, long peakHeap, Double forwardMs, int forwardRuns, Boolean finite,
+            Double matMulMs, int matMulN, Double generateMs, int generated) {}
 
     public static void main(String[] args) throws IOException {
         if (args.length != 8) {
@@ -115,8 +116,8 @@ public final class BigChild {
             Double matMulMs = plan.matMulN() > 0 ? matMulMs(plan.matMulN()) : null;
             RssSampler.Peak whole = rss.peak();
             return new Measurement(model, dtype.name().toLowerCase(Locale.ROOT), cache, loadMs, afterLoad.anon(),
-                    afterLoad.file(), whole.anon(), whole.file(), whole.hwm(), forwardMs, plan.runs(), finite, matMulMs,
-                    plan.matMulN(), generateMs, plan.generate());
+                    afterLoad.file(), whole.anon(), whole.file(), whole.hwm(), whole.heap(), forwardMs, plan.runs(), finite,
+                    matMulMs, plan.matMulN(), generateMs, plan.generate());
         }
     }
 

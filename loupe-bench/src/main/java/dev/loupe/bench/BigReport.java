@@ -47,8 +47,9 @@ final class BigReport {
                     m.loadPeakAnon() / 1e9, m.peakAnon() / 1e9, anonRatio),
                     String.format(Locale.ROOT, "≤ %.2f× (%.2f GB)", ANON_TARGET, ANON_TARGET * weights / 1e9),
                     anonRatio <= ANON_TARGET);
-            row(out, lead, "peak RssFile, load / whole run; VmHWM", String.format(Locale.ROOT, "%.2f / %.2f GB; %.2f GB",
-                    m.loadPeakFile() / 1e9, m.peakFile() / 1e9, m.hwm() / 1e9), "(reported)", null);
+            row(out, lead, "peak RssFile, load / whole run; VmHWM; Java heap committed", String.format(Locale.ROOT,
+                    "%.2f / %.2f GB; %.2f GB; %.2f GB", m.loadPeakFile() / 1e9, m.peakFile() / 1e9, m.hwm() / 1e9,
+                    m.peakHeap() / 1e9), "(reported)", null);
             Double ceiling = m.matMulMs() == null ? null : 2.0 * Math.pow(m.matMulN(), 3) / (m.matMulMs() / 1e3) / 1e9;
             if (m.forwardMs() != null) {
                 double gflops = shape.flopsPerToken(BigChild.POSITIONS) * BigChild.POSITIONS / (m.forwardMs() / 1e3) / 1e9;

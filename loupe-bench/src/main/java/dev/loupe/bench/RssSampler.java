@@ -15,8 +15,11 @@ import java.util.List;
 final class RssSampler implements AutoCloseable {
     private static final Path STATUS = Path.of("/proc/self/status");
 
-    /** Peaks in bytes: of RssAnon, of RssFile, of their sum as sampled, and the kernel's VmHWM. */
-    record Peak(long anon, long file, long sum, long hwm) {}
+    /**
+     * Peaks in bytes: of RssAnon, of RssFile, of their sum as sampled, the kernel's VmHWM, and the Java
+     * heap's committed size (part of RssAnon once touched; it tells the JVM's share from libtorch's).
+     */
+    record Peak(long anon, long file, long sum, long hwm, long heap) {}
 
     private final Thread thread;
     private final long periodMs;
@@ -24,6 +27,7 @@ final class RssSampler implements AutoCloseable {
     private long anon;
     private long file;
     private long sum;
+    private long heap;
 
     private RssSampler(long periodMs) {
         this.periodMs = periodMs;
@@ -56,12 +60,13 @@ final class RssSampler implements AutoCloseable {
         anon = Math.max(anon, a);
         file = Math.max(file, f);
         sum = Math.max(sum, a + f);
+        heap = Math.max(heap, Runtime.getRuntime().totalMemory());
     }
 
     /** The peaks so far, after one more sample. */
     synchronized Peak peak() {
         sample();
-        return new Peak(anon, file, sum, kilobytes(statusLines(), "VmHWM:") * 1024);
+        return new Peak(anon, file, sum, kilobytes(statusLines(), "VmHWM:") * 1024, heap);
     }
 
     @Override

@@ -110,6 +110,7 @@ class BigBenchTest {
             assertThat(peak.file()).isPositive();
             assertThat(peak.sum()).isGreaterThanOrEqualTo(Math.max(peak.anon(), peak.file()));
             assertThat(peak.hwm()).isPositive();
+            assertThat(peak.heap()).isPositive();
             assertThat(touched[7][0]).isEqualTo((byte) 1);
         }
         assertThat(RssSampler.memAvailable()).isPositive();
@@ -128,7 +129,8 @@ class BigBenchTest {
         String table = BigReport.render(List.of(moe, dense),
                 Map.of(TINY_MIXTRAL.name(), TINY_MIXTRAL, TINY_DENSE.name(), TINY_DENSE), List.of("a skipped run"));
         assertThat(table).startsWith("| model | weights | page cache | figure | value | target | status |")
-                .contains("| load | ", "≤ 15 s", "≤ 1.15×", "forward 1×128 ratio", "≤ 1.3×", "- a skipped run")
+                .contains("| load | ", "≤ 15 s", "≤ 1.15×", "Java heap committed", "forward 1×128 ratio", "≤ 1.3×")
+                .contains("- a skipped run")
                 .contains(String.format(Locale.ROOT, "%.0f / %.0f ms", moe.forwardMs(), dense.forwardMs()));
     }
 }
