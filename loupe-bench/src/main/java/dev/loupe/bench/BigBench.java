@@ -43,6 +43,7 @@ public final class BigBench {
     private final int warmup;
     private final int runs;
     private final List<Measurement> results = new ArrayList<>();
+    private final List<PairedForwards.Pair> pairs = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
 
     private BigBench(boolean cold, String dtypes, int warmup, int runs) {
@@ -120,6 +121,7 @@ public final class BigBench {
         }
         for (BigShape other : shapes.subList(1, shapes.size())) {
             child(other, dirs.get(other.name()), "float32", "warm", full);
+            pair(first, dirs.get(first.name()), other, dirs.get(other.name()));
         }
         if (cold) {
             for (String dtype : modes) {
@@ -151,24 +153,53 @@ public final class BigBench {
                     what, available / 1e9, needed / 1e9, MARGIN_BYTES / 1e9));
             return;
         }
+        System.err.printf(Locale.ROOT, "[loupe-bench] %s (MemAvailable %.1f GB)%n", what, available / 1e9);
+        String json = launch(BigChild.class, what, dir.toString(), shape.name(), dtype, cache,
+                Integer.toString(plan.warmup()), Integer.toString(plan.runs()), Integer.toString(plan.matMulN()),
+                Integer.toString(plan.generate()));
+        if (json != null) {
+            results.add(new ObjectMapper().readValue(json, Measurement.class));
+        }
+    }
+
+    /** Mixtral's and the dense twin's forwards taken in turn by one child JVM, if memory allows both. */
+    private void pair(BigShape moe, Path moeDir, BigShape dense, Path denseDir) throws IOException, InterruptedException {
+        String what = moe.name() + " and " + dense.name() + " float32, alternating";
+        long needed = BigReport.weightBytes(moe, "float32") + BigReport.weightBytes(dense, "float32") + MARGIN_BYTES;
+        long available = RssSampler.memAvailable();
+        if (available < needed) {
+            notes.add(String.format(Locale.ROOT, "%s not run: MemAvailable %.1f GB < %.1f GB needed", what,
+                    available / 1e9, needed / 1e9));
+            return;
+        }
+        System.err.printf(Locale.ROOT, "[loupe-bench] %s (MemAvailable %.1f GB)%n", what, available / 1e9);
+        String json = launch(PairedForwards.class, what, moeDir.toString(), denseDir.toString(), Integer.toString(warmup),
+                Integer.toString(runs));
+        if (json != null) {
+            pairs.add(new ObjectMapper().readValue(json, PairedForwards.Pair.class));
+        }
+    }
+
+    /**
+     * Runs {@code main} in a child JVM with this JVM's flags; its {@link BigChild#RESULT_PREFIX} line's
+     * JSON, or null after noting why there is none.
+     */
+    private String launch(Class<?> main, String what, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         // No -Xmx: the heap sizes itself as under ./loupe. The thread counts are every benchmark's.
         command.addAll(List.of(BenchFlags.INTRA_OP_THREADS, BenchFlags.INTER_OP_THREADS));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), BigChild.class.getName(), dir.toString(),
-                shape.name(), dtype, cache, Integer.toString(plan.warmup()), Integer.toString(plan.runs()),
-                Integer.toString(plan.matMulN()), Integer.toString(plan.generate())));
-        System.err.printf(Locale.ROOT, "[loupe-bench] %s (MemAvailable %.1f GB)%n", what, available / 1e9);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        Measurement result = null;
+        String result = null;
         String failure = null;
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(),
                 StandardCharsets.UTF_8))) {
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                 if (line.startsWith(BigChild.RESULT_PREFIX)) {
-                    result = new ObjectMapper().readValue(line.substring(BigChild.RESULT_PREFIX.length()),
-                            Measurement.class);
+                    result = line.substring(BigChild.RESULT_PREFIX.length());
                 } else if (line.startsWith(BigChild.FAILURE_PREFIX)) {
                     failure = line.substring(BigChild.FAILURE_PREFIX.length());
                 } else {
@@ -180,9 +211,9 @@ public final class BigBench {
         if (exit != 0 || result == null) {
             notes.add(what + " failed: the child JVM exited with " + exit
                     + (failure != null ? ": " + failure : " (its output is above)"));
-            return;
+            return null;
         }
-        results.add(result);
+        return result;
     }
 
     /** {@code sync; echo 3 > /proc/sys/vm/drop_caches}; the failure, or null. */
@@ -226,7 +257,7 @@ public final class BigBench {
         for (BigShape shape : shapes.values()) {
             out.append("- ").append(shape.describe()).append('\n');
         }
-        out.append('\n').append(BigReport.render(results, shapes, notes));
+        out.append('\n').append(BigReport.render(results, pairs, shapes, notes));
         return out.toString();
     }
 

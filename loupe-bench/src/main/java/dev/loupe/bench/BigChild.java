@@ -45,10 +45,11 @@ public final class BigChild {
      *
      * @param loadPeakAnon the RssAnon peak up to the end of the load; {@code peakAnon} that of the whole run
      * @param peakHeap the Java heap's largest committed size
+     * @param stalledMs how long the JVM stood still (stopped or starved from outside): its timings are spoilt
      */
     record Measurement(String model, String dtype, String cache, double loadMs, long loadPeakAnon, long loadPeakFile,
             long peakAnon, long peakFile, long hwm, long peakHeap, Double forwardMs, int forwardRuns, Boolean finite,
-            Double matMulMs, int matMulN, Double generateMs, int generated) {}
+            Double matMulMs, int matMulN, Double generateMs, int generated, long stalledMs) {}
 
     public static void main(String[] args) throws IOException {
         if (args.length != 8) {
@@ -117,7 +118,7 @@ public final class BigChild {
             RssSampler.Peak whole = rss.peak();
             return new Measurement(model, dtype.name().toLowerCase(Locale.ROOT), cache, loadMs, afterLoad.anon(),
                     afterLoad.file(), whole.anon(), whole.file(), whole.hwm(), whole.heap(), forwardMs, plan.runs(), finite,
-                    matMulMs, plan.matMulN(), generateMs, plan.generate());
+                    matMulMs, plan.matMulN(), generateMs, plan.generate(), whole.stalledMs());
         }
     }
 

@@ -26,10 +26,11 @@ final class BigReport {
     }
 
     /**
-     * The table of {@code results}; {@code shapes} by model name; {@code notes} (skipped runs, failed
-     * cache drops) are listed under it.
+     * The table of {@code results} and of the alternating forward {@code pairs}; {@code shapes} by model
+     * name; {@code notes} (skipped runs, failed cache drops) are listed under it.
      */
-    static String render(List<Measurement> results, Map<String, BigShape> shapes, List<String> notes) {
+    static String render(List<Measurement> results, List<PairedForwards.Pair> pairs, Map<String, BigShape> shapes,
+            List<String> notes) {
         StringBuilder out = new StringBuilder();
         out.append("| model | weights | page cache | figure | value | target | status |\n");
         out.append("|---|---|---|---|---|---|---|\n");
@@ -50,6 +51,10 @@ final class BigReport {
             row(out, lead, "peak RssFile, load / whole run; VmHWM; Java heap committed", String.format(Locale.ROOT,
                     "%.2f / %.2f GB; %.2f GB; %.2f GB", m.loadPeakFile() / 1e9, m.peakFile() / 1e9, m.hwm() / 1e9,
                     m.peakHeap() / 1e9), "(reported)", null);
+            if (m.stalledMs() > 0) {
+                row(out, lead, "JVM stood still (stopped or starved by other processes)", String.format(Locale.ROOT,
+                        "**%.1f s**: this run's times are spoilt", m.stalledMs() / 1e3), "0 s (else rerun)", null);
+            }
             Double ceiling = m.matMulMs() == null ? null : 2.0 * Math.pow(m.matMulN(), 3) / (m.matMulMs() / 1e3) / 1e9;
             if (m.forwardMs() != null) {
                 double gflops = shape.flopsPerToken(BigChild.POSITIONS) * BigChild.POSITIONS / (m.forwardMs() / 1e3) / 1e9;
@@ -74,14 +79,24 @@ final class BigReport {
                                 m.generateMs() / 1e3 / m.generated()), "(reported)", null);
             }
         }
+        String ratioTarget = String.format(Locale.ROOT, "≤ %.1f×", MOE_RATIO_TARGET);
         Measurement moe = find(results, shapes, true);
         Measurement dense = find(results, shapes, false);
         if (moe != null && dense != null) {
             double ratio = moe.forwardMs() / dense.forwardMs();
             String lead = "| " + moe.model() + " / " + dense.model() + " | float32 | warm ";
-            row(out, lead, "forward 1×" + BigChild.POSITIONS + " ratio",
+            // The alternating pair below is the figure the target is judged on when there is one.
+            row(out, lead, "forward 1×" + BigChild.POSITIONS + " ratio, the two JVMs above",
                     String.format(Locale.ROOT, "%.2f× (%.0f / %.0f ms)", ratio, moe.forwardMs(), dense.forwardMs()),
-                    String.format(Locale.ROOT, "≤ %.1f×", MOE_RATIO_TARGET), ratio <= MOE_RATIO_TARGET);
+                    pairs.isEmpty() ? ratioTarget : "(reported)", pairs.isEmpty() ? ratio <= MOE_RATIO_TARGET : null);
+        }
+        for (PairedForwards.Pair pair : pairs) {
+            row(out, "| " + pair.a() + " / " + pair.b() + " | float32 | warm ",
+                    "forward 1×" + BigChild.POSITIONS + " ratio, alternating in one JVM",
+                    String.format(Locale.ROOT, "%.2f× (%.0f / %.0f ms, %d pairs)%s", pair.ratio(), pair.aMs(), pair.bMs(),
+                            pair.runs(), pair.stalledMs() > 0 ? String.format(Locale.ROOT,
+                                    "; **stood still %.1f s**, rerun", pair.stalledMs() / 1e3) : ""),
+                    ratioTarget, pair.ratio() <= MOE_RATIO_TARGET);
         }
         if (!notes.isEmpty()) {
             out.append('\n');

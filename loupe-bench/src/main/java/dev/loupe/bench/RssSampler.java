@@ -14,12 +14,18 @@ import java.util.List;
  */
 final class RssSampler implements AutoCloseable {
     private static final Path STATUS = Path.of("/proc/self/status");
+    /**
+     * A sample this late means the whole JVM stood still: on a shared machine, stopped from outside
+     * (SIGSTOP) or starved of CPU; the time it stood still is counted, so that timings it spoils show.
+     */
+    private static final long STALL_NANOS = 1_000_000_000L;
 
     /**
      * Peaks in bytes: of RssAnon, of RssFile, of their sum as sampled, the kernel's VmHWM, and the Java
-     * heap's committed size (part of RssAnon once touched; it tells the JVM's share from libtorch's).
+     * heap's committed size (part of RssAnon once touched; it tells the JVM's share from libtorch's);
+     * and the milliseconds the sampler found the JVM standing still for a second or more at a time.
      */
-    record Peak(long anon, long file, long sum, long hwm, long heap) {}
+    record Peak(long anon, long file, long sum, long hwm, long heap, long stalledMs) {}
 
     private final Thread thread;
     private final long periodMs;
@@ -28,6 +34,7 @@ final class RssSampler implements AutoCloseable {
     private long file;
     private long sum;
     private long heap;
+    private long stalledNanos;
 
     private RssSampler(long periodMs) {
         this.periodMs = periodMs;
@@ -43,6 +50,7 @@ final class RssSampler implements AutoCloseable {
     }
 
     private void loop() {
+        long last = System.nanoTime();
         while (running) {
             sample();
             try {
@@ -50,7 +58,17 @@ final class RssSampler implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
+            long now = System.nanoTime();
+            long late = now - last - periodMs * 1_000_000;
+            if (late > STALL_NANOS) {
+                stalled(late);
+            }
+            last = now;
         }
+    }
+
+    private synchronized void stalled(long nanos) {
+        stalledNanos += nanos;
     }
 
     private synchronized void sample() {
@@ -66,7 +84,7 @@ final class RssSampler implements AutoCloseable {
     /** The peaks so far, after one more sample. */
     synchronized Peak peak() {
         sample();
-        return new Peak(anon, file, sum, kilobytes(statusLines(), "VmHWM:") * 1024, heap);
+        return new Peak(anon, file, sum, kilobytes(statusLines(), "VmHWM:") * 1024, heap, stalledNanos / 1_000_000);
     }
 
     @Override

@@ -126,11 +126,18 @@ class BigBenchTest {
                 new Plan(1, 2, 64, 0));
         assertThat(moe.finite()).isTrue();
         assertThat(dense.finite()).isTrue();
-        String table = BigReport.render(List.of(moe, dense),
+        PairedForwards.Pair pair = PairedForwards.measure(moeDir, denseDir, 1, 2);
+        assertThat(pair.a()).isEqualTo(TINY_MIXTRAL.name());
+        assertThat(pair.b()).isEqualTo(TINY_DENSE.name());
+        assertThat(pair.aMs()).isPositive();
+        assertThat(pair.bMs()).isPositive();
+        String table = BigReport.render(List.of(moe, dense), List.of(pair),
                 Map.of(TINY_MIXTRAL.name(), TINY_MIXTRAL, TINY_DENSE.name(), TINY_DENSE), List.of("a skipped run"));
         assertThat(table).startsWith("| model | weights | page cache | figure | value | target | status |")
                 .contains("| load | ", "≤ 15 s", "≤ 1.15×", "Java heap committed", "forward 1×128 ratio", "≤ 1.3×")
                 .contains("- a skipped run")
-                .contains(String.format(Locale.ROOT, "%.0f / %.0f ms", moe.forwardMs(), dense.forwardMs()));
+                .contains(String.format(Locale.ROOT, "%.0f / %.0f ms)", moe.forwardMs(), dense.forwardMs()))
+                .contains(String.format(Locale.ROOT, "%.2f× (%.0f / %.0f ms, 2 pairs) | ≤ 1.3× |", pair.ratio(),
+                        pair.aMs(), pair.bMs()));
     }
 }
