@@ -50,6 +50,15 @@ class BigBenchTest {
     }
 
     @Test
+    void theFlopModelIsReportsLlamaModelForADenseShape() {
+        BigShape llamaShaped = new BigShape("llama-shaped", "mistral", LlamaShapedFixture.N_LAYERS,
+                LlamaShapedFixture.D_MODEL, LlamaShapedFixture.N_HEADS, LlamaShapedFixture.N_KV_HEADS,
+                LlamaShapedFixture.D_HEAD, LlamaShapedFixture.D_MLP, LlamaShapedFixture.D_VOCAB, 0, 0, false,
+                LlamaShapedFixture.N_CTX, 0);
+        assertThat(llamaShaped.flopsPerToken(128)).isEqualTo(Report.LlamaDims.LLAMA_SHAPED.flopsPerToken(128));
+    }
+
+    @Test
     void shardsAnIndexAndBfloat16ThatLoadAndGiveFiniteLogits() throws IOException {
         Path dir = ShardedFixture.cachedOrGenerated(base, TINY_GEMMA2, TINY_SHARD);
         List<ShardedFixture.Shard> shards = ShardedFixture.shards(TINY_GEMMA2, TINY_SHARD);
@@ -68,6 +77,8 @@ class BigBenchTest {
         assertThat(m.loadMs()).isPositive();
         assertThat(m.peakAnon()).isGreaterThanOrEqualTo(m.loadPeakAnon()).isPositive();
         assertThat(m.hwm()).isPositive();
+        assertThat(m.peakHeap()).isPositive();
+        assertThat(m.stalledMs()).isNotNegative();
 
         Measurement half = BigChild.measure(dir, TINY_GEMMA2.name(), WeightDtype.FLOAT16, "warm", Plan.loadOnly());
         assertThat(half.dtype()).isEqualTo("float16");
