@@ -75,6 +75,10 @@ public final class BigBench {
                 default -> name = args[i];
             }
         }
+        if (dtypes != null && !List.of("float32", "float16", "both").contains(dtypes)) {
+            System.err.println("--dtype takes float32, float16 or both, not " + dtypes);
+            System.exit(2);
+        }
         List<BigShape> shapes = switch (name == null ? "" : name) {
             case "gemma2-2b" -> List.of(BigShape.GEMMA2_2B);
             case "gemma2-9b" -> List.of(BigShape.GEMMA2_9B);
