@@ -7,7 +7,8 @@
  * weights from fixed seeds, generated once into the temporary folder
  * ({@link dev.loupe.bench.Gpt2SmallFixture}, {@link dev.loupe.bench.LlamaShapedFixture});
  * {@link dev.loupe.bench.Report} prints a JMH result file as a table with GFLOP/s, tokens/s and the
- * targets.
+ * targets. {@link dev.loupe.bench.BigBench} ({@code ./bench --big}) measures real-size Gemma 2 and
+ * Mixtral shapes outside JMH, each in a child JVM of its own: load time, resident memory, forward speed.
  *
  * <p>Floor "benchmarks", the top of {@code FloorPlan}: it may use every other package, though the
  * module depends only on loupe-core and loupe-lens. Nothing may use it, so nothing the library or
