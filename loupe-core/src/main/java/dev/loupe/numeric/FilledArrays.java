@@ -3,6 +3,7 @@ package dev.loupe.numeric;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
@@ -23,6 +24,87 @@ public final class FilledArrays {
     @FunctionalInterface
     public interface Filler {
         void fill(ByteBuffer target) throws IOException;
+    }
+
+    /** The memory of a new array, handed out block after block in order (little-endian, C order). */
+    public interface Blocks {
+        /**
+         * The next block of the array's memory.
+         *
+         * @throws IllegalStateException if the array has no more blocks
+         */
+        ByteBuffer next();
+    }
+
+    /** Writes the bytes of a new array through {@link Blocks}, in order. */
+    @FunctionalInterface
+    public interface BlockFiller {
+        void fill(Blocks blocks) throws IOException;
+    }
+
+    /**
+     * Creates an array of any size, also beyond the 2 GiB one Java buffer can address (a 256000 × 2304
+     * float32 embedding is 2.4 GB), whose bytes {@code filler} writes straight into libtorch's memory a
+     * block of at most {@code blockBytes} at a time: the array is made flat, each block is a contiguous
+     * slice of it (a view, not a copy), and the filled array is reshaped to {@code shape}. No second copy
+     * of the array exists at any time. An array of at most {@code blockBytes} is one block.
+     *
+     * @param blockBytes the largest block, at most {@link Integer#MAX_VALUE}; blocks hold whole elements
+     * @throws IllegalArgumentException if a multi-block array is asked for on another device than the CPU
+     */
+    public static NDArray createInBlocks(NDManager manager, Shape shape, DataType type, int blockBytes,
+            BlockFiller filler) throws IOException {
+        long elementBytes = type.getNumOfBytes();
+        long bytes = shape.size() * elementBytes;
+        if (bytes <= blockBytes) {
+            return create(manager, shape, type, (int) bytes, target -> filler.fill(single(target)));
+        }
+        if (!Device.cpu().equals(manager.getDevice())) {
+            throw new IllegalArgumentException("An array of " + bytes + " bytes is filled in blocks on the CPU only");
+        }
+        long numel = shape.size();
+        long blockElements = Math.max(1, blockBytes / elementBytes);
+        NDArray flat = manager.create(new Shape(numel), type);
+        try {
+            filler.fill(new Blocks() {
+                private long start;
+
+                @Override
+                public ByteBuffer next() {
+                    if (start >= numel) {
+                        throw new IllegalStateException("wrote past the end of an array of " + bytes + " bytes");
+                    }
+                    long end = Math.min(numel, start + blockElements);
+                    try (NDArray slice = flat.get(new NDIndex(start + ":" + end))) {
+                        ByteBuffer view = slice.toByteBuffer(true);
+                        if (!view.isDirect() || view.remaining() != (end - start) * elementBytes) {
+                            throw new IllegalStateException("libtorch gave a copy of a slice, not a view of it");
+                        }
+                        start = end;
+                        return view.order(ByteOrder.LITTLE_ENDIAN);
+                    }
+                }
+            });
+            // A view of the same storage: closing the flat handle leaves the memory to the reshaped one.
+            return flat.reshape(shape);
+        } finally {
+            flat.close();
+        }
+    }
+
+    private static Blocks single(ByteBuffer target) {
+        return new Blocks() {
+            private boolean given;
+
+            @Override
+            public ByteBuffer next() {
+                if (given) {
+                    throw new IllegalStateException("wrote past the end of an array of " + target.capacity() + " bytes");
+                }
+                given = true;
+                return target;
+            }
+        };
     }
 
     /** A float32 array of {@code shape} holding {@code values} (row-major), in libtorch's memory. */

@@ -7,10 +7,12 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.CheckpointException;
 import dev.loupe.ClosestNames;
 import dev.loupe.numeric.FilledArrays;
+import dev.loupe.numeric.FilledArrays.Blocks;
 import dev.loupe.numeric.Float16Narrowing;
 import dev.loupe.numeric.Float16RangeException;
 import dev.loupe.numeric.HalfFloats;
 import java.io.IOException;
+import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -21,7 +23,6 @@ import java.nio.channels.FileChannel.MapMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -46,7 +47,8 @@ import java.util.stream.Collectors;
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** A Java buffer, and so one mapping and one DJL array, holds at most this many bytes. */
-    private static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE;
+    /** Arrays larger than this are written a block at a time (one Java buffer holds at most 2 GiB). */
+    static final int BLOCK_BYTES = 1 << 30;
 
     /** Converted tensors are read in pieces of this size, so no second full-size buffer is needed. */
     private static final int CONVERT_CHUNK_BYTES = 4 << 20;
@@ -58,10 +60,13 @@ public final class SafetensorsFile implements AutoCloseable {
     private final boolean privateMapping;
     private final SafetensorsHeader header;
     private final List<String> names;
+    private final int blockBytes;
     private volatile boolean closed;
 
-    private SafetensorsFile(Path path, FileChannel channel, boolean privateMapping, SafetensorsHeader header) {
+    private SafetensorsFile(Path path, FileChannel channel, boolean privateMapping, SafetensorsHeader header,
+            int blockBytes) {
         this.path = path;
+        this.blockBytes = blockBytes;
         this.channel = channel;
         this.privateMapping = privateMapping;
         this.header = header;
@@ -90,6 +95,11 @@ public final class SafetensorsFile implements AutoCloseable {
      * copying path (tests run as root, which can open even a read-only file for writing).
      */
     static SafetensorsFile open(Path file, boolean allowPrivateMapping) {
+        return open(file, allowPrivateMapping, BLOCK_BYTES);
+    }
+
+    /** Opens a file whose arrays are written {@code blockBytes} at a most at a time (small in tests). */
+    static SafetensorsFile open(Path file, boolean allowPrivateMapping, int blockBytes) {
         Objects.requireNonNull(file, "file");
         if (!Files.exists(file)) {
             throw new CheckpointException(file + " does not exist. Check the path, or download the checkpoint.");
@@ -103,7 +113,7 @@ public final class SafetensorsFile implements AutoCloseable {
             if (channel == null) {
                 channel = FileChannel.open(file, StandardOpenOption.READ);
             }
-            return new SafetensorsFile(file, channel, privateMapping, SafetensorsHeader.read(file, channel));
+            return new SafetensorsFile(file, channel, privateMapping, SafetensorsHeader.read(file, channel), blockBytes);
         } catch (IOException e) {
             closeQuietly(channel);
             throw new CheckpointException("Cannot read " + file + " (" + e + "). Check that the file is readable.", e);
@@ -184,8 +194,8 @@ public final class SafetensorsFile implements AutoCloseable {
      * @param name a tensor name
      * @param manager the manager that will own the array
      * @return the tensor, with the shape from the header
-     * @throws CheckpointException if there is no such tensor, its dtype cannot be loaded, it is
-     *     larger than 2 GiB, or reading it fails
+     * @throws CheckpointException if there is no such tensor, its dtype cannot be loaded, or reading it
+     *     fails
      * @throws IllegalStateException if this file has been closed
      */
     public NDArray load(String name, NDManager manager) {
@@ -196,11 +206,10 @@ public final class SafetensorsFile implements AutoCloseable {
         if (info.numel() == 0) {
             return manager.zeros(shape, dtype.loadedAs);
         }
-        long loadedBytes = sizeChecked(name, info, dtype.loadedAs);
         try {
             if (dtype.converted) {
-                return FilledArrays.create(manager, shape, dtype.loadedAs, (int) loadedBytes,
-                        target -> convert(info, dtype, target.asFloatBuffer()));
+                return FilledArrays.createInBlocks(manager, shape, dtype.loadedAs, blockBytes,
+                        blocks -> convert(info, dtype, blocks));
             }
             return loadRaw(info, dtype.bytes, dtype.loadedAs, manager, shape);
         } catch (IOException e) {
@@ -238,14 +247,13 @@ public final class SafetensorsFile implements AutoCloseable {
         if (info.numel() == 0) {
             return manager.zeros(shape, DataType.FLOAT16);
         }
-        long loadedBytes = sizeChecked(name, info, DataType.FLOAT16);
         try {
             if (dtype == SafetensorsDtype.F16) {
                 return loadRaw(info, dtype.bytes, DataType.FLOAT16, manager, shape);
             }
             String what = path + ": tensor '" + name + "'";
-            return FilledArrays.create(manager, shape, DataType.FLOAT16, (int) loadedBytes,
-                    target -> narrow(info, dtype, target.asShortBuffer(), what));
+            return FilledArrays.createInBlocks(manager, shape, DataType.FLOAT16, blockBytes,
+                    blocks -> narrow(info, dtype, blocks, what));
         } catch (IOException e) {
             throw unreadable(name, e);
         }
@@ -265,17 +273,6 @@ public final class SafetensorsFile implements AutoCloseable {
         return dtype;
     }
 
-    /** The bytes the loaded array takes, refused above what one Java buffer (and DJL array) holds. */
-    private long sizeChecked(String name, TensorInfo info, DataType loadedAs) {
-        long loadedBytes = info.numel() * loadedAs.getNumOfBytes();
-        if (info.byteSize() > MAX_TENSOR_BYTES || loadedBytes > MAX_TENSOR_BYTES) {
-            throw new CheckpointException(path + ": tensor '" + name + "' (" + info.dtype()
-                    + Arrays.toString(info.shape()) + ") needs " + Math.max(info.byteSize(), loadedBytes)
-                    + " bytes; Loupe loads tensors of at most 2 GiB each. Split the tensor when exporting.");
-        }
-        return loadedBytes;
-    }
-
     private CheckpointException unreadable(String name, IOException e) {
         return new CheckpointException(path + ": could not read tensor '" + name + "': " + e
                 + ". Check that the file is still there and readable, and that it was not closed.", e);
@@ -285,10 +282,19 @@ public final class SafetensorsFile implements AutoCloseable {
     private NDArray loadRaw(TensorInfo info, int elementBytes, DataType type, NDManager manager, Shape shape)
             throws IOException {
         long position = header.dataStart + info.begin();
-        int length = (int) info.byteSize();
-        if (!privateMapping) {
-            return FilledArrays.create(manager, shape, type, length, target -> readFully(position, target));
+        if (!privateMapping || info.byteSize() > blockBytes) {
+            return FilledArrays.createInBlocks(manager, shape, type, blockBytes, blocks -> {
+                long next = position;
+                for (long left = info.byteSize(); left > 0; ) {
+                    ByteBuffer block = blocks.next();
+                    int size = block.remaining();
+                    readFully(next, block);
+                    next += size;
+                    left -= size;
+                }
+            });
         }
+        int length = (int) info.byteSize();
         // PRIVATE, never READ_ONLY: DJL aliases the buffer, and an in-place op on a read-only
         // mapping is a SIGSEGV in libtorch, not an exception.
         ByteBuffer mapped = channel.map(MapMode.PRIVATE, position, length).order(ByteOrder.LITTLE_ENDIAN);
@@ -340,26 +346,66 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Widens (or, for F64, narrows) a tensor to float32, a chunk at a time. */
-    private void convert(TensorInfo info, SafetensorsDtype dtype, FloatBuffer out) throws IOException {
+    /**
+     * The destination of a conversion: the array's blocks in order, each as a typed buffer; a chunk of the
+     * file is converted in runs that end where the chunk or the current block ends.
+     */
+    private static final class Output {
+        private final Blocks blocks;
+        private final int elementBytes;
+        private ByteBuffer block;
+
+        Output(Blocks blocks, int elementBytes) {
+            this.blocks = blocks;
+            this.elementBytes = elementBytes;
+        }
+
+        /** How many elements the next run converts: as many as both the input and the current block hold. */
+        int run(Buffer input) {
+            if (block == null || !block.hasRemaining()) {
+                block = blocks.next();
+            }
+            return Math.min(input.remaining(), block.remaining() / elementBytes);
+        }
+
+        FloatBuffer floats(int count) {
+            FloatBuffer view = block.asFloatBuffer();
+            block.position(block.position() + count * Float.BYTES);
+            return view;
+        }
+
+        ShortBuffer shorts(int count) {
+            ShortBuffer view = block.asShortBuffer();
+            block.position(block.position() + count * Short.BYTES);
+            return view;
+        }
+    }
+
+    /** Widens (or, for F64, narrows) a tensor to float32, a chunk at a time, into the array's blocks. */
+    private void convert(TensorInfo info, SafetensorsDtype dtype, Blocks blocks) throws IOException {
+        Output output = new Output(blocks, Float.BYTES);
         forEachChunk(info, chunk -> {
             switch (dtype) {
-                case BF16 -> {
+                case BF16, F16 -> {
+                    boolean brain = dtype == SafetensorsDtype.BF16;
                     ShortBuffer in = chunk.asShortBuffer();
                     while (in.hasRemaining()) {
-                        out.put(HalfFloats.bfloat16ToFloat(in.get()));
-                    }
-                }
-                case F16 -> {
-                    ShortBuffer in = chunk.asShortBuffer();
-                    while (in.hasRemaining()) {
-                        out.put(HalfFloats.halfToFloat(in.get()));
+                        int count = output.run(in);
+                        FloatBuffer out = output.floats(count);
+                        for (int i = 0; i < count; i++) {
+                            short bits = in.get();
+                            out.put(brain ? HalfFloats.bfloat16ToFloat(bits) : HalfFloats.halfToFloat(bits));
+                        }
                     }
                 }
                 case F64 -> {
                     DoubleBuffer in = chunk.asDoubleBuffer();
                     while (in.hasRemaining()) {
-                        out.put((float) in.get());
+                        int count = output.run(in);
+                        FloatBuffer out = output.floats(count);
+                        for (int i = 0; i < count; i++) {
+                            out.put((float) in.get());
+                        }
                     }
                 }
                 default -> throw new IllegalStateException("no conversion for " + dtype);
@@ -368,26 +414,39 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** Narrows a BF16, F32 or F64 tensor to float16, checking every value, a chunk at a time. */
-    private void narrow(TensorInfo info, SafetensorsDtype dtype, ShortBuffer out, String what) throws IOException {
+    private void narrow(TensorInfo info, SafetensorsDtype dtype, Blocks blocks, String what) throws IOException {
         Float16Narrowing narrowing = new Float16Narrowing(what);
+        Output output = new Output(blocks, Short.BYTES);
         forEachChunk(info, chunk -> {
             switch (dtype) {
                 case BF16 -> {
                     ShortBuffer in = chunk.asShortBuffer();
                     while (in.hasRemaining()) {
-                        out.put(narrowing.narrow(HalfFloats.bfloat16ToFloat(in.get())));
+                        int count = output.run(in);
+                        ShortBuffer out = output.shorts(count);
+                        for (int i = 0; i < count; i++) {
+                            out.put(narrowing.narrow(HalfFloats.bfloat16ToFloat(in.get())));
+                        }
                     }
                 }
                 case F32 -> {
                     FloatBuffer in = chunk.asFloatBuffer();
                     while (in.hasRemaining()) {
-                        out.put(narrowing.narrow(in.get()));
+                        int count = output.run(in);
+                        ShortBuffer out = output.shorts(count);
+                        for (int i = 0; i < count; i++) {
+                            out.put(narrowing.narrow(in.get()));
+                        }
                     }
                 }
                 case F64 -> {
                     DoubleBuffer in = chunk.asDoubleBuffer();
                     while (in.hasRemaining()) {
-                        out.put(narrowing.narrow((float) in.get()));
+                        int count = output.run(in);
+                        ShortBuffer out = output.shorts(count);
+                        for (int i = 0; i < count; i++) {
+                            out.put(narrowing.narrow((float) in.get()));
+                        }
                     }
                 }
                 default -> throw new IllegalStateException("no narrowing for " + dtype);

@@ -200,7 +200,10 @@ class SafetensorsFileTest {
         assertThat(TestFiles.sha256(path)).isEqualTo(before);
     }
 
-    /** A tensor past the 2 GiB mark loads (each tensor is mapped on its own); a tensor over 2 GiB is refused. */
+    /**
+     * A tensor past the 2 GiB mark loads (each tensor is mapped on its own). Tensors over 2 GiB load
+     * block by block ({@link SafetensorsBlocksTest} runs that path with small blocks).
+     */
     @ParameterizedTest(name = "privateMapping={0}")
     @ValueSource(booleans = {true, false})
     void handlesFilesLargerThan2GiB(boolean privateMapping) throws IOException {
@@ -219,10 +222,6 @@ class SafetensorsFileTest {
             assertThat(x.toFloatArray()).containsExactly(1.5f, -4f);
             x.addi(1f);
             assertThat(file.load("x", manager).toFloatArray()).containsExactly(1.5f, -4f);
-            assertThatThrownBy(() -> file.load("pad", manager))
-                    .isInstanceOf(CheckpointException.class)
-                    .hasMessageContaining("'pad'")
-                    .hasMessageContaining("at most 2 GiB");
         }
     }
 
