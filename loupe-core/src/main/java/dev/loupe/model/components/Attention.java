@@ -116,7 +116,7 @@ public final class Attention {
     /**
      * Attention over one shared, normalised input x [batch, pos, d_model] → [batch, pos, d_model].
      *
-     * @param mask this layer's additive mask, see {@link AttentionInputs}
+     * @param mask this layer's additive mask, see {@link AttentionInputs} (null: it hides nothing)
      */
     public NDArray forward(NDArray x, NDArray mask, AttentionInputs inputs, TransformerConfig cfg, int layer) {
         Shape shape = x.getShape();
@@ -176,7 +176,7 @@ public final class Attention {
         if (inputs.alibi() != null) {
             scores.addi(inputs.alibi());
         }
-        scores = hookAttnScores.fire(scores.addi(mask));
+        scores = hookAttnScores.fire(mask == null ? scores : scores.addi(mask));
         NDArray pattern = scores.softmax(-1);
         if (inputs.hasPadding()) {
             // A query whose every key is masked gets NaN from softmax; TransformerLens makes it 0.
