@@ -23,7 +23,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The practical ceiling: one plain fp32 4096×4096 @ 4096×4096 matMul (2·4096³ FLOP) on the same
- * engine settings, huge pages for large buffers included ({@link HugePages}). {@link Report} expresses every model benchmark as a percentage of it.
+ * engine settings, huge pages for large buffers included ({@link HugePages}). {@link Report} expresses
+ * every model benchmark as a percentage of it.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
