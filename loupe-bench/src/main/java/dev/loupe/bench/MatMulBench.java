@@ -23,8 +23,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The practical ceiling: one plain fp32 4096×4096 @ 4096×4096 matMul (2·4096³ FLOP) on the same
- * engine settings, huge pages for large buffers included ({@link HugePages}). {@link Report} expresses
- * every model benchmark as a percentage of it.
+ * engine settings, the allocator's huge pages included when {@code -Dloupe.hugePages=true} asks for them
+ * ({@link HugePages}). {@link Report} expresses every model benchmark as a percentage of it.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -43,7 +43,7 @@ public class MatMulBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        HugePages.request(); // the allocator the model benchmarks get (HookedTransformer requests it)
+        HugePages.request(); // the allocator the model benchmarks get (HookedTransformer requests it too)
         Engine.getInstance().setRandomSeed(42);
         manager = NDManager.newBaseManager();
         a = manager.randomNormal(0f, 1f, new Shape(N, N), DataType.FLOAT32);

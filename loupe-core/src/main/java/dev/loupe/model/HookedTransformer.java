@@ -70,7 +70,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
     private static final String CLOSED = "This model was closed: HookedTransformer.close() freed its weights";
 
     static {
-        HugePages.request(); // before the loaders make the first tensor: libtorch reads it once
+        HugePages.request(); // with -Dloupe.hugePages=true; before the first tensor: libtorch reads it once
     }
 
     private final NDManager weights;

@@ -15,11 +15,19 @@ class HugePagesTest {
     }
 
     @Test
-    void requestsHugePagesFromLibtorchUnlessTheEnvironmentSaysOtherwise() {
+    void requestsHugePagesFromLibtorchOnlyWhenAskedAndUnlessTheEnvironmentSaysOtherwise() {
         assumeTrue(System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux"));
-        HugePages.request();
-        HugePages.request(); // a second call changes nothing
-        String expected = System.getenv(HugePages.VARIABLE) != null ? System.getenv(HugePages.VARIABLE) : "1";
-        assertThat(Native.load("c", C.class).getenv(HugePages.VARIABLE)).isEqualTo(expected);
+        String before = System.getenv(HugePages.VARIABLE);
+        C c = Native.load("c", C.class);
+        HugePages.request(); // without the property: nothing
+        assertThat(c.getenv(HugePages.VARIABLE)).isEqualTo(before);
+        System.setProperty(HugePages.PROPERTY, "true");
+        try {
+            HugePages.request();
+            HugePages.request(); // a second call changes nothing
+            assertThat(c.getenv(HugePages.VARIABLE)).isEqualTo(before != null ? before : "1");
+        } finally {
+            System.clearProperty(HugePages.PROPERTY);
+        }
     }
 }
