@@ -25,7 +25,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Greedy generation on the GPT-2-small-shaped model, batch 1, a 16-token prompt: 32 new tokens with
- * and without the key/value cache; one plain forward of a single token; and 32 cached steps (a
+ * and without the key/value cache; one plain forward of a single token and one of 32 tokens; one
+ * single-token forward over a frozen cache of the prompt; and 32 cached steps (a
  * single-token forward that appends to the cache, then the argmax) taken right after the prompt and
  * after 224 earlier steps, so that {@link Report} can show that a step's cost does not grow with the
  * cache. The cache for the step benchmarks is built, in the same step-by-step way generation builds
@@ -49,6 +50,7 @@ public class GenerateBench {
     private NDManager manager;
     private NDArray prompt;
     private NDArray oneToken;
+    private NDArray prompt32;
     private GenerateOptions greedy;
 
     @Setup(Level.Trial)
@@ -57,6 +59,7 @@ public class GenerateBench {
         manager = NDManager.newBaseManager();
         prompt = Gpt2SmallFixture.tokens(manager, 1, PROMPT, model.config().dVocab());
         oneToken = prompt.get(":, 0:1");
+        prompt32 = Gpt2SmallFixture.tokens(manager, 1, 32, model.config().dVocab());
         greedy = GenerateOptions.greedy(NEW_TOKENS).withStopAtEos(false);
     }
 
@@ -88,6 +91,58 @@ public class GenerateBench {
     public void forwardOneToken(Blackhole blackhole) {
         try (NDArray logits = model.forward(oneToken)) {
             blackhole.consume(logits);
+        }
+    }
+
+    /**
+     * A plain forward of 32 tokens: small enough that the cost of a pass besides its matrix products
+     * shows (with {@link #forwardOneTokenKvCached}, the fixed overhead per forward).
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @Warmup(iterations = 2, time = 3, timeUnit = TimeUnit.SECONDS)
+    @Measurement(iterations = 5, time = 3, timeUnit = TimeUnit.SECONDS)
+    public void forward1x32(Blackhole blackhole) {
+        try (NDArray logits = model.forward(prompt32)) {
+            blackhole.consume(logits);
+        }
+    }
+
+    /**
+     * A single-token forward that attends to the prompt's 16 cached positions: a generation step without
+     * the argmax. The cache is frozen, so that every call does the same work and the cache never fills up.
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @Warmup(iterations = 2, time = 3, timeUnit = TimeUnit.SECONDS)
+    @Measurement(iterations = 5, time = 3, timeUnit = TimeUnit.SECONDS)
+    public void forwardOneTokenKvCached(FrozenPromptCache filled, Blackhole blackhole) {
+        try (NDArray logits = model.forward(oneToken, filled.options).logits()) {
+            blackhole.consume(logits);
+        }
+    }
+
+    /** A cache holding the prompt, frozen, and the options that pass it. */
+    @State(Scope.Thread)
+    public static class FrozenPromptCache {
+        KeyValueCache cache;
+        ForwardOptions options;
+
+        @Setup(Level.Trial)
+        public void fill(GenerateBench bench) {
+            cache = new KeyValueCache(bench.model.config(), 1);
+            options = ForwardOptions.builder().pastKvCache(cache).build();
+            try (NDManager scope = bench.manager.newSubManager()) {
+                NDArray input = bench.prompt.duplicate();
+                input.attach(scope);
+                bench.model.forward(input, options).logits().attach(scope);
+            }
+            cache.freeze();
+        }
+
+        @TearDown(Level.Trial)
+        public void free() {
+            cache.close();
         }
     }
 

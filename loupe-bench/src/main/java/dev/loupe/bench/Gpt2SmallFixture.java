@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.io.safetensors.SafetensorsWriter;
+import dev.loupe.numeric.HugePages;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -78,6 +79,7 @@ public final class Gpt2SmallFixture {
     }
 
     static synchronized Path cachedOrGenerated(Path dir) {
+        HugePages.request(); // generating makes tensors before HookedTransformer would request it
         String config = configJson();
         return FixtureFolder.cachedOrGenerated(dir, "a random GPT-2-small folder", () -> isComplete(dir, config),
                 temp -> writeModel(temp, config));

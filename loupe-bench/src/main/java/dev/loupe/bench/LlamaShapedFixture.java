@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.numeric.HugePages;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -178,6 +179,7 @@ public final class LlamaShapedFixture {
     }
 
     static synchronized Path cachedOrGenerated(Path dir) {
+        HugePages.request(); // generating makes tensors before HookedTransformer would request it
         String config = configJson();
         return FixtureFolder.cachedOrGenerated(dir, "the Llama-shaped folder", () -> isComplete(dir, config), temp -> {
             System.err.printf("[loupe-bench] generating a random Llama-shaped model (%.1f GB float32) into %s%n",

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.numeric.HugePages;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -22,7 +23,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The practical ceiling: one plain fp32 4096×4096 @ 4096×4096 matMul (2·4096³ FLOP) on the same
- * engine settings. {@link Report} expresses every model benchmark as a percentage of it.
+ * engine settings, the allocator's huge pages included when {@code -Dloupe.hugePages=true} asks for them
+ * ({@link HugePages}). {@link Report} expresses every model benchmark as a percentage of it.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,6 +43,7 @@ public class MatMulBench {
 
     @Setup(Level.Trial)
     public void setUp() {
+        HugePages.request(); // the allocator the model benchmarks get (HookedTransformer requests it too)
         Engine.getInstance().setRandomSeed(42);
         manager = NDManager.newBaseManager();
         a = manager.randomNormal(0f, 1f, new Shape(N, N), DataType.FLOAT32);

@@ -11,6 +11,7 @@ import dev.loupe.cli.command.TrainCommand;
 import dev.loupe.cli.command.ViewCommand;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
+import dev.loupe.numeric.HugePages;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -79,6 +80,7 @@ public final class Main implements Runnable {
                 System.setProperty(property[0], property[1]);
             }
         }
+        HugePages.request(); // before any tensor: libtorch's allocator reads it once
         System.exit(commandLine().execute(args));
     }
 

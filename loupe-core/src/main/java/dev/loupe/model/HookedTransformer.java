@@ -17,6 +17,7 @@ import dev.loupe.hub.ModelResolver;
 import dev.loupe.load.LoadedModel;
 import dev.loupe.load.ModelLoader;
 import dev.loupe.model.components.HookCatalog;
+import dev.loupe.numeric.HugePages;
 import dev.loupe.process.ProcessOptions;
 import dev.loupe.process.ProcessedWeights;
 import dev.loupe.process.WeightProcessing;
@@ -68,6 +69,10 @@ import java.util.function.UnaryOperator;
  */
 public final class HookedTransformer implements TextMethods, Circuits, CacheModel, AutoCloseable {
     private static final String CLOSED = "This model was closed: HookedTransformer.close() freed its weights";
+
+    static {
+        HugePages.request(); // with -Dloupe.hugePages=true; before the first tensor: libtorch reads it once
+    }
 
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;

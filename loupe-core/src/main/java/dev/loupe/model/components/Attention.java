@@ -47,9 +47,9 @@ public final class Attention {
     private final Weight wO;
     private final Weight bO;
     // Derived at construction so that one GEMM computes q, k and v for every head:
-    private final Weight wQkv; // [d_model, (n_heads + 2 * n_kv_heads) * d_head]
     private final Weight bQkv; // [(n_heads + 2 * n_kv_heads) * d_head]
-    private final Weight wOFlat; // [n_heads * d_head, d_model], a view of W_O
+    private final Affine qkvProjection; // x·W_qkv + bQkv, W_qkv [d_model, (n_heads + 2 * n_kv_heads) * d_head]
+    private final Affine outProjection; // z·W_O + b_O, W_O viewed as [n_heads * d_head, d_model]
     // The query, key and value columns of the fused projection, built once: parsing an index costs
     // more than taking the slice.
     private final NDIndex qColumns;
@@ -90,11 +90,12 @@ public final class Attention {
         bV = params.weight(name + kv + "b_V", kvHeads, dHead);
         wO = params.weight(name + ".W_O", nHeads, dHead, d);
         bO = params.weight(name + ".b_O", d);
-        wQkv = Weight.of(NDArrays.concat(new NDList(headsLast(wQ.stored()), headsLast(wK.stored()),
-                headsLast(wV.stored())), 1));
+        NDArray wQkv = NDArrays.concat(new NDList(headsLast(wQ.stored()), headsLast(wK.stored()),
+                headsLast(wV.stored())), 1);
         bQkv = Weight.of(NDArrays.concat(new NDList(bQ.stored().reshape(-1), bK.stored().reshape(-1),
                 bV.stored().reshape(-1)), 0));
-        wOFlat = Weight.of(wO.stored().reshape((long) nHeads * dHead, d));
+        qkvProjection = new Affine(wQkv, bQkv);
+        outProjection = new Affine(wO.stored().reshape((long) nHeads * dHead, d), bO);
 
         HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dHead());
         HookCatalog.ShapeRule perKvHead = (c, batch, pos) -> new Shape(batch, pos,
@@ -116,13 +117,13 @@ public final class Attention {
     /**
      * Attention over one shared, normalised input x [batch, pos, d_model] → [batch, pos, d_model].
      *
-     * @param mask this layer's additive mask, see {@link AttentionInputs}
+     * @param mask this layer's additive mask, see {@link AttentionInputs} (null: it hides nothing)
      */
     public NDArray forward(NDArray x, NDArray mask, AttentionInputs inputs, TransformerConfig cfg, int layer) {
         Shape shape = x.getShape();
         long batch = shape.get(0);
         long pos = shape.get(1);
-        NDArray qkv = x.matMul(wQkv.value()).addi(bQkv.value()); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
+        NDArray qkv = qkvProjection.apply(x); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
         NDArray q = hookQ.fire(qkv.get(qColumns).reshape(batch, pos, nHeads, dHead));
         NDArray k = hookK.fire(ungroup(qkv.get(kColumns)
                 .reshape(batch, pos, kvHeads, dHead), cfg));
@@ -176,7 +177,7 @@ public final class Attention {
         if (inputs.alibi() != null) {
             scores.addi(inputs.alibi());
         }
-        scores = hookAttnScores.fire(scores.addi(mask));
+        scores = hookAttnScores.fire(mask == null ? scores : scores.addi(mask));
         NDArray pattern = scores.softmax(-1);
         if (inputs.hasPadding()) {
             // A query whose every key is masked gets NaN from softmax; TransformerLens makes it 0.
@@ -186,7 +187,7 @@ public final class Attention {
         NDArray z = hookZ.fire(pattern.matMul(values.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)); // [batch, pos, head, d_head]
         if (!cfg.useAttnResult()) {
             Shape shape = z.getShape();
-            return z.reshape(shape.get(0), shape.get(1), (long) nHeads * dHead).matMul(wOFlat.value()).addi(bO.value());
+            return outProjection.apply(z.reshape(shape.get(0), shape.get(1), (long) nHeads * dHead));
         }
         // [batch, pos, head, d_model]
         NDArray result = hookResult.fire(z.transpose(0, 2, 1, 3).matMul(wO.value()).transpose(0, 2, 1, 3));
@@ -195,7 +196,8 @@ public final class Attention {
 
     /** Its parameters, and the fused forms derived from them. */
     public List<Weight> weights() {
-        List<Weight> weights = new ArrayList<>(List.of(wQ, wK, wV, bQ, bK, bV, wO, bO, wQkv, bQkv, wOFlat));
+        List<Weight> weights = new ArrayList<>(List.of(wQ, wK, wV, bQ, bK, bV, wO, bO, bQkv,
+                qkvProjection.weight(), outProjection.weight()));
         if (qNorm != null) {
             weights.addAll(qNorm.weights());
             weights.addAll(kNorm.weights());

@@ -12,8 +12,8 @@ import dev.loupe.numeric.FilledArrays;
  * What every attention layer of one pass shares, built once per pass: additive masks (0 where a query
  * may attend, exactly -inf elsewhere), rotary angles and ALiBi biases.
  *
- * @param globalMask [1 or batch, 1, pos, pos]: causal, and padded keys hidden
- * @param localMask the same restricted to the last {@code window_size} positions, or null
+ * @param globalMask [1 or batch, 1, pos, pos]: causal, and padded keys hidden; null when it hides nothing
+ * @param localMask the same restricted to the last {@code window_size} positions, or null (none, or hides nothing)
  * @param rotary the rotary angles (of the global layers when local ones have a base of their own), or null
  * @param localRotary the rotary angles of the local layers when they have a base of their own
  *     ({@code rotary_base_local}, Gemma 3), else null
@@ -55,7 +55,7 @@ public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rota
         return localRotary != null && cfg.isLocalLayer(layer) ? localRotary : rotary;
     }
 
-    /** The mask of layer {@code layer}. */
+    /** The mask of layer {@code layer}, or null when it hides no key. */
     public NDArray mask(TransformerConfig cfg, int layer) {
         return cfg.isLocalLayer(layer) ? localMask : globalMask;
     }
@@ -63,6 +63,10 @@ public record AttentionInputs(NDArray globalMask, NDArray localMask, Rotary rota
     /** [rows, 1, pos, offset + pos]: query q (position offset + q) sees key k if k ≤ offset + q, within the window. */
     private static NDArray mask(NDManager manager, int batch, int pos, int offset, long[] keep, int window) {
         int total = offset + pos;
+        if (keep == null && pos == 1 && window >= total) {
+            // One query (a cached generation step) sees every key: adding a mask of zeros would change nothing.
+            return null;
+        }
         if (keep == null) {
             // Nothing padded: built by libtorch, so a pass leaves no Java array of pos × total floats behind.
             NDArray queries = manager.arange(offset, total, 1, DataType.INT64).reshape(pos, 1);

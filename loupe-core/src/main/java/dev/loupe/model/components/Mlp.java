@@ -12,20 +12,20 @@ import java.util.List;
  * {@code hook_post} (after it), both [batch, pos, d_mlp].
  */
 public final class Mlp implements FeedForward {
-    private final Weight wIn;
     private final Weight bIn;
-    private final Weight wOut;
     private final Weight bOut;
+    private final Affine in; // x·W_in + b_in
+    private final Affine out; // post·W_out + b_out
     private final ActivationFunction act;
     private final HookPoint hookPre;
     private final HookPoint hookPost;
 
     /** @param name the module's TransformerLens name, e.g. {@code blocks.0.mlp} */
     public Mlp(String name, TransformerConfig cfg, Parameters params, HookCatalog hooks) {
-        wIn = params.weight(name + ".W_in", cfg.dModel(), cfg.dMlp());
         bIn = params.weight(name + ".b_in", cfg.dMlp());
-        wOut = params.weight(name + ".W_out", cfg.dMlp(), cfg.dModel());
         bOut = params.weight(name + ".b_out", cfg.dModel());
+        in = new Affine(params.weight(name + ".W_in", cfg.dModel(), cfg.dMlp()).stored(), bIn);
+        out = new Affine(params.weight(name + ".W_out", cfg.dMlp(), cfg.dModel()).stored(), bOut);
         act = ActivationFunction.of(cfg.actFn());
         HookCatalog.ShapeRule hidden = (c, batch, pos) -> new Shape(batch, pos, c.dMlp());
         hookPre = hooks.add(name + ".hook_pre", hidden);
@@ -34,13 +34,14 @@ public final class Mlp implements FeedForward {
 
     @Override
     public NDArray forward(NDArray x) {
-        NDArray pre = hookPre.fire(x.matMul(wIn.value()).addi(bIn.value())); // [batch, pos, d_mlp]
+        NDArray pre = hookPre.fire(in.apply(x)); // [batch, pos, d_mlp]
         NDArray post = hookPost.fire(act.apply(pre));
-        return post.matMul(wOut.value()).addi(bOut.value());
+        return out.apply(post);
     }
 
+    /** Its parameters as the products read them: W_in and W_out as transposed views. */
     @Override
     public List<Weight> weights() {
-        return List.of(wIn, bIn, wOut, bOut);
+        return List.of(in.weight(), bIn, out.weight(), bOut);
     }
 }
