@@ -38,13 +38,14 @@ record BigShape(String name, String modelType, int layers, int dModel, int heads
             0, 0, false, 4096, 0);
 
     /** One tensor: its name, shape, and the value it is filled with ({@code null}: random). */
-    record Tensor(String name, long[] shape, Float fill) {
+    record Tensor(String name, long[] shape, Float fill) implements SafetensorsHeaderBytes.Entry {
         long elements() {
             return Arrays.stream(shape).reduce(1, Math::multiplyExact);
         }
 
         /** bfloat16 bytes. */
-        long bytes() {
+        @Override
+        public long bytes() {
             return 2 * elements();
         }
     }

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.numeric.HugePages;
 import java.io.IOException;
@@ -56,12 +55,13 @@ public final class LlamaShapedFixture {
     private LlamaShapedFixture() {}
 
     /** One tensor of the checkpoint: its name, its shape, and whether it is a norm weight (all ones). */
-    record TensorSpec(String name, long[] shape, boolean ones) {
+    record TensorSpec(String name, long[] shape, boolean ones) implements SafetensorsHeaderBytes.Entry {
         long elements() {
             return Arrays.stream(shape).reduce(1, Math::multiplyExact);
         }
 
-        long bytes() {
+        @Override
+        public long bytes() {
             return 4 * elements();
         }
     }
@@ -149,27 +149,7 @@ public final class LlamaShapedFixture {
 
     /** The safetensors header (JSON padded with spaces to a multiple of 8 bytes) for {@code specs}. */
     static byte[] safetensorsHeader(List<TensorSpec> specs) {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
-        root.putObject("__metadata__").put("format", "pt");
-        long offset = 0;
-        for (TensorSpec spec : specs) {
-            ObjectNode node = root.putObject(spec.name());
-            node.put("dtype", "F32");
-            ArrayNode shape = node.putArray("shape");
-            Arrays.stream(spec.shape()).forEach(shape::add);
-            node.putArray("data_offsets").add(offset).add(offset + spec.bytes());
-            offset += spec.bytes();
-        }
-        byte[] header;
-        try {
-            header = json.writeValueAsBytes(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        byte[] padded = Arrays.copyOf(header, (header.length + 7) / 8 * 8);
-        Arrays.fill(padded, header.length, padded.length, (byte) ' ');
-        return padded;
+        return SafetensorsHeaderBytes.of("F32", specs);
     }
 
     /** The exact size of {@code model.safetensors}: length prefix, header, data. */

@@ -6,10 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -19,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -167,27 +164,7 @@ final class ShardedFixture {
 
     /** The safetensors header of {@code tensors} (JSON padded with spaces to a multiple of 8 bytes). */
     static byte[] header(List<BigShape.Tensor> tensors) {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
-        root.putObject("__metadata__").put("format", "pt");
-        long offset = 0;
-        for (BigShape.Tensor t : tensors) {
-            ObjectNode node = root.putObject(t.name());
-            node.put("dtype", "BF16");
-            ArrayNode shape = node.putArray("shape");
-            Arrays.stream(t.shape()).forEach(shape::add);
-            node.putArray("data_offsets").add(offset).add(offset + t.bytes());
-            offset += t.bytes();
-        }
-        byte[] header;
-        try {
-            header = json.writeValueAsBytes(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        byte[] padded = Arrays.copyOf(header, (header.length + 7) / 8 * 8);
-        Arrays.fill(padded, header.length, padded.length, (byte) ' ');
-        return padded;
+        return SafetensorsHeaderBytes.of("BF16", tensors);
     }
 
     private static void writeFully(FileChannel channel, ByteBuffer data) throws IOException {
