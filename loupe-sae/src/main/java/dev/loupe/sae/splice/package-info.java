@@ -5,7 +5,7 @@
  * ({@code runWithSaes}, {@code runWithCacheWithSaes}, {@code runWithHooksWithSaes}, {@code withSaes}) and
  * {@link dev.loupe.sae.splice.ModelCompatibility} (the model an SAE was trained on: widths and weight processing).
  *
- * <p>Top floor of loupe-sae: it uses {@code dev.loupe.sae}, its formats and loupe-core's model and
- * {@link dev.loupe.hook.Splice} mechanism.
+ * <p>Floor above {@code dev.loupe.sae}, below {@code dev.loupe.sae.eval}: it uses {@code dev.loupe.sae}, its
+ * formats and loupe-core's model and {@link dev.loupe.hook.Splice} mechanism.
  */
 package dev.loupe.sae.splice;

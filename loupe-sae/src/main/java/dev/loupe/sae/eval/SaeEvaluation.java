@@ -1,0 +1,231 @@
+package dev.loupe.sae.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
+import dev.loupe.cache.ActivationCache;
+import dev.loupe.cache.CacheOptions;
+import dev.loupe.hook.HookSpec;
+import dev.loupe.model.HookedTransformer;
+import dev.loupe.run.ForwardOptions;
+import dev.loupe.run.ModelOutput;
+import dev.loupe.run.ReturnType;
+import dev.loupe.sae.Sae;
+import dev.loupe.sae.splice.SaeRuns;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * SAELens's {@code run_evals} (6.18, {@code get_eval_everything_config}) of one SAE on one batch of tokens, the
+ * scalar metrics grouped and named as SAELens names them ({@link #asMap()}). x is the clean activation at the
+ * SAE's hook (hook_z flattened to [.., n_heads·d_head]), x̂ = the SAE's de-normalised {@code decode(encode(x))},
+ * means are over the batch's tokens (no token is left out: SAELens's {@code exclude_special_tokens=False}):
+ * <ul>
+ * <li>{@code sparsity}: l0 = mean #(acts &gt; 0), l1 = mean Σ acts.</li>
+ * <li>{@code reconstruction_quality}: explained_variance = 1 − mean Σ(x − x̂)² / (mean Σx² − m²) with m the mean
+ *     of x² over tokens <em>and</em> dimensions (SAELens's {@code total_variance}, as its code computes it);
+ *     explained_variance_legacy = mean [1 − Σ(x − x̂)² / Σ(x − mean x)²]; mse = mean [Σ(x − x̂)² / N] with N the
+ *     token count (SAELens divides by N before averaging, so this is Σ_t Σ(x − x̂)² / N²); cossim = mean cos(x, x̂).</li>
+ * <li>{@code shrinkage}: l2_norm_in = mean ‖x‖, l2_norm_out = mean ‖x̂‖, l2_ratio = mean ‖x̂‖/‖x‖ (‖x‖ &lt; 1e-4
+ *     counted as 1), relative_reconstruction_bias = mean ‖x̂‖² / mean x·x̂.</li>
+ * <li>{@code model_performance_preservation}: the mean next-token loss (natural log, positions 0..T−2) of the clean
+ *     model, with the SAE spliced in without the error term (the model goes on with x̂) and with the activation
+ *     zeroed; ce_loss_score = (CE_ablation − CE_sae) / (CE_ablation − CE_clean).</li>
+ * <li>{@code model_behavior_preservation}: mean KL(clean ‖ run) = Σ_v p_clean (log p_clean − log p_run) over every
+ *     position, for the SAE run and the ablation; kl_div_score = (KL_ablation − KL_sae) / KL_ablation.</li>
+ * </ul>
+ * SAELens averages relative_reconstruction_bias and the parts of explained_variance per batch of prompts; this
+ * class treats {@code tokens} as one batch, as {@code run_evals} does with {@code batch_size_prompts} = the batch.
+ * The per-feature outputs ({@code feature_density}, …) are not computed.
+ *
+ * <p>Transcoders are refused: SAELens's {@code run_evals} would splice a transcoder at its input hook and score its
+ * output against its input (it has no notion of {@code hook_name_out}), which measures nothing meaningful, and the
+ * SAELens fixtures record no evaluation for them.
+ *
+ * @param modelBehaviorPreservation KL divergences
+ * @param modelPerformancePreservation cross-entropy losses
+ * @param reconstructionQuality explained variance, mse, cosine similarity
+ * @param shrinkage norms of x and x̂
+ * @param sparsity l0 and l1 of the feature activations
+ * @param tokenStats how many tokens each part saw
+ */
+public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
+        ModelPerformancePreservation modelPerformancePreservation, ReconstructionQuality reconstructionQuality,
+        Shrinkage shrinkage, Sparsity sparsity, TokenStats tokenStats) {
+
+    /** SAELens's {@code model_behavior_preservation}. */
+    public record ModelBehaviorPreservation(double klDivScore, double klDivWithAblation, double klDivWithSae) {}
+
+    /** SAELens's {@code model_performance_preservation}. */
+    public record ModelPerformancePreservation(double ceLossScore, double ceLossWithAblation, double ceLossWithSae,
+            double ceLossWithoutSae) {}
+
+    /** SAELens's {@code reconstruction_quality}. */
+    public record ReconstructionQuality(double explainedVariance, double explainedVarianceLegacy, double mse,
+            double cossim) {}
+
+    /** SAELens's {@code shrinkage}. */
+    public record Shrinkage(double l2NormIn, double l2NormOut, double l2Ratio, double relativeReconstructionBias) {}
+
+    /** SAELens's {@code sparsity}. */
+    public record Sparsity(double l0, double l1) {}
+
+    /** SAELens's {@code token_stats}. */
+    public record TokenStats(long totalTokensEvalReconstruction, long totalTokensEvalSparsityVariance) {}
+
+    /**
+     * Evaluates {@code sae} on {@code model} over int64 {@code tokens} [batch, pos] (pos ≥ 2), used as given (no
+     * BOS added). Three forward passes: clean, with the SAE spliced in, with the activation zeroed.
+     *
+     * @throws LoupeException for a transcoder, an SAE without {@code hook_name}, or one that does not fit the model
+     */
+    public static SaeEvaluation evaluate(HookedTransformer model, Sae sae, NDArray tokens) {
+        if (sae.isTranscoder()) {
+            throw new LoupeException("SaeEvaluation evaluates SAEs, not transcoders: SAELens's run_evals would score a "
+                    + "transcoder's output against its input");
+        }
+        Shape shape = tokens.getShape();
+        if (shape.dimension() != 2 || shape.get(1) < 2) {
+            throw new LoupeException("SaeEvaluation takes tokens [batch, pos] with pos ≥ 2, got " + shape);
+        }
+        String hook = sae.hookName();
+        // Every array of the runs belongs to the tokens' manager: run on a copy in a manager of our own and free it all.
+        try (NDManager scratch = tokens.getManager().newSubManager()) {
+            NDArray input = tokens.duplicate();
+            input.attach(scratch);
+            ForwardOptions both = ForwardOptions.builder().returnType(ReturnType.BOTH).lossPerToken(true).build();
+            NDArray x;
+            NDArray cleanLogits;
+            NDArray cleanLoss;
+            try (ActivationCache cache = model.runWithCache(input,
+                    CacheOptions.filtered(hook::equals).withForward(both))) {
+                if (!cache.containsKey(hook)) {
+                    throw new LoupeException("The model has no hook point " + hook + " for the SAE");
+                }
+                x = keep(cache.get(hook), scratch);
+                cleanLogits = keep(cache.logits(), scratch);
+                cleanLoss = keep(cache.loss(), scratch);
+            }
+            ModelOutput spliced = SaeRuns.runWithSaes(model, input, both, List.of(sae), false);
+            // SAELens's standard_zero_ablate_hook: the whole activation (every head of hook_z) set to 0.
+            ModelOutput ablated = model.runWithHooks(input, both, List.of(HookSpec.forward(hook, (a, p) -> a.zerosLike())));
+
+            double ceClean = mean(cleanLoss);
+            double ceSae = mean(spliced.loss());
+            double ceAblation = mean(ablated.loss());
+            double klSae = mean(kl(cleanLogits, spliced.logits()));
+            double klAblation = mean(kl(cleanLogits, ablated.logits()));
+
+            long dIn = sae.cfg().dIn();
+            NDArray acts = sae.encode(x);
+            NDArray flatIn = x.reshape(-1, dIn);
+            NDArray flatOut = sae.forward(x).reshape(-1, dIn);
+            NDArray flatActs = acts.reshape(-1, sae.cfg().dSae());
+            long n = flatIn.getShape().get(0);
+
+            float[] normIn = flatIn.norm(new int[] {-1}).toFloatArray();
+            float[] normOut = flatOut.norm(new int[] {-1}).toFloatArray();
+            float[] dot = flatIn.mul(flatOut).sum(new int[] {-1}).toFloatArray();
+            float[] rss = flatIn.sub(flatOut).square().sum(new int[] {-1}).toFloatArray();
+            float[] spread = flatIn.sub(flatIn.mean(new int[] {0})).square().sum(new int[] {-1}).toFloatArray();
+            float[] sumSq = flatIn.square().sum(new int[] {-1}).toFloatArray();
+            float[] l0 = flatActs.gt(0f).toType(DataType.FLOAT32, false).sum(new int[] {-1}).toFloatArray();
+            float[] l1 = flatActs.sum(new int[] {-1}).toFloatArray();
+            // SAELens concatenates the per-dimension means of x² and averages them into one number before squaring.
+            double meanSquare = flatIn.square().mean().getFloat();
+
+            double sumIn = 0;
+            double sumOut = 0;
+            double sumRatio = 0;
+            double sumOutSq = 0;
+            double sumDot = 0;
+            double sumRss = 0;
+            double sumLegacy = 0;
+            double sumCos = 0;
+            double sumSumSq = 0;
+            double sumL0 = 0;
+            double sumL1 = 0;
+            for (int t = 0; t < n; t++) {
+                sumIn += normIn[t];
+                sumOut += normOut[t];
+                sumRatio += normOut[t] / (Math.abs(normIn[t]) < 1e-4 ? 1.0 : normIn[t]);
+                sumOutSq += (double) normOut[t] * normOut[t];
+                sumDot += dot[t];
+                sumRss += rss[t];
+                sumLegacy += 1 - rss[t] / (double) spread[t];
+                sumCos += dot[t] / ((double) normIn[t] * normOut[t]);
+                sumSumSq += sumSq[t];
+                sumL0 += l0[t];
+                sumL1 += l1[t];
+            }
+            double totalVariance = sumSumSq / n - meanSquare * meanSquare;
+            return new SaeEvaluation(
+                    new ModelBehaviorPreservation((klAblation - klSae) / klAblation, klAblation, klSae),
+                    new ModelPerformancePreservation((ceAblation - ceSae) / (ceAblation - ceClean), ceAblation, ceSae,
+                            ceClean),
+                    new ReconstructionQuality(1 - (sumRss / n) / totalVariance, sumLegacy / n, sumRss / n / n, sumCos / n),
+                    new Shrinkage(sumIn / n, sumOut / n, sumRatio / n, (sumOutSq / n) / (sumDot / n)),
+                    new Sparsity(sumL0 / n, sumL1 / n),
+                    new TokenStats(shape.size(), n));
+        }
+    }
+
+    /**
+     * The metrics by SAELens's group and metric names, in {@code run_evals}'s order
+     * ({@code reconstruction_quality → explained_variance}, …).
+     */
+    public Map<String, Map<String, Double>> asMap() {
+        Map<String, Map<String, Double>> map = new LinkedHashMap<>();
+        map.put("model_behavior_preservation", ordered(
+                "kl_div_score", modelBehaviorPreservation.klDivScore(),
+                "kl_div_with_ablation", modelBehaviorPreservation.klDivWithAblation(),
+                "kl_div_with_sae", modelBehaviorPreservation.klDivWithSae()));
+        map.put("model_performance_preservation", ordered(
+                "ce_loss_score", modelPerformancePreservation.ceLossScore(),
+                "ce_loss_with_ablation", modelPerformancePreservation.ceLossWithAblation(),
+                "ce_loss_with_sae", modelPerformancePreservation.ceLossWithSae(),
+                "ce_loss_without_sae", modelPerformancePreservation.ceLossWithoutSae()));
+        map.put("reconstruction_quality", ordered(
+                "explained_variance", reconstructionQuality.explainedVariance(),
+                "explained_variance_legacy", reconstructionQuality.explainedVarianceLegacy(),
+                "mse", reconstructionQuality.mse(),
+                "cossim", reconstructionQuality.cossim()));
+        map.put("shrinkage", ordered(
+                "l2_norm_in", shrinkage.l2NormIn(),
+                "l2_norm_out", shrinkage.l2NormOut(),
+                "l2_ratio", shrinkage.l2Ratio(),
+                "relative_reconstruction_bias", shrinkage.relativeReconstructionBias()));
+        map.put("sparsity", ordered("l0", sparsity.l0(), "l1", sparsity.l1()));
+        map.put("token_stats", ordered(
+                "total_tokens_eval_reconstruction", (double) tokenStats.totalTokensEvalReconstruction(),
+                "total_tokens_eval_sparsity_variance", (double) tokenStats.totalTokensEvalSparsityVariance()));
+        return map;
+    }
+
+    private static Map<String, Double> ordered(Object... namesAndValues) {
+        Map<String, Double> group = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            group.put((String) namesAndValues[i], (Double) namesAndValues[i + 1]);
+        }
+        return group;
+    }
+
+    /** KL(clean ‖ run) per position [batch, pos]; p·(log p − log q) is 0 where p underflows to 0, as torch's kl_div. */
+    private static NDArray kl(NDArray cleanLogits, NDArray logits) {
+        NDArray logP = cleanLogits.logSoftmax(-1);
+        return logP.exp().mul(logP.sub(logits.logSoftmax(-1))).sum(new int[] {-1});
+    }
+
+    private static double mean(NDArray a) {
+        return a.mean().getFloat();
+    }
+
+    private static NDArray keep(NDArray a, NDManager manager) {
+        NDArray copy = a.duplicate();
+        copy.attach(manager);
+        return copy;
+    }
+}
