@@ -39,7 +39,7 @@ import java.util.Map;
  * </ul>
  * SAELens averages relative_reconstruction_bias and the parts of explained_variance per batch of prompts; this
  * class treats {@code tokens} as one batch, as {@code run_evals} does with {@code batch_size_prompts} = the batch.
- * The per-feature outputs ({@code feature_density}, …) are not computed.
+ * The per-feature outputs of {@code run_evals} (its second result) are {@link #features()}.
  *
  * <p>Transcoders are refused: SAELens's {@code run_evals} would splice a transcoder at its input hook and score its
  * output against its input (it has no notion of {@code hook_name_out}), which measures nothing meaningful, and the
@@ -51,10 +51,11 @@ import java.util.Map;
  * @param shrinkage norms of x and x̂
  * @param sparsity l0 and l1 of the feature activations
  * @param tokenStats how many tokens each part saw
+ * @param features the per-feature metrics
  */
 public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
         ModelPerformancePreservation modelPerformancePreservation, ReconstructionQuality reconstructionQuality,
-        Shrinkage shrinkage, Sparsity sparsity, TokenStats tokenStats) {
+        Shrinkage shrinkage, Sparsity sparsity, TokenStats tokenStats, Features features) {
 
     /** SAELens's {@code model_behavior_preservation}. */
     public record ModelBehaviorPreservation(double klDivScore, double klDivWithAblation, double klDivWithSae) {}
@@ -75,6 +76,19 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
 
     /** SAELens's {@code token_stats}. */
     public record TokenStats(long totalTokensEvalReconstruction, long totalTokensEvalSparsityVariance) {}
+
+    /**
+     * SAELens's per-feature metrics, each [d_sae] (the arrays are the record's own; do not change them).
+     *
+     * @param featureDensity {@code feature_density}: the fraction of tokens on which the feature is active (&gt; 0)
+     * @param consistentActivationHeuristic {@code consistent_activation_heuristic}: the tokens it is active on
+     *     divided by the prompts (rows of the batch) it is active in at all; NaN for a feature active nowhere
+     * @param encoderNorm {@code encoder_norm}: ‖W_enc[:, f]‖ (gated: the gate's encoder)
+     * @param encoderDecoderCosineSim {@code encoder_decoder_cosine_sim}: cos(W_enc[:, f], W_dec[f])
+     * @param encoderBias {@code encoder_bias}: b_enc, or null for an SAE without one (gated)
+     */
+    public record Features(float[] featureDensity, float[] consistentActivationHeuristic, float[] encoderNorm,
+            float[] encoderDecoderCosineSim, float[] encoderBias) {}
 
     /**
      * Evaluates {@code sae} on {@code model} over int64 {@code tokens} [batch, pos] (pos ≥ 2), used as given (no
@@ -162,6 +176,19 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
                 sumL1 += l1[t];
             }
             double totalVariance = sumSumSq / n - meanSquare * meanSquare;
+
+            // Per feature: active tokens, and prompts (rows) with at least one active token.
+            NDArray active = acts.reshape(shape.get(0), -1, sae.cfg().dSae()).gt(0f).toType(DataType.FLOAT32, false);
+            NDArray perPrompt = active.sum(new int[] {1}); // [batch, d_sae]
+            NDArray activeTokens = perPrompt.sum(new int[] {0});
+            NDArray activePrompts = perPrompt.gt(0f).toType(DataType.FLOAT32, false).sum(new int[] {0});
+            NDArray wEnc = keep(sae.wEnc(), scratch); // copies, so that what is computed from them is freed with scratch
+            NDArray wDec = keep(sae.wDec(), scratch);
+            NDArray encoderNorm = wEnc.norm(new int[] {0});
+            NDArray cosine = wEnc.transpose().mul(wDec).sum(new int[] {-1}).div(encoderNorm.mul(wDec.norm(new int[] {-1})));
+            Features features = new Features(activeTokens.div((float) n).toFloatArray(),
+                    activeTokens.div(activePrompts).toFloatArray(), encoderNorm.toFloatArray(), cosine.toFloatArray(),
+                    sae.tensors().containsKey("b_enc") ? sae.tensor("b_enc").toFloatArray() : null);
             return new SaeEvaluation(
                     new ModelBehaviorPreservation((klAblation - klSae) / klAblation, klAblation, klSae),
                     new ModelPerformancePreservation((ceAblation - ceSae) / (ceAblation - ceClean), ceAblation, ceSae,
@@ -169,7 +196,7 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
                     new ReconstructionQuality(1 - (sumRss / n) / totalVariance, sumLegacy / n, sumRss / n / n, sumCos / n),
                     new Shrinkage(sumIn / n, sumOut / n, sumRatio / n, (sumOutSq / n) / (sumDot / n)),
                     new Sparsity(sumL0 / n, sumL1 / n),
-                    new TokenStats(shape.size(), n));
+                    new TokenStats(shape.size(), n), features);
         }
     }
 
