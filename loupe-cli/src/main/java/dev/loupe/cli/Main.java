@@ -6,6 +6,7 @@ import dev.loupe.cli.command.DownloadCommand;
 import dev.loupe.cli.command.GenerateCommand;
 import dev.loupe.cli.command.HooksCommand;
 import dev.loupe.cli.command.LensCommand;
+import dev.loupe.cli.command.SaeCommand;
 import dev.loupe.cli.command.ShellCommand;
 import dev.loupe.cli.command.TrainCommand;
 import dev.loupe.cli.command.ViewCommand;
@@ -39,7 +40,7 @@ import picocli.CommandLine.Spec;
         },
         commandListHeading = "%nCommands:%n",
         subcommands = {DemoCommand.class, HooksCommand.class, CacheCommand.class, GenerateCommand.class,
-            LensCommand.class, ViewCommand.class, ShellCommand.class, TrainCommand.class, DownloadCommand.class,
+            LensCommand.class, SaeCommand.class, ViewCommand.class, ShellCommand.class, TrainCommand.class, DownloadCommand.class,
             CommandLine.HelpCommand.class},
         footer = {
             "",

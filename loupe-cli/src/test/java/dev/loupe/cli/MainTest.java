@@ -37,7 +37,7 @@ class MainTest {
     void noCommandIsAUsageError() {
         CliTestSupport.Result result = run();
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens, view,"
+        assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens, sae, view,"
                 + " shell, train, download");
     }
 

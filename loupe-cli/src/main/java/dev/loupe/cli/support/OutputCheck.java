@@ -48,6 +48,11 @@ public final class OutputCheck {
         return dir == null ? this : folder("the lens folder " + dir + " (" + option + ")", dir);
     }
 
+    /** An input folder of another kind (an SAE's, {@code what} says which), or nothing if {@code dir} is null. */
+    public OutputCheck inputFolder(String what, String option, Path dir) {
+        return dir == null ? this : folder("the " + what + " folder " + dir + " (" + option + ")", dir);
+    }
+
     /** An input file ({@code option} names it), or nothing if {@code file} is null. */
     public OutputCheck file(String option, Path file) {
         if (file != null) {

@@ -39,8 +39,11 @@ public final class ModelCompatibility {
         }
     }
 
-    /** The processing steps set true in SAELens's kwargs (everything else off, as from_pretrained_no_processing). */
-    static Set<WeightProcessingStep> wantedProcessing(ObjectNode kwargs) {
+    /**
+     * The processing steps set true in SAELens's kwargs (everything else off, as from_pretrained_no_processing):
+     * how a caller that loads the model for an SAE (the CLI) should load it.
+     */
+    public static Set<WeightProcessingStep> wantedProcessing(ObjectNode kwargs) {
         Set<WeightProcessingStep> wanted = EnumSet.noneOf(WeightProcessingStep.class);
         for (WeightProcessingStep step : WeightProcessingStep.values()) {
             JsonNode value = kwargs.get(step.jsonName());

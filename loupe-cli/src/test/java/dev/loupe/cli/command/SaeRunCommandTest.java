@@ -1,0 +1,139 @@
+package dev.loupe.cli.command;
+
+import static dev.loupe.cli.CliTestSupport.assertClose;
+import static dev.loupe.cli.CliTestSupport.floats;
+import static dev.loupe.cli.CliTestSupport.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import dev.loupe.cli.CliTestSupport;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code loupe sae run} on the SAELens fixtures of testdata/sae: its OUT against SAELens's references, within
+ * testdata/sae's tolerance 1e-4 · max(1, max|ref|).
+ */
+class SaeRunCommandTest {
+    private static final Path GPT2 = Path.of("../testdata/models/gpt2");
+    private static final Path SAE = Path.of("../testdata/sae");
+
+    @TempDir
+    Path tmp;
+
+    /** IN with the reference's input_ids, written as a user would. */
+    private Path input(String entry) {
+        Path file = tmp.resolve("in.safetensors");
+        try (SafetensorsFile ref = SafetensorsFile.open(SAE.resolve(entry).resolve("reference.safetensors"));
+             NDManager manager = NDManager.newBaseManager()) {
+            SafetensorsWriter.write(file, Map.of("input_ids", ref.load("input_ids", manager)));
+        }
+        return file;
+    }
+
+    private CliTestSupport.Result sae(Path in, Path out, List<String> saes, String... extra) {
+        List<String> args = new ArrayList<>(List.of("sae", "run", "--model", GPT2.toString(), "--input", in.toString(),
+                "--out", out.toString()));
+        saes.forEach(s -> args.addAll(List.of("--sae", SAE.resolve(s).toString())));
+        args.addAll(List.of(extra));
+        return run(args.toArray(String[]::new));
+    }
+
+    private static void check(String entry, Path out, String key, String refKey) {
+        float[] expected = floats(SAE.resolve(entry).resolve("reference.safetensors"), refKey);
+        float max = 0;
+        for (float v : expected) {
+            max = Math.max(max, Math.abs(v));
+        }
+        double atol = 1e-4 * Math.max(1, max);
+        float[] actual = floats(out, key);
+        assertClose(entry + " " + key, actual, expected, atol);
+        double worst = 0;
+        for (int i = 0; i < actual.length; i++) {
+            worst = Math.max(worst, Math.abs((double) actual[i] - expected[i]));
+        }
+        System.out.printf("sae run %s %s: max |diff| %.3g (atol %.3g)%n", entry, key, worst, atol);
+    }
+
+    private static List<String> names(Path file) {
+        try (SafetensorsFile in = SafetensorsFile.open(file)) {
+            return in.names();
+        }
+    }
+
+    private void checkSplice(String entry, List<String> saes, List<String> hooks) {
+        Path in = input(entry);
+        Path out = tmp.resolve("out.safetensors");
+        CliTestSupport.Result result = sae(in, out, saes);
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("Wrote logits");
+        check(entry, out, "logits", "splice.logits");
+        for (String hook : hooks) {
+            for (String point : List.of("hook_sae_acts_post", "hook_sae_recons")) {
+                check(entry, out, hook + "." + point, "splice." + hook + "." + point);
+            }
+        }
+        assertThat(names(out)).hasSize(1 + 2 * hooks.size());
+        Path errOut = tmp.resolve("err.safetensors");
+        result = sae(in, errOut, saes, "--use-error-term");
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        for (String hook : hooks) {
+            check(entry, errOut, hook + ".hook_sae_error", "splice_err." + hook + ".hook_sae_error");
+        }
+    }
+
+    @Test
+    void standardSaeAtResidPreMatchesSaeLens() {
+        checkSplice("gpt2/standard_resid_pre_l0", List.of("gpt2/standard_resid_pre_l0"),
+                List.of("blocks.0.hook_resid_pre"));
+    }
+
+    @Test
+    void jumpReluSaeAtHookZMatchesSaeLens() {
+        checkSplice("gpt2/jumprelu_z_l0", List.of("gpt2/jumprelu_z_l0"), List.of("blocks.0.attn.hook_z"));
+    }
+
+    @Test
+    void threeSaesAtOnceMatchSaeLens() {
+        checkSplice("gpt2/multi", List.of("gpt2/standard_resid_pre_l0", "gpt2/jumprelu_z_l0", "gpt2/topk_resid_post_l1"),
+                List.of("blocks.0.hook_resid_pre", "blocks.0.attn.hook_z", "blocks.1.hook_resid_post"));
+    }
+
+    @Test
+    void transcoderReplacesTheMlpOutput() {
+        String entry = "gpt2/transcoder_l0";
+        Path out = tmp.resolve("out.safetensors");
+        CliTestSupport.Result result = sae(input(entry), out, List.of(entry));
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        check(entry, out, "logits", "transcoder_splice.logits");
+        check(entry, out, "blocks.0.hook_mlp_out.hook_sae_acts_post", "feature_acts");
+        check(entry, out, "blocks.0.hook_mlp_out.hook_sae_recons", "sae_out");
+    }
+
+    @Test
+    void anSaeFolderWithoutCfgJsonIsOneLine() throws Exception {
+        Path empty = Files.createDirectories(tmp.resolve("not-an-sae"));
+        Path in = input("gpt2/standard_resid_pre_l0");
+        List<String> args = List.of("sae", "run", "--model", GPT2.toString(), "--sae", empty.toString(), "--input",
+                in.toString(), "--out", tmp.resolve("out.safetensors").toString());
+        run(args.toArray(String[]::new)).failedWithOneLine("cfg.json");
+        assertThat(tmp.resolve("out.safetensors")).doesNotExist();
+    }
+
+    @Test
+    void anOutThatIsTheInputIsRefused() {
+        Path in = input("gpt2/standard_resid_pre_l0");
+        long size = in.toFile().length();
+        CliTestSupport.Result result = sae(in, in, List.of("gpt2/standard_resid_pre_l0"));
+        assertThat(result.exitCode()).isNotZero();
+        assertThat(result.err()).contains("--input");
+        assertThat(in.toFile().length()).isEqualTo(size);
+    }
+}
