@@ -103,7 +103,7 @@ public final class SaeRunCommand extends LoupeCommand {
                 for (Path dir : saeDirs) {
                     saes.add(Sae.load(dir, manager));
                 }
-                try (HookedTransformer transformer = modelOptions.load(basis(saes))) {
+                try (HookedTransformer transformer = modelOptions.load(basis(saes, saeDirs, modelOptions))) {
                     run(transformer, saes, given);
                 }
             } finally {
@@ -149,9 +149,9 @@ public final class SaeRunCommand extends LoupeCommand {
 
     /**
      * The basis the SAEs were trained in (SAELens's no-processing load plus the cfg's kwargs); every SAE of
-     * one run must agree, since they are spliced into one model.
+     * one run must agree, since they are spliced into one model. {@code loupe sae evals} loads by the same rule.
      */
-    private LensBasis basis(List<Sae> saes) {
+    static LensBasis basis(List<Sae> saes, List<Path> saeDirs, ModelOptions modelOptions) {
         Set<WeightProcessingStep> wanted = null;
         for (int i = 0; i < saes.size(); i++) {
             Set<WeightProcessingStep> steps = ModelCompatibility.wantedProcessing(saes.get(i).cfg().modelFromPretrainedKwargs());
