@@ -50,11 +50,12 @@ import picocli.CommandLine.Option;
             "IN is a safetensors file holding the int64 tensor input_ids [batch, pos] and, optionally,"
                     + " attention_mask [batch, pos] (int64 or bool; 1 = real token, 0 = padding).",
             "",
-            "OUT gets float32 logits [batch, pos, d_vocab] and, for each SAE replacing hook H (H' for a"
-                    + " transcoder), H.hook_sae_acts_post [batch, pos, d_sae] and H.hook_sae_recons (flat"
+            "OUT gets float32 logits [batch, pos, d_vocab] and, for each SAE replacing hook H,"
+                    + " H.hook_sae_acts_post [batch, pos, d_sae] and H.hook_sae_recons (flat"
                     + " [batch, pos, n_heads*d_head] for hook_z, before any de-normalisation, as SAELens's hooks"
-                    + " see them), plus H.hook_sae_error (H's own shape) with --use-error-term. OUT is written"
-                    + " atomically: complete or absent.",
+                    + " see them), plus H.hook_sae_error (H's own shape) with --use-error-term; for a transcoder"
+                    + " reading H and writing H', H.hook_sae_acts_post and H' (the activation it put in H''s place),"
+                    + " plus H'.hook_sae_error with --use-error-term. OUT is written atomically: complete or absent.",
             "",
             "Weights: SAELens loads the model unprocessed (from_pretrained_no_processing), so the model is loaded"
                     + " unprocessed (as with --no-processing), or processed exactly as the SAEs' cfg.json asks"
@@ -118,25 +119,37 @@ public final class SaeRunCommand extends LoupeCommand {
         if (useErrorTerm) {
             points.add(Sae.HOOK_ERROR);
         }
-        List<String> keys = new ArrayList<>();
+        // Cache key → name in OUT. An SAE's points are written as cached, under the hook it reads and replaces.
+        // A transcoder's points live at the hook it writes (H'), where the splice puts them; OUT names its features
+        // after the hook it reads (H.hook_sae_acts_post) and its output after the activation it replaces (H').
+        Map<String, String> keys = new LinkedHashMap<>();
         for (Sae sae : saes) {
-            // A transcoder's points live at the hook it replaces, the one it writes.
-            String replaced = sae.isTranscoder() ? sae.cfg().hookNameOut() : sae.hookName();
-            points.forEach(point -> keys.add(replaced + "." + point));
+            if (sae.isTranscoder()) {
+                String written = sae.cfg().hookNameOut();
+                keys.put(written + "." + Sae.HOOK_ACTS_POST, sae.hookName() + "." + Sae.HOOK_ACTS_POST);
+                keys.put(written + "." + Sae.HOOK_RECONS, written);
+                if (useErrorTerm) {
+                    keys.put(written + "." + Sae.HOOK_ERROR, written + "." + Sae.HOOK_ERROR);
+                }
+            } else {
+                points.forEach(point -> keys.put(sae.hookName() + "." + point, sae.hookName() + "." + point));
+            }
         }
         // Only the SAEs' points are kept: the whole cache of a large model would not fit.
-        CacheOptions options = CacheOptions.matching(keys.stream().map(Pattern::quote).collect(Collectors.joining("|")))
+        CacheOptions options = CacheOptions.matching(keys.keySet().stream().map(Pattern::quote)
+                        .collect(Collectors.joining("|")))
                 .withForward(ForwardOptions.builder().attentionMask(given.attentionMask()).build());
         safePoint("before the forward pass; nothing was written");
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         try (ActivationCache cache = SaeRuns.runWithCacheWithSaes(transformer, given.ids(), options, saes, useErrorTerm,
                 List.of())) {
             tensors.put("logits", cache.logits().toType(DataType.FLOAT32, false));
-            for (String key : keys) {
-                if (!cache.keys().contains(key)) {
-                    throw new LoupeException("The run cached no " + key + "; is the SAE's hook point in this model?");
+            for (Map.Entry<String, String> key : keys.entrySet()) {
+                if (!cache.keys().contains(key.getKey())) {
+                    throw new LoupeException("The run cached no " + key.getKey() + "; is the SAE's hook point in this"
+                            + " model?");
                 }
-                tensors.put(key, cache.get(key).toType(DataType.FLOAT32, false));
+                tensors.put(key.getValue(), cache.get(key.getKey()).toType(DataType.FLOAT32, false));
             }
             safePoint("after the forward pass, before writing " + out + "; nothing was written");
             SafetensorsWriter.write(out, tensors);

@@ -147,14 +147,14 @@ public final class ModelOptions {
             return HookedTransformer.fromPretrainedNoProcessing(dir, dtype);
         }
         if (noProcessing) {
-            throw new LoupeException("--no-processing contradicts the tuned lens, which needs the model "
-                    + basis.describe() + "; leave --no-processing out");
+            throw new LoupeException("--no-processing contradicts what this command reads (a tuned lens or an SAE),"
+                    + " which needs the model " + basis.describe() + "; leave --no-processing out");
         }
         try {
             return HookedTransformer.fromPretrained(dir, basis.processOptions(), dtype);
         } catch (LoupeException e) {
-            throw new LoupeException("The tuned lens needs the model " + basis.describe() + ", which failed: "
-                    + e.getMessage(), e);
+            throw new LoupeException("What this command reads (a tuned lens or an SAE) needs the model "
+                    + basis.describe() + ", which failed: " + e.getMessage(), e);
         }
     }
 

@@ -113,8 +113,9 @@ class SaeRunCommandTest {
         CliTestSupport.Result result = sae(input(entry), out, List.of(entry));
         assertThat(result.exitCode()).as(result.err()).isZero();
         check(entry, out, "logits", "transcoder_splice.logits");
-        check(entry, out, "blocks.0.hook_mlp_out.hook_sae_acts_post", "feature_acts");
-        check(entry, out, "blocks.0.hook_mlp_out.hook_sae_recons", "sae_out");
+        // Features under the hook the transcoder reads, its output under the activation it replaces.
+        check(entry, out, "blocks.0.ln2.hook_normalized.hook_sae_acts_post", "feature_acts");
+        check(entry, out, "blocks.0.hook_mlp_out", "sae_out");
     }
 
     @Test

@@ -78,7 +78,8 @@ class ModelOptionsTest {
             assertThat(LensBasis.of(foldedOnly.config())).isEqualTo(folded);
         }
         assertThatThrownBy(() -> parse(new Probe(), "--model", model, "--no-processing").load(folded))
-                .isInstanceOf(LoupeException.class).hasMessageContaining("--no-processing contradicts the tuned lens");
+                .isInstanceOf(LoupeException.class)
+                .hasMessageContaining("--no-processing contradicts what this command reads (a tuned lens or an SAE)");
     }
 
     @Test
