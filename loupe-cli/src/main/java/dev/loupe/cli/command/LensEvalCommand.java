@@ -2,6 +2,7 @@ package dev.loupe.cli.command;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.AtomicFiles;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
@@ -17,11 +18,7 @@ import dev.loupe.lens.eval.LensMetrics;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StoppedException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -110,7 +107,7 @@ final class LensEvalCommand extends LoupeCommand {
                 }
                 safePoint("after the last batch, before writing " + output + "; it was not written");
                 Path file = output.resolve(METRICS_FILE);
-                writeAtomically(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                AtomicFiles.writeString(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                         .writeValueAsString(metrics.toJson()));
                 print(metrics);
                 out().println("Wrote " + file);
@@ -118,22 +115,6 @@ final class LensEvalCommand extends LoupeCommand {
             }
         }
         return 0;
-    }
-
-    /** Writes {@code text} under a temporary name beside {@code file}, then moves it into place. */
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        try {
-            Files.writeString(temp, text, StandardCharsets.UTF_8);
-            try {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
     }
 
     private void print(LensMetrics metrics) {

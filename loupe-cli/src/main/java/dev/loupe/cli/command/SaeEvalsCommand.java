@@ -3,6 +3,7 @@ package dev.loupe.cli.command;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.AtomicFiles;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
@@ -12,11 +13,7 @@ import dev.loupe.model.HookedTransformer;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.eval.SaeEvaluation;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,7 +74,8 @@ public final class SaeEvalsCommand extends LoupeCommand {
                 metrics = SaeEvaluation.evaluate(transformer, sae, given.ids()).asMap();
             }
             safePoint("after the evaluation, before writing " + out + "; nothing was written");
-            writeAtomically(out, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(metrics));
+            AtomicFiles.writeString(out,
+                    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(metrics));
             for (Map.Entry<String, Map<String, Double>> group : metrics.entrySet()) {
                 for (Map.Entry<String, Double> metric : group.getValue().entrySet()) {
                     out().printf(Locale.ROOT, "%s.%s = %.6g%n", group.getKey(), metric.getKey(), metric.getValue());
@@ -89,19 +87,4 @@ public final class SaeEvalsCommand extends LoupeCommand {
         return 0;
     }
 
-    /** Writes {@code text} under a temporary name beside {@code file}, then moves it into place. */
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        try {
-            Files.writeString(temp, text, StandardCharsets.UTF_8);
-            try {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
-    }
 }

@@ -1,16 +1,13 @@
 package dev.loupe.load.adapters;
 
 import ai.djl.ndarray.NDArray;
+import dev.loupe.AtomicFiles;
 import dev.loupe.CheckpointException;
 import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.io.safetensors.SafetensorsWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,23 +45,10 @@ public final class NativeModelWriter {
     }
 
     private static void writeAtomically(Path file, String text) {
-        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
         try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            Files.writeString(temp, text, StandardCharsets.UTF_8);
-            try {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.writeString(file, text);
         } catch (IOException e) {
             throw new CheckpointException("Cannot write " + file + ": " + e.getMessage(), e);
-        } finally {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // The move succeeded or the error above says why not.
-            }
         }
     }
 }

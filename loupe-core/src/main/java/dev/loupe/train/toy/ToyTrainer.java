@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.AtomicFiles;
 import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.load.adapters.NativeModelWriter;
@@ -21,10 +22,7 @@ import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.TrainingProgress;
 import dev.loupe.train.TrainingRandom;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -220,26 +218,11 @@ public final class ToyTrainer {
         summary.put("first_half_loss", result.halves().firstHalf());
         summary.put("repeated_half_loss", result.halves().repeatedHalf());
         try {
-            writeAtomically(out.resolve("loss.csv"), csv.toString());
-            writeAtomically(out.resolve("loss.svg"), curveSvg(options, result.curve()));
-            writeAtomically(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
+            AtomicFiles.writeString(out.resolve("loss.csv"), csv.toString());
+            AtomicFiles.writeString(out.resolve("loss.svg"), curveSvg(options, result.curve()));
+            AtomicFiles.writeString(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
         } catch (IOException e) {
             throw new LoupeException("Cannot write the training record into " + out + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Writes under a temporary name beside {@code file}, then moves it into place: whole or absent. */
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        try {
-            Files.writeString(temp, text);
-            try {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
         }
     }
 
