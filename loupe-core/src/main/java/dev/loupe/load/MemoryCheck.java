@@ -23,9 +23,9 @@ import java.util.Locale;
  * swapping for an hour) half-way through a 10-minute load.
  *
  * <p>The estimate is what the loaded, unprocessed model holds: every floating-point number of the
- * checkpoint at 4 bytes (float32) or 2 (float16), plus what the adapter derives and keeps beside it
- * (Gemma's scaled embedding) and, in float32, the unembedding's copy padded to a multiple of 64
- * columns. A tied unembedding costs nothing: it is a view of the embedding. Not counted: the copies
+ * checkpoint at 4 bytes (float32) or 2 (float16) and, in float32, the unembedding's copy padded to a
+ * multiple of 64 columns. A tied unembedding costs nothing: it is a view of the embedding (Gemma's
+ * scaled {@code W_E} too: it is made only when the state dict is read). Not counted: the copies
  * weight processing makes of the matrices it changes, tensors a float16 load keeps in float32
  * because float16 cannot hold them, and zero biases the adapters make.
  *
@@ -68,23 +68,23 @@ public final class MemoryCheck {
         ArchitectureAdapter adapter = Adapters.forConfig(json, dir);
         TransformerConfig cfg = adapter.config(json, ModelLoader.modelName(dir));
         try (WeightSource source = WeightSource.open(dir)) {
-            return estimate(source, adapter, cfg);
+            return estimate(source, cfg);
         }
     }
 
-    static Estimate estimate(WeightSource source, ArchitectureAdapter adapter, TransformerConfig cfg) {
-        long elements = source.floatingElements() + adapter.derivedElements(cfg);
+    static Estimate estimate(WeightSource source, TransformerConfig cfg) {
+        long elements = source.floatingElements();
         long vocab = cfg.dVocabOut();
         long padded = vocab % ALIGNMENT == 0 ? 0 : cfg.dModel() * ((vocab + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT);
         return new Estimate(4 * (elements + padded), 2 * elements);
     }
 
     /** Refuses, before any weight is read, a model that will not fit in the memory available now. */
-    static void check(Path dir, WeightSource source, ArchitectureAdapter adapter, TransformerConfig cfg, WeightDtype dtype) {
+    static void check(Path dir, WeightSource source, TransformerConfig cfg, WeightDtype dtype) {
         if (overridden()) {
             return;
         }
-        check(dir, estimate(source, adapter, cfg), dtype, availableBytes());
+        check(dir, estimate(source, cfg), dtype, availableBytes());
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.loupe.config.WeightDtype;
 import dev.loupe.io.WeightSource;
 import dev.loupe.load.adapters.Adapters;
 import dev.loupe.load.spi.ArchitectureAdapter;
+import dev.loupe.numeric.NativeHeap;
 import dev.loupe.tokenize.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -78,9 +79,10 @@ public final class ModelLoader {
         TransformerConfig cfg = adapter.config(json, modelName(dir));
         NDManager weights = NDManager.newBaseManager();
         try (WeightSource source = WeightSource.open(dir, dtype)) {
-            MemoryCheck.check(dir, source, adapter, cfg, dtype);
+            MemoryCheck.check(dir, source, cfg, dtype);
             Map<String, NDArray> stateDict = adapter.stateDict(source, cfg, weights);
             refuseUnread(dir, adapter, cfg, source);
+            NativeHeap.trim();
             Tokenizer tokenizer = Tokenizer.existsIn(dir) ? Tokenizer.fromModelDir(dir) : null;
             return new LoadedModel(cfg, stateDict, weights, tokenizer, float32Note(source));
         } catch (RuntimeException e) {

@@ -18,6 +18,7 @@ import dev.loupe.load.LoadedModel;
 import dev.loupe.load.ModelLoader;
 import dev.loupe.model.components.HookCatalog;
 import dev.loupe.numeric.HugePages;
+import dev.loupe.numeric.StateDict;
 import dev.loupe.process.ProcessOptions;
 import dev.loupe.process.ProcessedWeights;
 import dev.loupe.process.WeightProcessing;
@@ -76,6 +77,7 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
 
     private final NDManager weights;
     private final Map<String, NDArray> stateDict;
+    private final StateDict parameters; // what stateDict views, scaled entries kept unmade
     private final Network network;
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
@@ -90,8 +92,9 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
      */
     public HookedTransformer(TransformerConfig config, Map<String, NDArray> stateDict, NDManager weights) {
         this.weights = weights;
-        this.stateDict = Collections.unmodifiableMap(new LinkedHashMap<>(stateDict));
-        network = new Network(config, this.stateDict, weights);
+        this.parameters = StateDict.copyOf(stateDict);
+        this.stateDict = Collections.unmodifiableMap(parameters);
+        network = new Network(config, parameters, weights);
     }
 
     /**
@@ -151,11 +154,10 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
         checkOpen();
         NDManager copies = NDManager.newBaseManager();
         try {
-            Map<String, NDArray> copied = new LinkedHashMap<>();
-            stateDict.forEach((name, value) -> {
+            StateDict copied = parameters.map(value -> {
                 NDArray copy = value.duplicate();
                 copy.attach(copies);
-                copied.put(name, copy);
+                return copy;
             });
             ProcessedWeights processed = WeightProcessing.process(new ProcessedWeights(copied, config()), options);
             return new HookedTransformer(processed.config(), processed.stateDict(), copies);

@@ -21,6 +21,7 @@ import dev.loupe.model.components.TransformerBlock;
 import dev.loupe.model.components.Unembed;
 import dev.loupe.model.components.Weight;
 import dev.loupe.numeric.Scalars;
+import dev.loupe.numeric.StateDict;
 import dev.loupe.run.KeyValueCache;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -71,7 +72,7 @@ final class Network {
         unembed = new Unembed(config, params, catalog);
         registry = new HookRegistry(catalog.entries().stream().map(HookCatalog.Entry::point).toList(),
                 name -> whyNotFiring(name, this.config));
-        halfWeights = stateDict.values().stream().anyMatch(a -> a.getDataType() == DataType.FLOAT16);
+        halfWeights = StateDict.anyStored(stateDict, a -> a.getDataType() == DataType.FLOAT16);
     }
 
     TransformerConfig config() {

@@ -7,8 +7,10 @@
  * whether float16 can hold it, {@link dev.loupe.numeric.Float16RangeException} when not) and
  * {@link dev.loupe.numeric.FilledArrays}
  * (arrays whose bytes Java writes into libtorch's memory: a checkpoint reader's, and the masks and
- * positions of a forward pass, without a direct buffer that only the garbage collector frees), and
- * {@link dev.loupe.numeric.HugePages} (libtorch's allocator asked for transparent huge pages, on request).
+ * positions of a forward pass, without a direct buffer that only the garbage collector frees),
+ * {@link dev.loupe.numeric.HugePages} (libtorch's allocator asked for transparent huge pages, on request), and
+ * {@link dev.loupe.numeric.StateDict} (a state dict whose scaled entries are made only when read, so that a
+ * scaled embedding and its tied unembedding share one stored matrix).
  *
  * <p>Floor "numeric helpers and linear algebra": it may use only {@code dev.loupe}, and not
  * {@code dev.loupe.linalg} beside it. Matrix decompositions go to {@code dev.loupe.linalg};

@@ -9,8 +9,8 @@ import dev.loupe.config.TransformerConfig;
 import dev.loupe.config.WeightProcessingStep;
 import dev.loupe.hook.ActName;
 import dev.loupe.linalg.FactoredMatrix;
+import dev.loupe.numeric.StateDict;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -128,7 +128,7 @@ public final class WeightProcessing {
      */
     public static ProcessedWeights foldLayerNorm(ProcessedWeights weights, boolean foldBiases, boolean centerWeights) {
         TransformerConfig cfg = weights.config();
-        Map<String, NDArray> sd = new LinkedHashMap<>(weights.stateDict());
+        Map<String, NDArray> sd = StateDict.copyOf(weights.stateDict());
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
             if (!cfg.hasPreNorms()) {
@@ -182,7 +182,7 @@ public final class WeightProcessing {
      * anyway, so nothing downstream changes.
      */
     public static Map<String, NDArray> centerWritingWeights(Map<String, NDArray> stateDict, TransformerConfig cfg) {
-        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        Map<String, NDArray> sd = StateDict.copyOf(stateDict);
         centerLastAxis(sd, "embed.W_E");
         if (sd.containsKey("pos_embed.W_pos")) {
             centerLastAxis(sd, "pos_embed.W_pos");
@@ -206,7 +206,7 @@ public final class WeightProcessing {
 
     /** Makes W_U and b_U zero-mean over the vocabulary: logits lose their per-position mean, log-probs are unchanged. */
     public static Map<String, NDArray> centerUnembed(Map<String, NDArray> stateDict) {
-        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        Map<String, NDArray> sd = StateDict.copyOf(stateDict);
         centerLastAxis(sd, "unembed.W_U");
         centerLastAxis(sd, "unembed.b_U");
         return sd;
@@ -218,7 +218,7 @@ public final class WeightProcessing {
      * sums to 1, so the model computes the same thing.
      */
     public static Map<String, NDArray> foldValueBiases(Map<String, NDArray> stateDict, TransformerConfig cfg) {
-        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        Map<String, NDArray> sd = StateDict.copyOf(stateDict);
         String kv = cfg.groupedQueryAttention() ? "attn._" : "attn.";
         for (int l = 0; l < cfg.nLayers(); l++) {
             NDArray bV = sd.get(ActName.block(l, kv + "b_V")); // [kv_heads, d_head]
@@ -234,7 +234,7 @@ public final class WeightProcessing {
 
     /** Re-centres every b_O over d_model, as TransformerLens does after folding value biases. */
     static Map<String, NDArray> centerAttentionOutputBiases(Map<String, NDArray> stateDict, TransformerConfig cfg) {
-        Map<String, NDArray> sd = new LinkedHashMap<>(stateDict);
+        Map<String, NDArray> sd = StateDict.copyOf(stateDict);
         for (int l = 0; l < cfg.nLayers(); l++) {
             centerLastAxis(sd, ActName.block(l, "attn.b_O"));
         }

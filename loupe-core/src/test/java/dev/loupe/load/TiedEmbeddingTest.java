@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.loupe.config.WeightDtype;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.numeric.StateDict;
 import dev.loupe.process.ProcessOptions;
 import dev.loupe.testing.Fixtures;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,6 +27,22 @@ class TiedEmbeddingTest {
             // Writing W_E[3, 5] shows in W_U[5, 3] only if the two share their memory.
             wE.set(new NDIndex("3, 5"), 42f);
             assertThat(wU.get("5, 3").toType(DataType.FLOAT32, false).getFloat()).isEqualTo(42f);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"gemma, FLOAT32", "gemma, FLOAT16", "gemma2, FLOAT16"})
+    void gemmasScaledWEAndItsWUShareOneStoredEmbedding(String fixture, WeightDtype dtype) {
+        try (LoadedModel loaded = ModelLoader.read(Fixtures.model(fixture), dtype)) {
+            StateDict.Scaled wE = StateDict.scaled(loaded.stateDict(), "embed.W_E").orElseThrow();
+            NDArray wU = loaded.stateDict().get("unembed.W_U"); // [d_model, d_vocab]
+            assertThat(wE.scale()).isEqualTo((float) Math.sqrt(loaded.config().dModel()));
+            wE.stored().set(new NDIndex("3, 5"), 42f);
+            assertThat(wU.get("5, 3").toType(DataType.FLOAT32, false).getFloat()).isEqualTo(42f);
+            // Read by name, W_E is TransformerLens's: the embedding times √d_model, as the stored dtype multiplies.
+            NDArray read = loaded.stateDict().get("embed.W_E");
+            assertThat(read.toType(DataType.FLOAT32, false).toFloatArray())
+                    .containsExactly(wE.stored().mul(wE.scale()).toType(DataType.FLOAT32, false).toFloatArray());
         }
     }
 

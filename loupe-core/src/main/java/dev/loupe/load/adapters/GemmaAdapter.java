@@ -4,12 +4,15 @@ import ai.djl.ndarray.NDArray;
 import dev.loupe.config.ActivationFunctionType;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.load.spi.HfConfig;
+import dev.loupe.load.spi.HfWeights;
 
 /**
  * Gemma ({@code model_type} "gemma"): Llama with RMSNorm weights stored as {@code w} for
  * {@code 1 + w}, embeddings multiplied by {@code sqrt(d_model)}, a gelu-tanh gated MLP and a
- * {@code head_dim} that need not be {@code d_model / n_heads}. As TransformerLens does, the scale is
- * folded into {@code W_E} and the norms store {@code 1 + w}; the tied unembedding stays unscaled.
+ * {@code head_dim} that need not be {@code d_model / n_heads}. As in TransformerLens, {@code W_E} reads
+ * as the scaled embedding and the norms store {@code 1 + w}; the tied unembedding stays unscaled. The
+ * scaled {@code W_E} is not made at load: it is the stored embedding with a scale, which the embedding
+ * applies to the rows it looks up, so one stored matrix serves {@code W_E} and {@code W_U}.
  * Gemma 2 and 3 extend it ({@link Gemma2Adapter}).
  */
 public class GemmaAdapter extends LlamaAdapter {
@@ -30,15 +33,9 @@ public class GemmaAdapter extends LlamaAdapter {
     }
 
     @Override
-    protected NDArray embedding(NDArray embedTokens, TransformerConfig cfg) {
+    protected void putEmbedding(HfWeights w, NDArray embedTokens, TransformerConfig cfg) {
         // Hugging Face multiplies by sqrt(hidden_size) rounded to float32, as this does.
-        return embedTokens.mul((float) Math.sqrt(cfg.dModel()));
-    }
-
-    /** The scaled embedding {@code W_E} is a copy; the stored one stays, as the tied {@code W_U} views it. */
-    @Override
-    public long derivedElements(TransformerConfig cfg) {
-        return (long) cfg.dVocab() * cfg.dModel();
+        w.putScaled("embed.W_E", embedTokens, (float) Math.sqrt(cfg.dModel()));
     }
 
     @Override

@@ -76,7 +76,7 @@ public class LlamaAdapter implements ArchitectureAdapter {
     public Map<String, NDArray> stateDict(WeightSource weights, TransformerConfig cfg, NDManager manager) {
         HfWeights w = new HfWeights(weights, "model.", manager);
         NDArray embedding = w.raw("embed_tokens.weight");
-        w.put("embed.W_E", embedding(embedding, cfg));
+        putEmbedding(w, embedding, cfg);
         for (int l = 0; l < cfg.nLayers(); l++) {
             String hf = "layers." + l + ".";
             // Llama's post_attention_layernorm is the norm before the MLP (ln2); with norms after the
@@ -132,9 +132,9 @@ public class LlamaAdapter implements ArchitectureAdapter {
         w.put(ActName.block(l, "mlp.b_out"), w.biasOrZeros(hf + "mlp.down_proj.bias", cfg.dModel()));
     }
 
-    /** The token embedding as the residual stream receives it (Gemma scales it). */
-    protected NDArray embedding(NDArray embedTokens, TransformerConfig cfg) {
-        return embedTokens;
+    /** Puts {@code embed.W_E}, the token embedding as the residual stream receives it (Gemma scales it). */
+    protected void putEmbedding(HfWeights w, NDArray embedTokens, TransformerConfig cfg) {
+        w.put("embed.W_E", embedTokens);
     }
 
     /** An RMSNorm weight as the model multiplies by it (Gemma stores {@code w} for {@code 1 + w}). */

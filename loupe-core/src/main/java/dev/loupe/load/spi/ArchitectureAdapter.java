@@ -46,16 +46,6 @@ public interface ArchitectureAdapter {
         return KNOWN_BUFFERS.stream().anyMatch(buffer -> name.equals(buffer) || name.endsWith("." + buffer));
     }
 
-    /**
-     * How many numbers the state dict holds beyond the checkpoint's own floating-point tensors, for the
-     * memory estimate made before loading: 0 unless the adapter keeps a derived matrix beside the one
-     * it was derived from (Gemma's embedding scaled by √d_model, beside the stored one that the tied
-     * unembedding views). Small derived tensors (zero biases) are left out.
-     */
-    default long derivedElements(TransformerConfig cfg) {
-        return 0;
-    }
-
     /** The buffers {@link #unusedBuffer} allows by default: the last parts of their names. */
     List<String> KNOWN_BUFFERS = java.util.List.of("attn.bias", "attn.masked_bias", "attention.bias",
             "attention.masked_bias", "rotary_emb.inv_freq", "inv_freq");

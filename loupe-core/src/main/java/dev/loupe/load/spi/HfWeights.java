@@ -6,7 +6,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.CheckpointException;
 import dev.loupe.io.WeightSource;
-import java.util.LinkedHashMap;
+import dev.loupe.numeric.NativeHeap;
+import dev.loupe.numeric.StateDict;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 
@@ -27,7 +28,7 @@ public final class HfWeights {
     private final WeightSource source;
     private final String prefix;
     private final NDManager manager;
-    private final Map<String, NDArray> stateDict = new LinkedHashMap<>();
+    private final StateDict stateDict = new StateDict();
 
     /**
      * @param prefix the wrapper around every name ({@code model.}, {@code transformer.}), optional in the file
@@ -50,6 +51,11 @@ public final class HfWeights {
     /** Puts {@code value} under the TransformerLens name {@code name}. */
     public void put(String name, NDArray value) {
         stateDict.put(name, value);
+    }
+
+    /** Puts {@code stored × scale} under {@code name} without making it (see {@link StateDict#putScaled}). */
+    public void putScaled(String name, NDArray stored, float scale) {
+        stateDict.putScaled(name, stored, scale);
     }
 
     public boolean has(String hfName) {
@@ -88,6 +94,8 @@ public final class HfWeights {
             NDArray result = convert.apply(raw);
             result.attach(manager);
             return result;
+        } finally {
+            NativeHeap.trim(); // the scratch copies just freed, which the C heap would otherwise keep
         }
     }
 
@@ -186,8 +194,8 @@ public final class HfWeights {
      * of {@code embedding} as a view: one stored copy serves both, which for a 256,000-token vocabulary
      * saves a whole d_vocab × d_model matrix. Where they then diverge, a separate copy is correct and
      * is made: weight processing computes a new {@code W_U} (folding {@code ln_final} into it, centring
-     * it), and an adapter whose {@code W_E} is not the stored embedding (Gemma's, scaled by
-     * √d_model) keeps {@code embedding} and its scaled copy.
+     * it). An adapter whose {@code W_E} is the stored embedding scaled (Gemma's, by √d_model) puts it
+     * with {@link #putScaled}, so that the one stored copy still serves both.
      *
      * @param embedding the checkpoint's embedding [d_vocab, d_model] as read, which the caller keeps open
      */

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import dev.loupe.numeric.StateDict;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A model's parameters by TransformerLens name ({@code blocks.0.attn.W_Q}), as components read them
@@ -22,6 +24,16 @@ public record Parameters(Map<String, NDArray> stateDict, NDManager manager) {
         return Weight.of(get(name, shape));
     }
 
+    /**
+     * The parameter {@code name} where it is held as a stored tensor with a scale ({@link StateDict#putScaled}),
+     * whose stored tensor must have {@code shape}; empty where it is held as it is.
+     */
+    public Optional<StateDict.Scaled> scaled(String name, long... shape) {
+        Optional<StateDict.Scaled> scaled = StateDict.scaled(stateDict, name);
+        scaled.ifPresent(s -> checkShape(name, s.stored(), shape));
+        return scaled;
+    }
+
     /** {@code array} in float32: a float16 copy of stored weights is widened (in its own manager). */
     static NDArray float32(NDArray array) {
         return array.getDataType() == DataType.FLOAT32 ? array : array.toType(DataType.FLOAT32, false);
@@ -34,11 +46,15 @@ public record Parameters(Map<String, NDArray> stateDict, NDManager manager) {
             throw new LoupeException("The state dict has no parameter '" + name
                     + "'; the checkpoint was converted incompletely");
         }
+        checkShape(name, value, shape);
+        return value;
+    }
+
+    private static void checkShape(String name, NDArray value, long... shape) {
         Shape expected = new Shape(shape);
         if (!value.getShape().equals(expected)) {
             throw new LoupeException("Parameter '" + name + "' has shape " + value.getShape() + " but the config needs "
                     + expected + "; the checkpoint does not match its config.json");
         }
-        return value;
     }
 }
