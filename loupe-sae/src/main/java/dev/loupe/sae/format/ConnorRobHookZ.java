@@ -51,7 +51,7 @@ public final class ConnorRobHookZ {
         return new SaeFiles.Contents(parsed, SaeFiles.check(parsed, tensors, weights.toString()));
     }
 
-    /** The name of the config file beside a weights file, as SAELens forms it: up to the first {@code .pt}, then {@code _cfg.json}. */
+    /** The config file's name beside a weights file, as SAELens forms it: up to the first {@code .pt}, then {@code _cfg.json}. */
     public static String configName(String weightsName) {
         int end = weightsName.indexOf(".pt");
         return (end < 0 ? weightsName : weightsName.substring(0, end)) + "_cfg.json";
