@@ -30,7 +30,12 @@ class SaeRunCommandTest {
 
     /** IN with the reference's input_ids, written as a user would. */
     private Path input(String entry) {
-        Path file = tmp.resolve("in.safetensors");
+        return input(tmp, entry);
+    }
+
+    /** IN with the reference's input_ids of {@code entry}, written into {@code dir}. */
+    static Path input(Path dir, String entry) {
+        Path file = dir.resolve("in.safetensors");
         try (SafetensorsFile ref = SafetensorsFile.open(SAE.resolve(entry).resolve("reference.safetensors"));
              NDManager manager = NDManager.newBaseManager()) {
             SafetensorsWriter.write(file, Map.of("input_ids", ref.load("input_ids", manager)));
@@ -46,7 +51,8 @@ class SaeRunCommandTest {
         return run(args.toArray(String[]::new));
     }
 
-    private static void check(String entry, Path out, String key, String refKey) {
+    /** OUT's {@code key} against the reference's {@code refKey} within the tolerance; prints the largest difference. */
+    static void check(String entry, Path out, String key, String refKey) {
         float[] expected = floats(SAE.resolve(entry).resolve("reference.safetensors"), refKey);
         float max = 0;
         for (float v : expected) {
