@@ -63,8 +63,8 @@ public final class SaeEvalsCommand extends LoupeCommand {
 
     @Override
     protected int execute() throws IOException {
-        OutputCheck.of(spec).modelFolder(modelOptions.folder()).inputFolder("SAE", "--sae", saeOption.folder().orElse(null)).file("--input", input)
-                .refuseFile("--out", out);
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).inputFolder("SAE", "--sae", saeOption.folder().orElse(null))
+                .file("--input", input).refuseFile("--out", out);
         try (NDManager manager = NDManager.newBaseManager();
              Sae sae = saeOption.load(manager)) {
             TokenInput given = TokenInput.read(input, manager);
