@@ -45,8 +45,8 @@ public record SaeRelease(String name, String repoId, String model, ReleaseFormat
         ReleasedSae sae = saes.get(id);
         if (sae == null) {
             throw new LoupeException("The SAE release " + name + " has no id '" + id + "'; closest: "
-                    + ClosestNames.of(id, saes.keySet(), SUGGESTIONS) + " (it has " + saes.size() + " ids, from "
-                    + saes.keySet().iterator().next() + ")");
+                    + ClosestNames.of(id, saes.keySet(), SUGGESTIONS) + " (" + saes.size()
+                    + " ids; Sae.pretrainedReleases() lists them)");
         }
         return sae;
     }

@@ -92,6 +92,21 @@ class PretrainedSaesTest {
     }
 
     @Test
+    void aHubRepositoryIdNotInTheTableIsARepositoryOfSaeLensFolders() throws Exception {
+        Path dir = SaeFixtures.saeDir("gpt2/topk_resid_post_l1");
+        try (NDManager manager = NDManager.newBaseManager(); LoopbackHub hub = LoopbackHub.start();
+             Sae local = Sae.load(dir, manager)) {
+            hub.addRepo(RepoType.MODEL, "someone/my-saes", null)
+                    .file("runs/l1/cfg.json", bytes(dir.resolve(SaeFiles.CFG)))
+                    .file("runs/l1/sae_weights.safetensors", bytes(dir.resolve(SaeFiles.WEIGHTS)));
+            try (Sae remote = Sae.fromPretrained("someone/my-saes", "runs/l1", client(hub), manager)) {
+                assertThat(remote.cfg()).isEqualTo(local.cfg());
+                assertSameTensors(remote, local);
+            }
+        }
+    }
+
+    @Test
     void aPre60ConfigOfGpt2SmallResJbGetsTheReleasesOverridesAsSaeLensGivesThem() throws Exception {
         // The release's cfg.json files predate SAELens 6: flat keys, hook_point, torch dtype names.
         Path fixture = SaeFixtures.saeDir("gpt2/standard_resid_pre_l0");
