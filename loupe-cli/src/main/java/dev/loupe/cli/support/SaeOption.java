@@ -59,7 +59,7 @@ public record SaeOption(String given) {
         String release = slash < 0 ? given : given.substring(0, slash);
         if (slash < 0 || !releases.contains(release)) {
             throw new LoupeException("--sae " + given + ": no such folder, and not RELEASE/ID of a released SAE (closest"
-                    + " releases: " + ClosestNames.of(release, releases, 3) + "; Loupe knows " + releases + ")");
+                    + " releases: " + ClosestNames.of(release, releases, 3) + "; `loupe sae releases` lists them and their ids)");
         }
         return Sae.fromPretrained(release, given.substring(slash + 1), manager);
     }

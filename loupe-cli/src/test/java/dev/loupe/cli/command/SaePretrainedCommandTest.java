@@ -88,6 +88,21 @@ class SaePretrainedCommandTest {
     }
 
     @Test
+    void releasesListsTheReleasesAndTheIdsOfOne() {
+        CliTestSupport.Result all = run("sae", "releases");
+        assertThat(all.exitCode()).as(all.err()).isZero();
+        assertThat(all.out()).containsPattern("gpt2-small-res-jb +jbloom/GPT2-Small-SAEs-Reformatted +gpt2-small +sae_lens +13")
+                .containsPattern("gemma-scope-2b-pt-att-canonical +google/gemma-scope-2b-pt-att +gemma-2-2b +gemma_2 +52");
+        assertThat(all.out().lines()).hasSize(8);
+        CliTestSupport.Result ids = run("sae", "releases", "gemma-scope-2b-pt-res-canonical");
+        assertThat(ids.exitCode()).as(ids.err()).isZero();
+        assertThat(ids.out()).containsPattern(
+                "layer_0/width_16k/canonical +layer_0/width_16k/average_l0_105 +gemma-2-2b/0-gemmascope-res-16k");
+        assertThat(ids.out().lines()).hasSize(59);
+        run("sae", "releases", "gemma-scope-2b-pt-res").failedWithOneLine("closest: [gemma-scope-2b-pt-res-canonical");
+    }
+
+    @Test
     void anUnknownReleaseOrIdIsOneLineNamingTheClosest() {
         Path in = SaeRunCommandTest.input(tmp, ENTRY);
         String out = tmp.resolve("out.safetensors").toString();

@@ -46,7 +46,7 @@ public record SaeRelease(String name, String repoId, String model, ReleaseFormat
         if (sae == null) {
             throw new LoupeException("The SAE release " + name + " has no id '" + id + "'; closest: "
                     + ClosestNames.of(id, saes.keySet(), SUGGESTIONS) + " (" + saes.size()
-                    + " ids; Sae.pretrainedReleases() lists them)");
+                    + " ids; Sae.pretrainedReleases() and `loupe sae releases " + name + "` list them)");
         }
         return sae;
     }
