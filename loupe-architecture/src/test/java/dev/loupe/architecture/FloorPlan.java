@@ -42,6 +42,7 @@ final class FloorPlan {
             floor("lens training and evaluation", "dev.loupe.lens.train", "dev.loupe.lens.eval"),
             // loupe-sae
             floor("SAE file formats", "dev.loupe.sae.format"),
+            floor("released SAEs on the Hub", "dev.loupe.sae.pretrained"),
             floor("sparse autoencoders and transcoders", "dev.loupe.sae"),
             floor("splicing SAEs into a model", "dev.loupe.sae.splice"),
             floor("evaluating SAEs on a model", "dev.loupe.sae.eval"),

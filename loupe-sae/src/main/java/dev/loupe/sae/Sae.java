@@ -4,14 +4,19 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.LoupeException;
+import dev.loupe.hub.HubClient;
 import dev.loupe.sae.format.ActivationNormalization;
 import dev.loupe.sae.format.GemmaScope;
 import dev.loupe.sae.format.SaeArchitecture;
 import dev.loupe.sae.format.SaeConfig;
 import dev.loupe.sae.format.SaeFiles;
+import dev.loupe.sae.pretrained.PretrainedSaes;
+import dev.loupe.sae.pretrained.SaeRelease;
+import dev.loupe.sae.pretrained.SaeReleases;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -113,6 +118,53 @@ public final class Sae implements AutoCloseable {
             own.close();
             throw e;
         }
+    }
+
+    /**
+     * SAELens's {@code SAE.from_pretrained(release, sae_id)}: one SAE of a released set, fetched from the Hugging
+     * Face Hub configured by the environment ({@code HF_ENDPOINT}, {@code HF_HUB_CACHE}, {@code HF_HUB_OFFLINE}, …)
+     * into the cache shared with Python, or read from that cache offline. Loupe knows the releases
+     * {@link #pretrainedReleases()} lists ({@code gpt2-small-res-jb}, {@code gpt2-small-hook-z-kk},
+     * {@code gemma-scope-2b-pt-res-canonical}, {@code gemma-scope-2b-pt-mlp-canonical},
+     * {@code gemma-scope-2b-pt-att-canonical}, {@code gemma-scope-9b-pt-res-canonical},
+     * {@code pythia-70m-deduped-res-sm}) with every id SAELens lists for them; a Hub repository id
+     * ({@code org/name}) not in that list loads the SAELens folder {@code saeId} of that repository.
+     *
+     * <pre>{@code
+     * Sae sae = Sae.fromPretrained("gemma-scope-2b-pt-res-canonical", "layer_0/width_16k/canonical", manager);
+     * // google/gemma-scope-2b-pt-res, layer_0/width_16k/average_l0_105/params.npz: W_enc [2304, 16384]
+     * }</pre>
+     *
+     * @throws LoupeException if the release or id is unknown (naming the closest ones) or the files cannot be had
+     */
+    public static Sae fromPretrained(String release, String saeId, NDManager parent) {
+        return fromPretrained(release, saeId, HubClient.fromEnvironment(), null, parent);
+    }
+
+    /** As {@link #fromPretrained(String, String, NDManager)}, fetching with {@code client}. */
+    public static Sae fromPretrained(String release, String saeId, HubClient client, NDManager parent) {
+        return fromPretrained(release, saeId, client, null, parent);
+    }
+
+    /**
+     * As {@link #fromPretrained(String, String, HubClient, NDManager)}, with config values that replace the
+     * release's and the derived ones (SAELens's {@code cfg_overrides}; {@code {"d_in": 32}}), or null.
+     */
+    public static Sae fromPretrained(String release, String saeId, HubClient client, ObjectNode cfgOverrides,
+            NDManager parent) {
+        NDManager own = parent.newSubManager();
+        try {
+            SaeFiles.Contents contents = PretrainedSaes.load(release, saeId, client, cfgOverrides, own);
+            return new Sae(contents.cfg(), contents.tensors(), own);
+        } catch (RuntimeException e) {
+            own.close();
+            throw e;
+        }
+    }
+
+    /** The releases {@link #fromPretrained(String, String, NDManager)} knows, with their ids, in SAELens's order. */
+    public static List<SaeRelease> pretrainedReleases() {
+        return SaeReleases.all();
     }
 
     /** Writes the SAE as SAELens's {@code save_model} does ({@link SaeFiles#write}). */

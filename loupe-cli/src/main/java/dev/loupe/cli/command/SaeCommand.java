@@ -18,7 +18,9 @@ import picocli.CommandLine.Spec;
         description = {
             "",
             "An SAE is a folder with cfg.json and sae_weights.safetensors, as SAELens's SAE.save_model writes it"
-                    + " (standard, gated, topk, jumprelu and transcoder architectures).",
+                    + " (standard, gated, topk, jumprelu and transcoder architectures), or RELEASE/ID, a released SAE"
+                    + " that SAELens's SAE.from_pretrained(release, sae_id) loads, downloaded from the Hugging Face Hub"
+                    + " unless cached (`loupe sae releases` lists them).",
             "",
             "SAELens loads the model unprocessed (from_pretrained_no_processing) and SAEs only mean something in"
                     + " the basis they were trained in, so these commands load the model unprocessed, or processed"
@@ -26,7 +28,8 @@ import picocli.CommandLine.Spec;
             ""
         },
         commandListHeading = "%nCommands:%n",
-        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, SaeReleasesCommand.class,
+            CommandLine.HelpCommand.class})
 public final class SaeCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -34,6 +37,6 @@ public final class SaeCommand implements Runnable {
     /** Without a subcommand: say which ones exist (usage error, exit code 2). */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing an sae command: pick run or evals.");
+        throw new ParameterException(spec.commandLine(), "Missing an sae command: pick run, evals or releases.");
     }
 }

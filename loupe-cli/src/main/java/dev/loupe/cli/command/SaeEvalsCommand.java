@@ -8,6 +8,7 @@ import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
 import dev.loupe.cli.support.OutputCheck;
+import dev.loupe.cli.support.SaeOption;
 import dev.loupe.cli.support.TokenInput;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.sae.Sae;
@@ -48,9 +49,9 @@ public final class SaeEvalsCommand extends LoupeCommand {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--sae", required = true, paramLabel = "DIR",
-            description = "The SAE folder (cfg.json + sae_weights.safetensors).")
-    Path saeDir;
+    @Option(names = "--sae", required = true, paramLabel = "DIR|RELEASE/ID", converter = SaeOption.Converter.class,
+            description = SaeOption.HELP + ".")
+    SaeOption saeOption;
 
     @Option(names = "--input", required = true, paramLabel = "IN",
             description = "safetensors file with input_ids [batch, pos] (int64).")
@@ -62,14 +63,14 @@ public final class SaeEvalsCommand extends LoupeCommand {
 
     @Override
     protected int execute() throws IOException {
-        OutputCheck.of(spec).modelFolder(modelOptions.folder()).inputFolder("SAE", "--sae", saeDir).file("--input", input)
-                .refuseFile("--out", out);
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).inputFolder("SAE", "--sae", saeOption.folder().orElse(null))
+                .file("--input", input).refuseFile("--out", out);
         try (NDManager manager = NDManager.newBaseManager();
-             Sae sae = Sae.load(saeDir, manager)) {
+             Sae sae = saeOption.load(manager)) {
             TokenInput given = TokenInput.read(input, manager);
             Map<String, Map<String, Double>> metrics;
             try (HookedTransformer transformer = modelOptions.load(
-                    SaeRunCommand.basis(List.of(sae), List.of(saeDir), modelOptions))) {
+                    SaeRunCommand.basis(List.of(sae), List.of(saeOption), modelOptions))) {
                 safePoint("before the evaluation; nothing was written");
                 metrics = SaeEvaluation.evaluate(transformer, sae, given.ids()).asMap();
             }

@@ -10,6 +10,7 @@ import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
 import dev.loupe.cli.support.OutputCheck;
+import dev.loupe.cli.support.SaeOption;
 import dev.loupe.cli.support.TokenInput;
 import dev.loupe.config.WeightProcessingStep;
 import dev.loupe.io.safetensors.SafetensorsWriter;
@@ -66,16 +67,20 @@ import picocli.CommandLine.Option;
             "",
             "Example: two SAEs, with the error term (logits then equal the model's own).",
             "  loupe sae run --model gpt2 --sae sae_l0 --sae sae_l1 --input in.safetensors \\",
-            "    --out out.safetensors --use-error-term"
+            "    --out out.safetensors --use-error-term",
+            "",
+            "Example: a released SAE by name (SAELens's release/id; downloaded once, then read from the cache).",
+            "  loupe sae run --model gpt2 --sae gpt2-small-res-jb/blocks.0.hook_resid_pre \\",
+            "    --input in.safetensors --out out.safetensors"
         })
 public final class SaeRunCommand extends LoupeCommand {
 
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--sae", required = true, paramLabel = "DIR",
-            description = "An SAE or transcoder folder (cfg.json + sae_weights.safetensors); repeat for several.")
-    List<Path> saeDirs;
+    @Option(names = "--sae", required = true, paramLabel = "DIR|RELEASE/ID", converter = SaeOption.Converter.class,
+            description = SaeOption.HELP + "; a transcoder folder too. Repeat for several.")
+    List<SaeOption> saeOptions;
 
     @Option(names = "--input", required = true, paramLabel = "IN",
             description = "safetensors file with input_ids [batch, pos] (int64) and optionally attention_mask.")
@@ -93,18 +98,18 @@ public final class SaeRunCommand extends LoupeCommand {
     @Override
     protected int execute() {
         OutputCheck check = OutputCheck.of(spec).modelFolder(modelOptions.folder());
-        for (Path dir : saeDirs) {
-            check.inputFolder("SAE", "--sae", dir);
+        for (SaeOption sae : saeOptions) {
+            check.inputFolder("SAE", "--sae", sae.folder().orElse(null));
         }
         check.file("--input", input).refuseFile("--out", out);
         try (NDManager manager = NDManager.newBaseManager()) {
             TokenInput given = TokenInput.read(input, manager);
             List<Sae> saes = new ArrayList<>();
             try {
-                for (Path dir : saeDirs) {
-                    saes.add(Sae.load(dir, manager));
+                for (SaeOption sae : saeOptions) {
+                    saes.add(sae.load(manager));
                 }
-                try (HookedTransformer transformer = modelOptions.load(basis(saes, saeDirs, modelOptions))) {
+                try (HookedTransformer transformer = modelOptions.load(basis(saes, saeOptions, modelOptions))) {
                     run(transformer, saes, given);
                 }
             } finally {
@@ -164,13 +169,13 @@ public final class SaeRunCommand extends LoupeCommand {
      * The basis the SAEs were trained in (SAELens's no-processing load plus the cfg's kwargs); every SAE of
      * one run must agree, since they are spliced into one model. {@code loupe sae evals} loads by the same rule.
      */
-    static LensBasis basis(List<Sae> saes, List<Path> saeDirs, ModelOptions modelOptions) {
+    static LensBasis basis(List<Sae> saes, List<SaeOption> given, ModelOptions modelOptions) {
         Set<WeightProcessingStep> wanted = null;
         for (int i = 0; i < saes.size(); i++) {
             Set<WeightProcessingStep> steps = ModelCompatibility.wantedProcessing(saes.get(i).cfg().modelFromPretrainedKwargs());
             if (wanted != null && !wanted.equals(steps)) {
-                throw new LoupeException("The SAEs need the model processed differently: " + saeDirs.get(0) + " asks for "
-                        + wanted + ", " + saeDirs.get(i) + " for " + steps + "; run them separately");
+                throw new LoupeException("The SAEs need the model processed differently: " + given.get(0) + " asks for "
+                        + wanted + ", " + given.get(i) + " for " + steps + "; run them separately");
             }
             wanted = steps;
         }

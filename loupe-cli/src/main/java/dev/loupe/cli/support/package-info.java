@@ -6,7 +6,8 @@
  * the command reads), {@link dev.loupe.cli.support.SignalStop} (SIGINT, SIGTERM and SIGHUP request the
  * command's {@code dev.loupe.stop.StopSignal}, and the JVM exits only once the command stopped at a
  * safe point), {@link dev.loupe.cli.support.Table} (aligned text tables),
- * {@link dev.loupe.cli.support.TokenInput} (token ids from a safetensors file) and
+ * {@link dev.loupe.cli.support.TokenInput} (token ids from a safetensors file),
+ * {@link dev.loupe.cli.support.SaeOption} (an {@code --sae} value: a folder or a released SAE's RELEASE/ID) and
  * {@link dev.loupe.cli.support.LoupeVersion}.
  *
  * <p>Floor "what commands share", the bottom of loupe-cli: it may use the library modules only.

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.safetensors.SafetensorsWriter;
+import dev.loupe.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,21 +17,29 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@code loupe sae run} on the SAELens fixtures of testdata/sae: its OUT against SAELens's references, within
- * testdata/sae's tolerance 1e-4 · max(1, max|ref|).
+ * {@code loupe sae run} on the SAELens fixtures of testdata/sae (gpt2, llama and gemma2 entries, each on its own
+ * model): its OUT against SAELens's references, within testdata/sae's tolerance 1e-4 · max(1, max|ref|).
  */
 class SaeRunCommandTest {
     private static final Path GPT2 = Path.of("../testdata/models/gpt2");
     private static final Path SAE = Path.of("../testdata/sae");
+    private static final Path MODELS = Path.of("../testdata/models");
 
     @TempDir
     Path tmp;
 
     /** IN with the reference's input_ids, written as a user would. */
     private Path input(String entry) {
-        Path file = tmp.resolve("in.safetensors");
+        return input(tmp, entry);
+    }
+
+    /** IN with the reference's input_ids of {@code entry}, written into {@code dir}. */
+    static Path input(Path dir, String entry) {
+        Path file = dir.resolve("in.safetensors");
         try (SafetensorsFile ref = SafetensorsFile.open(SAE.resolve(entry).resolve("reference.safetensors"));
              NDManager manager = NDManager.newBaseManager()) {
             SafetensorsWriter.write(file, Map.of("input_ids", ref.load("input_ids", manager)));
@@ -38,15 +47,18 @@ class SaeRunCommandTest {
         return file;
     }
 
+    /** Runs the command on the model of the first SAE's fixture tree ({@code gpt2/…} → testdata/models/gpt2). */
     private CliTestSupport.Result sae(Path in, Path out, List<String> saes, String... extra) {
-        List<String> args = new ArrayList<>(List.of("sae", "run", "--model", GPT2.toString(), "--input", in.toString(),
+        Path model = MODELS.resolve(saes.get(0).substring(0, saes.get(0).indexOf('/')));
+        List<String> args = new ArrayList<>(List.of("sae", "run", "--model", model.toString(), "--input", in.toString(),
                 "--out", out.toString()));
         saes.forEach(s -> args.addAll(List.of("--sae", SAE.resolve(s).toString())));
         args.addAll(List.of(extra));
         return run(args.toArray(String[]::new));
     }
 
-    private static void check(String entry, Path out, String key, String refKey) {
+    /** OUT's {@code key} against the reference's {@code refKey} within the tolerance; prints the largest difference. */
+    static void check(String entry, Path out, String key, String refKey) {
         float[] expected = floats(SAE.resolve(entry).resolve("reference.safetensors"), refKey);
         float max = 0;
         for (float v : expected) {
@@ -104,6 +116,22 @@ class SaeRunCommandTest {
     void threeSaesAtOnceMatchSaeLens() {
         checkSplice("gpt2/multi", List.of("gpt2/standard_resid_pre_l0", "gpt2/jumprelu_z_l0", "gpt2/topk_resid_post_l1"),
                 List.of("blocks.0.hook_resid_pre", "blocks.0.attn.hook_z", "blocks.1.hook_resid_post"));
+    }
+
+    /** Each llama entry (GQA, RMSNorm) and Gemma Scope's converted gemma2 SAE, with and without the error term. */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama/standard_resid_post_l0", "llama/topk_z_l1", "llama/jumprelu_mlp_out_l1",
+        "llama/standard_resid_pre_l1_layernorm", "llama/gated_resid_pre_l1", "gemma2/gemmascope_res_l0"})
+    void llamaAndGemma2SaesMatchSaeLens(String entry) {
+        String folder = entry.startsWith("gemma2/") ? entry + "/converted" : entry;
+        String hook = Fixtures.json(SAE.resolve(folder).resolve("cfg.json")).path("metadata").path("hook_name").asText();
+        checkSplice(entry, List.of(folder), List.of(hook));
+    }
+
+    @Test
+    void threeLlamaSaesAtOnceMatchSaeLens() {
+        checkSplice("llama/multi", List.of("llama/standard_resid_post_l0", "llama/topk_z_l1", "llama/jumprelu_mlp_out_l1"),
+                List.of("blocks.0.hook_resid_post", "blocks.1.attn.hook_z", "blocks.1.hook_mlp_out"));
     }
 
     @Test

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.CheckpointException;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.safetensors.SafetensorsWriter;
@@ -48,7 +49,19 @@ public final class SaeFiles {
      * @throws CheckpointException if a file is missing or malformed, naming the file and the field
      */
     public static Contents read(Path dir, NDManager manager) {
-        SaeConfig cfg = readConfig(dir.resolve(CFG));
+        return read(dir, null, manager);
+    }
+
+    /**
+     * As {@link #read(Path, NDManager)}, with {@code cfgOverrides} set on the top level of {@code cfg.json}
+     * before it is parsed, as SAELens's loaders apply a release's {@code config_overrides} (a config of
+     * SAELens 6 keeps its metadata under {@code metadata}, so top-level metadata keys then change nothing, as
+     * in SAELens).
+     *
+     * @param cfgOverrides top-level config values, or null
+     */
+    public static Contents read(Path dir, ObjectNode cfgOverrides, NDManager manager) {
+        SaeConfig cfg = readConfig(dir.resolve(CFG), cfgOverrides);
         Path weights = dir.resolve(WEIGHTS);
         if (!Files.isRegularFile(weights)) {
             throw new CheckpointException(weights + " is missing: an SAE folder holds " + CFG + " and " + WEIGHTS);
@@ -64,6 +77,11 @@ public final class SaeFiles {
 
     /** Reads and parses a {@code cfg.json} ({@link SaeConfigJson#read}). */
     public static SaeConfig readConfig(Path file) {
+        return readConfig(file, null);
+    }
+
+    /** Reads a {@code cfg.json}, sets {@code cfgOverrides} (or nothing, if null) on its top level and parses it. */
+    public static SaeConfig readConfig(Path file, ObjectNode cfgOverrides) {
         if (!Files.isRegularFile(file)) {
             throw new CheckpointException(file + " is missing: an SAE folder holds " + CFG + " and " + WEIGHTS);
         }
@@ -75,6 +93,9 @@ public final class SaeFiles {
         }
         if (root == null) {
             throw new CheckpointException(file + " is empty");
+        }
+        if (cfgOverrides != null && root instanceof ObjectNode object) {
+            object.setAll(cfgOverrides.deepCopy());
         }
         return SaeConfigJson.read(root, file.toString());
     }
