@@ -25,6 +25,24 @@ package dev.loupe.numeric;
 public final class Float16Narrowing {
     /** Below this largest magnitude a tensor lives in float16's subnormals, and a flush to 0 counts. */
     private static final float SMALLEST_NORMAL = 0x1p-14f;
+    /** bfloat16 magnitudes from here on are infinities and NaNs. */
+    private static final int BFLOAT16_INFINITY = 0x7f80;
+    /** The float16 bits of every bfloat16 value, as {@link #narrow} rounds it. */
+    private static final short[] HALF_OF_BFLOAT16 = new short[1 << 16];
+    /** 1 where {@link #narrow} of a bfloat16 value records more than the largest magnitude (a flush, an overflow). */
+    private static final byte[] NOTABLE_BFLOAT16 = new byte[1 << 16];
+
+    static {
+        for (int bits = 0; bits < 1 << 16; bits++) {
+            float value = HalfFloats.bfloat16ToFloat(bits);
+            int half = HalfFloats.floatToHalf(value);
+            int magnitude = half & 0x7fff;
+            HALF_OF_BFLOAT16[bits] = (short) half;
+            boolean overflow = magnitude == 0x7c00 && !Float.isInfinite(value);
+            boolean flush = magnitude == 0 && value != 0f;
+            NOTABLE_BFLOAT16[bits] = (byte) (overflow || flush ? 1 : 0);
+        }
+    }
 
     private final String what;
     private float largest;
@@ -56,6 +74,35 @@ public final class Float16Narrowing {
             largest = abs;
         }
         return (short) half;
+    }
+
+    /**
+     * {@link #narrow} of {@code count} bfloat16 values ({@code in}, bit patterns) into {@code out} (float16 bit
+     * patterns), by table: a checkpoint's bfloat16 weights narrow several times faster this way. Where a value
+     * would flush or overflow, the values are narrowed one at a time again, so that what is recorded, and the
+     * exception, are {@link #narrow}'s.
+     *
+     * @throws Float16RangeException as {@link #narrow}
+     */
+    public void narrowBfloat16(short[] in, short[] out, int count) {
+        int notable = 0;
+        int largestBits = 0;
+        for (int i = 0; i < count; i++) {
+            int bits = in[i] & 0xffff;
+            out[i] = HALF_OF_BFLOAT16[bits];
+            notable |= NOTABLE_BFLOAT16[bits];
+            int magnitude = bits & 0x7fff;
+            if (magnitude > largestBits && magnitude < BFLOAT16_INFINITY) {
+                largestBits = magnitude; // positive bfloat16 values order as their bits do
+            }
+        }
+        if (notable != 0) {
+            for (int i = 0; i < count; i++) {
+                narrow(HalfFloats.bfloat16ToFloat(in[i]));
+            }
+            return;
+        }
+        largest = Math.max(largest, HalfFloats.bfloat16ToFloat(largestBits));
     }
 
     /**

@@ -46,6 +46,34 @@ public final class HalfFloats {
     }
 
     /**
+     * Widens {@code count} bfloat16 ({@code brain}) or binary16 bit patterns of {@code in} into {@code out},
+     * exactly as {@link #bfloat16ToFloat} and {@link #halfToFloat}; by table for binary16.
+     */
+    public static void widen(short[] in, float[] out, int count, boolean brain) {
+        if (brain) {
+            for (int i = 0; i < count; i++) {
+                out[i] = Float.intBitsToFloat(in[i] << 16);
+            }
+        } else {
+            float[] table = HalfTable.FLOATS;
+            for (int i = 0; i < count; i++) {
+                out[i] = table[in[i] & 0xffff];
+            }
+        }
+    }
+
+    /** Every binary16 value as a float, made on first use. */
+    private static final class HalfTable {
+        static final float[] FLOATS = new float[1 << 16];
+
+        static {
+            for (int bits = 0; bits < 1 << 16; bits++) {
+                FLOATS[bits] = halfToFloat(bits);
+            }
+        }
+    }
+
+    /**
      * Narrows a float to IEEE 754 binary16, rounding to nearest even as libtorch's
      * {@code tensor.to(torch.float16)} does on the CPU (the FP16 library's branch-free algorithm), so a
      * tensor converted here is bit for bit the one libtorch would make. A NaN becomes float16's quiet

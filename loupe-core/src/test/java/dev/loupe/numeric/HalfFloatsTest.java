@@ -114,4 +114,20 @@ class HalfFloatsTest {
             assertThat(mismatches).as("floats narrowed differently from torch").isZero();
         }
     }
+
+    @Test
+    void widenInBulkEqualsTheOneValueWidening() {
+        short[] in = new short[1 << 16];
+        for (int bits = 0; bits < 1 << 16; bits++) {
+            in[bits] = (short) bits;
+        }
+        float[] half = new float[1 << 16];
+        float[] brain = new float[1 << 16];
+        HalfFloats.widen(in, half, in.length, false);
+        HalfFloats.widen(in, brain, in.length, true);
+        for (int bits = 0; bits < 1 << 16; bits++) {
+            assertThat(Float.floatToRawIntBits(half[bits])).isEqualTo(Float.floatToRawIntBits(HalfFloats.halfToFloat(bits)));
+            assertThat(Float.floatToRawIntBits(brain[bits])).isEqualTo(Float.floatToRawIntBits(HalfFloats.bfloat16ToFloat(bits)));
+        }
+    }
 }

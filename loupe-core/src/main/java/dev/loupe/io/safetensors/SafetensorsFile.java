@@ -52,6 +52,8 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Converted tensors are read in pieces of this size, so no second full-size buffer is needed. */
     private static final int CONVERT_CHUNK_BYTES = 4 << 20;
+    /** Values converted per run of the array loops (their arrays are made once per tensor). */
+    private static final int RUN = 1 << 14;
 
     private static final int CLOSEST_NAMES = 3;
 
@@ -384,6 +386,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Widens (or, for F64, narrows) a tensor to float32, a chunk at a time, into the array's blocks. */
     private void convert(TensorInfo info, SafetensorsDtype dtype, Blocks blocks) throws IOException {
         Output output = new Output(blocks, Float.BYTES);
+        short[] runIn = new short[RUN];
+        float[] runWidened = new float[RUN];
         forEachChunk(info, chunk -> {
             switch (dtype) {
                 case BF16, F16 -> {
@@ -392,9 +396,13 @@ public final class SafetensorsFile implements AutoCloseable {
                     while (in.hasRemaining()) {
                         int count = output.run(in);
                         FloatBuffer out = output.floats(count);
-                        for (int i = 0; i < count; i++) {
-                            short bits = in.get();
-                            out.put(brain ? HalfFloats.bfloat16ToFloat(bits) : HalfFloats.halfToFloat(bits));
+                        // In runs through arrays: bulk buffer copies and a loop the JIT vectorises.
+                        for (int done = 0; done < count; ) {
+                            int run = Math.min(count - done, RUN);
+                            in.get(runIn, 0, run);
+                            HalfFloats.widen(runIn, runWidened, run, brain);
+                            out.put(runWidened, 0, run);
+                            done += run;
                         }
                     }
                 }
@@ -417,6 +425,8 @@ public final class SafetensorsFile implements AutoCloseable {
     private void narrow(TensorInfo info, SafetensorsDtype dtype, Blocks blocks, String what) throws IOException {
         Float16Narrowing narrowing = new Float16Narrowing(what);
         Output output = new Output(blocks, Short.BYTES);
+        short[] runIn = new short[RUN];
+        short[] runNarrowed = new short[RUN];
         forEachChunk(info, chunk -> {
             switch (dtype) {
                 case BF16 -> {
@@ -424,8 +434,12 @@ public final class SafetensorsFile implements AutoCloseable {
                     while (in.hasRemaining()) {
                         int count = output.run(in);
                         ShortBuffer out = output.shorts(count);
-                        for (int i = 0; i < count; i++) {
-                            out.put(narrowing.narrow(HalfFloats.bfloat16ToFloat(in.get())));
+                        for (int done = 0; done < count; ) {
+                            int run = Math.min(count - done, RUN);
+                            in.get(runIn, 0, run);
+                            narrowing.narrowBfloat16(runIn, runNarrowed, run);
+                            out.put(runNarrowed, 0, run);
+                            done += run;
                         }
                     }
                 }
