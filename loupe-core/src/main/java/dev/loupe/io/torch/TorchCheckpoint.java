@@ -63,8 +63,14 @@ import java.util.zip.ZipFile;
  * archives are recognised and refused with a message saying how to convert them.
  */
 public final class TorchCheckpoint implements AutoCloseable {
-    /** A Java buffer, and so one DJL array or one storage window, holds at most this many bytes. */
-    private static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE;
+    /**
+     * A Java buffer, and so one storage window (what a strided view spans, read whole to gather from) or
+     * one block of a new array, holds at most this many bytes.
+     */
+    private static final long MAX_WINDOW_BYTES = Integer.MAX_VALUE;
+
+    /** A contiguous tensor is written into its array this many bytes at most at a time. */
+    private static final int BLOCK_BYTES = 1 << 30;
 
     /** data.pkl only describes tensors (a few bytes each); anything this large is not a state dict. */
     private static final long MAX_PICKLE_BYTES = 1L << 30;
@@ -89,6 +95,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     /** The zip entry of each storage key. */
     private final Map<String, ZipEntry> storages;
     private final List<String> names;
+    private volatile int blockBytes = BLOCK_BYTES;
     private volatile boolean closed;
 
     private TorchCheckpoint(Path path, ZipFile zip, Map<String, TensorRef> tensors, Map<String, ZipEntry> storages) {
@@ -97,6 +104,12 @@ public final class TorchCheckpoint implements AutoCloseable {
         this.tensors = tensors;
         this.storages = storages;
         this.names = List.copyOf(tensors.keySet());
+    }
+
+    /** This checkpoint, writing arrays at most {@code bytes} at a time from now on (small in tests). */
+    TorchCheckpoint withBlockBytes(int bytes) {
+        blockBytes = bytes;
+        return this;
     }
 
     /**
@@ -419,7 +432,7 @@ public final class TorchCheckpoint implements AutoCloseable {
      * @param manager the manager that will own the array
      * @return the tensor, with the shape from the file
      * @throws CheckpointException if there is no such tensor, its dtype cannot be loaded (complex),
-     *     it is larger than 2 GiB, or reading it fails
+     *     it is a strided (non-C-order) view spanning more than 2 GiB of its storage, or reading it fails
      * @throws IllegalStateException if this checkpoint has been closed
      */
     public NDArray load(String name, NDManager manager) {
@@ -470,10 +483,10 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
         long loadedBytes = numel * loadedAs.getNumOfBytes();
         long windowBytes = (tensor.lastIndex() + 1) * type.bytes;
-        if (loadedBytes > MAX_TENSOR_BYTES || windowBytes > MAX_TENSOR_BYTES) {
-            throw new CheckpointException(path + ": tensor '" + name + "' (" + tensor.describe() + ") needs "
-                    + Math.max(loadedBytes, windowBytes) + " bytes; Loupe loads tensors of at most 2 GiB each."
-                    + " Split the tensor, or save a contiguous copy (tensor.contiguous()), before saving.");
+        if (!tensor.contiguous() && (loadedBytes > MAX_WINDOW_BYTES || windowBytes > MAX_WINDOW_BYTES)) {
+            throw new CheckpointException(path + ": tensor '" + name + "' (" + tensor.describe() + ") is a strided view"
+                    + " that needs " + Math.max(loadedBytes, windowBytes) + " bytes; Loupe gathers strided views of at"
+                    + " most 2 GiB. Save a contiguous copy (tensor.contiguous()) instead.");
         }
         Float16Narrowing narrowing = half ? new Float16Narrowing(path + ": tensor '" + name + "'") : null;
         ElementCopy copy = half ? (source, at, target) -> copyHalf(type, source, at, target, narrowing)
@@ -483,9 +496,9 @@ public final class TorchCheckpoint implements AutoCloseable {
         ZipEntry entry = storages.get(tensor.storage().key());
         try {
             if (tensor.contiguous()) {
-                return FilledArrays.create(manager, shape, loadedAs, (int) loadedBytes,
-                        target -> {
-                            readRun(tensor, entry, target, copy, asIs);
+                return FilledArrays.createInBlocks(manager, shape, loadedAs, blockBytes,
+                        blocks -> {
+                            readRun(tensor, entry, blocks, copy, asIs);
                             finish(narrowing);
                         });
             }
@@ -510,10 +523,14 @@ public final class TorchCheckpoint implements AutoCloseable {
         void copy(ByteBuffer source, int at, ByteBuffer target);
     }
 
-    /** Copies a C-order view, which is one run of the storage, a chunk at a time. */
-    private void readRun(TensorRef tensor, ZipEntry entry, ByteBuffer target, ElementCopy copy, boolean asIs)
+    /**
+     * Copies a C-order view, which is one run of the storage, a chunk at a time into the array's blocks
+     * (which hold whole elements, so an element never straddles two).
+     */
+    private void readRun(TensorRef tensor, ZipEntry entry, FilledArrays.Blocks blocks, ElementCopy copy, boolean asIs)
             throws IOException {
         StorageType type = tensor.storage().type();
+        ByteBuffer target = blocks.next();
         try (InputStream in = zip.getInputStream(entry)) {
             in.skipNBytes(tensor.offset() * type.bytes);
             long remaining = tensor.numel() * type.bytes;
@@ -525,9 +542,19 @@ public final class TorchCheckpoint implements AutoCloseable {
                 readFully(in, chunk, n);
                 remaining -= n;
                 if (asIs) {
-                    target.put(chunk, 0, n);
+                    for (int at = 0; at < n; ) {
+                        if (!target.hasRemaining()) {
+                            target = blocks.next();
+                        }
+                        int piece = Math.min(n - at, target.remaining());
+                        target.put(chunk, at, piece);
+                        at += piece;
+                    }
                 } else {
                     for (int at = 0; at < n; at += type.bytes) {
+                        if (!target.hasRemaining()) {
+                            target = blocks.next();
+                        }
                         copy.copy(source, at, target);
                     }
                 }
