@@ -105,7 +105,7 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
         if (shape.dimension() != 2 || shape.get(1) < 2) {
             throw new LoupeException("SaeEvaluation takes tokens [batch, pos] with pos ≥ 2, got " + shape);
         }
-        String hook = sae.hookName();
+        String hook = sae.hookPoint();
         // Every array of the runs belongs to the tokens' manager: run on a copy in a manager of our own and free it all.
         try (NDManager scratch = tokens.getManager().newSubManager()) {
             NDArray input = tokens.duplicate();
