@@ -163,7 +163,7 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
                     NDArray mask = scratch.create(keep).reshape(prompts, pos, 1);
                     ModelOutput spliced = maskedReplacement
                             ? model.runWithHooks(input, both, List.of(HookSpec.forward(hook,
-                                    (a, p) -> NDArrays.where(mask, sae.forward(a), a))))
+                                    (a, p) -> NDArrays.where(mask.broadcast(a.getShape()), sae.forward(a), a))))
                             : SaeRuns.runWithSaes(model, input, both, List.of(sae), false);
                     // SAELens's standard_zero_ablate_hook: the whole activation (every head of hook_z) set to 0.
                     ModelOutput ablated = model.runWithHooks(input, both,
