@@ -22,10 +22,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * SAELens's {@code run_evals} (6.18, {@code get_eval_everything_config}) of one SAE on one batch of tokens, the
+ * SAELens's {@code run_evals} (6.18, {@code get_eval_everything_config}) of one SAE on batches of tokens, the
  * scalar metrics grouped and named as SAELens names them ({@link #asMap()}). x is the clean activation at the
  * SAE's hook (hook_z flattened to [.., n_heads·d_head]), x̂ = the SAE's de-normalised {@code decode(encode(x))},
- * means are over the batch's tokens (no token is left out: SAELens's {@code exclude_special_tokens=False}):
+ * means are over the kept tokens (all of them, unless {@link SaeEvalOptions#excludedTokens()} names some: SAELens's
+ * {@code exclude_special_tokens}) of one batch, or of several pooled as {@link SaeEvalOptions} says:
  * <ul>
  * <li>{@code sparsity}: l0 = mean #(acts &gt; 0), l1 = mean Σ acts.</li>
  * <li>{@code reconstruction_quality}: explained_variance = 1 − mean Σ(x − x̂)² / (mean Σx² − m²) with m the mean
@@ -40,8 +41,9 @@ import java.util.Map;
  * <li>{@code model_behavior_preservation}: mean KL(clean ‖ run) = Σ_v p_clean (log p_clean − log p_run) over every
  *     position, for the SAE run and the ablation; kl_div_score = (KL_ablation − KL_sae) / KL_ablation.</li>
  * </ul>
- * SAELens averages relative_reconstruction_bias and the parts of explained_variance per batch of prompts; this
- * class treats {@code tokens} as one batch, as {@code run_evals} does with {@code batch_size_prompts} = the batch.
+ * SAELens averages relative_reconstruction_bias and the parts of explained_variance per batch of prompts, and mse
+ * divides each token by its own batch's token count; {@link #evaluate(HookedTransformer, Sae, NDArray)} treats
+ * {@code tokens} as one batch, as {@code run_evals} does with {@code batch_size_prompts} = the batch.
  * The per-feature outputs of {@code run_evals} (its second result) are {@link #features()}.
  *
  * <p>Transcoders are refused: SAELens's {@code run_evals} would splice a transcoder at its input hook and score its
