@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * An SAE whose cfg names SAELens's {@code blocks.0.mlp.hook_in} (the MLP input, a point of HookedSAETransformer)
  * splices at Loupe's {@code blocks.0.ln2.hook_normalized}: the gpt2 resid_pre SAE's files with only the hook name
  * changed (both are [batch, pos, 32]). Its input is the clean ln2 output exactly, its run equals replacing that
- * activation by hand with {@code sae.forward} (to 1e-5: a cached run and a hooked one round differently), it changes the logits, and with the error term they are the
- * clean ones.
+ * activation by hand with {@code sae.forward} (to 1e-5: a cached run and a hooked one round differently), it changes
+ * the logits, and with the error term they are the clean ones.
  */
 class MlpHookInTest {
     private static SaeFixtures fixtures;
