@@ -18,7 +18,9 @@ import java.util.List;
  * one backward pass give, for every feature f at every (batch, pos),
  * {@code attribution = d metric / d acts_post · acts_post}, the first-order estimate of the metric's change when
  * that feature is zero-ablated there (the change is about −attribution). The gradient flows from the logits back
- * to each SAE's {@code hook_sae_acts_post} through the decoder; the error term is a constant of the pass.
+ * to each SAE's {@code hook_sae_acts_post} through the decoder; the error term is a constant of the pass (SAELens
+ * computes it under {@code no_grad}), so with several SAEs an earlier SAE's gradient reaches the logits only through
+ * the later SAEs' reconstructions, while the last SAE's attribution is the same as if it were alone.
  * Owns its arrays: close it.
  *
  * <pre>{@code

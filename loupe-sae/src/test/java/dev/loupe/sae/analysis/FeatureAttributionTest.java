@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -168,6 +169,30 @@ class FeatureAttributionTest {
                             .isLessThanOrEqualTo(1e-3 * Math.max(Math.abs(change), 0.01));
                 }
             }
+        }
+    }
+
+    @Test
+    void withSeveralSaesTheLastOnesAttributionIsItsOwnAndTheFirstOnesGoesThroughTheLastsDecoder() {
+        String first = "gpt2/standard_resid_pre_l0";
+        String last = "gpt2/topk_resid_post_l1";
+        HookedTransformer model = fixtures.model(first);
+        NDArray tokens = fixtures.reference(first).get("input_ids");
+        try (Sae early = Sae.load(SaeFixtures.saeDir(first), fixtures.manager());
+             Sae late = Sae.load(SaeFixtures.saeDir(last), fixtures.manager());
+             FeatureAttribution both = FeatureAttribution.of(model, tokens, List.of(early, late), LOGIT_DIFF);
+             FeatureAttribution alone = FeatureAttribution.of(model, tokens, List.of(late), LOGIT_DIFF);
+             FeatureAttribution earlyAlone = FeatureAttribution.of(model, tokens, List.of(early), LOGIT_DIFF)) {
+            // Everything after the later SAE is the clean model in both runs (the error term keeps its output clean).
+            double same = both.attribution(late).sub(alone.attribution(late)).abs().max().getFloat();
+            System.out.printf("later SAE's attribution, with and without the earlier one: max |diff| %.3g%n", same);
+            assertThat(same).isLessThanOrEqualTo(1e-5);
+            // The error term is a constant of the pass (SAELens computes it under no_grad), so the earlier SAE's
+            // gradient reaches the logits only through the later SAE's reconstruction, not around it.
+            double moved = both.attribution(early).sub(earlyAlone.attribution(early)).abs().max().getFloat();
+            System.out.printf("earlier SAE's attribution, with and without the later one: max |diff| %.3g%n", moved);
+            assertThat(moved).isGreaterThan(1e-3);
+            assertThat(both.metricValue()).isCloseTo(alone.metricValue(), offset(1e-5));
         }
     }
 }
