@@ -197,6 +197,28 @@ class SaeEvaluationBatchesTest {
         }
     }
 
+    @Test
+    void aHookZSaeReplacesEveryTokenEvenExcludedOnesAsSaeLensAllHeadHookDoes() {
+        String name = "gpt2/jumprelu_z_l0";
+        HookedTransformer model = fixtures.model(name);
+        NDArray tokens = fixtures.reference(name).get("input_ids");
+        long[] ids = tokens.toLongArray();
+        boolean[] keep = new boolean[ids.length];
+        for (int t = 0; t < ids.length; t++) {
+            keep[t] = ids[t] != ids[3];
+        }
+        try (Sae sae = Sae.load(SaeFixtures.saeDir(name), fixtures.manager())) {
+            SaeEvaluation some = SaeEvaluation.evaluate(model, sae, tokens, SaeEvalOptions.of(2, 1).excluding(Set.of(ids[3])));
+            ForwardOptions both = ForwardOptions.builder().returnType(ReturnType.BOTH).lossPerToken(true).build();
+            ModelOutput spliced = model.runWithHooks(tokens, both, List.of(HookSpec.forward(sae.hookName(),
+                    (a, p) -> sae.forward(a))));
+            close("hook_z ce_loss_with_sae", some.modelPerformancePreservation().ceLossWithSae(),
+                    keptMean(spliced.loss(), keep));
+        }
+        assertThatThrownBy(() -> SaeEvalOptions.of(0, 1)).isInstanceOf(LoupeException.class)
+                .hasMessageContaining("at least 1");
+    }
+
     /** Mean of values [2, width] over positions whose token (same row and index, in [2, 16]) is kept. */
     private static double keptMean(NDArray values, boolean[] keep) {
         float[] v = values.toType(DataType.FLOAT32, false).toFloatArray();
