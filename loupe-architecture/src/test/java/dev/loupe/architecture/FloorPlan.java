@@ -45,6 +45,7 @@ final class FloorPlan {
             floor("released SAEs on the Hub", "dev.loupe.sae.pretrained"),
             floor("sparse autoencoders and transcoders", "dev.loupe.sae"),
             floor("splicing SAEs into a model", "dev.loupe.sae.splice"),
+            floor("analysing SAE features in a run", "dev.loupe.sae.analysis"),
             floor("evaluating SAEs on a model", "dev.loupe.sae.eval"),
             // loupe-viz
             floor("views", "dev.loupe.viz"),

@@ -182,7 +182,15 @@ public final class Sae implements AutoCloseable {
         return cfg.hookName();
     }
 
-    /** Whether it is a transcoder (it reads {@link #hookName()} and writes {@code hookNameOut}). */
+    /**
+     * The model's hook point that {@link #hookName()} names, where the SAE reads (and, unless a transcoder, what it
+     * replaces): the name itself, except SAELens's {@code blocks.{l}.mlp.hook_in} ({@link SaeHookPoint}).
+     */
+    public String hookPoint() {
+        return SaeHookPoint.of(cfg.hookName());
+    }
+
+    /** Whether it is a transcoder (it reads {@link #hookPoint()} and writes {@code hookNameOut}). */
     public boolean isTranscoder() {
         return cfg.architecture() == SaeArchitecture.TRANSCODER;
     }

@@ -137,7 +137,8 @@ public final class SaeRunCommand extends LoupeCommand {
                     keys.put(written + "." + Sae.HOOK_ERROR, written + "." + Sae.HOOK_ERROR);
                 }
             } else {
-                points.forEach(point -> keys.put(sae.hookName() + "." + point, sae.hookName() + "." + point));
+                // hookPoint() is where the splice sits (blocks.L.mlp.hook_in resolves to blocks.L.ln2.hook_normalized).
+                points.forEach(point -> keys.put(sae.hookPoint() + "." + point, sae.hookName() + "." + point));
             }
         }
         // Only the SAEs' points are kept: the whole cache of a large model would not fit.

@@ -1,7 +1,9 @@
 package dev.loupe.sae.eval;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
@@ -13,16 +15,18 @@ import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.ModelOutput;
 import dev.loupe.run.ReturnType;
 import dev.loupe.sae.Sae;
+import dev.loupe.sae.splice.ModelCompatibility;
 import dev.loupe.sae.splice.SaeRuns;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * SAELens's {@code run_evals} (6.18, {@code get_eval_everything_config}) of one SAE on one batch of tokens, the
+ * SAELens's {@code run_evals} (6.18, {@code get_eval_everything_config}) of one SAE on batches of tokens, the
  * scalar metrics grouped and named as SAELens names them ({@link #asMap()}). x is the clean activation at the
  * SAE's hook (hook_z flattened to [.., n_heads·d_head]), x̂ = the SAE's de-normalised {@code decode(encode(x))},
- * means are over the batch's tokens (no token is left out: SAELens's {@code exclude_special_tokens=False}):
+ * means are over the kept tokens (all of them, unless {@link SaeEvalOptions#excludedTokens()} names some: SAELens's
+ * {@code exclude_special_tokens}) of one batch, or of several pooled as {@link SaeEvalOptions} says:
  * <ul>
  * <li>{@code sparsity}: l0 = mean #(acts &gt; 0), l1 = mean Σ acts.</li>
  * <li>{@code reconstruction_quality}: explained_variance = 1 − mean Σ(x − x̂)² / (mean Σx² − m²) with m the mean
@@ -37,8 +41,9 @@ import java.util.Map;
  * <li>{@code model_behavior_preservation}: mean KL(clean ‖ run) = Σ_v p_clean (log p_clean − log p_run) over every
  *     position, for the SAE run and the ablation; kl_div_score = (KL_ablation − KL_sae) / KL_ablation.</li>
  * </ul>
- * SAELens averages relative_reconstruction_bias and the parts of explained_variance per batch of prompts; this
- * class treats {@code tokens} as one batch, as {@code run_evals} does with {@code batch_size_prompts} = the batch.
+ * SAELens averages relative_reconstruction_bias and the parts of explained_variance per batch of prompts, and mse
+ * divides each token by its own batch's token count; {@link #evaluate(HookedTransformer, Sae, NDArray)} treats
+ * {@code tokens} as one batch, as {@code run_evals} does with {@code batch_size_prompts} = the batch.
  * The per-feature outputs of {@code run_evals} (its second result) are {@link #features()}.
  *
  * <p>Transcoders are refused: SAELens's {@code run_evals} would splice a transcoder at its input hook and score its
@@ -91,12 +96,27 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
             float[] encoderDecoderCosineSim, float[] encoderBias) {}
 
     /**
-     * Evaluates {@code sae} on {@code model} over int64 {@code tokens} [batch, pos] (pos ≥ 2), used as given (no
-     * BOS added). Three forward passes: clean, with the SAE spliced in, with the activation zeroed.
+     * Evaluates {@code sae} on {@code model} over int64 {@code tokens} [batch, pos] (pos ≥ 2) as one batch, used as
+     * given (no BOS added), no token excluded. Three forward passes: clean, with the SAE spliced in, with the
+     * activation zeroed.
      *
      * @throws LoupeException for a transcoder, an SAE without {@code hook_name}, or one that does not fit the model
      */
     public static SaeEvaluation evaluate(HookedTransformer model, Sae sae, NDArray tokens) {
+        Shape shape = tokens.getShape();
+        int rows = shape.dimension() == 2 ? (int) shape.get(0) : 1;
+        return evaluate(model, sae, tokens, SaeEvalOptions.of(Math.max(rows, 1), 1));
+    }
+
+    /**
+     * Evaluates {@code sae} over the batches {@code options} cuts from {@code tokens} [n_prompts, pos] (pos ≥ 2),
+     * averaging as SAELens does: CE and KL per token over every reconstruction batch's kept tokens (CE's last
+     * position has no target; a position counts if its own token is kept), the rest as {@link SparsityVarianceBatches}.
+     *
+     * @throws LoupeException as {@link #evaluate(HookedTransformer, Sae, NDArray)}, or if {@code tokens} has fewer
+     *     rows than the batches need
+     */
+    public static SaeEvaluation evaluate(HookedTransformer model, Sae sae, NDArray tokens, SaeEvalOptions options) {
         if (sae.isTranscoder()) {
             throw new LoupeException("SaeEvaluation evaluates SAEs, not transcoders: SAELens's run_evals would score a "
                     + "transcoder's output against its input");
@@ -105,99 +125,113 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
         if (shape.dimension() != 2 || shape.get(1) < 2) {
             throw new LoupeException("SaeEvaluation takes tokens [batch, pos] with pos ≥ 2, got " + shape);
         }
-        String hook = sae.hookName();
-        // Every array of the runs belongs to the tokens' manager: run on a copy in a manager of our own and free it all.
-        try (NDManager scratch = tokens.getManager().newSubManager()) {
-            NDArray input = tokens.duplicate();
-            input.attach(scratch);
-            ForwardOptions both = ForwardOptions.builder().returnType(ReturnType.BOTH).lossPerToken(true).build();
-            NDArray x;
-            NDArray cleanLogits;
-            NDArray cleanLoss;
-            try (ActivationCache cache = model.runWithCache(input,
-                    CacheOptions.filtered(hook::equals).withForward(both))) {
-                if (!cache.containsKey(hook)) {
-                    throw new LoupeException("The model has no hook point " + hook + " for the SAE");
+        if (shape.get(0) < options.promptsNeeded()) {
+            throw new LoupeException("The evaluation needs " + options.promptsNeeded() + " prompts (batch size "
+                    + options.batchSizePrompts() + " × " + Math.max(options.nEvalReconstructionBatches(),
+                    options.nEvalSparsityVarianceBatches()) + " batches) but the tokens have " + shape.get(0)
+                    + "; give more rows or ask for fewer or smaller batches");
+        }
+        ModelCompatibility.check(model, sae);
+        String hook = sae.hookPoint();
+        int prompts = options.batchSizePrompts();
+        int pos = (int) shape.get(1);
+        // SAELens's replacement hook for hook_z SAEs (all heads) keeps no token clean; the others keep excluded ones.
+        boolean maskedReplacement = !options.excludedTokens().isEmpty() && !sae.cfg().reshapeHookZ();
+        double[] sums = new double[5]; // CE clean, sae, ablation; KL sae, ablation
+        long ceTokens = 0;
+        long klTokens = 0;
+        SparsityVarianceBatches stats = new SparsityVarianceBatches(sae);
+        int batches = Math.max(options.nEvalReconstructionBatches(), options.nEvalSparsityVarianceBatches());
+        // Every array of the runs belongs to the tokens' manager: run on copies in a manager of our own and free it all.
+        for (int b = 0; b < batches; b++) {
+            try (NDManager scratch = tokens.getManager().newSubManager()) {
+                NDArray input = tokens.get(new NDIndex("{}:{}", b * prompts, (b + 1) * prompts));
+                input.attach(scratch);
+                boolean[] keep = keep(input.toType(DataType.INT64, false).toLongArray(), options);
+                ForwardOptions both = ForwardOptions.builder().returnType(ReturnType.BOTH).lossPerToken(true).build();
+                NDArray x;
+                NDArray cleanLogits;
+                NDArray cleanLoss;
+                try (ActivationCache cache = model.runWithCache(input,
+                        CacheOptions.filtered(hook::equals).withForward(both))) {
+                    if (!cache.containsKey(hook)) {
+                        throw new LoupeException("The model has no hook point " + hook + " for the SAE");
+                    }
+                    x = keep(cache.get(hook), scratch);
+                    cleanLogits = keep(cache.logits(), scratch);
+                    cleanLoss = keep(cache.loss(), scratch);
                 }
-                x = keep(cache.get(hook), scratch);
-                cleanLogits = keep(cache.logits(), scratch);
-                cleanLoss = keep(cache.loss(), scratch);
+                if (b < options.nEvalReconstructionBatches()) {
+                    NDArray mask = scratch.create(keep).reshape(prompts, pos, 1);
+                    ModelOutput spliced = maskedReplacement
+                            ? model.runWithHooks(input, both, List.of(HookSpec.forward(hook,
+                                    (a, p) -> NDArrays.where(mask.broadcast(a.getShape()), sae.forward(a), a))))
+                            : SaeRuns.runWithSaes(model, input, both, List.of(sae), false);
+                    // SAELens's standard_zero_ablate_hook: the whole activation (every head of hook_z) set to 0.
+                    ModelOutput ablated = model.runWithHooks(input, both,
+                            List.of(HookSpec.forward(hook, (a, p) -> a.zerosLike())));
+                    ceTokens += addKept(sums, 0, new NDArray[] {cleanLoss, spliced.loss(), ablated.loss()}, keep, pos);
+                    klTokens += addKept(sums, 3, new NDArray[] {kl(cleanLogits, spliced.logits()),
+                        kl(cleanLogits, ablated.logits())}, keep, pos);
+                }
+                if (b < options.nEvalSparsityVarianceBatches()) {
+                    stats.add(x, keep, prompts, scratch);
+                }
             }
-            ModelOutput spliced = SaeRuns.runWithSaes(model, input, both, List.of(sae), false);
-            // SAELens's standard_zero_ablate_hook: the whole activation (every head of hook_z) set to 0.
-            ModelOutput ablated = model.runWithHooks(input, both, List.of(HookSpec.forward(hook, (a, p) -> a.zerosLike())));
+        }
+        double ceClean = sums[0] / ceTokens;
+        double ceSae = sums[1] / ceTokens;
+        double ceAblation = sums[2] / ceTokens;
+        double klSae = sums[3] / klTokens;
+        double klAblation = sums[4] / klTokens;
 
-            double ceClean = mean(cleanLoss);
-            double ceSae = mean(spliced.loss());
-            double ceAblation = mean(ablated.loss());
-            double klSae = mean(kl(cleanLogits, spliced.logits()));
-            double klAblation = mean(kl(cleanLogits, ablated.logits()));
-
-            long dIn = sae.cfg().dIn();
-            NDArray acts = sae.encode(x);
-            NDArray flatIn = x.reshape(-1, dIn);
-            NDArray flatOut = sae.forward(x).reshape(-1, dIn);
-            NDArray flatActs = acts.reshape(-1, sae.cfg().dSae());
-            long n = flatIn.getShape().get(0);
-
-            float[] normIn = flatIn.norm(new int[] {-1}).toFloatArray();
-            float[] normOut = flatOut.norm(new int[] {-1}).toFloatArray();
-            float[] dot = flatIn.mul(flatOut).sum(new int[] {-1}).toFloatArray();
-            float[] rss = flatIn.sub(flatOut).square().sum(new int[] {-1}).toFloatArray();
-            float[] spread = flatIn.sub(flatIn.mean(new int[] {0})).square().sum(new int[] {-1}).toFloatArray();
-            float[] sumSq = flatIn.square().sum(new int[] {-1}).toFloatArray();
-            float[] l0 = flatActs.gt(0f).toType(DataType.FLOAT32, false).sum(new int[] {-1}).toFloatArray();
-            float[] l1 = flatActs.sum(new int[] {-1}).toFloatArray();
-            // SAELens concatenates the per-dimension means of x² and averages them into one number before squaring.
-            double meanSquare = flatIn.square().mean().getFloat();
-
-            double sumIn = 0;
-            double sumOut = 0;
-            double sumRatio = 0;
-            double sumOutSq = 0;
-            double sumDot = 0;
-            double sumRss = 0;
-            double sumLegacy = 0;
-            double sumCos = 0;
-            double sumSumSq = 0;
-            double sumL0 = 0;
-            double sumL1 = 0;
-            for (int t = 0; t < n; t++) {
-                sumIn += normIn[t];
-                sumOut += normOut[t];
-                sumRatio += normOut[t] / (Math.abs(normIn[t]) < 1e-4 ? 1.0 : normIn[t]);
-                sumOutSq += (double) normOut[t] * normOut[t];
-                sumDot += dot[t];
-                sumRss += rss[t];
-                sumLegacy += 1 - rss[t] / (double) spread[t];
-                sumCos += dot[t] / ((double) normIn[t] * normOut[t]);
-                sumSumSq += sumSq[t];
-                sumL0 += l0[t];
-                sumL1 += l1[t];
-            }
-            double totalVariance = sumSumSq / n - meanSquare * meanSquare;
-
-            // Per feature: active tokens, and prompts (rows) with at least one active token.
-            NDArray active = acts.reshape(shape.get(0), -1, sae.cfg().dSae()).gt(0f).toType(DataType.FLOAT32, false);
-            NDArray perPrompt = active.sum(new int[] {1}); // [batch, d_sae]
-            NDArray activeTokens = perPrompt.sum(new int[] {0});
-            NDArray activePrompts = perPrompt.gt(0f).toType(DataType.FLOAT32, false).sum(new int[] {0});
+        NDManager weights = sae.wEnc().getManager();
+        Features features;
+        try (NDManager scratch = weights.newSubManager()) {
             NDArray wEnc = keep(sae.wEnc(), scratch); // copies, so that what is computed from them is freed with scratch
             NDArray wDec = keep(sae.wDec(), scratch);
             NDArray encoderNorm = wEnc.norm(new int[] {0});
             NDArray cosine = wEnc.transpose().mul(wDec).sum(new int[] {-1}).div(encoderNorm.mul(wDec.norm(new int[] {-1})));
-            Features features = new Features(activeTokens.div((float) n).toFloatArray(),
-                    activeTokens.div(activePrompts).toFloatArray(), encoderNorm.toFloatArray(), cosine.toFloatArray(),
+            features = new Features(stats.featureDensity(), stats.consistentActivationHeuristic(),
+                    encoderNorm.toFloatArray(), cosine.toFloatArray(),
                     sae.tensors().containsKey("b_enc") ? sae.tensor("b_enc").toFloatArray() : null);
-            return new SaeEvaluation(
-                    new ModelBehaviorPreservation((klAblation - klSae) / klAblation, klAblation, klSae),
-                    new ModelPerformancePreservation((ceAblation - ceSae) / (ceAblation - ceClean), ceAblation, ceSae,
-                            ceClean),
-                    new ReconstructionQuality(1 - (sumRss / n) / totalVariance, sumLegacy / n, sumRss / n / n, sumCos / n),
-                    new Shrinkage(sumIn / n, sumOut / n, sumRatio / n, (sumOutSq / n) / (sumDot / n)),
-                    new Sparsity(sumL0 / n, sumL1 / n),
-                    new TokenStats(shape.size(), n), features);
         }
+        long tokensPerBatch = (long) prompts * pos;
+        return new SaeEvaluation(
+                new ModelBehaviorPreservation((klAblation - klSae) / klAblation, klAblation, klSae),
+                new ModelPerformancePreservation((ceAblation - ceSae) / (ceAblation - ceClean), ceAblation, ceSae, ceClean),
+                stats.reconstructionQuality(), stats.shrinkage(), stats.sparsity(),
+                new TokenStats(tokensPerBatch * options.nEvalReconstructionBatches(),
+                        tokensPerBatch * options.nEvalSparsityVarianceBatches()), features);
+    }
+
+    /** Whether each token [prompts·pos] counts. */
+    private static boolean[] keep(long[] ids, SaeEvalOptions options) {
+        boolean[] keep = new boolean[ids.length];
+        for (int t = 0; t < ids.length; t++) {
+            keep[t] = !options.excludedTokens().contains(ids[t]);
+        }
+        return keep;
+    }
+
+    /**
+     * Adds each array's kept values (per token, [prompts, width] with width pos or pos − 1: the token at (p, i) is
+     * kept if keep[p·pos + i]) to sums[first + k]; returns how many were kept.
+     */
+    private static long addKept(double[] sums, int first, NDArray[] values, boolean[] keep, int pos) {
+        long kept = 0;
+        for (int k = 0; k < values.length; k++) {
+            float[] v = values[k].toFloatArray();
+            int width = (int) values[k].getShape().get(1);
+            kept = 0;
+            for (int i = 0; i < v.length; i++) {
+                if (keep[(i / width) * pos + i % width]) {
+                    sums[first + k] += v[i];
+                    kept++;
+                }
+            }
+        }
+        return kept;
     }
 
     /**
@@ -244,10 +278,6 @@ public record SaeEvaluation(ModelBehaviorPreservation modelBehaviorPreservation,
     private static NDArray kl(NDArray cleanLogits, NDArray logits) {
         NDArray logP = cleanLogits.logSoftmax(-1);
         return logP.exp().mul(logP.sub(logits.logSoftmax(-1))).sum(new int[] {-1});
-    }
-
-    private static double mean(NDArray a) {
-        return a.mean().getFloat();
     }
 
     private static NDArray keep(NDArray a, NDManager manager) {

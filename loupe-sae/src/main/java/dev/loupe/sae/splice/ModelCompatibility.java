@@ -33,7 +33,7 @@ public final class ModelCompatibility {
                     + has + "; load it with " + (wanted.isEmpty() ? "HookedTransformer.fromPretrainedNoProcessing"
                     : "HookedTransformer.fromPretrained(dir, ProcessOptions with exactly " + wanted + ")"));
         }
-        checkWidth(model, sae.hookName(), sae.cfg().dIn(), sae.cfg().reshapeHookZ(), "d_in");
+        checkWidth(model, sae.hookPoint(), sae.cfg().dIn(), sae.cfg().reshapeHookZ(), "d_in");
         if (sae.isTranscoder()) {
             checkWidth(model, sae.cfg().hookNameOut(), sae.cfg().dOut(), false, "d_out");
         }

@@ -21,6 +21,10 @@ import java.util.List;
  * ({@code blocks.0.hook_mlp_out.hook_sae_acts_post}): input, acts_pre, acts_post, recons and, with the error
  * term (the real MLP output minus the clean reconstruction), error. SAELens's own splice cannot do this: it
  * puts any SAE at {@code hook_name}.
+ *
+ * <p>SAELens's {@code blocks.{l}.mlp.hook_in} (the MLP's input, a point of its {@code HookedSAETransformer}) is
+ * Loupe's {@code blocks.{l}.ln2.hook_normalized}: an SAE there replaces that point, and its own points are named
+ * after it ({@code blocks.0.ln2.hook_normalized.hook_sae_acts_post}).
  */
 public final class SaeSplice implements Splice {
     private final Sae sae;
@@ -63,7 +67,7 @@ public final class SaeSplice implements Splice {
 
     @Override
     public String target() {
-        return sae.isTranscoder() ? sae.cfg().hookNameOut() : sae.hookName();
+        return sae.isTranscoder() ? sae.cfg().hookNameOut() : sae.hookPoint();
     }
 
     @Override
@@ -73,14 +77,14 @@ public final class SaeSplice implements Splice {
 
     @Override
     public List<String> reads() {
-        return sae.isTranscoder() ? List.of(sae.hookName()) : List.of();
+        return sae.isTranscoder() ? List.of(sae.hookPoint()) : List.of();
     }
 
     @Override
     public NDArray forward(NDArray activation, Context context) {
         SaeHooks hooks = context::fire;
         if (sae.isTranscoder()) {
-            return sae.transcode(context.read(sae.hookName()), activation, hooks, useErrorTerm);
+            return sae.transcode(context.read(sae.hookPoint()), activation, hooks, useErrorTerm);
         }
         return sae.forward(activation, hooks, useErrorTerm);
     }

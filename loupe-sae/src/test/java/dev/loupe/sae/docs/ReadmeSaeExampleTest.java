@@ -9,7 +9,13 @@ import dev.loupe.cache.ActivationCache;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.model.HookScope;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.run.Metric;
 import dev.loupe.sae.Sae;
+import dev.loupe.sae.analysis.FeatureActivations;
+import dev.loupe.sae.analysis.FeatureAttribution;
+import dev.loupe.sae.analysis.FeatureLogits;
+import dev.loupe.sae.analysis.TokenLogit;
+import dev.loupe.sae.analysis.TopFeature;
 import dev.loupe.sae.splice.SaeRuns;
 import dev.loupe.sae.testing.SaeFixtures;
 import dev.loupe.testing.Fixtures;
@@ -47,6 +53,31 @@ class ReadmeSaeExampleTest {
             NDArray clean = model.forward(tokens);
             assertThat(logits.sub(clean).abs().max().getFloat()).isGreaterThan(1e-3f);
             assertThat(ablated.getShape()).isEqualTo(clean.getShape());
+        }
+    }
+
+    @Test
+    void theFeatureAnalysisExampleRuns() {
+        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2"));
+             NDManager manager = NDManager.newBaseManager();
+             Sae sae = Sae.load(SaeFixtures.saeDir("gpt2/standard_resid_pre_l0"), manager)) {
+            NDArray tokens = manager.create(new long[][] {{1, 42, 7, 300, 12}});
+            // --- README SAE analysis example starts
+            Metric logitDiff = logits -> logits.get("0, -1, 5").sub(logits.get("0, -1, 9"));  // a scalar of the logits
+            try (FeatureActivations features = FeatureActivations.of(model, tokens, List.of(sae), true);  // [1, 5, 128]
+                 FeatureAttribution attribution = FeatureAttribution.of(model, tokens, List.of(sae), logitDiff)) {
+                List<TopFeature> top = features.topFeatures(sae, 0, 4, 5);  // the 5 most active at (0, 4), strongest first
+                NDArray effect = attribution.attribution(sae);  // [1, 5, 128] d logitDiff / d acts_post · acts_post
+                List<TopFeature> drivers = attribution.topFeatures(sae, 0, 4, 5);  // the features that raise it most there
+                List<TokenLogit> promoted = FeatureLogits.of(model, sae).promoted(top.get(0).feature(), 10);  // W_dec[f]·W_U
+                // --- README SAE analysis example ends
+                assertThat(features.get(sae).getShape().toString()).isEqualTo("(1, 5, 128)");
+                assertThat(effect.getShape()).isEqualTo(features.get(sae).getShape());
+                assertThat(top).hasSize(5);
+                assertThat(top.get(0).value()).isGreaterThanOrEqualTo(top.get(4).value());
+                assertThat(drivers.get(0).value()).isGreaterThanOrEqualTo(drivers.get(4).value());
+                assertThat(promoted).hasSize(10);
+            }
         }
     }
 }
