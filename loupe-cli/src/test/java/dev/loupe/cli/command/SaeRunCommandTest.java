@@ -147,6 +147,22 @@ class SaeRunCommandTest {
     }
 
     @Test
+    void anSaeAtMlpHookInIsWrittenUnderItsCfgHook() throws Exception {
+        // The gpt2 resid_pre SAE's files with only the hook changed: it splices at ln2's output, SAELens's MLP input.
+        Path source = SAE.resolve("gpt2/standard_resid_pre_l0");
+        Path dir = Files.createDirectories(tmp.resolve("mlp_hook_in"));
+        Files.copy(source.resolve("sae_weights.safetensors"), dir.resolve("sae_weights.safetensors"));
+        Files.writeString(dir.resolve("cfg.json"), Files.readString(source.resolve("cfg.json"))
+                .replace("\"blocks.0.hook_resid_pre\"", "\"blocks.0.mlp.hook_in\""));
+        Path out = tmp.resolve("out.safetensors");
+        CliTestSupport.Result result = run("sae", "run", "--model", GPT2.toString(), "--sae", dir.toString(), "--input",
+                input("gpt2/standard_resid_pre_l0").toString(), "--out", out.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(names(out)).containsExactlyInAnyOrder("logits", "blocks.0.mlp.hook_in.hook_sae_acts_post",
+                "blocks.0.mlp.hook_in.hook_sae_recons");
+    }
+
+    @Test
     void anSaeFolderWithoutCfgJsonIsOneLine() throws Exception {
         Path empty = Files.createDirectories(tmp.resolve("not-an-sae"));
         Path in = input("gpt2/standard_resid_pre_l0");
