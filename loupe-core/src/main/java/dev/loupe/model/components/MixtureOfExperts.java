@@ -65,63 +65,60 @@ public final class MixtureOfExperts implements FeedForward {
         NDArray indices = hookExpertIndices.fire(top.get(1)); // [n, k]
         Routing routing = route(indices.toType(DataType.INT64, false).toLongArray(), (int) tokens.getShape().get(0));
         NDManager manager = x.getManager();
-        NDArray flatWeights = weights.reshape(-1); // row t * k + slot
+        // One gather puts every (token, slot) pair's input in the experts' order; each expert runs on its slice (a
+        // view) and the weighted outputs go back to (token, slot) order with one more gather, then a sum over slots.
+        NDArray grouped = tokens.get(new NDIndex("{}", FilledArrays.of(manager, routing.tokenOfRow)));
         NDList outputs = new NDList();
         for (int e = 0; e < experts.size(); e++) {
-            NDArray rows = tokens.get(new NDIndex("{}", FilledArrays.of(manager, routing.tokens.get(e))));
-            NDArray weight = flatWeights.get(new NDIndex("{}", FilledArrays.of(manager, routing.slots.get(e))));
-            outputs.add(experts.get(e).forward(rows).mul(weight.expandDims(-1)));
+            long start = routing.firstRow[e];
+            long end = routing.firstRow[e + 1];
+            outputs.add(experts.get(e).forward(grouped.get(new NDIndex().addSliceDim(start, end))));
         }
-        // Every (token, slot) pair's weighted output, experts one after the other; summing each
-        // token's k rows gives its output.
-        NDArray routed = NDArrays.concat(outputs, 0); // [n * k, d_model]
-        NDArray out = null;
-        for (long[] rows : routing.rowOfSlot) {
-            NDArray slot = routed.get(new NDIndex("{}", FilledArrays.of(manager, rows)));
-            out = out == null ? slot : out.add(slot);
-        }
-        return out.reshape(shape);
+        NDArray weightOfRow = weights.reshape(-1).get(new NDIndex("{}", FilledArrays.of(manager, routing.pairOfRow)));
+        NDArray routed = NDArrays.concat(outputs, 0).mul(weightOfRow.expandDims(-1)); // [n * k, d_model]
+        NDArray byPair = routed.get(new NDIndex("{}", FilledArrays.of(manager, routing.rowOfPair)));
+        return byPair.reshape(-1, topK, shape.get(2)).sum(new int[] {1}).reshape(shape);
     }
 
     /**
-     * Where each token goes: per expert, its tokens and their {@code t * k + slot} positions (slot-major,
-     * then token order); per slot, the row of each token's output in the experts' concatenated outputs.
+     * Where each (token, slot) pair goes. Rows are the experts' inputs one expert after the other; within an expert,
+     * slot-major, then token order. {@code tokenOfRow} and {@code pairOfRow} ({@code t * k + slot}) say what each row
+     * holds, {@code firstRow[e]} where expert {@code e}'s rows start ({@code firstRow[E]} = n · k), and
+     * {@code rowOfPair} the inverse: the row of each pair.
      */
-    private record Routing(List<long[]> tokens, List<long[]> slots, long[][] rowOfSlot) {}
+    private record Routing(long[] tokenOfRow, long[] pairOfRow, long[] firstRow, long[] rowOfPair) {}
 
     private Routing route(long[] indices, int n) {
         int nExperts = experts.size();
-        List<long[]> tokens = new ArrayList<>();
-        List<long[]> slots = new ArrayList<>();
-        long[][] rowOfSlot = new long[topK][n];
-        int[] counts = new int[nExperts];
+        long[] firstRow = new long[nExperts + 1];
         for (long expert : indices) {
             if (expert < 0 || expert >= nExperts) {
                 throw new LoupeException("hook_expert_indices holds expert " + expert + ", but the model has experts 0 to "
                         + (nExperts - 1));
             }
-            counts[(int) expert]++;
+            firstRow[(int) expert + 1]++;
         }
-        int offset = 0;
         for (int e = 0; e < nExperts; e++) {
-            long[] t = new long[counts[e]];
-            long[] s = new long[counts[e]];
-            int row = 0;
+            firstRow[e + 1] += firstRow[e];
+        }
+        long[] tokenOfRow = new long[indices.length];
+        long[] pairOfRow = new long[indices.length];
+        long[] rowOfPair = new long[indices.length];
+        int row = 0;
+        for (int e = 0; e < nExperts; e++) {
             for (int slot = 0; slot < topK; slot++) {
                 for (int token = 0; token < n; token++) {
-                    if (indices[token * topK + slot] == e) {
-                        t[row] = token;
-                        s[row] = (long) token * topK + slot;
-                        rowOfSlot[slot][token] = offset + row;
+                    int pair = token * topK + slot;
+                    if (indices[pair] == e) {
+                        tokenOfRow[row] = token;
+                        pairOfRow[row] = pair;
+                        rowOfPair[pair] = row;
                         row++;
                     }
                 }
             }
-            tokens.add(t);
-            slots.add(s);
-            offset += row;
         }
-        return new Routing(tokens, slots, rowOfSlot);
+        return new Routing(tokenOfRow, pairOfRow, firstRow, rowOfPair);
     }
 
     @Override
