@@ -118,11 +118,16 @@ class SaeRunCommandTest {
                 List.of("blocks.0.hook_resid_pre", "blocks.0.attn.hook_z", "blocks.1.hook_resid_post"));
     }
 
-    /** Each llama entry (GQA, RMSNorm) and Gemma Scope's converted gemma2 SAE, with and without the error term. */
+    /**
+     * The other gpt2 entries (gated, topk, constant_norm_rescale), each llama entry (GQA, RMSNorm) and Gemma Scope's
+     * converted gemma2 SAE, with and without the error term.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"llama/standard_resid_post_l0", "llama/topk_z_l1", "llama/jumprelu_mlp_out_l1",
-        "llama/standard_resid_pre_l1_layernorm", "llama/gated_resid_pre_l1", "gemma2/gemmascope_res_l0"})
-    void llamaAndGemma2SaesMatchSaeLens(String entry) {
+    @ValueSource(strings = {"gpt2/gated_mlp_out_l1", "gpt2/standard_resid_post_l0_normrescale",
+        "gpt2/topk_mlp_out_l0_fewpos", "gpt2/topk_resid_post_l1", "llama/standard_resid_post_l0", "llama/topk_z_l1",
+        "llama/jumprelu_mlp_out_l1", "llama/standard_resid_pre_l1_layernorm", "llama/gated_resid_pre_l1",
+        "gemma2/gemmascope_res_l0"})
+    void eachOtherSaeMatchesSaeLens(String entry) {
         String folder = entry.startsWith("gemma2/") ? entry + "/converted" : entry;
         String hook = Fixtures.json(SAE.resolve(folder).resolve("cfg.json")).path("metadata").path("hook_name").asText();
         checkSplice(entry, List.of(folder), List.of(hook));
