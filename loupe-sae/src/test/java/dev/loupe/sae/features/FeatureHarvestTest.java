@@ -12,6 +12,8 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.testing.SaeFixtures;
+import dev.loupe.stop.StopSignal;
+import dev.loupe.stop.StoppedException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -19,6 +21,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -140,7 +143,7 @@ class FeatureHarvestTest {
         }
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void aCorpusTheModelCannotReadIsRefused() {
         String name = "gpt2/standard_resid_pre_l0";
         HookedTransformer model = fixtures.model(name);
@@ -153,6 +156,19 @@ class FeatureHarvestTest {
                             + " vocabulary [0, 512)");
             assertThatThrownBy(() -> FeatureHarvest.run(model, sae, new long[0][], null, options))
                     .isInstanceOf(LoupeException.class).hasMessageContaining("The corpus is empty");
+        }
+    }
+
+    @Test
+    void aRequestedStopEndsTheHarvestAtTheNextBatch() {
+        String name = "gpt2/standard_resid_pre_l0";
+        StopSignal stop = new StopSignal();
+        try (Sae sae = Sae.load(SaeFixtures.saeDir(name), fixtures.manager());
+             StopSignal.Binding bound = stop.bind()) {
+            stop.request("SIGTERM");
+            assertThatThrownBy(() -> FeatureHarvest.run(fixtures.model(name), sae, new long[3][4], null,
+                    FeatureOptions.defaults().withBatchSize(2))).isInstanceOf(StoppedException.class)
+                    .hasMessageContaining("after 0 of 3 sequences");
         }
     }
 
