@@ -127,34 +127,37 @@ public final class SaeFeaturesCommand extends LoupeCommand {
     }
 
     private void write(HookedTransformer model, Sae sae, int[] listed, NDManager manager) {
-        {
-            int dSae = sae.cfg().dSae();
-            long[][] corpus = corpus(model, sae, manager);
-            safePoint("before running the SAE over the corpus; nothing was written");
-            FeatureOptions options = FeatureOptions.defaults().withTopContexts(top);
-            FeatureHarvest harvest = FeatureHarvest.run(model, sae, corpus, listed, options);
-            int[] chosen = listed != null ? listed : harvest.byDensity().stream().limit(Integer.parseInt(features.trim()))
-                    .mapToInt(FeatureActivity::feature).toArray();
-            Map<Integer, FeatureLogits> byFeature = new LinkedHashMap<>();
+        long[][] corpus = corpus(model, sae, manager);
+        safePoint("before running the SAE over the corpus; nothing was written");
+        FeatureHarvest harvest = FeatureHarvest.run(model, sae, corpus, listed,
+                FeatureOptions.defaults().withTopContexts(top));
+        int[] chosen = listed != null ? listed : harvest.byDensity().stream().limit(Integer.parseInt(features.trim()))
+                .mapToInt(FeatureActivity::feature).toArray();
+        Map<Integer, FeatureLogits> byFeature = new LinkedHashMap<>();
+        if (FeatureLogits.readable(model, sae)) {
             for (FeatureLogits l : FeatureLogits.of(model, sae, chosen, logits)) {
                 byFeature.put(l.feature(), l);
             }
-            Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : null;
-            String name = saeDir.toAbsolutePath().normalize().getFileName() + " (" + sae.hookName() + ")";
-            Set<Integer> pages = new LinkedHashSet<>();
-            for (int f : chosen) {
-                safePoint("after " + pages.size() + " of " + chosen.length + " feature pages, in " + out);
-                FeaturePage.report(name, harvest.feature(f), byFeature.get(f), tokenizer, "index.html")
-                        .write(out.resolve(FeaturePage.fileName(f)));
-                pages.add(f);
-            }
-            FeatureIndex.report(name, harvest, byFeature, pages, tokenizer).write(out.resolve("index.html"));
-            long fired = harvest.features().stream().filter(a -> a.activeTokens() > 0).count();
-            out().printf(Locale.ROOT, "%d of %d features fired on %d tokens (%d sequences); wrote %d feature page%s and"
-                    + " %s%n", fired, dSae, harvest.tokens(), corpus.length, pages.size(), pages.size() == 1 ? "" : "s",
-                    out.resolve("index.html"));
-            out().flush();
+        } else {
+            err().println("loupe: the pages show no promoted tokens: the SAE's output at "
+                    + (sae.isTranscoder() ? sae.cfg().hookNameOut() : sae.hookName())
+                    + " is neither in the residual stream nor hook_z, so W_dec has no direct logits");
         }
+        Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : null;
+        String name = saeDir.toAbsolutePath().normalize().getFileName() + " (" + sae.hookName() + ")";
+        Set<Integer> pages = new LinkedHashSet<>();
+        for (int f : chosen) {
+            safePoint("after " + pages.size() + " of " + chosen.length + " feature pages, in " + out);
+            FeaturePage.report(name, harvest.feature(f), byFeature.get(f), tokenizer, "index.html")
+                    .write(out.resolve(FeaturePage.fileName(f)));
+            pages.add(f);
+        }
+        FeatureIndex.report(name, harvest, byFeature, pages, tokenizer).write(out.resolve("index.html"));
+        long fired = harvest.features().stream().filter(a -> a.activeTokens() > 0).count();
+        out().printf(Locale.ROOT, "%d of %d features fired on %d tokens (%d sequences); wrote %d feature page%s and %s%n",
+                fired, sae.cfg().dSae(), harvest.tokens(), corpus.length, pages.size(), pages.size() == 1 ? "" : "s",
+                out.resolve("index.html"));
+        out().flush();
     }
 
     /** The features of a --features list, or null for "the N densest" (N checked here). */

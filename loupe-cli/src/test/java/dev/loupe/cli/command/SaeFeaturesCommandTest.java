@@ -4,6 +4,8 @@ import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.safetensors.SafetensorsWriter;
@@ -81,6 +83,27 @@ class SaeFeaturesCommandTest {
         // gpt2-tok has GPT-2's vocabulary: contexts show token text (spaces as ␣), not ids.
         String page = Files.readString(out.resolve("feature-5.html"), StandardCharsets.UTF_8);
         assertThat(page).contains("\u2423the").doesNotContain("\"tokens\":[\"#");
+    }
+
+    @Test
+    void anSaeOnTheMlpsHiddenLayerGetsPagesWithoutLogits() throws Exception {
+        Path mlp = Files.createDirectories(tmp.resolve("mlp_sae"));
+        Files.writeString(mlp.resolve("cfg.json"), Files.readString(SAE.resolve("cfg.json"))
+                .replace("\"d_in\": 32", "\"d_in\": 128").replace("blocks.0.hook_resid_pre", "blocks.0.mlp.hook_post"));
+        Path in = tmp.resolve("in.safetensors");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SafetensorsWriter.write(mlp.resolve("sae_weights.safetensors"), Map.of(
+                    "W_enc", manager.randomNormal(new Shape(128, 128)), "W_dec", manager.randomNormal(new Shape(128, 128)),
+                    "b_enc", manager.zeros(new Shape(128)), "b_dec", manager.zeros(new Shape(128))));
+            SafetensorsWriter.write(in, Map.of("tokens", manager.randomInteger(0, 512, new Shape(6, 16), DataType.INT64)));
+        }
+        Path out = tmp.resolve("pages");
+        CliTestSupport.Result result = run("sae", "features", "--model", CliTestSupport.GPT2.toString(), "--sae",
+                mlp.toString(), "--data", in.toString(), "--out", out.toString(), "--features", "2");
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.err()).contains("no promoted tokens: the SAE's output at blocks.0.mlp.hook_post is neither in the"
+                + " residual stream nor hook_z");
+        assertThat(result.out()).contains("on 96 tokens (6 sequences); wrote 2 feature pages");
     }
 
     @Test

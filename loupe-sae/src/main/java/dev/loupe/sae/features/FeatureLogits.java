@@ -105,6 +105,11 @@ public record FeatureLogits(int feature, long[] promotedTokens, float[] promoted
         return result;
     }
 
+    /** Whether the SAE's decoder directions can be read out: it writes the residual stream (d_out = d_model) or hook_z. */
+    public static boolean readable(HookedTransformer model, Sae sae) {
+        return sae.cfg().reshapeHookZ() || sae.wDec().getShape().get(1) == model.config().dModel();
+    }
+
     /** Decoder rows [F, d_out] as residual-stream directions [F, d_model] (float32). */
     private static NDArray residualDirections(HookedTransformer model, Sae sae, NDArray decoder, NDManager manager) {
         int dModel = model.config().dModel();

@@ -6,16 +6,22 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.testing.SaeFixtures;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -80,9 +86,25 @@ class FeatureLogitsTest {
     }
 
     @Test
-    void anSaeOutsideTheResidualStreamIsRefused() {
+    void anSaeOutsideTheResidualStreamIsRefused(@TempDir Path dir) throws Exception {
+        // The fixture SAE's config moved to the MLP's hidden layer (d_mlp 128), with weights of that width.
         String name = "gpt2/standard_resid_pre_l0";
+        String cfg = Files.readString(SaeFixtures.saeDir(name).resolve("cfg.json")).replace("\"d_in\": 32", "\"d_in\": 128")
+                .replace("blocks.0.hook_resid_pre", "blocks.0.mlp.hook_post");
+        Files.writeString(dir.resolve("cfg.json"), cfg);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SafetensorsWriter.write(dir.resolve("sae_weights.safetensors"), Map.of(
+                    "W_enc", manager.randomNormal(new Shape(128, 128)), "W_dec", manager.randomNormal(new Shape(128, 128)),
+                    "b_enc", manager.zeros(new Shape(128)), "b_dec", manager.zeros(new Shape(128))));
+        }
+        try (Sae mlp = Sae.load(dir, fixtures.manager())) {
+            assertThat(FeatureLogits.readable(fixtures.model(name), mlp)).isFalse();
+            assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), mlp, new int[] {1}, 5))
+                    .isInstanceOf(LoupeException.class).hasMessageContaining("The SAE writes 128-wide activations at"
+                            + " blocks.0.mlp.hook_post, not the residual stream (d_model 32) nor hook_z");
+        }
         try (Sae sae = Sae.load(SaeFixtures.saeDir(name), fixtures.manager())) {
+            assertThat(FeatureLogits.readable(fixtures.model(name), sae)).isTrue();
             assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), sae, new int[] {128}, 5))
                     .isInstanceOf(LoupeException.class).hasMessageContaining("Feature 128 does not exist");
             assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), sae, new int[] {1}, 0))
