@@ -16,6 +16,7 @@ import dev.loupe.sae.features.FeatureActivity;
 import dev.loupe.sae.features.FeatureHarvest;
 import dev.loupe.sae.features.FeatureLogits;
 import dev.loupe.sae.features.FeatureOptions;
+import dev.loupe.stop.StoppedException;
 import dev.loupe.tokenize.Tokenizer;
 import dev.loupe.viz.FeatureIndex;
 import dev.loupe.viz.FeaturePage;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -129,8 +131,13 @@ public final class SaeFeaturesCommand extends LoupeCommand {
     private void write(HookedTransformer model, Sae sae, int[] listed, NDManager manager) {
         long[][] corpus = corpus(model, sae, manager);
         safePoint("before running the SAE over the corpus; nothing was written");
-        FeatureHarvest harvest = FeatureHarvest.run(model, sae, corpus, listed,
-                FeatureOptions.defaults().withTopContexts(top));
+        FeatureHarvest harvest;
+        try {
+            harvest = FeatureHarvest.run(model, sae, corpus, listed, FeatureOptions.defaults().withTopContexts(top),
+                    new Progress(corpus.length));
+        } catch (StoppedException e) {
+            throw new StoppedException(e.reason(), e.progress() + "; nothing was written");
+        }
         int[] chosen = listed != null ? listed : harvest.byDensity().stream().limit(Integer.parseInt(features.trim()))
                 .mapToInt(FeatureActivity::feature).toArray();
         Map<Integer, FeatureLogits> byFeature = new LinkedHashMap<>();
@@ -147,7 +154,8 @@ public final class SaeFeaturesCommand extends LoupeCommand {
         String name = saeDir.toAbsolutePath().normalize().getFileName() + " (" + sae.hookName() + ")";
         Set<Integer> pages = new LinkedHashSet<>();
         for (int f : chosen) {
-            safePoint("after " + pages.size() + " of " + chosen.length + " feature pages, in " + out);
+            safePoint("after " + pages.size() + " of " + chosen.length + " feature pages were written to " + out
+                    + "; index.html was not written");
             FeaturePage.report(name, harvest.feature(f), byFeature.get(f), tokenizer, "index.html")
                     .write(out.resolve(FeaturePage.fileName(f)));
             pages.add(f);
@@ -158,6 +166,26 @@ public final class SaeFeaturesCommand extends LoupeCommand {
                 fired, sae.cfg().dSae(), harvest.tokens(), corpus.length, pages.size(), pages.size() == 1 ? "" : "s",
                 out.resolve("index.html"));
         out().flush();
+    }
+
+    /** Sequences done, on stderr at every tenth of the corpus (and the first batch), so that logs stay short. */
+    private final class Progress implements IntConsumer {
+        private final int total;
+        private int printed = -1;
+
+        Progress(int total) {
+            this.total = total;
+        }
+
+        @Override
+        public void accept(int done) {
+            int tenth = Math.max(1, total / 10);
+            if (printed < 0 || done == total || done / tenth != printed / tenth) {
+                printed = done;
+                err().printf(Locale.ROOT, "sae features: %d/%d sequences%n", done, total);
+                err().flush();
+            }
+        }
     }
 
     /** The features of a --features list, or null for "the N densest" (N checked here). */

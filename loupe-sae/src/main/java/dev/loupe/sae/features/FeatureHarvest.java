@@ -15,6 +15,7 @@ import dev.loupe.stop.StopSignal;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.IntConsumer;
 
 /**
  * Every feature of one SAE over a corpus: the SAE spliced into the model ({@link SaeRuns}, no error term) and run
@@ -50,6 +51,15 @@ public record FeatureHarvest(String hookName, int sequences, List<FeatureActivit
      */
     public static FeatureHarvest run(HookedTransformer model, Sae sae, long[][] corpus, int[] contextsOf,
             FeatureOptions options) {
+        return run(model, sae, corpus, contextsOf, options, done -> { });
+    }
+
+    /**
+     * As {@link #run(HookedTransformer, Sae, long[][], int[], FeatureOptions)}, telling {@code progress} how many
+     * sequences are done after each batch.
+     */
+    public static FeatureHarvest run(HookedTransformer model, Sae sae, long[][] corpus, int[] contextsOf,
+            FeatureOptions options, IntConsumer progress) {
         int ctx = check(model, corpus);
         int dSae = sae.cfg().dSae();
         String point = (sae.isTranscoder() ? sae.cfg().hookNameOut() : sae.hookName()) + "." + Sae.HOOK_ACTS_POST;
@@ -80,6 +90,7 @@ public record FeatureHarvest(String hookName, int sequences, List<FeatureActivit
                     }
                     collector.add(acts, rows);
                 }
+                progress.accept(start + rows.length);
             }
         }
         return new FeatureHarvest(sae.hookName(), corpus.length, collector.activities());
