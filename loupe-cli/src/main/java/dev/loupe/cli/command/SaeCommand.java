@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
         versionProvider = LoupeVersion.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        header = "Splice sparse autoencoders and transcoders (SAELens's folders) into a model.",
+        header = "Splice sparse autoencoders and transcoders (SAELens's folders) into a model, evaluate them and draw"
+                + " their features.",
         description = {
             "",
             "An SAE is a folder with cfg.json and sae_weights.safetensors, as SAELens's SAE.save_model writes it"

@@ -107,6 +107,15 @@ class SaeFeaturesCommandTest {
     }
 
     @Test
+    void helpNamesTheOptionsAndTheBoundedDefault() {
+        CliTestSupport.Result help = run("sae", "features", "--help");
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).contains("--model", "--sae=DIR", "--data=FILE", "--out=DIR", "--top=K", "--features=N|LIST",
+                "(default: 100, so that a wide SAE", "--ctx=N", "input_ids or tokens");
+        assertThat(run("sae", "--help").out()).contains("features");
+    }
+
+    @Test
     void badInputGetsOneLine() throws Exception {
         Path in = tmp.resolve("in.safetensors");
         try (NDManager manager = NDManager.newBaseManager()) {

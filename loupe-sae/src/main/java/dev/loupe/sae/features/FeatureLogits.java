@@ -89,7 +89,10 @@ public record FeatureLogits(int feature, long[] promotedTokens, float[] promoted
                 int end = Math.min(vocab, start + COLUMNS);
                 try (NDManager slice = scratch.newSubManager()) {
                     NDArray columns = wU.get(slice, new NDIndex(":, {}:{}", start, end)).toType(DataType.FLOAT32, false);
-                    float[] values = directions.matMul(columns).toFloatArray(); // [features, end - start]
+                    float[] values;
+                    try (NDArray product = directions.matMul(columns)) { // [features, end - start]
+                        values = product.toFloatArray();
+                    }
                     int width = end - start;
                     for (int i = 0; i < features.length; i++) {
                         for (int c = 0; c < width; c++) {
