@@ -49,8 +49,9 @@ public final class FeatureIndex {
         }
         HtmlReport report = HtmlReport.titled("Features of " + sae);
         report.paragraph(String.format(Locale.ROOT, "%d features on %d tokens (%d sequences) read at %s: %d fired, %d"
-                + " never did. %d have a page.", harvest.features().size(), harvest.tokens(), harvest.sequences(),
-                harvest.hookName(), harvest.features().size() - dead, dead, pages.size()));
+                + " never did. %d have a page (and their promoted tokens shown).", harvest.features().size(),
+                harvest.tokens(), harvest.sequences(), harvest.hookName(), harvest.features().size() - dead, dead,
+                pages.size()));
         Histogram densities = densities(harvest);
         if (densities != null) {
             report.histogram(densities);

@@ -39,7 +39,7 @@ class FeaturePageTest {
                 new FeatureActivity(1, 40, 40, 1, FIRED.histogram(), List.of()), FIRED));
         String html = FeatureIndex.report("s", harvest, Map.of(), Set.of(2), null).toHtml();
         assertThat(html).contains("3 features on 40 tokens (2 sequences) read at blocks.0.hook_resid_pre: 2 fired, 1"
-                + " never did. 1 have a page.", "{\"feature\":1,\"density\":1.0", "\"href\":\"feature-2.html\"");
+                + " never did. 1 have a page",  "{\"feature\":1,\"density\":1.0", "\"href\":\"feature-2.html\"");
         assertThat(html.indexOf("\"feature\":1,")).isLessThan(html.indexOf("\"feature\":2,"));
         assertThat(html).doesNotContain("\"feature\":0,");
         Histogram densities = FeatureIndex.densities(harvest);

@@ -89,9 +89,9 @@ public final class SaeFeaturesCommand extends LoupeCommand {
     int top;
 
     @Option(names = "--features", defaultValue = "" + DEFAULT_PAGES, paramLabel = "N|LIST",
-            description = "Which features get a page: N, the N densest (default: ${DEFAULT-VALUE}, so that a wide SAE"
-                    + " does not write thousands of pages), or a comma-separated list of feature indices (one"
-                    + " feature: 17,).")
+            description = "Which features get a page: N, the N densest of those that fired (default:"
+                    + " ${DEFAULT-VALUE}, so that a wide SAE does not write thousands of pages), or a comma-separated"
+                    + " list of feature indices (one feature: 17,).")
     String features;
 
     @Option(names = "--ctx", paramLabel = "N",
@@ -139,8 +139,8 @@ public final class SaeFeaturesCommand extends LoupeCommand {
         } catch (StoppedException e) {
             throw new StoppedException(e.reason(), e.progress() + "; nothing was written");
         }
-        int[] chosen = listed != null ? listed : harvest.byDensity().stream().limit(Integer.parseInt(features.trim()))
-                .mapToInt(FeatureActivity::feature).toArray();
+        int[] chosen = listed != null ? listed : harvest.byDensity().stream().filter(a -> a.activeTokens() > 0)
+                .limit(Integer.parseInt(features.trim())).mapToInt(FeatureActivity::feature).toArray();
         Map<Integer, FeatureLogits> byFeature = new LinkedHashMap<>();
         if (FeatureLogits.readable(model, sae)) {
             for (FeatureLogits l : FeatureLogits.of(model, sae, chosen, logits)) {

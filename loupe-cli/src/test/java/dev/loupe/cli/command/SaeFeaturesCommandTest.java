@@ -110,8 +110,9 @@ class SaeFeaturesCommandTest {
     void helpNamesTheOptionsAndTheBoundedDefault() {
         CliTestSupport.Result help = run("sae", "features", "--help");
         assertThat(help.exitCode()).isZero();
-        assertThat(help.out()).contains("--model", "--sae=DIR", "--data=FILE", "--out=DIR", "--top=K", "--features=N|LIST",
-                "(default: 100, so that a wide SAE", "--ctx=N", "input_ids or tokens");
+        assertThat(help.out().replaceAll("\\s+", " ")).contains("--model", "--sae=DIR", "--data=FILE", "--out=DIR",
+                "--top=K", "--features=N|LIST", "the N densest of those that fired (default: 100, so that", "--ctx=N",
+                "input_ids or tokens");
         assertThat(run("sae", "--help").out()).contains("features");
     }
 
