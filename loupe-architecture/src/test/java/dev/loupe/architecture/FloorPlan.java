@@ -47,6 +47,7 @@ final class FloorPlan {
             floor("splicing SAEs into a model", "dev.loupe.sae.splice"),
             floor("analysing SAE features in a run", "dev.loupe.sae.analysis"),
             floor("evaluating SAEs on a model", "dev.loupe.sae.eval"),
+            floor("what SAE features do over a corpus", "dev.loupe.sae.features"),
             // loupe-viz
             floor("views", "dev.loupe.viz"),
             // loupe-cli

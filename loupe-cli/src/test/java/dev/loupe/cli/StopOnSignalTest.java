@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.lens.data.EnglishText;
 import dev.loupe.train.TrainingCheckpoint;
 import java.io.File;
@@ -18,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -104,6 +108,27 @@ class StopOnSignalTest {
                     String.valueOf(run), "--out", out.toString());
             stopped.matches("loupe: stopped by (SIGTERM|SIGINT) after (\\d+) of 1000 new tokens; "
                     + Pattern.quote(out.toString()) + " was not written");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
+    void saeFeaturesStopsBetweenBatchesAndWritesNoPage() throws Exception {
+        // 20 batches of 8192 sequences of 16 tokens (the batch the command picks for a 128-feature SAE).
+        Path tokens = dir.resolve("tokens.safetensors");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            manager.getEngine().setRandomSeed(3);
+            SafetensorsWriter.write(tokens, Map.of("tokens",
+                    manager.randomInteger(0, 512, new Shape(20 * 8192, 16), DataType.INT64)));
+        }
+        for (int run = 0; run < RUNS; run++) {
+            Path work = Files.createDirectories(dir.resolve("features-" + run));
+            Path out = work.resolve("pages");
+            Stopped stopped = runAndSignal(work, run, 4, text -> text.contains("sae features: 8192/163840"), false,
+                    "sae", "features", "--model", CliTestSupport.GPT2.toAbsolutePath().toString(), "--sae",
+                    Path.of("../testdata/sae/gpt2/standard_resid_pre_l0").toAbsolutePath().toString(), "--data",
+                    tokens.toString(), "--out", out.toString());
+            stopped.matches("loupe: stopped by (SIGTERM|SIGINT) after (\\d+) of 163840 sequences; nothing was written");
             assertThat(out).doesNotExist();
         }
     }

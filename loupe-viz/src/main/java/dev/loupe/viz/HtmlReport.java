@@ -93,6 +93,32 @@ public final class HtmlReport {
         return view("tokens", tokens.title(), ViewJson.tokens(tokens));
     }
 
+    /** A feature's contexts: rows of coloured tokens on one scale, each with its peak outlined. */
+    public HtmlReport contexts(TokenContexts contexts) {
+        return view("contexts", contexts.title(), ViewJson.contexts(contexts));
+    }
+
+    /** A histogram under its own title. */
+    public HtmlReport histogram(Histogram histogram) {
+        return view("histogram", histogram.title(), ViewJson.histogram(histogram));
+    }
+
+    /** A table of features linking to their pages. */
+    public HtmlReport featureTable(FeatureTable table) {
+        return view("features", table.title(), ViewJson.features(table));
+    }
+
+    /**
+     * A paragraph holding one link to another page, relative to this one ({@code index.html}); opening a page
+     * from a file follows it without any network request.
+     */
+    public HtmlReport link(String text, String href) {
+        relativeLink(href);
+        parts.add("<p class=\"loupe-note\"><a class=\"loupe-link\" href=\"" + escape(href) + "\">" + escape(text)
+                + "</a></p>");
+        return this;
+    }
+
     private HtmlReport view(String kind, String heading, ObjectNode data) {
         parts.add("<section class=\"loupe-view\" data-kind=\"" + kind + "\">\n<h3>" + escape(heading) + "</h3>\n"
                 + "<script type=\"application/json\" class=\"loupe-data\">" + ViewJson.forScript(data)
@@ -132,6 +158,15 @@ public final class HtmlReport {
         String html = toHtml();
         return AtomicFiles.write(file, "report",
                 temporary -> Files.writeString(temporary, html, StandardCharsets.UTF_8));
+    }
+
+    /** Refuses a link with a scheme ({@code javascript:}, {@code https:}): pages link only to their neighbours. */
+    static String relativeLink(String href) {
+        if (href.contains(":") || href.startsWith("//")) {
+            throw new IllegalArgumentException("A page links only to pages beside it (a relative path such as"
+                    + " feature-3.html), not to " + href);
+        }
+        return href;
     }
 
     /** Escapes text for HTML element content and attribute values. */

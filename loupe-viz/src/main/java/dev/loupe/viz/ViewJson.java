@@ -108,6 +108,51 @@ final class ViewJson {
         return nullForNaN(node);
     }
 
+    static ObjectNode contexts(TokenContexts contexts) {
+        ObjectNode node = kind("contexts");
+        node.put("valueName", contexts.valueName());
+        node.set("scale", scale(contexts.scale()));
+        ArrayNode rows = node.putArray("rows");
+        for (TokenContexts.Row row : contexts.rows()) {
+            ObjectNode r = rows.addObject();
+            r.put("label", row.label());
+            strings(r.putArray("tokens"), row.tokens());
+            floats(r.putArray("values"), row.values());
+            r.put("peak", row.peak());
+        }
+        return nullForNaN(node);
+    }
+
+    static ObjectNode histogram(Histogram histogram) {
+        ObjectNode node = kind("histogram");
+        node.put("valueName", histogram.valueName());
+        ArrayNode edges = node.putArray("edges");
+        for (double edge : histogram.edges()) {
+            edges.add(edge);
+        }
+        ArrayNode counts = node.putArray("counts");
+        for (long count : histogram.counts()) {
+            counts.add(count);
+        }
+        return nullForNaN(node);
+    }
+
+    static ObjectNode features(FeatureTable table) {
+        ObjectNode node = kind("features");
+        ArrayNode rows = node.putArray("rows");
+        for (FeatureTable.Row row : table.rows()) {
+            ObjectNode r = rows.addObject();
+            r.put("feature", row.feature());
+            r.put("density", row.density());
+            r.put("max", row.maxActivation());
+            strings(r.putArray("top"), row.topTokens());
+            if (row.href() != null) {
+                r.put("href", row.href());
+            }
+        }
+        return nullForNaN(node);
+    }
+
     static ObjectNode scale(ColorScale scale) {
         ObjectNode node = JSON.createObjectNode();
         ArrayNode stops = node.putArray("stops");

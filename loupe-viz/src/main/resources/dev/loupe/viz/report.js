@@ -390,7 +390,107 @@
     view.appendChild(wrap);
   }
 
-  var renderers = { attention: attention, trajectory: trajectory, heatmap: heatmap, bars: bars, tokens: tokens };
+  /* ---- a feature's top contexts: one row of coloured tokens each, the peak outlined ------- */
+  function contexts(view, data) {
+    var box = el('div', 'loupe-contexts');
+    data.rows.forEach(function (row, r) {
+      var line = el('div', 'loupe-context');
+      line.dataset.row = r;
+      line.appendChild(el('span', 'loupe-context-value', fmt(row.values[row.peak], 3)));
+      // The peak starts the second column, so that the rows' peaks line up.
+      var before = el('span', 'loupe-context-before'), from = el('span', 'loupe-context-from');
+      row.tokens.forEach(function (token, i) {
+        var span = el('span', 'loupe-tok', token);
+        var rgb = color(data.scale, row.values[i]);
+        span.style.background = css(rgb);
+        span.style.color = textOn(rgb);
+        span.dataset.row = r;
+        span.dataset.index = i;
+        span.dataset.value = row.values[i] === null ? 'NaN' : row.values[i];
+        if (i === row.peak) { span.classList.add('loupe-peak'); }
+        (i < row.peak ? before : from).appendChild(span);
+      });
+      line.appendChild(before);
+      line.appendChild(from);
+      line.appendChild(el('span', 'loupe-context-label', row.label));
+      box.appendChild(line);
+    });
+    hover(box, function (target) {
+      if (!target.dataset || target.dataset.index === undefined) { return null; }
+      var row = data.rows[+target.dataset.row], i = +target.dataset.index;
+      return quoted(row.tokens[i]) + ' (' + row.label + ', token ' + i + ' of the window)\n' +
+        data.valueName + ' = ' + fmt(row.values[i], 4);
+    });
+    var wrap = el('div', 'loupe-matrix-wrap');
+    wrap.appendChild(box);
+    wrap.appendChild(legend(data.scale, data.valueName));
+    view.appendChild(wrap);
+  }
+
+  /* ---- histograms (a feature's activations, the features' densities) --------------------- */
+  function histogram(view, data) {
+    var max = data.counts.reduce(function (m, c) { return Math.max(m, c); }, 0) || 1;
+    var chart = el('div', 'loupe-hist');
+    data.counts.forEach(function (count, i) {
+      var column = el('div', 'loupe-hist-col');
+      var bar = el('div', 'loupe-hist-bar');
+      bar.style.height = (count / max * 100) + '%';
+      bar.dataset.index = i;
+      bar.dataset.count = count;
+      column.dataset.index = i;
+      column.appendChild(bar);
+      chart.appendChild(column);
+    });
+    hover(chart, function (target) {
+      if (!target.dataset || target.dataset.index === undefined) { return null; }
+      var i = +target.dataset.index;
+      return data.valueName + ' in [' + fmt(data.edges[i], 4) + ', ' + fmt(data.edges[i + 1], 4) + ')\n' +
+        'count = ' + data.counts[i];
+    });
+    view.appendChild(chart);
+    var ends = el('div', 'loupe-hist-ends');
+    ends.appendChild(el('span', null, fmt(data.edges[0], 3)));
+    ends.appendChild(el('span', 'loupe-axis', data.valueName));
+    ends.appendChild(el('span', null, fmt(data.edges[data.edges.length - 1], 3)));
+    view.appendChild(ends);
+  }
+
+  /* ---- the features of an SAE, each linking to its page ---------------------------------- */
+  function features(view, data) {
+    var table = el('table', 'loupe-feature-table');
+    var head = el('tr');
+    ['feature', 'density', 'max activation', 'top promoted tokens'].forEach(function (name) {
+      head.appendChild(el('th', null, name));
+    });
+    var thead = el('thead');
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = el('tbody');
+    data.rows.forEach(function (row) {
+      var tr = el('tr', 'loupe-feature-row');
+      tr.dataset.feature = row.feature;
+      var name = el('td');
+      if (row.href) {
+        var link = el('a', 'loupe-feature-link', 'Feature ' + row.feature);
+        link.href = row.href;
+        name.appendChild(link);
+      } else {
+        name.textContent = 'Feature ' + row.feature;
+      }
+      tr.appendChild(name);
+      tr.appendChild(el('td', 'loupe-num', fmt(row.density, 4)));
+      tr.appendChild(el('td', 'loupe-num', fmt(row.max, 3)));
+      var top = el('td');
+      row.top.forEach(function (token) { top.appendChild(el('span', 'loupe-tok loupe-chip', token)); });
+      tr.appendChild(top);
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    view.appendChild(table);
+  }
+
+  var renderers = { attention: attention, trajectory: trajectory, heatmap: heatmap, bars: bars, tokens: tokens,
+    contexts: contexts, histogram: histogram, features: features };
   document.querySelectorAll('.loupe-view').forEach(function (view) {
     var data = JSON.parse(view.querySelector('script.loupe-data').textContent);
     renderers[data.kind](view, data);

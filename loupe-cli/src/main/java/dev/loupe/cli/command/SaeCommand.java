@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
         versionProvider = LoupeVersion.class,
         sortOptions = false,
         usageHelpAutoWidth = true,
-        header = "Splice sparse autoencoders and transcoders (SAELens's folders) into a model.",
+        header = "Splice sparse autoencoders and transcoders (SAELens's folders) into a model, evaluate them and draw"
+                + " their features.",
         description = {
             "",
             "An SAE is a folder with cfg.json and sae_weights.safetensors, as SAELens's SAE.save_model writes it"
@@ -28,7 +29,7 @@ import picocli.CommandLine.Spec;
             ""
         },
         commandListHeading = "%nCommands:%n",
-        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, SaeReleasesCommand.class,
+        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, SaeFeaturesCommand.class, SaeReleasesCommand.class,
             CommandLine.HelpCommand.class})
 public final class SaeCommand implements Runnable {
     @Spec
@@ -37,6 +38,6 @@ public final class SaeCommand implements Runnable {
     /** Without a subcommand: say which ones exist (usage error, exit code 2). */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing an sae command: pick run, evals or releases.");
+        throw new ParameterException(spec.commandLine(), "Missing an sae command: pick run, evals, features or releases.");
     }
 }
