@@ -1,8 +1,8 @@
 package dev.loupe.viz;
 
+import dev.loupe.sae.analysis.FeatureTopTokens;
 import dev.loupe.sae.features.FeatureActivity;
 import dev.loupe.sae.features.FeatureHarvest;
-import dev.loupe.sae.features.FeatureLogits;
 import dev.loupe.tokenize.TokenDisplay;
 import dev.loupe.tokenize.Tokenizer;
 import java.util.ArrayList;
@@ -31,7 +31,7 @@ public final class FeatureIndex {
      * @param pages the features that have a page ({@link FeaturePage#fileName})
      * @param tokenizer the model's, for token text, or null to show ids
      */
-    public static HtmlReport report(String sae, FeatureHarvest harvest, Map<Integer, FeatureLogits> logits,
+    public static HtmlReport report(String sae, FeatureHarvest harvest, Map<Integer, FeatureTopTokens> logits,
             Set<Integer> pages, Tokenizer tokenizer) {
         List<FeatureTable.Row> rows = new ArrayList<>();
         long dead = 0;
@@ -41,7 +41,7 @@ public final class FeatureIndex {
             if (activity.activeTokens() == 0 && !pages.contains(f)) {
                 continue;
             }
-            FeatureLogits top = logits.get(f);
+            FeatureTopTokens top = logits.get(f);
             List<String> tokens = top == null ? List.of() : TokenDisplay.labels(tokenizer,
                     Arrays.copyOf(top.promotedTokens(), Math.min(TOP_TOKENS, top.promotedTokens().length)));
             rows.add(new FeatureTable.Row(f, activity.density(), activity.maxActivation(), tokens,

@@ -1,9 +1,9 @@
 package dev.loupe.viz;
 
+import dev.loupe.sae.analysis.FeatureTopTokens;
 import dev.loupe.sae.features.ActivationHistogram;
 import dev.loupe.sae.features.FeatureActivity;
 import dev.loupe.sae.features.FeatureContext;
-import dev.loupe.sae.features.FeatureLogits;
 import dev.loupe.tokenize.TokenDisplay;
 import dev.loupe.tokenize.Tokenizer;
 import java.util.ArrayList;
@@ -37,7 +37,7 @@ public final class FeaturePage {
      * @param tokenizer the model's, for token text, or null to show ids ({@code #42})
      * @param indexHref the index page, relative to this one, or null for no link
      */
-    public static HtmlReport report(String sae, FeatureActivity activity, FeatureLogits logits, Tokenizer tokenizer,
+    public static HtmlReport report(String sae, FeatureActivity activity, FeatureTopTokens logits, Tokenizer tokenizer,
             String indexHref) {
         int f = activity.feature();
         HtmlReport report = HtmlReport.titled("Feature " + f + " of " + sae);

@@ -8,10 +8,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.sae.Sae;
+import dev.loupe.sae.analysis.FeatureLogits;
+import dev.loupe.sae.analysis.FeatureTopTokens;
 import dev.loupe.sae.features.FeatureActivity;
 import dev.loupe.sae.features.FeatureContext;
 import dev.loupe.sae.features.FeatureHarvest;
-import dev.loupe.sae.features.FeatureLogits;
 import dev.loupe.sae.features.FeatureOptions;
 import dev.loupe.testing.Fixtures;
 import java.io.IOException;
@@ -75,8 +76,8 @@ class FeaturePagesBrowserTest {
             harvest = FeatureHarvest.run(model, sae, corpus, null, FeatureOptions.defaults().withTopContexts(8));
             withPages = harvest.byDensity().subList(0, 3).stream().map(FeatureActivity::feature).toList();
             int[] features = withPages.stream().mapToInt(Integer::intValue).toArray();
-            Map<Integer, FeatureLogits> logits = new HashMap<>();
-            for (FeatureLogits l : FeatureLogits.of(model, sae, features, 6)) {
+            Map<Integer, FeatureTopTokens> logits = new HashMap<>();
+            for (FeatureTopTokens l : FeatureLogits.of(model, sae).topTokens(features, 6)) {
                 logits.put(l.feature(), l);
                 pages.put("/" + FeaturePage.fileName(l.feature()), FeaturePage.report(SAE, harvest.feature(l.feature()),
                         l, null, "index.html").toHtml().getBytes(StandardCharsets.UTF_8));

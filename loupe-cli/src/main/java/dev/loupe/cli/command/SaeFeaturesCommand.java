@@ -7,14 +7,16 @@ import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
 import dev.loupe.cli.support.OutputCheck;
+import dev.loupe.cli.support.SaeOption;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.safetensors.TensorInfo;
 import dev.loupe.lens.data.TextDocuments;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.sae.Sae;
+import dev.loupe.sae.analysis.FeatureLogits;
+import dev.loupe.sae.analysis.FeatureTopTokens;
 import dev.loupe.sae.features.FeatureActivity;
 import dev.loupe.sae.features.FeatureHarvest;
-import dev.loupe.sae.features.FeatureLogits;
 import dev.loupe.sae.features.FeatureOptions;
 import dev.loupe.stop.StoppedException;
 import dev.loupe.tokenize.Tokenizer;
@@ -72,9 +74,9 @@ public final class SaeFeaturesCommand extends LoupeCommand {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--sae", required = true, paramLabel = "DIR",
-            description = "The SAE or transcoder folder (cfg.json + sae_weights.safetensors).")
-    Path saeDir;
+    @Option(names = "--sae", required = true, paramLabel = "DIR|RELEASE/ID", converter = SaeOption.Converter.class,
+            description = SaeOption.HELP + ".")
+    SaeOption saeOption;
 
     @Option(names = "--data", required = true, paramLabel = "FILE",
             description = "Token ids (.safetensors: input_ids or tokens [n, ctx]) or text (.jsonl, .txt).")
@@ -116,12 +118,13 @@ public final class SaeFeaturesCommand extends LoupeCommand {
         if (ctx != null && ctx < 1) {
             throw new ParameterException(spec.commandLine(), "--ctx " + ctx + " must be at least 1");
         }
-        OutputCheck.of(spec).modelFolder(modelOptions.folder()).inputFolder("SAE", "--sae", saeDir).file("--data", data)
+        OutputCheck.of(spec).modelFolder(modelOptions.folder()).inputFolder("SAE", "--sae", saeOption.folder().orElse(null))
+                .file("--data", data)
                 .refuseFolder("--out", out, "index.html");
         try (NDManager manager = NDManager.newBaseManager();
-             Sae sae = Sae.load(saeDir, manager)) {
+             Sae sae = saeOption.load(manager)) {
             int[] listed = listed(sae.cfg().dSae());
-            try (HookedTransformer model = modelOptions.load(SaeRunCommand.basis(List.of(sae), List.of(saeDir),
+            try (HookedTransformer model = modelOptions.load(SaeRunCommand.basis(List.of(sae), List.of(saeOption),
                     modelOptions))) {
                 write(model, sae, listed, manager);
             }
@@ -141,9 +144,9 @@ public final class SaeFeaturesCommand extends LoupeCommand {
         }
         int[] chosen = listed != null ? listed : harvest.byDensity().stream().filter(a -> a.activeTokens() > 0)
                 .limit(Integer.parseInt(features.trim())).mapToInt(FeatureActivity::feature).toArray();
-        Map<Integer, FeatureLogits> byFeature = new LinkedHashMap<>();
+        Map<Integer, FeatureTopTokens> byFeature = new LinkedHashMap<>();
         if (FeatureLogits.readable(model, sae)) {
-            for (FeatureLogits l : FeatureLogits.of(model, sae, chosen, logits)) {
+            for (FeatureTopTokens l : FeatureLogits.of(model, sae).topTokens(chosen, logits)) {
                 byFeature.put(l.feature(), l);
             }
         } else {
@@ -152,7 +155,9 @@ public final class SaeFeaturesCommand extends LoupeCommand {
                     + " is neither in the residual stream nor hook_z, so W_dec has no direct logits");
         }
         Tokenizer tokenizer = model.hasTokenizer() ? model.tokenizer() : null;
-        String name = saeDir.toAbsolutePath().normalize().getFileName() + " (" + sae.hookName() + ")";
+        String given = saeOption.folder().map(f -> f.toAbsolutePath().normalize().getFileName().toString())
+                .orElse(saeOption.given());
+        String name = given + " (" + sae.hookName() + ")";
         Set<Integer> pages = new LinkedHashSet<>();
         for (int f : chosen) {
             safePoint("after " + pages.size() + " of " + chosen.length + " feature pages were written to " + out

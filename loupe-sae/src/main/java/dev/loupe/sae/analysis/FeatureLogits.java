@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
  */
 public final class FeatureLogits {
     private static final Pattern HOOK_Z = Pattern.compile("blocks\\.(\\d+)\\.attn\\.hook_z");
+    /** Vocabulary columns of W_U widened to float32 at a time. */
+    private static final int COLUMNS = 8192;
 
     private final HookedTransformer model;
     private final Sae sae;
@@ -47,8 +49,7 @@ public final class FeatureLogits {
     public static FeatureLogits of(HookedTransformer model, Sae sae) {
         TransformerConfig cfg = model.config();
         long width = sae.wDec().getShape().get(1);
-        boolean hookZ = sae.cfg().reshapeHookZ() && !sae.isTranscoder();
-        if (hookZ ? width != (long) cfg.nHeads() * cfg.dHead() : width != cfg.dModel()) {
+        if (!readable(model, sae)) {
             throw new LoupeException("Direct logit attribution needs decoder directions in the residual stream (d_model "
                     + cfg.dModel() + ") or an attn.hook_z SAE; this SAE at " + sae.hookName() + " writes width " + width);
         }
@@ -72,17 +73,37 @@ public final class FeatureLogits {
         return scale;
     }
 
-    /** The direct logits of {@code features} [n, d_vocab_out], in {@code manager}. */
-    public NDArray logits(int[] features, NDManager manager) {
+    /**
+     * Whether {@link #of} reads this SAE's directions: it writes the residual stream (d_model wide) or is an
+     * attn.hook_z SAE.
+     */
+    public static boolean readable(HookedTransformer model, Sae sae) {
+        TransformerConfig cfg = model.config();
+        long width = sae.wDec().getShape().get(1);
+        boolean hookZ = sae.cfg().reshapeHookZ() && !sae.isTranscoder();
+        return hookZ ? width == (long) cfg.nHeads() * cfg.dHead() : width == cfg.dModel();
+    }
+
+    /** The decoder directions of {@code features} in the residual stream [n, d_model] (float32), in {@code manager}. */
+    public NDArray directions(int[] features, NDManager manager) {
         int dSae = sae.cfg().dSae();
         for (int f : features) {
             if (f < 0 || f >= dSae) {
-                throw new LoupeException("Feature " + f + " is outside [0, d_sae = " + dSae + ")");
+                throw new LoupeException("Feature " + f + " does not exist: the SAE has features 0 to " + (dSae - 1));
             }
         }
         try (NDManager scratch = manager.newSubManager()) {
             NDArray rows = sae.wDec().get(scratch, new NDIndex("{}", scratch.create(features).toType(DataType.INT64, false)));
             NDArray directions = residualDirections(rows.toType(DataType.FLOAT32, false), scratch); // [n, d_model]
+            directions.attach(manager);
+            return directions;
+        }
+    }
+
+    /** The direct logits of {@code features} [n, d_vocab_out], in {@code manager}. */
+    public NDArray logits(int[] features, NDManager manager) {
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray directions = directions(features, scratch);
             NDArray wU = model.stateDict().get("unembed.W_U");
             NDArray unembed = wU.get(scratch, new NDIndex(":, :{}", model.config().dVocabOut()))
                     .toType(DataType.FLOAT32, false);
@@ -90,6 +111,49 @@ public final class FeatureLogits {
             logits.attach(manager);
             return logits;
         }
+    }
+
+    /**
+     * The {@code n} most promoted and most suppressed tokens of each of {@code features}, in their order: the
+     * vocabulary is read {@value #COLUMNS} columns of W_U at a time, so a 256,000-token unembedding is never widened
+     * whole.
+     *
+     * @throws LoupeException if a feature does not exist or n &lt; 1
+     */
+    public List<FeatureTopTokens> topTokens(int[] features, int n) {
+        if (n < 1) {
+            throw new LoupeException("Ask for at least one promoted and suppressed token, got " + n);
+        }
+        List<FeatureTopTokens> result = new ArrayList<>();
+        int vocab = model.config().dVocabOut();
+        try (NDManager scratch = model.weightsManager().newSubManager()) {
+            NDArray directions = directions(features, scratch).div(scale);
+            if (features.length == 0) {
+                return result;
+            }
+            TopTokens[] top = new TopTokens[features.length];
+            for (int i = 0; i < features.length; i++) {
+                top[i] = new TopTokens(Math.min(n, vocab));
+            }
+            NDArray wU = model.stateDict().get("unembed.W_U"); // [d_model, d_vocab_out (padded)]
+            for (int start = 0; start < vocab; start += COLUMNS) {
+                int end = Math.min(vocab, start + COLUMNS);
+                try (NDManager slice = scratch.newSubManager()) {
+                    NDArray columns = wU.get(slice, new NDIndex(":, {}:{}", start, end)).toType(DataType.FLOAT32, false);
+                    float[] values = directions.matMul(columns).toFloatArray(); // [features, end - start]
+                    int width = end - start;
+                    for (int i = 0; i < features.length; i++) {
+                        for (int c = 0; c < width; c++) {
+                            top[i].offer(start + c, values[i * width + c]);
+                        }
+                    }
+                }
+            }
+            for (int i = 0; i < features.length; i++) {
+                result.add(top[i].result(features[i]));
+            }
+        }
+        return result;
     }
 
     /** The direct logits of one feature [d_vocab_out], in {@code manager}. */
@@ -112,21 +176,13 @@ public final class FeatureLogits {
         if (k < 1) {
             throw new LoupeException("k must be at least 1, got " + k);
         }
-        float[] values;
-        try (NDManager scratch = model.weightsManager().newSubManager()) {
-            values = logits(feature, scratch).toFloatArray();
-        }
-        List<Integer> order = new ArrayList<>(values.length);
-        for (int t = 0; t < values.length; t++) {
-            order.add(t);
-        }
-        order.sort((a, b) -> {
-            int byValue = Float.compare(sign * values[b], sign * values[a]);
-            return byValue != 0 ? byValue : Integer.compare(a, b);
-        });
+        FeatureTopTokens top = topTokens(new int[] {feature}, k).get(0);
+        long[] tokens = sign > 0 ? top.promotedTokens() : top.suppressedTokens();
+        float[] values = sign > 0 ? top.promoted() : top.suppressed();
         List<TokenLogit> result = new ArrayList<>();
-        for (int t : order.subList(0, Math.min(k, order.size()))) {
-            result.add(new TokenLogit(t, model.hasTokenizer() ? model.toSingleStrToken(t) : null, values[t]));
+        for (int i = 0; i < tokens.length; i++) {
+            int t = (int) tokens[i];
+            result.add(new TokenLogit(t, model.hasTokenizer() ? model.toSingleStrToken(t) : null, values[i]));
         }
         return List.copyOf(result);
     }

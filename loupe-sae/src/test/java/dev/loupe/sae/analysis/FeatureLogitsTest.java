@@ -125,7 +125,7 @@ class FeatureLogitsTest {
         try (Sae sae = Sae.load(SaeFixtures.saeDir(name), fixtures.manager())) {
             FeatureLogits logits = FeatureLogits.of(fixtures.model(name), sae);
             assertThatThrownBy(() -> logits.logits(128, fixtures.manager())).isInstanceOf(LoupeException.class)
-                    .hasMessageContaining("outside [0, d_sae = 128)");
+                    .hasMessageContaining("Feature 128 does not exist");
             assertThatThrownBy(() -> logits.promoted(0, 0)).isInstanceOf(LoupeException.class);
         }
     }

@@ -1,4 +1,4 @@
-package dev.loupe.sae.features;
+package dev.loupe.sae.analysis;
 
 import java.util.Arrays;
 
@@ -37,8 +37,8 @@ final class TopTokens {
         }
     }
 
-    FeatureLogits logits(int feature) {
-        return new FeatureLogits(feature, Arrays.copyOf(highTokens, size), Arrays.copyOf(high, size),
+    FeatureTopTokens result(int feature) {
+        return new FeatureTopTokens(feature, Arrays.copyOf(highTokens, size), Arrays.copyOf(high, size),
                 Arrays.copyOf(lowTokens, size), Arrays.copyOf(low, size));
     }
 

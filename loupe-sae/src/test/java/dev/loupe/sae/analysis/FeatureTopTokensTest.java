@@ -1,4 +1,4 @@
-package dev.loupe.sae.features;
+package dev.loupe.sae.analysis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the layer's W_O summed over heads, as TransformerLens would take it to the residual stream): the same tokens in the
  * same order, values to 1e-5 (measured: at most 2.4e-7, hook_z).
  */
-class FeatureLogitsTest {
+class FeatureTopTokensTest {
     private static SaeFixtures fixtures;
 
     @BeforeAll
@@ -50,7 +50,7 @@ class FeatureLogitsTest {
         int[] features = {0, 5, 77, 127};
         try (Sae sae = Sae.load(SaeFixtures.saeDir(name), fixtures.manager());
              NDManager manager = NDManager.newBaseManager()) {
-            List<FeatureLogits> logits = FeatureLogits.of(model, sae, features, 7);
+            List<FeatureTopTokens> logits = FeatureLogits.of(model, sae).topTokens(features, 7);
             NDArray wDec = sae.wDec().get(manager, new NDIndex());
             if (sae.cfg().reshapeHookZ()) {
                 NDArray wO = model.stateDict().get("blocks.0.attn.W_O").get(manager, new NDIndex()); // [h, d_head, d_model]
@@ -62,7 +62,7 @@ class FeatureLogitsTest {
             double worst = 0;
             for (int i = 0; i < features.length; i++) {
                 int f = features[i];
-                FeatureLogits actual = logits.get(i);
+                FeatureTopTokens actual = logits.get(i);
                 assertThat(actual.feature()).isEqualTo(f);
                 Comparator<Integer> byValue = Comparator.comparingDouble(t -> all[f * vocab + t]);
                 List<Integer> up = IntStream.range(0, vocab).boxed()
@@ -99,15 +99,15 @@ class FeatureLogitsTest {
         }
         try (Sae mlp = Sae.load(dir, fixtures.manager())) {
             assertThat(FeatureLogits.readable(fixtures.model(name), mlp)).isFalse();
-            assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), mlp, new int[] {1}, 5))
-                    .isInstanceOf(LoupeException.class).hasMessageContaining("The SAE writes 128-wide activations at"
-                            + " blocks.0.mlp.hook_post, not the residual stream (d_model 32) nor hook_z");
+            assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), mlp))
+                    .isInstanceOf(LoupeException.class).hasMessageContaining("this SAE at blocks.0.mlp.hook_post writes"
+                            + " width 128");
         }
         try (Sae sae = Sae.load(SaeFixtures.saeDir(name), fixtures.manager())) {
             assertThat(FeatureLogits.readable(fixtures.model(name), sae)).isTrue();
-            assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), sae, new int[] {128}, 5))
+            assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), sae).topTokens(new int[] {128}, 5))
                     .isInstanceOf(LoupeException.class).hasMessageContaining("Feature 128 does not exist");
-            assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), sae, new int[] {1}, 0))
+            assertThatThrownBy(() -> FeatureLogits.of(fixtures.model(name), sae).topTokens(new int[] {1}, 0))
                     .isInstanceOf(LoupeException.class).hasMessageContaining("at least one");
         }
     }
