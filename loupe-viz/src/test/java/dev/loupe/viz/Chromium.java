@@ -22,10 +22,19 @@ import org.openqa.selenium.logging.LoggingPreferences;
  * SKIPPED, never passed).
  */
 final class Chromium implements AutoCloseable {
-    /** Debian's browser; the system property loupe.test.chromium names another (or none, to see the skip). */
-    static final Path BROWSER = Path.of(System.getProperty("loupe.test.chromium", "/usr/bin/chromium"));
-    /** Debian's driver; the system property loupe.test.chromedriver names another. */
-    static final Path DRIVER = Path.of(System.getProperty("loupe.test.chromedriver", "/usr/bin/chromedriver"));
+    /**
+     * Debian's browser; the system property loupe.test.chromium or, as ./check reads it, the environment variable
+     * LOUPE_CHROMIUM names another (or none, to see the skip: LOUPE_CHROMIUM=/nonexistent).
+     */
+    static final Path BROWSER = configured("loupe.test.chromium", "LOUPE_CHROMIUM", "/usr/bin/chromium");
+    /** Debian's driver; the system property loupe.test.chromedriver or LOUPE_CHROMEDRIVER names another. */
+    static final Path DRIVER = configured("loupe.test.chromedriver", "LOUPE_CHROMEDRIVER", "/usr/bin/chromedriver");
+
+    private static Path configured(String property, String variable, String debian) {
+        String fromEnvironment = System.getenv(variable);
+        String fallback = fromEnvironment == null || fromEnvironment.isEmpty() ? debian : fromEnvironment;
+        return Path.of(System.getProperty(property, fallback));
+    }
 
     final ChromeDriver driver;
 

@@ -78,7 +78,7 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * Opens a safetensors file and validates its header as the reference implementation (the Rust
      * {@code safetensors} crate) does: the header length, the JSON (an object starting with
-     * {@code '{'} and ending within the declared length, where trailing spaces may pad it), every
+     * <code>'&#123;'</code> and ending within the declared length, where trailing spaces may pad it), every
      * entry's dtype and shape, that each byte range is exactly its shape times its dtype's size, and
      * that the ranges tile the data region exactly: from its first byte to the file's last, with no
      * gap, overlap or trailing bytes. A header length off by one byte thus fails here instead of
