@@ -45,6 +45,7 @@ final class FloorPlan {
             floor("sparse autoencoders and transcoders", "dev.loupe.sae"),
             floor("splicing SAEs into a model", "dev.loupe.sae.splice"),
             floor("evaluating SAEs on a model", "dev.loupe.sae.eval"),
+            floor("training SAEs", "dev.loupe.sae.train"),
             // loupe-viz
             floor("views", "dev.loupe.viz"),
             // loupe-cli
