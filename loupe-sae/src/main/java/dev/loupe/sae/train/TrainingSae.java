@@ -49,9 +49,16 @@ public final class TrainingSae implements AutoCloseable {
                 wDec[f * dIn + d] = (float) (wDec[f * dIn + d] * scale);
             }
         }
-        NDArray decoder = sae.manager.create(wDec, new Shape(dSae, dIn));
-        sae.add("W_enc", decoder.transpose().duplicate());
-        sae.add("W_dec", decoder);
+        // W_enc = W_decᵀ written out row-major: a transposed view's strides would survive a clone but not a
+        // checkpoint restore, and matMul rounds differently on the two layouts, which would break exact resumes.
+        float[] wEnc = new float[dIn * dSae];
+        for (int f = 0; f < dSae; f++) {
+            for (int d = 0; d < dIn; d++) {
+                wEnc[d * dSae + f] = wDec[f * dIn + d];
+            }
+        }
+        sae.add("W_enc", sae.manager.create(wEnc, new Shape(dIn, dSae)));
+        sae.add("W_dec", sae.manager.create(wDec, new Shape(dSae, dIn)));
         sae.add("b_enc", sae.manager.zeros(new Shape(dSae)));
         sae.add("b_dec", sae.manager.zeros(new Shape(dIn)));
         if (cfg.architecture() == SaeArchitecture.JUMPRELU) {
