@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * A run stopped mid-way (by its stop signal, which saves a checkpoint at the step boundary) and resumed from
  * the checkpoint ends bitwise equal to an uninterrupted run: every weight and every loss-curve entry. The
- * windows are short so that features die and the firing statistics are reset across the break; jumprelu runs
+ * windows are short so that topk's features die before the break and the firing statistics are reset after it; jumprelu runs
  * with {@code expected_average_only_in}, so the scale estimated before the break is carried too.
  */
 class SaeTrainerResumeTest {
@@ -84,8 +84,9 @@ class SaeTrainerResumeTest {
                     new SaeTrainer.Checkpoints(checkpoints, 1000, true), null, fixtures.manager())) {
                 assertThat(resumed.firstStep()).isEqualTo(STOP_AFTER);
                 assertThat(resumed.curve()).isEqualTo(whole.curve());
-                assertThat(whole.curve().stream().mapToInt(TrainingStepLog::deadFeatures).max().orElseThrow())
-                        .as("features died during the run").isPositive();
+                if (architecture == SaeArchitecture.TOPK) { // the dead mask feeds AuxK: it must cross the break
+                    assertThat(whole.curve().get(STOP_AFTER).deadFeatures()).as("dead features at the break").isPositive();
+                }
                 assertThat(resumed.scalingFactor()).isEqualTo(whole.scalingFactor());
                 assertThat(resumed.logSparsity()).isEqualTo(whole.logSparsity());
                 whole.sae().tensors().forEach((name, t) ->
