@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
             ""
         },
         commandListHeading = "%nCommands:%n",
-        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, SaeTrainCommand.class, CommandLine.HelpCommand.class})
 public final class SaeCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -34,6 +34,6 @@ public final class SaeCommand implements Runnable {
     /** Without a subcommand: say which ones exist (usage error, exit code 2). */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing an sae command: pick run or evals.");
+        throw new ParameterException(spec.commandLine(), "Missing an sae command: pick run, evals or train.");
     }
 }
