@@ -2,6 +2,7 @@ package dev.loupe.cli.command;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.loupe.AtomicFiles;
@@ -23,6 +24,8 @@ import dev.loupe.sae.train.SaeTrainer;
 import dev.loupe.sae.train.SaeTrainingConfig;
 import dev.loupe.sae.train.TrainedSae;
 import dev.loupe.sae.train.TrainingStepLog;
+import dev.loupe.tokenize.TextDocuments;
+import dev.loupe.tokenize.TokenChunks;
 import dev.loupe.train.ProgressBar;
 import dev.loupe.train.TrainingCheckpoint;
 import java.io.IOException;
@@ -46,9 +49,9 @@ import picocli.CommandLine.ParameterException;
         description = {
             "",
             "TOKENS is a safetensors file with integer token ids [n, ctx] (tensor --tokens-key, default tokens),"
-                    + " used as they are (no BOS added). The model is loaded unprocessed, as SAELens's runner loads it"
-                    + " (from_pretrained_no_processing); activations of --hook are harvested --store-batch-size-prompts"
-                    + " sequences at a time into a buffer of --n-batches-in-buffer batches that is shuffled across"
+                    + " used as they are (no BOS added); or --text files, cut into --context-size sequences. The"
+                    + " model is loaded unprocessed, as SAELens's runner loads it (from_pretrained_no_processing);"
+                    + " activations of --hook are harvested --store-batch-size-prompts sequences at a time into a buffer of --n-batches-in-buffer batches that is shuffled across"
                     + " batches. Every option defaults to SAELens's LanguageModelSAERunnerConfig (lr 3e-4, Adam, batch"
                     + " 4096 tokens, ...); steps = --training-tokens / --train-batch-size-tokens.",
             "",
@@ -67,8 +70,21 @@ public final class SaeTrainCommand extends LoupeCommand {
     @Option(names = "--hook", required = true, paramLabel = "NAME", description = "Hook point to train on.")
     String hook;
 
-    @Option(names = "--tokens", required = true, paramLabel = "TOKENS", description = "safetensors file of token ids.")
+    @Option(names = "--tokens", paramLabel = "TOKENS", description = "safetensors file of token ids (or --text).")
     Path tokensFile;
+
+    @Option(names = "--text", paramLabel = "FILE", arity = "1..*",
+            description = "Text corpus instead of --tokens: .jsonl (a text column) or .txt files, tokenized and cut into"
+                    + " --context-size sequences as the tuned-lens library's chunk_and_tokenize (EOS between documents).")
+    List<Path> textFiles;
+
+    @Option(names = "--text-column", defaultValue = "text", paramLabel = "NAME",
+            description = "The .jsonl field holding the text (default: ${DEFAULT-VALUE}).")
+    String textColumn;
+
+    @Option(names = "--context-size", defaultValue = "128", paramLabel = "N",
+            description = "With --text: tokens per sequence (default: ${DEFAULT-VALUE}, SAELens's context_size).")
+    int contextSize;
 
     @Option(names = "--tokens-key", defaultValue = "tokens", paramLabel = "KEY",
             description = "Tensor of TOKENS to train on (default: ${DEFAULT-VALUE}).")
@@ -137,13 +153,26 @@ public final class SaeTrainCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "--resume needs --checkpoint-dir DIR (the interrupted"
                     + " run's checkpoint folder)");
         }
-        OutputCheck check = OutputCheck.of(spec).modelFolder(modelOptions.folder()).file("--tokens", tokensFile);
+        if ((tokensFile == null) == (textFiles == null)) {
+            throw new ParameterException(spec.commandLine(), "Give the training data as --tokens TOKENS.safetensors or"
+                    + " as --text FILE..., one of the two");
+        }
+        if (textFiles != null && evalTokensKey != null) {
+            throw new ParameterException(spec.commandLine(), "--eval-tokens-key reads held-out ids from --tokens;"
+                    + " with --text there is no such file");
+        }
+        OutputCheck check = OutputCheck.of(spec).modelFolder(modelOptions.folder());
+        if (tokensFile != null) {
+            check.file("--tokens", tokensFile);
+        } else {
+            check.files("--text", textFiles);
+        }
         check.refuseFolder("--out", out, SaeFiles.CFG, SaeFiles.WEIGHTS, TrainedSae.SPARSITY, "loss_curve.json",
                 "evals.json");
         check.refuseFolder("--checkpoint-dir", checkpoints, TrainingCheckpoint.JSON, TrainingCheckpoint.TENSORS);
         try (NDManager manager = NDManager.newBaseManager();
              HookedTransformer model = modelOptions.load(LensBasis.HUGGING_FACE)) {
-            NDArray tokens = read(tokensFile, tokensKey, manager);
+            NDArray tokens = tokensFile != null ? read(tokensFile, tokensKey, manager) : chunks(model, manager);
             NDArray evalTokens = evalTokensKey == null ? null : read(tokensFile, evalTokensKey, manager);
             SaeTrainingConfig cfg = config(arch, width(model, tokens), (int) tokens.getShape().get(1));
             ModelActivations source = new ModelActivations(model, tokens, hook, cfg.dIn(), cfg.storeBatchSizePrompts(),
@@ -166,7 +195,8 @@ public final class SaeTrainCommand extends LoupeCommand {
 
     private SaeTrainingConfig config(SaeArchitecture arch, int dIn, int contextSize) {
         SaeTrainingConfig.Builder b = SaeTrainingConfig.builder(arch, hook, dIn, dSae).contextSize(contextSize)
-                .seed(seed).modelName(modelOptions.given()).datasetPath(tokensFile.toString())
+                .seed(seed).modelName(modelOptions.given())
+                .datasetPath(tokensFile != null ? tokensFile.toString() : textFiles.get(0).toString())
                 .normalizeActivations(ActivationNormalization.fromJson(normalizeActivations, "--normalize-activations"));
         if (k != null) { b.k(k); }
         if (l1Coefficient != null) { b.l1Coefficient(l1Coefficient); }
@@ -202,6 +232,13 @@ public final class SaeTrainCommand extends LoupeCommand {
                 return (int) (cache.get(hook).size() / (shape[0] * shape[1]));
             }
         }
+    }
+
+    /** The --text corpus as token ids [n, context_size]. */
+    private NDArray chunks(HookedTransformer model, NDManager manager) {
+        requireTokenizer(model, modelOptions.folder(), "--text", "--tokens with token ids");
+        TokenChunks chunks = TokenChunks.of(TextDocuments.read(textFiles, textColumn), model.tokenizer(), contextSize);
+        return manager.create(chunks.batch(0, chunks.chunks().size()), new Shape(chunks.chunks().size(), contextSize));
     }
 
     private static NDArray read(Path file, String key, NDManager manager) {

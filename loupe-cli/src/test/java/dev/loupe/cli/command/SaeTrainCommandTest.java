@@ -49,6 +49,27 @@ class SaeTrainCommandTest {
     }
 
     @Test
+    void trainsOnATextCorpus() throws Exception {
+        Path text = tmp.resolve("corpus.txt");
+        StringBuilder corpus = new StringBuilder();
+        for (int i = 0; i < 200; i++) {
+            corpus.append("Sentence ").append(i).append(" tells how the quick brown fox met ").append(i % 7)
+                    .append(" lazy dogs. ");
+        }
+        Files.writeString(text, corpus.toString());
+        Path out = tmp.resolve("sae");
+        CliTestSupport.Result result = run("sae", "train", "--model", CliTestSupport.GPT2_TOK.toString(),
+                "--hook", "blocks.1.hook_resid_pre", "--text", text.toString(), "--context-size", "16",
+                "--architecture", "standard", "--d-sae", "64", "--training-tokens", "1280", "--train-batch-size-tokens",
+                "128", "--store-batch-size-prompts", "4", "--n-batches-in-buffer", "2", "--out", out.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        try (NDManager manager = NDManager.newBaseManager(); Sae sae = Sae.load(out, manager)) {
+            assertThat(sae.hookName()).isEqualTo("blocks.1.hook_resid_pre");
+            assertThat(sae.cfg().metadata().get("context_size").asInt()).isEqualTo(16);
+        }
+    }
+
+    @Test
     void badOptionsFailWithTheReason() {
         String[] common = {"sae", "train", "--model", CliTestSupport.GPT2.toString(), "--tokens", TOKENS.toString(),
             "--d-sae", "64", "--out", tmp.resolve("x").toString()};
@@ -60,6 +81,10 @@ class SaeTrainCommandTest {
                 .failedWithOneLine("The model has no hook point blocks.9.hook_resid_post");
         run(concat(common, "--hook", "blocks.0.hook_resid_post", "--architecture", "standard", "--tokens-key", "ids"))
                 .failedWithOneLine("has no tensor 'ids'");
+        CliTestSupport.Result both = run(concat(common, "--hook", "blocks.0.hook_resid_post", "--architecture",
+                "standard", "--text", "corpus.txt"));
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).contains("Give the training data as --tokens TOKENS.safetensors or as --text FILE...");
         CliTestSupport.Result resume = run(concat(common, "--hook", "blocks.0.hook_resid_post", "--architecture",
                 "standard", "--resume"));
         assertThat(resume.exitCode()).isEqualTo(2);

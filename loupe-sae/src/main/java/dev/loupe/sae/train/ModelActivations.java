@@ -4,18 +4,21 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.run.ForwardOptions;
+import dev.loupe.tokenize.TokenChunks;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Activations harvested from a model over a token set [n, ctx] (pre-tokenised, used as they are: no BOS is
  * added), as SAELens's {@code ActivationsStore} harvests them: {@code storeBatchSizePrompts} sequences per
- * forward pass, stopped after the hook's block, every position kept, flattened to [prompts·ctx, d_in]. The
+ * forward pass, stopped after the hook's block, every position kept, flattened to [prompts·ctx, d_in] (or a text
+ * corpus, {@link #fromText}). The
  * sequences are read in order and the set starts again at its end. The model must not change while it is used.
  */
 public final class ModelActivations implements ActivationSource {
@@ -58,6 +61,19 @@ public final class ModelActivations implements ActivationSource {
             options.stopAtLayer(Integer.parseInt(m.group(1)) + 1); // nothing after the hook's block is needed
         }
         this.forward = options.build();
+    }
+
+    /**
+     * Activations over a text corpus cut as {@link TokenChunks} cuts it (documents joined with EOS, sequences of
+     * one length, the short last one of each group dropped): the chunks become the token set [n, ctx].
+     */
+    public static ModelActivations fromText(HookedTransformer model, TokenChunks chunks, String hookName, int dIn,
+            int promptsPerPass, NDManager manager) {
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray tokens = scratch.create(chunks.batch(0, chunks.chunks().size()),
+                    new Shape(chunks.chunks().size(), chunks.chunkSize()));
+            return new ModelActivations(model, tokens, hookName, dIn, promptsPerPass, manager);
+        }
     }
 
     /** The number of sequences and their length, [n, ctx]. */
