@@ -52,8 +52,9 @@ import picocli.CommandLine.ParameterException;
                     + " used as they are (no BOS added); or --text files, cut into --context-size sequences. The"
                     + " model is loaded unprocessed, as SAELens's runner loads it (from_pretrained_no_processing);"
                     + " activations of --hook are harvested --store-batch-size-prompts sequences at a time into a"
-                    + " buffer of --n-batches-in-buffer batches that is shuffled across batches. Every option defaults to SAELens's LanguageModelSAERunnerConfig (lr 3e-4, Adam, batch"
-                    + " 4096 tokens, ...); steps = --training-tokens / --train-batch-size-tokens.",
+                    + " buffer of --n-batches-in-buffer batches that is shuffled across batches. Every option"
+                    + " defaults to SAELens's LanguageModelSAERunnerConfig (lr 3e-4, Adam, batch 4096 tokens, ...);"
+                    + " steps = --training-tokens / --train-batch-size-tokens.",
             "",
             "OUT gets SAELens's files: cfg.json (with the trained-SAE metadata), sae_weights.safetensors,"
                     + " sparsity.safetensors, plus loss_curve.json (every step's loss terms, L0, explained variance,"
