@@ -19,9 +19,12 @@ import dev.loupe.model.HookedTransformer;
 import dev.loupe.sae.format.ActivationNormalization;
 import dev.loupe.sae.format.SaeArchitecture;
 import dev.loupe.sae.format.SaeFiles;
+import dev.loupe.sae.train.ActivationSource;
+import dev.loupe.sae.train.ActivationStore;
 import dev.loupe.sae.train.ModelActivations;
 import dev.loupe.sae.train.SaeTrainer;
 import dev.loupe.sae.train.SaeTrainingConfig;
+import dev.loupe.sae.train.StoredActivations;
 import dev.loupe.sae.train.TrainedSae;
 import dev.loupe.sae.train.TrainingStepLog;
 import dev.loupe.tokenize.TextDocuments;
@@ -49,7 +52,8 @@ import picocli.CommandLine.ParameterException;
         description = {
             "",
             "TOKENS is a safetensors file with integer token ids [n, ctx] (tensor --tokens-key, default tokens),"
-                    + " used as they are (no BOS added); or --text files, cut into --context-size sequences. The"
+                    + " used as they are (no BOS added); or --text files, cut into --context-size sequences; or an"
+                    + " activation store (--activations), written by an earlier --save-activations. The"
                     + " model is loaded unprocessed, as SAELens's runner loads it (from_pretrained_no_processing);"
                     + " activations of --hook are harvested --store-batch-size-prompts sequences at a time into a"
                     + " buffer of --n-batches-in-buffer batches that is shuffled across batches. Every option"
@@ -78,6 +82,20 @@ public final class SaeTrainCommand extends LoupeCommand {
             description = "Text corpus instead of --tokens: .jsonl (a text column) or .txt files, tokenized and cut into"
                     + " --context-size sequences as the tuned-lens library's chunk_and_tokenize (EOS between documents).")
     List<Path> textFiles;
+
+    @Option(names = "--activations", paramLabel = "STORE",
+            description = "Train on an activation store (written by --save-activations or ActivationStore) instead of"
+                    + " running the model; sequences are --context-size long.")
+    Path activationsDir;
+
+    @Option(names = "--save-activations", paramLabel = "STORE",
+            description = "First harvest every sequence of --tokens / --text once into this activation store (safetensors"
+                    + " shards + manifest.json), then train from it; other SAEs can train on it with --activations.")
+    Path saveActivations;
+
+    @Option(names = "--shard-tokens", defaultValue = "1048576", paramLabel = "N",
+            description = "Activations per shard of --save-activations (default: ${DEFAULT-VALUE}).")
+    int shardTokens;
 
     @Option(names = "--text-column", defaultValue = "text", paramLabel = "NAME",
             description = "The .jsonl field holding the text (default: ${DEFAULT-VALUE}).")
@@ -154,9 +172,14 @@ public final class SaeTrainCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "--resume needs --checkpoint-dir DIR (the interrupted"
                     + " run's checkpoint folder)");
         }
-        if ((tokensFile == null) == (textFiles == null)) {
-            throw new ParameterException(spec.commandLine(), "Give the training data as --tokens TOKENS.safetensors or"
-                    + " as --text FILE..., one of the two");
+        int sources = (tokensFile != null ? 1 : 0) + (textFiles != null ? 1 : 0) + (activationsDir != null ? 1 : 0);
+        if (sources != 1) {
+            throw new ParameterException(spec.commandLine(), "Give the training data as --tokens TOKENS.safetensors,"
+                    + " --text FILE... or --activations STORE, one of them");
+        }
+        if (saveActivations != null && activationsDir != null) {
+            throw new ParameterException(spec.commandLine(), "--save-activations harvests --tokens or --text into a"
+                    + " store; --activations already is one");
         }
         if (textFiles != null && evalTokensKey != null) {
             throw new ParameterException(spec.commandLine(), "--eval-tokens-key reads held-out ids from --tokens;"
@@ -165,19 +188,41 @@ public final class SaeTrainCommand extends LoupeCommand {
         OutputCheck check = OutputCheck.of(spec).modelFolder(modelOptions.folder());
         if (tokensFile != null) {
             check.file("--tokens", tokensFile);
-        } else {
+        } else if (textFiles != null) {
             check.files("--text", textFiles);
+        } else {
+            check.inputFolder("the activation store", "--activations", activationsDir);
         }
+        check.refuseFolder("--save-activations", saveActivations, ActivationStore.MANIFEST);
         check.refuseFolder("--out", out, SaeFiles.CFG, SaeFiles.WEIGHTS, TrainedSae.SPARSITY, "loss_curve.json",
                 "evals.json");
         check.refuseFolder("--checkpoint-dir", checkpoints, TrainingCheckpoint.JSON, TrainingCheckpoint.TENSORS);
         try (NDManager manager = NDManager.newBaseManager();
              HookedTransformer model = modelOptions.load(LensBasis.HUGGING_FACE)) {
-            NDArray tokens = tokensFile != null ? read(tokensFile, tokensKey, manager) : chunks(model, manager);
             NDArray evalTokens = evalTokensKey == null ? null : read(tokensFile, evalTokensKey, manager);
-            SaeTrainingConfig cfg = config(arch, width(model, tokens), (int) tokens.getShape().get(1));
-            ModelActivations source = new ModelActivations(model, tokens, hook, cfg.dIn(), cfg.storeBatchSizePrompts(),
-                    manager);
+            SaeTrainingConfig cfg;
+            ActivationSource source;
+            if (activationsDir != null) {
+                ActivationStore.Manifest manifest = ActivationStore.read(activationsDir);
+                if (!hook.equals(manifest.hookName())) {
+                    throw new LoupeException(activationsDir + " holds activations of " + manifest.hookName() + ", not "
+                            + hook + "; give --hook " + manifest.hookName());
+                }
+                cfg = config(arch, manifest.dIn(), contextSize);
+                source = new StoredActivations(activationsDir, cfg.storeBatchSizePrompts() * contextSize, manager);
+            } else {
+                NDArray tokens = tokensFile != null ? read(tokensFile, tokensKey, manager) : chunks(model, manager);
+                cfg = config(arch, width(model, tokens), (int) tokens.getShape().get(1));
+                ModelActivations harvest = new ModelActivations(model, tokens, hook, cfg.dIn(),
+                        cfg.storeBatchSizePrompts(), manager);
+                source = harvest;
+                if (saveActivations != null) {
+                    ActivationStore.write(saveActivations, harvest, hook, tokens.size(), shardTokens);
+                    safePoint("after writing the activation store " + saveActivations + ", before training");
+                    source = new StoredActivations(saveActivations, cfg.storeBatchSizePrompts() * cfg.contextSize(),
+                            manager);
+                }
+            }
             ProgressBar bar = new ProgressBar(err(), 0, cfg.totalSteps(), System.console() != null);
             try (TrainedSae trained = SaeTrainer.train(cfg, source,
                     new SaeTrainer.Checkpoints(checkpoints, checkpointEvery, resume), bar, manager)) {
@@ -197,7 +242,8 @@ public final class SaeTrainCommand extends LoupeCommand {
     private SaeTrainingConfig config(SaeArchitecture arch, int dIn, int contextSize) {
         SaeTrainingConfig.Builder b = SaeTrainingConfig.builder(arch, hook, dIn, dSae).contextSize(contextSize)
                 .seed(seed).modelName(modelOptions.given())
-                .datasetPath(tokensFile != null ? tokensFile.toString() : textFiles.get(0).toString())
+                .datasetPath(String.valueOf(tokensFile != null ? tokensFile : textFiles != null ? textFiles.get(0)
+                        : activationsDir))
                 .normalizeActivations(ActivationNormalization.fromJson(normalizeActivations, "--normalize-activations"));
         if (k != null) { b.k(k); }
         if (l1Coefficient != null) { b.l1Coefficient(l1Coefficient); }

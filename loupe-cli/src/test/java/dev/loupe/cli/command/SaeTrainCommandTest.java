@@ -70,6 +70,29 @@ class SaeTrainCommandTest {
     }
 
     @Test
+    void aSavedActivationStoreTrainsTheSameSaeWithoutTheTokens() throws Exception {
+        String[] settings = {"sae", "train", "--model", CliTestSupport.GPT2.toString(), "--hook",
+            "blocks.0.hook_resid_post", "--architecture", "standard", "--d-sae", "64", "--training-tokens", "2560",
+            "--train-batch-size-tokens", "256", "--store-batch-size-prompts", "16", "--n-batches-in-buffer", "4",
+            "--context-size", "32"};
+        Path store = tmp.resolve("store");
+        CliTestSupport.Result first = run(concat(settings, "--tokens", TOKENS.toString(), "--save-activations",
+                store.toString(), "--shard-tokens", "10000", "--out", tmp.resolve("a").toString()));
+        assertThat(first.exitCode()).as(first.err()).isZero();
+        assertThat(store.resolve("manifest.json")).exists();
+        assertThat(store.resolve("shard_00003.safetensors")).exists(); // 32768 activations in shards of 10000
+        CliTestSupport.Result second = run(concat(settings, "--activations", store.toString(), "--out",
+                tmp.resolve("b").toString()));
+        assertThat(second.exitCode()).as(second.err()).isZero();
+        assertThat(Files.readAllBytes(tmp.resolve("b/sae_weights.safetensors")))
+                .isEqualTo(Files.readAllBytes(tmp.resolve("a/sae_weights.safetensors")));
+        String[] otherHook = settings.clone();
+        otherHook[5] = "blocks.1.hook_resid_post";
+        run(concat(otherHook, "--activations", store.toString(), "--out", tmp.resolve("c").toString()))
+                .failedWithOneLine("holds activations of blocks.0.hook_resid_post, not blocks.1.hook_resid_post");
+    }
+
+    @Test
     void badOptionsFailWithTheReason() {
         String[] common = {"sae", "train", "--model", CliTestSupport.GPT2.toString(), "--tokens", TOKENS.toString(),
             "--d-sae", "64", "--out", tmp.resolve("x").toString()};
@@ -84,7 +107,8 @@ class SaeTrainCommandTest {
         CliTestSupport.Result both = run(concat(common, "--hook", "blocks.0.hook_resid_post", "--architecture",
                 "standard", "--text", "corpus.txt"));
         assertThat(both.exitCode()).isEqualTo(2);
-        assertThat(both.err()).contains("Give the training data as --tokens TOKENS.safetensors or as --text FILE...");
+        assertThat(both.err()).contains("Give the training data as --tokens TOKENS.safetensors, --text FILE... or"
+                + " --activations STORE, one of them");
         CliTestSupport.Result resume = run(concat(common, "--hook", "blocks.0.hook_resid_post", "--architecture",
                 "standard", "--resume"));
         assertThat(resume.exitCode()).isEqualTo(2);
