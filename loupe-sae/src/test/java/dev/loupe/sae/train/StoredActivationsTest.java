@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Activations harvested once into an {@link ActivationStore} (uneven shards of 5000 of the 32768 tokens) train an
+ * Activations harvested once into an {@link ActivationStore} (uneven shards of 300 of 2048 tokens) train an
  * SAE bitwise as the model's own activations do; a broken store is refused by name.
  */
 class StoredActivationsTest {
@@ -28,7 +28,7 @@ class StoredActivationsTest {
     static void load() {
         fixtures = new SaeFixtures();
         model = fixtures.model("gpt2/standard_resid_pre_l0");
-        tokens = TrainingFixture.tokens(fixtures, "tokens");
+        tokens = TrainingFixture.tokens(fixtures, "tokens").get("0:64"); // 2048 activations
     }
 
     @AfterAll
@@ -42,12 +42,12 @@ class StoredActivationsTest {
 
     @Test
     void trainingOnTheStoreEqualsTrainingOnTheModel(@TempDir Path dir) {
-        ActivationStore.Manifest manifest = ActivationStore.write(dir, harvest(), TrainingFixture.HOOK, 1024 * 32, 5000);
+        ActivationStore.Manifest manifest = ActivationStore.write(dir, harvest(), TrainingFixture.HOOK, 64 * 32, 300);
         assertThat(manifest.shards()).hasSize(7);
         assertThat(ActivationStore.read(dir)).isEqualTo(manifest);
-        // 300 steps of 128 pass the store's end: both sources start again at their first sequence.
+        // 40 steps of 128 pass the store's end twice: both sources start again at their first sequence.
         SaeTrainingConfig cfg = SaeTrainingConfig.builder(SaeArchitecture.TOPK, TrainingFixture.HOOK, 32, 64).k(4)
-                .trainingTokens(300 * 128L).trainBatchSizeTokens(128).contextSize(32).storeBatchSizePrompts(4)
+                .trainingTokens(40 * 128L).trainBatchSizeTokens(128).contextSize(32).storeBatchSizePrompts(4)
                 .nBatchesInBuffer(4).lr(1e-3).build();
         try (StoredActivations stored = new StoredActivations(dir, 128, fixtures.manager());
                 TrainedSae fromModel = SaeTrainer.train(cfg, harvest(), SaeTrainer.Checkpoints.NONE, null,
