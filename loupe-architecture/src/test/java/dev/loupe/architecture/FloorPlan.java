@@ -48,6 +48,7 @@ final class FloorPlan {
             floor("analysing SAE features in a run", "dev.loupe.sae.analysis"),
             floor("evaluating SAEs on a model", "dev.loupe.sae.eval"),
             floor("what SAE features do over a corpus", "dev.loupe.sae.features"),
+            floor("training SAEs", "dev.loupe.sae.train"),
             // loupe-viz
             floor("views", "dev.loupe.viz"),
             // loupe-cli

@@ -1,11 +1,11 @@
 package dev.loupe.bench;
 
 import dev.loupe.lens.TunedLens;
-import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.lens.train.LensTrainingOptions;
 import dev.loupe.lens.train.LensTrainingResult;
 import dev.loupe.lens.train.TunedLensTrainer;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.tokenize.TokenChunks;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

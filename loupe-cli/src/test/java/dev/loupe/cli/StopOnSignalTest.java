@@ -96,6 +96,28 @@ class StopOnSignalTest {
     }
 
     @Test
+    void saeTrainStopsBetweenStepsAndKeepsACheckpoint() throws Exception {
+        for (int run = 0; run < RUNS; run++) {
+            Path work = Files.createDirectories(dir.resolve("sae-" + run));
+            Path checkpoints = work.resolve("checkpoints");
+            Path out = work.resolve("sae");
+            Stopped stopped = runAndSignal(work, run, 4, text -> text.contains("] 1/1000000 "), false,
+                    "sae", "train", "--model", CliTestSupport.GPT2.toAbsolutePath().toString(), "--hook",
+                    "blocks.0.hook_resid_post", "--tokens", Path.of("../testdata/sae/training/tokens.safetensors")
+                            .toAbsolutePath().toString(), "--architecture", "topk", "--k", "8", "--d-sae", "64",
+                    "--training-tokens", "256000000", "--train-batch-size-tokens", "256", "--store-batch-size-prompts",
+                    "16", "--n-batches-in-buffer", "4", "--seed", String.valueOf(run), "--out", out.toString(),
+                    "--checkpoint-dir", checkpoints.toString(), "--checkpoint-every", "7");
+            Matcher line = stopped.matches("loupe: stopped by (SIGTERM|SIGINT) after step (\\d+) of 1000000; the last"
+                    + " checkpoint is " + Pattern.quote(checkpoints.toAbsolutePath().normalize().toString())
+                    + " \\(step (\\d+)\\)");
+            assertThat(line.group(3)).as("the checkpoint is of the step it stopped after").isEqualTo(line.group(2));
+            assertThat(out).as("no SAE is written by a stopped run").doesNotExist();
+            assertCheckpointLoads(checkpoints, Long.parseLong(line.group(2)));
+        }
+    }
+
+    @Test
     void generateStopsBetweenTokensAndWritesNoOutput() throws Exception {
         for (int run = 0; run < RUNS; run++) {
             Path work = Files.createDirectories(dir.resolve("generate-" + run));

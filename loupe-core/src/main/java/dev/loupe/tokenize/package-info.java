@@ -5,7 +5,10 @@
  * truncation to {@code n_ctx}, left or right padding), with the values they exchange:
  * {@link dev.loupe.tokenize.TextOptions}, {@link dev.loupe.tokenize.PaddingSide},
  * {@link dev.loupe.tokenize.TokenBatch} (ids and attention mask [batch, pos]) and
- * {@link dev.loupe.tokenize.TokenSpan}.
+ * {@link dev.loupe.tokenize.TokenSpan}; and corpora for training: {@link dev.loupe.tokenize.TextDocuments}
+ * reads {@code .jsonl} (a text column) or {@code .txt} files, {@link dev.loupe.tokenize.TokenChunks} cuts them
+ * into token sequences of one length as the tuned-lens library's {@code chunk_and_tokenize} does (tuned-lens
+ * and SAE training use it).
  *
  * <p>Floor "hooks, text, file formats": it may use {@code dev.loupe}, the numeric helpers,
  * {@code dev.loupe.linalg}, {@code dev.loupe.config} and {@code dev.loupe.run}, not the hooks or

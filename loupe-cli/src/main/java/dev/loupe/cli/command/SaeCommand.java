@@ -29,8 +29,8 @@ import picocli.CommandLine.Spec;
             ""
         },
         commandListHeading = "%nCommands:%n",
-        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, SaeFeaturesCommand.class, SaeReleasesCommand.class,
-            CommandLine.HelpCommand.class})
+        subcommands = {SaeRunCommand.class, SaeEvalsCommand.class, SaeFeaturesCommand.class, SaeTrainCommand.class,
+            SaeReleasesCommand.class, CommandLine.HelpCommand.class})
 public final class SaeCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -38,6 +38,7 @@ public final class SaeCommand implements Runnable {
     /** Without a subcommand: say which ones exist (usage error, exit code 2). */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing an sae command: pick run, evals, features or releases.");
+        throw new ParameterException(spec.commandLine(),
+                "Missing an sae command: pick run, evals, features, train or releases.");
     }
 }

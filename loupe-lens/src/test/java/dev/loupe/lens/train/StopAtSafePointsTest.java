@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.lens.TunedLens;
 import dev.loupe.lens.data.EnglishText;
-import dev.loupe.lens.data.TokenChunks;
 import dev.loupe.lens.eval.LensEvalOptions;
 import dev.loupe.lens.eval.LensEvaluator;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StopSignal;
 import dev.loupe.stop.StoppedException;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.tokenize.TokenChunks;
 import dev.loupe.train.TrainingCheckpoint;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;

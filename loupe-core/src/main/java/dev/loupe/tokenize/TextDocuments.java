@@ -1,4 +1,4 @@
-package dev.loupe.lens.data;
+package dev.loupe.tokenize;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,7 +1,6 @@
-package dev.loupe.lens.data;
+package dev.loupe.tokenize;
 
 import dev.loupe.LoupeException;
-import dev.loupe.tokenize.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;

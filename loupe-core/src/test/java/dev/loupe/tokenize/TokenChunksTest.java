@@ -1,11 +1,10 @@
-package dev.loupe.lens.data;
+package dev.loupe.tokenize;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loupe.LoupeException;
 import dev.loupe.testing.Fixtures;
-import dev.loupe.tokenize.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
