@@ -161,12 +161,7 @@ public final class SaeTrainCommand extends LoupeCommand {
 
     @Override
     protected int execute() throws IOException {
-        // One intra-op thread, as `train toy`: an SAE step is many small operations, and threads only add waiting.
-        for (String property : new String[] {"ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads"}) {
-            if (System.getProperty(property) == null) {
-                System.setProperty(property, "1");
-            }
-        }
+        useOneEngineThread();
         SaeArchitecture arch = SaeArchitecture.fromJson(architecture, "--architecture");
         if (resume && checkpoints == null) {
             throw new ParameterException(spec.commandLine(), "--resume needs --checkpoint-dir DIR (the interrupted"

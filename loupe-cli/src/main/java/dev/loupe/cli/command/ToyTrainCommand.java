@@ -111,14 +111,7 @@ final class ToyTrainCommand extends LoupeCommand {
 
     @Override
     protected int execute() throws IOException {
-        // One intra-op thread: the runs' numbers then do not depend on the machine's core count, and
-        // on a tiny model a second thread only adds synchronisation (it takes effect if the engine has
-        // not started yet, as in a fresh `loupe` process).
-        for (String property : new String[] {"ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads"}) {
-            if (System.getProperty(property) == null) {
-                System.setProperty(property, "1");
-            }
-        }
+        useOneEngineThread();
         if (resume && checkpoints == null) {
             throw new ParameterException(spec.commandLine(), "--resume needs --checkpoint-dir DIR (the interrupted"
                     + " run's checkpoint folder)");

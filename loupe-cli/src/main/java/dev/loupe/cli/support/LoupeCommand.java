@@ -90,6 +90,19 @@ public abstract class LoupeCommand implements Callable<Integer> {
     }
 
     /** Where the command prints its results. */
+    /**
+     * Runs PyTorch on one intra-op and one inter-op thread, unless the user set either: a training run's numbers
+     * then do not depend on the machine's core count, and a small model's many small operations only wait on a
+     * second thread. Takes effect only before the engine starts, as in a fresh {@code loupe} process.
+     */
+    protected static void useOneEngineThread() {
+        for (String property : new String[] {"ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads"}) {
+            if (System.getProperty(property) == null) {
+                System.setProperty(property, "1");
+            }
+        }
+    }
+
     protected PrintWriter out() {
         return spec.commandLine().getOut();
     }
