@@ -68,8 +68,8 @@ import picocli.CommandLine.ParameterException;
         footer = {
             "",
             "Example:",
-            "  loupe lens apply --model models/gpt2-tok --lens lens/ --prompt 'Paris is the capital of' \\",
-            "    --output out.safetensors"
+            "  loupe lens apply --model testdata/models/gpt2-tok --lens testdata/lens \\",
+            "    --prompt 'Paris is the capital of' --output out.safetensors"
         })
 final class LensApplyCommand extends LoupeCommand {
 
