@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import dev.loupe.cache.ActivationCache;
+import dev.loupe.cache.LabelledStack;
+import dev.loupe.cache.StackOptions;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.run.ForwardOptions;
 import dev.loupe.run.ModelOutput;
@@ -50,6 +53,23 @@ class ShortFormsTest {
         assertClose("per-token loss vs Hugging Face", perToken, ref.get("p1.loss_per_token"), 5e-5);
         assertClose("mean of per-token loss", perToken.mean(), model.loss(tokens), 1e-6);
         assertClose("mean form", model.loss(tokens, false), model.loss(tokens), 0);
+    }
+
+    @Test
+    void theCachesNoArgumentStacksAreTransformerLensDefaults() {
+        try (ActivationCache cache = model.runWithCache(ref.get("p1.input_ids"))) {
+            LabelledStack accumulated = cache.accumulatedResid();
+            assertThat(accumulated.labels()).isEqualTo(cache.accumulatedResid(StackOptions.defaults()).labels())
+                    .hasSize(model.config().nLayers() + 1);
+            assertClose("accumulatedResid()", accumulated.stack(), cache.accumulatedResid(StackOptions.defaults()).stack(), 0);
+            assertClose("decomposeResid()", cache.decomposeResid().stack(),
+                    cache.decomposeResid(StackOptions.defaults()).stack(), 0);
+            assertThat(cache.stackHeadResults().labels()).hasSize(model.config().nLayers() * model.config().nHeads())
+                    .startsWith("L0H0");
+            // The decomposition's components add up to the last residual stream, as TransformerLens's do.
+            NDArray last = cache.get("resid_post", model.config().nLayers() - 1);
+            assertClose("sum of decomposeResid()", cache.decomposeResid().stack().sum(new int[] {0}), last, 1e-4);
+        }
     }
 
     @Test
