@@ -133,7 +133,7 @@ class HelpExamplesTest {
         command.getSubcommands().values().stream().distinct().forEach(sub -> checkUnwrapped(sub, checked));
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{0}")
     @MethodSource("examples")
     void runsAsWritten(String example) {
         if (NOT_RUN.keySet().stream().anyMatch(example::startsWith)) {

@@ -125,8 +125,9 @@ class ViewCommandTest {
         CliTestSupport.Result heads = run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--corrupted",
                 CORRUPTED, "--patch", "heads", "--out", png.toString());
         assertThat(heads.exitCode()).as(heads.err()).isZero();
+        // Its long title takes a second line (it was cut with … before).
         assertImage(png, PngExport.LEFT + 4 * PngExport.CELL + PngExport.RIGHT,
-                PngExport.TOP + 2 * PngExport.CELL + PngExport.BOTTOM);
+                PngExport.TOP + PngExport.TITLE_LINE + 2 * PngExport.CELL + PngExport.BOTTOM);
     }
 
     @Test
