@@ -25,9 +25,12 @@ class LoupeScriptTest {
         Path script = Files.copy(Path.of("../loupe"), home.resolve("loupe"), StandardCopyOption.COPY_ATTRIBUTES);
         Path bin = Files.createDirectories(home.resolve("bin"));
         Path mvn = Files.writeString(bin.resolve("mvn"), String.join("\n", "#!/usr/bin/env bash",
-                "echo '[INFO] ----------------------< dev.loupe:loupe-core >-----------------------'",
-                "echo '[INFO] Building loupe-core 0.1.0-SNAPSHOT                                     [1/4]'",
-                "echo '[INFO] Building loupe-lens 0.1.0-SNAPSHOT                                     [2/4]'",
+                // Maven 3.8's lines, as `mvn -B -pl loupe-core,loupe-lens validate` prints them.
+                "echo '[INFO] ------------------------< dev.loupe:loupe-core >------------------------'",
+                "echo '[INFO] Building Loupe core 0.1.0-SNAPSHOT                                 [1/4]'",
+                "echo '[INFO] --------------------------------[ jar ]---------------------------------'",
+                "echo '[INFO] ------------------------< dev.loupe:loupe-lens >------------------------'",
+                "echo '[INFO] Building Loupe lenses (logit lens, tuned lens, prediction trajectories) 0.1.0-SNAPSHOT [2/4]'",
                 "echo '[ERROR] COMPILATION ERROR'",
                 "exit 3", ""));
         Files.setPosixFilePermissions(mvn, PosixFilePermissions.fromString("rwxr-xr-x"));
