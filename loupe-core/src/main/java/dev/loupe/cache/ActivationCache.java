@@ -63,6 +63,21 @@ public final class ActivationCache implements AutoCloseable {
         return ResidualStacks.accumulatedResid(this, options);
     }
 
+    /** {@code accumulated_resid()} with TransformerLens's defaults: [n_layers + 1, batch, pos, d_model]. */
+    public LabelledStack accumulatedResid() {
+        return accumulatedResid(StackOptions.defaults());
+    }
+
+    /** {@code decompose_resid()} with TransformerLens's defaults: [n_components, batch, pos, d_model]. */
+    public LabelledStack decomposeResid() {
+        return decomposeResid(StackOptions.defaults());
+    }
+
+    /** {@code stack_head_results()} with TransformerLens's defaults: [n_layers * n_heads, batch, pos, d_model]. */
+    public LabelledStack stackHeadResults() {
+        return stackHeadResults(StackOptions.defaults());
+    }
+
     /** {@code decompose_resid}: embeddings and each attention/MLP output; they sum to the residual. */
     public LabelledStack decomposeResid(StackOptions options) {
         return ResidualStacks.decomposeResid(this, options);

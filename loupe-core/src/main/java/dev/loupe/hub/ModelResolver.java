@@ -59,6 +59,9 @@ public final class ModelResolver {
         if (folder.isPresent()) {
             return folder.get();
         }
+        if (insideExistingFolder(name)) {
+            throw noSuchFolder(name);
+        }
         String repoId = repoId(name);
         try {
             return hub.downloadModel(repoId, revision);
@@ -103,8 +106,7 @@ public final class ModelResolver {
                     + " TransformerLens name or Hugging Face repository id ('org/name')." + hint);
         }
         if (looksLikePath(name)) {
-            throw new HubException(Reason.BAD_NAME, "Model folder " + name + " does not exist (and it is not a Hugging"
-                    + " Face repository id, which is 'org/name')");
+            throw noSuchFolder(name);
         }
         if (name.contains("/") && HubRepo.isValidId(name)) {
             return name;
@@ -122,6 +124,22 @@ public final class ModelResolver {
     private static boolean looksLikePath(String name) {
         return name.startsWith("/") || name.startsWith(".") || name.startsWith("~") || name.contains("\\")
                 || name.endsWith("/") || name.indexOf('/') != name.lastIndexOf('/');
+    }
+
+    /**
+     * An 'org/name' whose 'org' is an existing folder ({@code models/gpt2-tok} beside a {@code models}
+     * folder): a mistyped or missing folder far more often than a Hub repository of that organisation.
+     */
+    private static boolean insideExistingFolder(String name) {
+        int slash = name.indexOf('/');
+        Path first = slash > 0 ? pathOf(name.substring(0, slash)) : null;
+        return first != null && Files.isDirectory(first);
+    }
+
+    private static HubException noSuchFolder(String name) {
+        return new HubException(Reason.BAD_NAME, "No such folder: model folder " + name + " does not exist in "
+                + Path.of("").toAbsolutePath() + " (and it is not a Hugging Face repository id, which is 'org/name');"
+                + " check the path, or name a model as gpt2, pythia-70m or org/name");
     }
 
     /** The path {@code name} spells, or null if it spells none. */

@@ -394,9 +394,27 @@ public final class HookedTransformer implements TextMethods, Circuits, CacheMode
         return forward(tokens, ForwardOptions.builder().returnType(ReturnType.LOSS).build()).loss();
     }
 
+    /**
+     * The next-token loss of tokens [batch, pos]: the mean, or with {@code lossPerToken} each token's
+     * [batch, pos - 1], as TransformerLens's {@code model(tokens, return_type="loss", loss_per_token=True)}.
+     */
+    public NDArray loss(NDArray tokens, boolean lossPerToken) {
+        return forward(tokens, ForwardOptions.builder().returnType(ReturnType.LOSS).lossPerToken(lossPerToken).build())
+                .loss();
+    }
+
     /** Logits with {@code hooks} attached for this run only (removed afterwards, also on error). */
     public NDArray runWithHooks(NDArray tokens, HookSpec... hooks) {
         return runWithHooks(tokens, ForwardOptions.defaults(), List.of(hooks)).logits();
+    }
+
+    /**
+     * What {@code returnType} asks for (logits [batch, pos, d_vocab_out] and/or the mean loss) with
+     * {@code hooks} attached for this run only, as TransformerLens's
+     * {@code run_with_hooks(tokens, return_type="loss", fwd_hooks=...)}.
+     */
+    public ModelOutput runWithHooks(NDArray tokens, ReturnType returnType, HookSpec... hooks) {
+        return runWithHooks(tokens, ForwardOptions.builder().returnType(returnType).build(), List.of(hooks));
     }
 
     /**

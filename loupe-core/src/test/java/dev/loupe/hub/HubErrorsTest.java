@@ -141,7 +141,10 @@ class HubErrorsTest extends LoopbackHubTest {
                 .hasMessageContaining("gpt2-small")
                 .hasMessageContaining("'org/name'");
         assertThatThrownBy(() -> resolver.resolve("./no/such/folder"))
-                .hasMessageContaining("Model folder ./no/such/folder does not exist");
+                .hasMessageContaining("No such folder: model folder ./no/such/folder does not exist");
+        // "src" exists beside the test, so "src/x" is a mistyped folder, not the Hub repository "src/x".
+        assertThatThrownBy(() -> resolver.resolve("src/no-such-model"))
+                .hasMessageContaining("No such folder: model folder src/no-such-model");
         assertThatThrownBy(() -> resolver.resolve("org/na--me"))
                 .isInstanceOf(HubException.class);
         assertThat(hub.requests()).isEmpty();

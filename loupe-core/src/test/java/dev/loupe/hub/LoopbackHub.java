@@ -48,6 +48,7 @@ public final class LoopbackHub implements AutoCloseable {
         final String urlPath;
         final String commit;
         final Map<String, byte[]> files = new LinkedHashMap<>();
+        final java.util.Set<String> branches = java.util.concurrent.ConcurrentHashMap.newKeySet();
         volatile String requiredToken;
 
         Repo(String urlPath) {
@@ -62,6 +63,12 @@ public final class LoopbackHub implements AutoCloseable {
         /** Adds (or replaces) a file. */
         public Repo file(String name, byte[] content) {
             files.put(name, content);
+            return this;
+        }
+
+        /** Serves the same commit under the revision {@code name} too (a branch such as Pythia's {@code step3000}). */
+        public Repo branch(String name) {
+            branches.add(name);
             return this;
         }
 
@@ -288,7 +295,7 @@ public final class LoopbackHub implements AutoCloseable {
             int slash = rest.indexOf('/');
             String revision = URLDecoder.decode(rest.substring(0, slash), StandardCharsets.UTF_8);
             String file = URLDecoder.decode(rest.substring(slash + 1), StandardCharsets.UTF_8);
-            if (!revision.equals("main") && !revision.equals(repo.commit)) {
+            if (!revision.equals("main") && !revision.equals(repo.commit) && !repo.branches.contains(revision)) {
                 error(exchange, 404, "RevisionNotFound", null, "Invalid rev id: " + revision);
                 return;
             }

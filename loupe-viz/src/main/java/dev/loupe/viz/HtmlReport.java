@@ -58,6 +58,18 @@ public final class HtmlReport {
      * @param layers one {@link AttentionPatterns} per layer, all of the same tokens
      */
     public HtmlReport attention(String heading, List<AttentionPatterns> layers) {
+        return attention(heading, layers, 0, 0);
+    }
+
+    /**
+     * As {@link #attention(String, List)}, opening on head {@code head} of {@code layers.get(layerIndex)}
+     * (the most interesting head, say) instead of the first.
+     */
+    public HtmlReport attention(String heading, List<AttentionPatterns> layers, int layerIndex, int head) {
+        if (layerIndex < 0 || layerIndex >= layers.size() || head < 0 || head >= layers.get(layerIndex).nHeads()) {
+            throw new IllegalArgumentException("No head " + head + " in layer index " + layerIndex + " of "
+                    + layers.size() + " layers to open on");
+        }
         if (layers.isEmpty()) {
             throw new IllegalArgumentException("attention needs the patterns of at least one layer");
         }
@@ -67,7 +79,7 @@ public final class HtmlReport {
                         + " layer " + layer.layer() + " differs from layer " + layers.get(0).layer());
             }
         }
-        return view("attention", heading, ViewJson.attention(layers));
+        return view("attention", heading, ViewJson.attention(layers).put("openLayer", layerIndex).put("openHead", head));
     }
 
     /** Prediction trajectories (a lens picker when several lenses are given), coloured by a switchable statistic. */

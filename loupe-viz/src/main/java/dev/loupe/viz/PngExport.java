@@ -21,8 +21,9 @@ import javax.imageio.ImageIO;
  * PNG images of the heatmaps, drawn with Java2D and no display (run with
  * {@code -Djava.awt.headless=true} on a server), for papers and terminals.
  *
- * <p>The layout is fixed, so an image's size follows from its shape alone ({@link #size}): a title
- * band of {@value #TOP} px, row labels in {@value #LEFT} px on the left, column labels (turned
+ * <p>The layout is fixed, so an image's size follows from its shape and title alone ({@link #size}): a
+ * title band of {@value #TOP} px (and {@value #TITLE_LINE} px more for each further line of a title too wide
+ * for the image, which wraps at spaces rather than being cut), row labels in {@value #LEFT} px on the left, column labels (turned
  * upright) in {@value #BOTTOM} px below, the colour legend in {@value #RIGHT} px on the right, and
  * cells of {@value #CELL} px square, or {@value #TEXT_CELL_WIDTH} × {@value #TEXT_CELL_HEIGHT} px when
  * they hold text (a trajectory's top tokens). Labels too long for their space end in ….
@@ -30,6 +31,8 @@ import javax.imageio.ImageIO;
 public final class PngExport {
     /** Title band height. */
     public static final int TOP = 40;
+    /** Each further line of a wrapped title. */
+    public static final int TITLE_LINE = 18;
     /** Row label width. */
     public static final int LEFT = 130;
     /** Column label height. */
@@ -58,7 +61,40 @@ public final class PngExport {
         boolean text = heatmap.cellText() != null;
         int w = text ? TEXT_CELL_WIDTH : CELL;
         int h = text ? TEXT_CELL_HEIGHT : CELL;
-        return new int[] {LEFT + heatmap.nColumns() * w + RIGHT, TOP + heatmap.nRows() * h + BOTTOM};
+        return new int[] {LEFT + heatmap.nColumns() * w + RIGHT, titleBand(heatmap) + heatmap.nRows() * h + BOTTOM};
+    }
+
+    /** The title band's height: {@value #TOP} px for one line, {@value #TITLE_LINE} px more per further line. */
+    static int titleBand(Heatmap heatmap) {
+        return TOP + (titleLines(heatmap).size() - 1) * TITLE_LINE;
+    }
+
+    /** The title broken at spaces into lines that fit the image's width (a word wider than that ends in …). */
+    static List<String> titleLines(Heatmap heatmap) {
+        boolean text = heatmap.cellText() != null;
+        int width = LEFT + heatmap.nColumns() * (text ? TEXT_CELL_WIDTH : CELL) + RIGHT - 16;
+        BufferedImage scratch = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = scratch.createGraphics();
+        try {
+            setUp(g, 1, 1);
+            g.setFont(TITLE);
+            FontMetrics fm = g.getFontMetrics();
+            List<String> lines = new ArrayList<>();
+            StringBuilder line = new StringBuilder();
+            for (String word : heatmap.title().split(" ")) {
+                String longer = line.length() == 0 ? word : line + " " + word;
+                if (line.length() > 0 && fm.stringWidth(longer) > width) {
+                    lines.add(line.toString());
+                    line = new StringBuilder(word);
+                } else {
+                    line = new StringBuilder(longer);
+                }
+            }
+            lines.add(line.toString());
+            return lines.stream().map(l -> fit(g, l, width)).toList();
+        } finally {
+            g.dispose();
+        }
     }
 
     /** Draws a heatmap: title, labelled cells (with their text, if any) and a legend. */
@@ -163,16 +199,21 @@ public final class PngExport {
         int ch = text ? TEXT_CELL_HEIGHT : CELL;
         int gridW = map.nColumns() * cw;
         int gridH = map.nRows() * ch;
+        List<String> title = titleLines(map);
+        // Everything below the title moves down with its extra lines.
+        int top = TOP + (title.size() - 1) * TITLE_LINE;
 
         g.setFont(TITLE);
         g.setColor(INK);
-        g.drawString(fit(g, map.title(), LEFT + gridW + RIGHT - 16), 8, 24);
+        for (int i = 0; i < title.size(); i++) {
+            g.drawString(title.get(i), 8, 24 + i * TITLE_LINE);
+        }
 
         for (int r = 0; r < map.nRows(); r++) {
             for (int c = 0; c < map.nColumns(); c++) {
                 int rgb = map.scale().rgb(map.values()[r][c]);
                 int x = LEFT + c * cw;
-                int y = TOP + r * ch;
+                int y = top + r * ch;
                 g.setColor(new Color(rgb));
                 g.fillRect(x, y, cw, ch);
                 if (text) {
@@ -189,10 +230,10 @@ public final class PngExport {
         g.setColor(new Color(255, 255, 255, 140));
         g.setStroke(new BasicStroke(1f));
         for (int c = 1; c < map.nColumns(); c++) {
-            g.drawLine(LEFT + c * cw, TOP, LEFT + c * cw, TOP + gridH - 1);
+            g.drawLine(LEFT + c * cw, top, LEFT + c * cw, top + gridH - 1);
         }
         for (int r = 1; r < map.nRows(); r++) {
-            g.drawLine(LEFT, TOP + r * ch, LEFT + gridW - 1, TOP + r * ch);
+            g.drawLine(LEFT, top + r * ch, LEFT + gridW - 1, top + r * ch);
         }
 
         g.setFont(LABEL);
@@ -200,7 +241,7 @@ public final class PngExport {
         g.setColor(INK);
         for (int r = 0; r < map.nRows(); r++) {
             String label = fit(g, map.rowLabels().get(r), LEFT - 12);
-            int baseline = TOP + r * ch + (ch + fm.getAscent() - fm.getDescent()) / 2;
+            int baseline = top + r * ch + (ch + fm.getAscent() - fm.getDescent()) / 2;
             g.drawString(label, LEFT - 6 - fm.stringWidth(label), baseline);
         }
         AffineTransform plain = g.getTransform();
@@ -208,12 +249,12 @@ public final class PngExport {
         boolean upright = map.columnLabels().stream().allMatch(l -> l.codePointCount(0, l.length()) <= 3);
         for (int c = 0; c < map.nColumns() && upright; c++) {
             String label = fit(g, map.columnLabels().get(c), cw);
-            g.drawString(label, LEFT + c * cw + (cw - fm.stringWidth(label)) / 2, TOP + gridH + 6 + fm.getAscent());
+            g.drawString(label, LEFT + c * cw + (cw - fm.stringWidth(label)) / 2, top + gridH + 6 + fm.getAscent());
         }
         for (int c = 0; c < map.nColumns() && !upright; c++) {
             String label = fit(g, map.columnLabels().get(c), BOTTOM - 28);
             int x = LEFT + c * cw + (cw + fm.getAscent() - fm.getDescent()) / 2;
-            int y = TOP + gridH + 6 + fm.stringWidth(label);
+            int y = top + gridH + 6 + fm.stringWidth(label);
             g.translate(x, y);
             g.rotate(-Math.PI / 2);
             g.drawString(label, 0, 0);
@@ -222,9 +263,9 @@ public final class PngExport {
         g.setColor(MUTED);
         String axis = (map.rowName().isEmpty() ? "" : map.rowName() + " ↓   ")
                 + (map.columnName().isEmpty() ? "" : map.columnName() + " →");
-        g.drawString(fit(g, axis, LEFT + gridW), 8, TOP + gridH + BOTTOM - 8);
+        g.drawString(fit(g, axis, LEFT + gridW), 8, top + gridH + BOTTOM - 8);
 
-        drawLegend(g, map.scale(), map.valueName(), LEFT + gridW + 24, TOP, Math.max(60, Math.min(gridH, 200)));
+        drawLegend(g, map.scale(), map.valueName(), LEFT + gridW + 24, top, Math.max(60, Math.min(gridH, 200)));
     }
 
     /** A vertical gradient bar, maximum on top, with its ends and the value's name. */

@@ -34,6 +34,15 @@ public final class PromptViews {
      */
     public static HtmlReport addTo(HtmlReport report, HookedTransformer model, List<? extends Lens> lenses,
             String heading, long[] ids, int topK) {
+        return addTo(report, model, lenses, heading, ids, topK, 0, 0);
+    }
+
+    /**
+     * As {@link #addTo(HtmlReport, HookedTransformer, List, String, long[], int)}, with the attention view
+     * opening on head {@code openHead} of layer {@code openLayer}.
+     */
+    public static HtmlReport addTo(HtmlReport report, HookedTransformer model, List<? extends Lens> lenses,
+            String heading, long[] ids, int topK, int openLayer, int openHead) {
         int nLayers = model.config().nLayers();
         List<String> tokens = TokenDisplay.labels(model.hasTokenizer() ? model.tokenizer() : null, ids);
         List<AttentionPatterns> attention = new ArrayList<>();
@@ -52,7 +61,7 @@ public final class PromptViews {
         TrajectoryData trajectory = trajectories.get(0);
         TrajectoryData.Cell last = trajectory.cells().get(nLayers).get(ids.length - 1);
         return report.heading(heading)
-                .attention("Attention patterns", attention)
+                .attention("Attention patterns", attention, openLayer, openHead)
                 .trajectory(lenses.isEmpty() ? "Prediction trajectory (logit lens)" : "Prediction trajectories",
                         trajectories)
                 .barChart(new BarChart("Top " + last.topTokens().size() + " next-token predictions after \u201c"

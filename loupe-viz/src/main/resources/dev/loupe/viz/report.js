@@ -167,7 +167,9 @@
 
     var thumbCell = Math.max(1, Math.min(10, Math.floor(130 / pos)));
     var focusCell = Math.max(14, Math.min(34, Math.floor(640 / pos)));
-    var layerIndex = 0, head = 0;
+    // The page may open on a chosen head (the demo's strongest induction head), else on layer 0, head 0.
+    var layerIndex = data.openLayer || 0, head = data.openHead || 0;
+    layerPicker.value = layerIndex;
 
     function scaleOf(h) { return { stops: ['#ffffff', data.headColors[h]], min: 0, max: 1 }; }
 

@@ -62,7 +62,8 @@ class HtmlReportBrowserTest {
             HtmlReport report = HtmlReport.titled("Two prompts, as loupe demo shows them");
             PromptViews.addTo(report, model, "First",
                     model.toTokens(List.of(DemoData.PROMPT), dev.loupe.tokenize.TextOptions.defaults()).ids()[0], 5);
-            PromptViews.addTo(report, model, "Second", new long[] {50256, 15496, 11, 995, 0}, 3);
+            // Opens on layer 1, head 2, as the demo opens on its strongest induction head.
+            PromptViews.addTo(report, model, List.of(), "Second", new long[] {50256, 15496, 11, 995, 0}, 3, 1, 2);
             prompts = report.toHtml().getBytes(StandardCharsets.UTF_8);
         }
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -348,6 +349,10 @@ class HtmlReportBrowserTest {
         assertThat(attention.get(1).findElements(By.className("loupe-attn-grid"))).hasSize(4)
                 .allSatisfy(grid -> assertThat(thumbnailCells(grid)).hasSize(5 * 5));
         assertThat(cellCount(attention.get(1).findElement(By.className("loupe-attn-focus")))).isEqualTo(5 * 5);
+        assertThat(attention.get(0).findElement(By.className("loupe-attn-focus")).getAttribute("data-head")).isEqualTo("0");
+        assertThat(attention.get(1).findElement(By.className("loupe-attn-focus")).getAttribute("data-head")).isEqualTo("2");
+        assertThat(new Select(attention.get(1).findElement(By.className("loupe-layer-picker"))).getFirstSelectedOption()
+                .getText()).isEqualTo("Layer 1");
         assertThat(chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='trajectory'] .loupe-cell")))
                 .hasSize(3 * 11 + 3 * 5);
         assertThat(chromium.driver.findElements(By.cssSelector(".loupe-view[data-kind='bars'] .loupe-bar")))

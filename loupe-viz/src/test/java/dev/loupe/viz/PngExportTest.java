@@ -44,6 +44,55 @@ class PngExportTest {
         assertThat(map.values()[0][2]).as("patching the changed token restores the clean answer").isNotZero();
     }
 
+    /**
+     * The heads-patching image of a small model (2 layers of 4 heads) once cut its long title with … and left
+     * the legend far from the narrow grid: the title now wraps inside the image, the grid moves down under it, and
+     * the legend starts a fixed gap after the grid.
+     */
+    @Test
+    void aLongTitleWrapsInsideTheImageAndTheLegendSitsNextToTheGrid() throws Exception {
+        float[][] values = {{-3, -1, 0, 2}, {1, 3, -2, 0.5f}};
+        List<String> layers = List.of("0", "1");
+        List<String> heads = List.of("0", "1", "2", "3");
+        String title = "Activation patching of attn.hook_z (each head, all positions): \u201c\u2423Paris\u201d vs"
+                + " \u201c\u2423Rome\u201d";
+        Heatmap map = Heatmap.diverging(title, "layer", layers, "head", heads, values, "logit diff restored");
+        BufferedImage image = PngExport.render(map);
+        copyForPeople(PngExport.write(image, dir.resolve("heads.png")));
+
+        List<String> lines = PngExport.titleLines(map);
+        assertThat(lines).hasSizeGreaterThan(1);
+        assertThat(String.join(" ", lines)).isEqualTo(title).doesNotContain("\u2026");
+        int top = PngExport.TOP + (lines.size() - 1) * PngExport.TITLE_LINE;
+        assertThat(image.getHeight()).isEqualTo(top + 2 * PngExport.CELL + PngExport.BOTTOM);
+        assertThat(PngExport.size(map)).containsExactly(image.getWidth(), image.getHeight());
+        // Every title line has ink inside the image, and nothing is drawn over the grid's first row.
+        for (int i = 0; i < lines.size(); i++) {
+            assertThat(inkInRows(image, 24 + i * PngExport.TITLE_LINE - 12, 24 + i * PngExport.TITLE_LINE))
+                    .as("title line " + i).isPositive();
+        }
+        assertThat(image.getRGB(PngExport.LEFT + PngExport.CELL / 2, top + PngExport.CELL / 2) & 0xffffff)
+                .isEqualTo(map.scale().rgb(values[0][0]));
+        // The legend bar starts 24 px after the grid's right edge.
+        int gridRight = PngExport.LEFT + 4 * PngExport.CELL;
+        int y = top + 20;
+        int legend = gridRight;
+        while (legend < image.getWidth() && (image.getRGB(legend, y) & 0xffffff) == 0xffffff) {
+            legend++;
+        }
+        assertThat(legend - gridRight).isBetween(16, 32);
+    }
+
+    private static int inkInRows(BufferedImage image, int from, int to) {
+        int ink = 0;
+        for (int y = Math.max(0, from); y < to; y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                ink += (image.getRGB(x, y) & 0xffffff) == 0xffffff ? 0 : 1;
+            }
+        }
+        return ink;
+    }
+
     @Test
     void trajectoryImageHasTextCells() throws Exception {
         TrajectoryData trajectory = DemoData.get().trajectory; // 3 rows (layer 0, layer 1, output) × 11 positions

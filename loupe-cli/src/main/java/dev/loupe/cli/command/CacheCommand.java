@@ -75,17 +75,20 @@ import picocli.CommandLine.TypeConversionException;
         footer = {
             "",
             "Example: two texts (padded, so OUT gets attention_mask too), block 0 only.",
-            "  loupe cache --model DIR --prompt 'Hello, world!' --prompt 'The quick fox' \\",
+            "  loupe cache --model testdata/models/gpt2-tok \\",
+            "    --prompt 'Hello, world!' --prompt 'The quick fox' \\",
             "    --out out.safetensors --no-processing --hooks 'blocks\\.0\\..*'",
             "",
-            "Example: make IN in Python, then cache block 0 only.",
+            "Example: the input_ids of a safetensors file, block 0 only.",
+            "  loupe cache --model testdata/models/gpt2 \\",
+            "    --input testdata/models/gpt2/reference.safetensors \\",
+            "    --out out.safetensors --no-processing --hooks 'blocks\\.0\\..*'",
+            "",
+            "Such a file, made in Python:",
             "  import numpy as np",
             "  from safetensors.numpy import save_file",
             "  ids = np.array([[50256, 464, 2068]], dtype=np.int64)",
-            "  save_file({\"input_ids\": ids}, \"in.safetensors\")",
-            "",
-            "  loupe cache --model DIR --input in.safetensors --out out.safetensors \\",
-            "    --no-processing --hooks 'blocks\\.0\\..*'"
+            "  save_file({\"input_ids\": ids}, \"in.safetensors\")"
         })
 public final class CacheCommand extends LoupeCommand {
 

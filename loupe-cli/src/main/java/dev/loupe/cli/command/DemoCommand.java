@@ -11,6 +11,7 @@ import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
 import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.Table;
+import dev.loupe.cli.support.WeightsNote;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.lens.PredictionTrajectory;
 import dev.loupe.lens.TunedLens;
@@ -124,7 +125,7 @@ public final class DemoCommand extends LoupeCommand {
             throw new ParameterException(spec.commandLine(), "--tokens needs at least one token id");
         }
         Path dir = modelOptions.folder();
-        boolean fixture = isFixture(dir, Path.of(System.getProperty("loupe.home", ".")));
+        boolean fixture = WeightsNote.isRandomFixture(dir);
 
         Path lensDir = lens != null ? lens : Files.isRegularFile(dir.resolve(TUNED_LENS).resolve("config.json"))
                 ? dir.resolve(TUNED_LENS) : null;
@@ -172,8 +173,8 @@ public final class DemoCommand extends LoupeCommand {
                 shown.add(input.ids());
             }
             safePoint("before writing the page; it was not written");
-            Path report = DemoReport.write(transformer, tuned == null ? List.of() : List.of(tuned), titles, shown, top,
-                    fixture ? "Random weights: these views show the machinery, not a trained model." : null, outDir);
+            Path report = DemoReport.write(transformer, induction, tuned == null ? List.of() : List.of(tuned), titles,
+                    shown, top, WeightsNote.of(dir), outDir);
             out.println();
             out.println("Report     " + report.toAbsolutePath() + " (attention patterns, logit-lens trajectory,");
             out.println("           top predictions: open it in a browser, it needs no network)");
@@ -236,15 +237,5 @@ public final class DemoCommand extends LoupeCommand {
         }
         out.printf(Locale.ROOT, "Token ids  %s  (%d token%s)%n", idText, ids.length, ids.length == 1 ? "" : "s");
         lens.print(out, names, ids[ids.length - 1]);
-    }
-
-    /** Whether {@code dir} is one of the repository's test fixtures, all of which have random weights. */
-    private static boolean isFixture(Path dir, Path home) {
-        try {
-            Path fixtures = home.resolve("testdata").toRealPath();
-            return dir.toRealPath().startsWith(fixtures);
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
     }
 }

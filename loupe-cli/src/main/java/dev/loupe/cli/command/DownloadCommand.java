@@ -35,7 +35,8 @@ import picocli.CommandLine.Parameters;
             "Examples:",
             "  loupe download gpt2-small",
             "  loupe download EleutherAI/pythia-70m --revision step3000",
-            "  loupe cache --model \"$(loupe download gpt2)\" --prompt 'Hello' --out gpt2.safetensors"
+            "  loupe cache --model \"$(loupe download gpt2)\" --prompt 'Hello' \\",
+            "    --out gpt2.safetensors"
         })
 public final class DownloadCommand extends LoupeCommand {
     @Parameters(index = "0", paramLabel = "MODEL",

@@ -58,11 +58,15 @@ import picocli.CommandLine.ParameterException;
         footer = {
             "",
             "Example: greedy, then sampled, continuation of a text.",
-            "  loupe generate --model DIR --prompt 'The capital of France is' --max-new-tokens 20",
-            "  loupe generate --model DIR --prompt 'Once upon a time' --sample --temperature 0.8 --top-p 0.9 --seed 1",
+            "  loupe generate --model testdata/models/gpt2-tok \\",
+            "    --prompt 'The capital of France is' --max-new-tokens 20",
+            "  loupe generate --model testdata/models/gpt2-tok --prompt 'Once upon a time' \\",
+            "    --sample --temperature 0.8 --top-p 0.9 --seed 1",
             "",
             "Example: token ids in and out, for a check against Python.",
-            "  loupe generate --model DIR --input in.safetensors --max-new-tokens 8 --no-stop-at-eos --out out.safetensors"
+            "  loupe generate --model testdata/models/gpt2 \\",
+            "    --input testdata/models/gpt2/reference.safetensors \\",
+            "    --max-new-tokens 8 --no-stop-at-eos --out out.safetensors"
         })
 public final class GenerateCommand extends LoupeCommand {
 
@@ -137,6 +141,10 @@ public final class GenerateCommand extends LoupeCommand {
             int batch = (int) ids.getShape().get(0);
             int promptLength = (int) ids.getShape().get(1);
             checkContext(transformer, promptLength);
+            if (!noStopAtEos && !transformer.hasTokenizer()) {
+                throw new ParameterException(spec.commandLine(), "this model has no tokenizer, so it has no end-of-sequence"
+                        + " token to stop at: add --no-stop-at-eos to generate --max-new-tokens tokens");
+            }
             boolean stream = batch == 1 && transformer.hasTokenizer();
             Streamer streamer = stream ? new Streamer(transformer, out()) : null;
             if (stream) {

@@ -46,7 +46,8 @@ import picocli.CommandLine.ParameterException;
             "This is how Python users check Loupe's lenses against the tuned-lens library:",
             "  from safetensors.numpy import load_file",
             "  out = load_file(\"out.safetensors\")",
-            "  out[\"tuned_lens.0\"]   # float32 [batch, pos, d_vocab]: TunedLens.forward(hidden_states[0], 0)",
+            "  # float32 [batch, pos, d_vocab]: TunedLens.forward(hidden_states[0], 0)",
+            "  lens0 = out[\"tuned_lens.0\"]",
             "",
             "OUT holds, with the names of the tuned-lens fixture's reference.safetensors:",
             "  input_ids [batch, pos] int64 (and attention_mask, int64, if IN has one or the prompts were padded)",
@@ -68,8 +69,8 @@ import picocli.CommandLine.ParameterException;
         footer = {
             "",
             "Example:",
-            "  loupe lens apply --model models/gpt2-tok --lens lens/ --prompt 'Paris is the capital of' \\",
-            "    --output out.safetensors"
+            "  loupe lens apply --model testdata/models/gpt2-tok --lens testdata/lens \\",
+            "    --prompt 'Paris is the capital of' --output out.safetensors"
         })
 final class LensApplyCommand extends LoupeCommand {
 

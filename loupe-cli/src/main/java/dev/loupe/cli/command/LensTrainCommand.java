@@ -57,9 +57,10 @@ import picocli.CommandLine.ParameterException;
         },
         footer = {
             "",
-            "Example: a small lens on a small corpus.",
-            "  loupe lens train --model models/gpt2-tok --data corpus.jsonl --output lens/ \\",
-            "    --max-seq-len 128 --tokens-per-step 1024 --num-steps 250 --repeat-data"
+            "Example: a small lens on a small corpus (testdata/text/loupe.txt, English the project wrote).",
+            "  loupe lens train --model testdata/models/gpt2-tok \\",
+            "    --data testdata/text/loupe.txt --output my-lens \\",
+            "    --max-seq-len 64 --tokens-per-step 128 --num-steps 3 --repeat-data"
         })
 final class LensTrainCommand extends LoupeCommand {
 

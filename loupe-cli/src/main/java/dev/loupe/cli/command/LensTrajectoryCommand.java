@@ -46,8 +46,9 @@ import picocli.CommandLine.ParameterException;
         footer = {
             "",
             "Example:",
-            "  loupe lens trajectory --model models/gpt2-tok --lens lens/ --prompt 'Paris is the capital of' \\",
-            "    --target ' France'"
+            "  loupe lens trajectory --model testdata/models/gpt2-tok \\",
+            "    --lens testdata/lens \\",
+            "    --prompt 'Paris is the capital of' --target ' France'"
         })
 final class LensTrajectoryCommand extends LoupeCommand {
 

@@ -7,6 +7,7 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.WeightsNote;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TokenDisplay;
 import dev.loupe.viz.AttentionPatterns;
@@ -57,8 +58,8 @@ final class ViewAttentionCommand extends LoupeCommand {
                 throw new LoupeException("--layer " + layer + " is not a layer of this model; it has layers 0 to "
                         + (nLayers - 1));
             }
-            long[] ids = view.ids(model, modelOptions.folder(), view.prompt, "--prompt");
-            List<String> tokens = TokenDisplay.labels(model.tokenizer(), ids);
+            long[] ids = view.input(model, modelOptions.folder());
+            List<String> tokens = TokenDisplay.labels(model.hasTokenizer() ? model.tokenizer() : null, ids);
             List<AttentionPatterns> layers = new ArrayList<>();
             String hooks = layer == null ? ".*\\.attn\\.hook_pattern" : "blocks\\." + layer + "\\.attn\\.hook_pattern";
             try (ActivationCache cache = model.runWithCache(manager.create(ids).reshape(1, ids.length),
@@ -71,7 +72,8 @@ final class ViewAttentionCommand extends LoupeCommand {
             }
             String line = view.write(
                     () -> HtmlReport.titled("Attention patterns of " + model.config().modelName())
-                            .paragraph("Prompt: " + view.prompt)
+                            .paragraph(WeightsNote.of(modelOptions.folder()))
+                            .paragraph(view.describeInput())
                             .attention("Attention patterns", layers),
                     () -> {
                         List<BufferedImage> rows = new ArrayList<>();

@@ -25,8 +25,10 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Examples:",
-            "  loupe view attention --prompt 'When Mary and John went to the store' --out attention.html",
-            "  loupe view trajectory --model DIR --prompt 'The capital of France is' --out lens.png",
+            "  loupe view attention --prompt 'When Mary and John went to the store' \\",
+            "    --out attention.html",
+            "  loupe view trajectory --model testdata/models/gpt2-tok \\",
+            "    --prompt 'The capital of France is' --out lens.png",
             "  loupe view patching --prompt 'The Eiffel Tower is in the city of' \\",
             "    --corrupted 'The Colosseum is in the city of' --out patching.html"
         })

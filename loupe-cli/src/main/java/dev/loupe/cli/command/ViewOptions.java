@@ -10,6 +10,7 @@ import dev.loupe.viz.HtmlReport;
 import dev.loupe.viz.PngExport;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.function.Supplier;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,14 +21,51 @@ import picocli.CommandLine.Option;
  * {@code --model} defaults to {@link ModelOptions.TokenizerFixture}): the prompt and the output file.
  */
 final class ViewOptions {
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT",
+    @Option(names = "--prompt", paramLabel = "TEXT",
             description = "The text to run, with the model's tokenizer (a BOS token is put in front when the model"
                     + " wants one).")
     String prompt;
 
+    @Option(names = "--tokens", paramLabel = "IDS", split = ",",
+            description = "Or: token ids to run, comma-separated (0,17,42), as the demo takes them; works on a model"
+                    + " without a tokenizer (tokens are shown as #id).")
+    long[] tokens;
+
     @Option(names = "--out", required = true, paramLabel = "FILE",
             description = "Where to write the view: FILE.html (a self-contained page) or FILE.png (an image).")
     Path out;
+
+    /**
+     * The ids of --prompt or --tokens (exactly one of them), checked against the model's vocabulary.
+     *
+     * @param dir the model's folder, for the message when it has no tokenizer
+     */
+    long[] input(HookedTransformer transformer, Path dir) {
+        if ((prompt == null) == (tokens == null)) {
+            throw new LoupeException(prompt == null ? "Give the input: --prompt TEXT, or --tokens IDS (comma-separated"
+                    + " token ids) for a model without a tokenizer" : "--prompt and --tokens are mutually exclusive:"
+                    + " give a text or token ids, not both");
+        }
+        if (prompt != null) {
+            return ids(transformer, dir, prompt, "--prompt");
+        }
+        int dVocab = transformer.config().dVocab();
+        for (long id : tokens) {
+            if (id < 0 || id >= dVocab) {
+                throw new LoupeException("--tokens " + id + " is not a token id of this model: ids run from 0 to "
+                        + (dVocab - 1));
+            }
+        }
+        if (tokens.length == 0) {
+            throw new LoupeException("--tokens needs at least one token id");
+        }
+        return tokens.clone();
+    }
+
+    /** What the page says the input was: the prompt, or the token ids. */
+    String describeInput() {
+        return prompt != null ? "Prompt: " + prompt : "Token ids: " + Arrays.toString(tokens);
+    }
 
     /**
      * The prompt's token ids, refusing an empty prompt.

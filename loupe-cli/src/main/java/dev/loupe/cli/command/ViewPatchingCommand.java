@@ -10,6 +10,7 @@ import dev.loupe.cache.CacheOptions;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.WeightsNote;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TokenDisplay;
 import dev.loupe.viz.ColorScale;
@@ -89,6 +90,10 @@ final class ViewPatchingCommand extends LoupeCommand {
         view.checkOutput(spec, modelOptions.folder(), null);
         try (HookedTransformer model = modelOptions.load();
                 NDManager manager = NDManager.newBaseManager()) {
+            if (view.prompt == null) {
+                throw new LoupeException("view patching compares two texts: give --prompt TEXT and --corrupted TEXT"
+                        + " (--tokens works with view attention and view trajectory)");
+            }
             long[] clean = view.ids(model, modelOptions.folder(), view.prompt, "--prompt");
             long[] corrupt = view.ids(model, modelOptions.folder(), corrupted, "--corrupted");
             List<String> tokens = TokenDisplay.labels(model.tokenizer(), clean);
@@ -144,6 +149,7 @@ final class ViewPatchingCommand extends LoupeCommand {
                         corruptDiff);
                 String line = view.write(
                         () -> HtmlReport.titled("Activation patching in " + model.config().modelName())
+                                .paragraph(WeightsNote.of(modelOptions.folder()))
                                 .paragraph("Clean: " + view.prompt)
                                 .paragraph("Corrupted: " + corrupted)
                                 .paragraph(baseline + (restored ? " Each cell: (patched \u2212 corrupted) / (clean"

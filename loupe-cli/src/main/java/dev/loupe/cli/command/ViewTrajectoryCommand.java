@@ -3,6 +3,7 @@ package dev.loupe.cli.command;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
+import dev.loupe.cli.support.WeightsNote;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.viz.HtmlReport;
@@ -70,7 +71,7 @@ final class ViewTrajectoryCommand extends LoupeCommand {
         view.checkOutput(spec, modelOptions.folder(), lens);
         try (HookedTransformer model = modelOptions.load(ModelOptions.lensBasis(lens));
              TunedLens tuned = lens == null ? null : TunedLens.load(lens, model)) {
-            long[] ids = view.ids(model, modelOptions.folder(), view.prompt, "--prompt");
+            long[] ids = view.input(model, modelOptions.folder());
             List<TrajectoryData> trajectories = new ArrayList<>();
             trajectories.add(LensTrajectory.logitLens(model, ids, top));
             if (tuned != null) {
@@ -79,7 +80,8 @@ final class ViewTrajectoryCommand extends LoupeCommand {
             TrajectoryData shown = trajectories.get(trajectories.size() - 1);
             String line = view.write(
                     () -> HtmlReport.titled("Prediction trajectory of " + model.config().modelName())
-                            .paragraph("Prompt: " + view.prompt)
+                            .paragraph(WeightsNote.of(modelOptions.folder()))
+                            .paragraph(view.describeInput())
                             .trajectory(tuned == null ? "Logit lens" : "Logit lens and tuned lens", trajectories),
                     () -> PngExport.render(shown, color));
             out().println(line);

@@ -32,6 +32,23 @@ class DemoReportTest extends RepositoryHomeTest {
                 "<h2 class=\"loupe-group\">Hello, world!</h2>", "Random weights");
     }
 
+    /** The page shows what the terminal shows and opens the attention view on the strongest induction head. */
+    @Test
+    void thePageShowsTheLossOfEachHalfAndTheHeadScoresAndOpensOnTheStrongestInductionHead() throws Exception {
+        CliTestSupport.Result result = run("demo", "--out-dir", dir.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        Matcher strongest = Pattern.compile("Strongest induction head: L(\\d)H(\\d)").matcher(
+                Files.readString(dir.resolve("loupe-demo.html")));
+        String html = Files.readString(dir.resolve("loupe-demo.html"));
+        assertThat(strongest.find()).as(html).isTrue();
+        // The shipped model's induction heads are in layer 1 (its MODEL.md).
+        assertThat(strongest.group(1)).isEqualTo("1");
+        assertThat(html).contains("Loss on the first half (random tokens)", "Trained weights: Loupe trained this model",
+                "<h3>Induction score of each head</h3>", "<h3>Previous-token score of each head</h3>",
+                "\"openLayer\":1,\"openHead\":" + strongest.group(2)).doesNotContain("Random weights");
+        assertThat(count(html, "data-kind=\"heatmap\"")).isEqualTo(2);
+    }
+
     @Test
     void byDefaultThePageGoesToANewTemporaryFolder() throws Exception {
         CliTestSupport.Result result = run("demo", "--tokens", "0,17,42");

@@ -83,6 +83,14 @@ class GenerateCommandTest {
         assertThat(both.err()).contains("Missing the input");
     }
 
+    @Test
+    void aModelWithoutAnEndOfSequenceTokenNamesTheFlagThatGoesOn() {
+        CliTestSupport.Result result = run("generate", "--model", CliTestSupport.GPT2.toString(), "--input",
+                CliTestSupport.GPT2_REFERENCE.toString(), "--max-new-tokens", "2");
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+        assertThat(result.err()).contains("add --no-stop-at-eos").doesNotContain("GenerateOptions", "stopAtEos");
+    }
+
     /**
      * Issue 19, item 8: --max-new-tokens 2147483647 ended in NegativeArraySizeException and 2000000000 in
      * OutOfMemoryError; the prompt and the new tokens must fit n_ctx, and the message names both numbers.

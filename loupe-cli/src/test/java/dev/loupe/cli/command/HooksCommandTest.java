@@ -5,6 +5,7 @@ import static dev.loupe.cli.CliTestSupport.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loupe.cli.CliTestSupport;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** {@code loupe hooks}: every hook point with its shape. */
@@ -61,6 +62,23 @@ class HooksCommandTest {
 
         CliTestSupport.Result resultOnly = run("hooks", "--model", GPT2.toString(), "--attn-result");
         assertThat(resultOnly.out().lines().toList()).hasSize(42).contains("blocks.1.attn.hook_result  [1, 8, 4, 32]");
+    }
+
+    @Test
+    void anAttentionOnlyModelListsNoMlpHooks() {
+        CliTestSupport.Result result = run("hooks", "--model", "../models/induction-2l", "--pos", "5");
+
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out().lines().toList()).contains("blocks.1.hook_attn_out  [1, 5, 64]")
+                .noneMatch(line -> line.contains("mlp"));
+    }
+
+    @Test
+    void aModelThatLooksLikeAPathSaysNoSuchFolderWithoutTryingTheHub() {
+        // "src" exists beside the test, so "src/gpt2-tok" is a missing folder, not the Hub repository of org "src".
+        for (String path : List.of("src/gpt2-tok", "./gpt2-tok", "../models/gpt2-tok", "~/no-such-model")) {
+            run("hooks", "--model", path, "--pos", "2").failedWithOneLine("No such folder");
+        }
     }
 
     @Test

@@ -125,8 +125,9 @@ class ViewCommandTest {
         CliTestSupport.Result heads = run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--corrupted",
                 CORRUPTED, "--patch", "heads", "--out", png.toString());
         assertThat(heads.exitCode()).as(heads.err()).isZero();
+        // Its long title takes a second line (it was cut with … before).
         assertImage(png, PngExport.LEFT + 4 * PngExport.CELL + PngExport.RIGHT,
-                PngExport.TOP + 2 * PngExport.CELL + PngExport.BOTTOM);
+                PngExport.TOP + PngExport.TITLE_LINE + 2 * PngExport.CELL + PngExport.BOTTOM);
     }
 
     @Test
@@ -152,6 +153,44 @@ class ViewCommandTest {
     }
 
     /** The JSON data of the page's first view of this kind. */
+    /** The shipped induction model has no tokenizer: --tokens views it, and each page says whose weights it shows. */
+    @Test
+    void tokensViewAModelWithoutATokenizerAndEveryPageSaysWhetherItsWeightsAreRandom() throws Exception {
+        Path page = dir.resolve("induction.html");
+        CliTestSupport.Result result = run("view", "attention", "--model", "../models/induction-2l", "--tokens",
+                "0,5,7,9,5,7,9", "--out", page.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(viewData(page, "attention").path("tokens")).extracting(JsonNode::asText)
+                .containsExactly("#0", "#5", "#7", "#9", "#5", "#7", "#9");
+        assertThat(Files.readString(page)).contains("Trained weights: Loupe trained this model", "Token ids: [0, 5, 7")
+                .doesNotContain("Random weights");
+
+        Path trajectory = dir.resolve("trajectory.html");
+        CliTestSupport.Result lens = run("view", "trajectory", "--model", "../models/induction-2l", "--tokens", "0,5,7",
+                "--out", trajectory.toString());
+        assertThat(lens.exitCode()).as(lens.err()).isZero();
+        assertThat(Files.readString(trajectory)).contains("Trained weights");
+
+        for (String view : new String[] {"attention", "trajectory"}) {
+            Path fixture = dir.resolve(view + "-fixture.html");
+            CliTestSupport.Result random = run("view", view, "--model", MODEL, "--prompt", HELLO, "--out", fixture.toString());
+            assertThat(random.exitCode()).as(random.err()).isZero();
+            assertThat(Files.readString(fixture)).contains("Random weights (a test fixture from testdata/)");
+        }
+        Path patching = dir.resolve("patching.html");
+        assertThat(run("view", "patching", "--model", MODEL, "--prompt", CLEAN, "--corrupted", CORRUPTED, "--out",
+                patching.toString()).exitCode()).isZero();
+        assertThat(Files.readString(patching)).contains("Random weights");
+
+        run("view", "attention", "--model", MODEL, "--prompt", HELLO, "--tokens", "1,2", "--out", page.toString())
+                .failedWithOneLine("mutually exclusive");
+        run("view", "attention", "--model", MODEL, "--out", page.toString()).failedWithOneLine("--tokens IDS");
+        run("view", "attention", "--model", "../models/induction-2l", "--tokens", "0,999999", "--out", page.toString())
+                .failedWithOneLine("is not a token id of this model");
+        run("view", "patching", "--model", MODEL, "--tokens", "1,2", "--corrupted", CLEAN, "--out", patching.toString())
+                .failedWithOneLine("--prompt TEXT and --corrupted TEXT");
+    }
+
     private static JsonNode viewData(Path page, String kind) throws Exception {
         String html = Files.readString(page);
         Matcher m = Pattern.compile("<section class=\"loupe-view\" data-kind=\"" + kind

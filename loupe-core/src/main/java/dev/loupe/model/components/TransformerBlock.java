@@ -67,7 +67,8 @@ public final class TransformerBlock {
         hookVInput = hooks.add(name + ".hook_v_input", perKvHead, HookFlag.USE_SPLIT_QKV_INPUT);
         hookMlpIn = cfg.attnOnly() ? null : hooks.add(name + ".hook_mlp_in", HookCatalog::residual, HookFlag.USE_HOOK_MLP_IN);
         hookAttnOut = hooks.add(name + ".hook_attn_out", HookCatalog::residual);
-        hookMlpOut = hooks.add(name + ".hook_mlp_out", HookCatalog::residual);
+        // TransformerLens registers hook_mlp_out in an attention-only block too, but it never fires there.
+        hookMlpOut = cfg.attnOnly() ? null : hooks.add(name + ".hook_mlp_out", HookCatalog::residual);
         hookResidPre = hooks.add(name + ".hook_resid_pre", HookCatalog::residual);
         hookResidMid = cfg.hasResidMid() ? hooks.add(name + ".hook_resid_mid", HookCatalog::residual) : null;
         hookResidPost = hooks.add(name + ".hook_resid_post", HookCatalog::residual);
