@@ -2,7 +2,6 @@ package dev.loupe.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.loupe.LoupeException;
@@ -50,14 +49,12 @@ public final class Gradients {
         }
     }
 
-    /**
-     * Sets every parameter's gradient to zero, as torch's {@code zero_grad()}: written, not subtracted, so that a
-     * gradient that overflowed (inf − inf is NaN) cannot carry into the next step.
-     */
+    /** Sets every parameter's gradient to zero. */
     public static void zero(List<NDArray> parameters) {
         try (NDScope scope = new NDScope()) {
             for (NDArray p : parameters) {
-                p.getGradient().set(new NDIndex(), 0f);
+                NDArray g = p.getGradient();
+                g.subi(g);
             }
         }
     }

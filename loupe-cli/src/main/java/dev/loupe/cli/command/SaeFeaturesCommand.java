@@ -64,8 +64,10 @@ import picocli.CommandLine.ParameterException;
         footer = {
             "",
             "Example: pages for the 50 densest features, 10 contexts each.",
-            "  loupe sae features --model gpt2 --sae sae_l0 --data corpus.jsonl --out pages \\",
-            "    --top 10 --features 50"
+            "  loupe sae features --model testdata/models/gpt2 \\",
+            "    --sae testdata/sae/gpt2/standard_resid_pre_l0 \\",
+            "    --data testdata/sae/gpt2/standard_resid_pre_l0/reference.safetensors \\",
+            "    --out pages --top 10 --features 50"
         })
 public final class SaeFeaturesCommand extends LoupeCommand {
     /** Pages written when --features is not given. */

@@ -66,7 +66,10 @@ import picocli.CommandLine.Option;
         footer = {
             "",
             "Example: two SAEs, with the error term (logits then equal the model's own).",
-            "  loupe sae run --model gpt2 --sae sae_l0 --sae sae_l1 --input in.safetensors \\",
+            "  loupe sae run --model testdata/models/gpt2 \\",
+            "    --sae testdata/sae/gpt2/standard_resid_pre_l0 \\",
+            "    --sae testdata/sae/gpt2/jumprelu_z_l0 \\",
+            "    --input testdata/sae/gpt2/multi/reference.safetensors \\",
             "    --out out.safetensors --use-error-term",
             "",
             "Example: a released SAE by name (SAELens's release/id; downloaded once, then read from the cache).",
