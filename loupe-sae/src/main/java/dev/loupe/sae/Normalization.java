@@ -22,7 +22,11 @@ final class Normalization {
     NDArray in(NDArray x, int dIn) {
         switch (kind) {
             case CONSTANT_NORM_RESCALE -> {
-                scale = x.norm(new int[] {-1}, true).pow(-1).mul((float) Math.sqrt(dIn));
+                // Exponent and factor as libtorch-owned scalars: under autograd (feature attribution) DJL's Java-backed
+                // ones would be freed under the tensors the backward pass saved.
+                try (NDArray minusOne = Scalars.of(x, -1f)) {
+                    scale = Scalars.mul(x.norm(new int[] {-1}, true).pow(minusOne), (float) Math.sqrt(dIn));
+                }
                 return x.mul(scale);
             }
             case LAYER_NORM -> {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.CheckpointException;
+import dev.loupe.numeric.FilledArrays;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,7 +57,8 @@ public final class GemmaScope {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, NpyArray> entry : NpzReader.read(npz).entrySet()) {
             String key = entry.getKey().startsWith("w_") ? "W_" + entry.getKey().substring(2) : entry.getKey();
-            tensors.put(key, manager.create(entry.getValue().data(), new Shape(entry.getValue().shape())));
+            // In libtorch's memory, not aliasing a direct buffer the garbage collector may free under the SAE.
+            tensors.put(key, FilledArrays.of(manager, entry.getValue().data(), new Shape(entry.getValue().shape())));
         }
         Map<String, NDArray> checked = SaeFiles.check(parsed, tensors, npz.toString());
         if (folder.contains("embedding")) {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.loupe.LoupeException;
+import dev.loupe.numeric.FilledArrays;
 import dev.loupe.train.TrainingRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -62,7 +63,7 @@ public final class MixingBuffer implements AutoCloseable {
             }
         }
         int rows = Math.toIntExact(storage.getShape().get(0));
-        NDArray shuffled = storage.get(manager.create(permutation(rows)));
+        NDArray shuffled = storage.get(FilledArrays.of(manager, permutation(rows)));
         servingBatches = Math.max(1, rows / (2 * batchSize));
         long cutoff = (long) servingBatches * batchSize;
         if (serving != null) {

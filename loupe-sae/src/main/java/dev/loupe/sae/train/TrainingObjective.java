@@ -2,7 +2,10 @@ package dev.loupe.sae.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import dev.loupe.numeric.FilledArrays;
+import dev.loupe.numeric.Scalars;
 import dev.loupe.sae.format.SaeArchitecture;
 import dev.loupe.train.Gradients;
 
@@ -43,9 +46,11 @@ final class TrainingObjective {
         Terms[] terms = new Terms[1];
         Gradients.compute(sae.parameterList(), () -> {
             Forward f = forward(sae, x);
-            NDArray mse = f.out.sub(x).pow(2).sum(new int[] {-1}).mean();
+            NDArray mse = f.out.sub(x).square().sum(new int[] {-1}).mean();
             NDArray extra = switch (sae.cfg().architecture()) {
-                case STANDARD -> f.acts.mul(decoderNorms(sae)).abs().sum(new int[] {-1}).mul((float) coefficient).mean();
+                // Scalars, not mul(float): DJL's Java-backed scalar would be freed under the saved tensor.
+                case STANDARD -> Scalars.mul(f.acts.mul(decoderNorms(sae)).abs().sum(new int[] {-1}), (float) coefficient)
+                        .mean();
                 case TOPK -> auxK(sae, x, f, dead);
                 case JUMPRELU -> l0Loss(sae, f.pre, coefficient);
                 default -> throw new IllegalStateException(sae.cfg().architecture().jsonName());
@@ -54,7 +59,7 @@ final class TrainingObjective {
             NDArray firing = f.acts.gt(0f).toType(DataType.FLOAT32, false);
             float perTokenSse = mse.getFloat();
             NDArray centred = x.sub(x.mean(new int[] {0}, true));
-            float variance = centred.pow(2).sum(new int[] {-1}).mean().getFloat();
+            float variance = centred.square().sum(new int[] {-1}).mean().getFloat();
             terms[0] = new Terms(loss.getFloat(), perTokenSse, extra.getFloat(),
                     firing.sum(new int[] {-1}).mean().getFloat(), 1 - perTokenSse / variance,
                     firing.sum(new int[] {0}).toFloatArray());
@@ -110,15 +115,15 @@ final class TrainingObjective {
         }
         int kAux = x.getShape().get(1) > 1 ? (int) (x.getShape().get(1) / 2) : 1;
         if (numDead == 0) {
-            return x.getManager().create(0f);
+            return x.getManager().zeros(new Shape());
         }
         double scale = Math.min((double) numDead / kAux, 1.0);
         NDArray residual = x.sub(f.out).stopGradient();
-        NDArray masked = f.pre.stopGradient().add(x.getManager().create(penalty));
+        NDArray masked = f.pre.stopGradient().add(FilledArrays.of(x.getManager(), penalty, new Shape(penalty.length)));
         NDArray auxActs = f.pre.mul(largest(masked, Math.min(kAux, numDead)));
         NDArray recons = decode(sae, auxActs);
-        return recons.sub(residual).pow(2).sum(new int[] {-1}).mean()
-                .mul((float) (sae.cfg().auxLossCoefficient() * scale));
+        return Scalars.mul(recons.sub(residual).square().sum(new int[] {-1}).mean(),
+                (float) (sae.cfg().auxLossCoefficient() * scale));
     }
 
     private static NDArray jumpRelu(TrainingSae sae, NDArray pre) {
@@ -136,7 +141,7 @@ final class TrainingObjective {
         NDArray step = pre.stopGradient().gt(threshold.stopGradient()).toType(DataType.FLOAT32, false);
         NDArray stepGrad = rectangle(pre, threshold, bandwidth).mul(-1f / bandwidth);
         NDArray l0 = step.add(straightThrough(threshold, stepGrad)).sum(new int[] {-1});
-        return l0.mul((float) coefficient).mean();
+        return Scalars.mul(l0, (float) coefficient).mean();
     }
 
     /** K((z − θ)/ε): 1 where |z − θ| &lt; ε/2, else 0 [batch, d_sae] (no gradient). */

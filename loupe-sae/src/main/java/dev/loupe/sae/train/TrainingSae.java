@@ -3,6 +3,7 @@ package dev.loupe.sae.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.loupe.numeric.FilledArrays;
 import dev.loupe.sae.format.SaeArchitecture;
 import dev.loupe.train.TrainingRandom;
 import java.util.ArrayList;
@@ -57,8 +58,10 @@ public final class TrainingSae implements AutoCloseable {
                 wEnc[d * dSae + f] = wDec[f * dIn + d];
             }
         }
-        sae.add("W_enc", sae.manager.create(wEnc, new Shape(dIn, dSae)));
-        sae.add("W_dec", sae.manager.create(wDec, new Shape(dSae, dIn)));
+        // In libtorch's memory: an array DJL makes from a Java array may alias a direct buffer that the garbage
+        // collector frees while the parameter is still trained (NaNs after a collection, seen under a small heap).
+        sae.add("W_enc", FilledArrays.of(sae.manager, wEnc, new Shape(dIn, dSae)));
+        sae.add("W_dec", FilledArrays.of(sae.manager, wDec, new Shape(dSae, dIn)));
         sae.add("b_enc", sae.manager.zeros(new Shape(dSae)));
         sae.add("b_dec", sae.manager.zeros(new Shape(dIn)));
         if (cfg.architecture() == SaeArchitecture.JUMPRELU) {
