@@ -57,7 +57,7 @@ public final class GemmaScope {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, NpyArray> entry : NpzReader.read(npz).entrySet()) {
             String key = entry.getKey().startsWith("w_") ? "W_" + entry.getKey().substring(2) : entry.getKey();
-            // In libtorch's memory, not aliasing a direct buffer the garbage collector may free under the SAE.
+            // In libtorch's memory, not a direct buffer (counted against -XX:MaxDirectMemorySize, freed only by a GC).
             tensors.put(key, FilledArrays.of(manager, entry.getValue().data(), new Shape(entry.getValue().shape())));
         }
         Map<String, NDArray> checked = SaeFiles.check(parsed, tensors, npz.toString());

@@ -58,8 +58,8 @@ public final class TrainingSae implements AutoCloseable {
                 wEnc[d * dSae + f] = wDec[f * dIn + d];
             }
         }
-        // In libtorch's memory: an array DJL makes from a Java array may alias a direct buffer that the garbage
-        // collector frees while the parameter is still trained (NaNs after a collection, seen under a small heap).
+        // In libtorch's memory, as the model's weights: DJL would put an array made from a Java array in a direct
+        // buffer, which counts against -XX:MaxDirectMemorySize and is freed only by a garbage collection.
         sae.add("W_enc", FilledArrays.of(sae.manager, wEnc, new Shape(dIn, dSae)));
         sae.add("W_dec", FilledArrays.of(sae.manager, wDec, new Shape(dSae, dIn)));
         sae.add("b_enc", sae.manager.zeros(new Shape(dSae)));
