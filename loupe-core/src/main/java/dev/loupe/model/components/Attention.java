@@ -48,7 +48,9 @@ public final class Attention {
     private final Weight bO;
     // Derived at construction so that one GEMM computes q, k and v for every head:
     private final Weight bQkv; // [(n_heads + 2 * n_kv_heads) * d_head]
-    private final Affine qkvProjection; // x·W_qkv + bQkv, W_qkv [d_model, (n_heads + 2 * n_kv_heads) * d_head]
+    // x·W_qkv + bQkv, W_qkv [d_model, (n_heads + 2 * n_kv_heads) * d_head]; null for float16 weights, whose fused
+    // matrix is made from the widened W_Q, W_K, W_V in each forward pass instead of being stored beside them.
+    private final Affine qkvProjection;
     private final Affine outProjection; // z·W_O + b_O, W_O viewed as [n_heads * d_head, d_model]
     // The query, key and value columns of the fused projection, built once: parsing an index costs
     // more than taking the slice.
@@ -90,11 +92,11 @@ public final class Attention {
         bV = params.weight(name + kv + "b_V", kvHeads, dHead);
         wO = params.weight(name + ".W_O", nHeads, dHead, d);
         bO = params.weight(name + ".b_O", d);
-        NDArray wQkv = NDArrays.concat(new NDList(headsLast(wQ.stored()), headsLast(wK.stored()),
-                headsLast(wV.stored())), 1);
         bQkv = Weight.of(NDArrays.concat(new NDList(bQ.stored().reshape(-1), bK.stored().reshape(-1),
                 bV.stored().reshape(-1)), 0));
-        qkvProjection = new Affine(wQkv, bQkv);
+        // A stored fused copy would double the attention's weights: at Gemma-2-9B in float16, 2.5 GB more, which
+        // does not fit on a 24 GB machine. Float16 weights are widened each pass anyway, so they are fused then.
+        qkvProjection = wQ.isHalf() ? null : new Affine(fuse(wQ.stored(), wK.stored(), wV.stored()), bQkv);
         outProjection = new Affine(wO.stored().reshape((long) nHeads * dHead, d), bO);
 
         HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dHead());
@@ -123,7 +125,9 @@ public final class Attention {
         Shape shape = x.getShape();
         long batch = shape.get(0);
         long pos = shape.get(1);
-        NDArray qkv = qkvProjection.apply(x); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
+        Affine projection = qkvProjection != null ? qkvProjection
+                : new Affine(fuse(wQ.value(), wK.value(), wV.value()), bQkv);
+        NDArray qkv = projection.apply(x); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
         NDArray q = hookQ.fire(qkv.get(qColumns).reshape(batch, pos, nHeads, dHead));
         NDArray k = hookK.fire(ungroup(qkv.get(kColumns)
                 .reshape(batch, pos, kvHeads, dHead), cfg));
@@ -196,8 +200,10 @@ public final class Attention {
 
     /** Its parameters, and the fused forms derived from them. */
     public List<Weight> weights() {
-        List<Weight> weights = new ArrayList<>(List.of(wQ, wK, wV, bQ, bK, bV, wO, bO, bQkv,
-                qkvProjection.weight(), outProjection.weight()));
+        List<Weight> weights = new ArrayList<>(List.of(wQ, wK, wV, bQ, bK, bV, wO, bO, bQkv, outProjection.weight()));
+        if (qkvProjection != null) {
+            weights.add(qkvProjection.weight());
+        }
         if (qNorm != null) {
             weights.addAll(qNorm.weights());
             weights.addAll(kNorm.weights());
@@ -233,6 +239,11 @@ public final class Attention {
     }
 
     /** [head, d_model, d_head] → [d_model, head * d_head], the layout of one fused projection. */
+    /** W_Q, W_K, W_V as one matrix [d_model, (n_heads + 2 * n_kv_heads) * d_head], heads last. */
+    private static NDArray fuse(NDArray wQ, NDArray wK, NDArray wV) {
+        return NDArrays.concat(new NDList(headsLast(wQ), headsLast(wK), headsLast(wV)), 1);
+    }
+
     private static NDArray headsLast(NDArray w) {
         Shape s = w.getShape();
         return w.transpose(1, 0, 2).reshape(s.get(1), s.get(0) * s.get(2));
