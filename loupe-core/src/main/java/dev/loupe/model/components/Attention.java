@@ -3,6 +3,7 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.PositionalEmbeddingType;
@@ -125,9 +126,7 @@ public final class Attention {
         Shape shape = x.getShape();
         long batch = shape.get(0);
         long pos = shape.get(1);
-        Affine projection = qkvProjection != null ? qkvProjection
-                : new Affine(fuse(wQ.value(), wK.value(), wV.value()), bQkv);
-        NDArray qkv = projection.apply(x); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
+        NDArray qkv = project(x); // [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]
         NDArray q = hookQ.fire(qkv.get(qColumns).reshape(batch, pos, nHeads, dHead));
         NDArray k = hookK.fire(ungroup(qkv.get(kColumns)
                 .reshape(batch, pos, kvHeads, dHead), cfg));
@@ -239,6 +238,21 @@ public final class Attention {
     }
 
     /** [head, d_model, d_head] → [d_model, head * d_head], the layout of one fused projection. */
+    /**
+     * x·W_qkv + b_qkv. Float16 weights are fused from their widened copies in a manager of the layer's own, freed
+     * at once: made in the pass's manager, every layer's fused matrix would stay until the pass ends.
+     */
+    private NDArray project(NDArray x) {
+        if (qkvProjection != null) {
+            return qkvProjection.apply(x);
+        }
+        try (NDManager fusing = x.getManager().newSubManager()) {
+            NDArray fused = fuse(wQ.value().get(fusing, new NDIndex()), wK.value().get(fusing, new NDIndex()),
+                    wV.value().get(fusing, new NDIndex()));
+            return new Affine(fused, bQkv).apply(x);
+        }
+    }
+
     /** W_Q, W_K, W_V as one matrix [d_model, (n_heads + 2 * n_kv_heads) * d_head], heads last. */
     private static NDArray fuse(NDArray wQ, NDArray wK, NDArray wV) {
         return NDArrays.concat(new NDList(headsLast(wQ), headsLast(wK), headsLast(wV)), 1);
