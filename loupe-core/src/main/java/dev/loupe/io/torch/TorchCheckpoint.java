@@ -95,21 +95,17 @@ public final class TorchCheckpoint implements AutoCloseable {
     /** The zip entry of each storage key. */
     private final Map<String, ZipEntry> storages;
     private final List<String> names;
-    private volatile int blockBytes = BLOCK_BYTES;
+    private final int blockBytes;
     private volatile boolean closed;
 
-    private TorchCheckpoint(Path path, ZipFile zip, Map<String, TensorRef> tensors, Map<String, ZipEntry> storages) {
+    private TorchCheckpoint(Path path, ZipFile zip, Map<String, TensorRef> tensors, Map<String, ZipEntry> storages,
+            int blockBytes) {
         this.path = path;
+        this.blockBytes = blockBytes;
         this.zip = zip;
         this.tensors = tensors;
         this.storages = storages;
         this.names = List.copyOf(tensors.keySet());
-    }
-
-    /** This checkpoint, writing arrays at most {@code bytes} at a time from now on (small in tests). */
-    TorchCheckpoint withBlockBytes(int bytes) {
-        blockBytes = bytes;
-        return this;
     }
 
     /**
@@ -123,6 +119,11 @@ public final class TorchCheckpoint implements AutoCloseable {
      *     outside the allow-list (a file that may try to run code)
      */
     public static TorchCheckpoint open(Path file) {
+        return open(file, BLOCK_BYTES);
+    }
+
+    /** Opens a checkpoint whose arrays are written {@code blockBytes} at most at a time (small in tests). */
+    static TorchCheckpoint open(Path file, int blockBytes) {
         Objects.requireNonNull(file, "file");
         if (!Files.exists(file)) {
             throw new CheckpointException(file + " does not exist. Check the path, or download the checkpoint.");
@@ -147,7 +148,7 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw new CheckpointException("Cannot read " + file + " (" + e + "). Check that the file is readable.", e);
         }
         try {
-            return read(file, zip);
+            return read(file, zip, blockBytes);
         } catch (ZipException | EOFException e) {
             closeQuietly(zip);
             throw corrupt(file, e);
@@ -163,7 +164,7 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
     }
 
-    private static TorchCheckpoint read(Path file, ZipFile zip) throws IOException {
+    private static TorchCheckpoint read(Path file, ZipFile zip, int blockBytes) throws IOException {
         String pickleName = pickleEntry(file, zip);
         String prefix = pickleName.substring(0, pickleName.length() - "data.pkl".length());
         checkByteOrder(file, zip, prefix);
@@ -196,7 +197,7 @@ public final class TorchCheckpoint implements AutoCloseable {
         for (Map.Entry<String, TensorRef> named : tensors.entrySet()) {
             checkStorage(file, zip, prefix, named.getKey(), named.getValue(), storages);
         }
-        return new TorchCheckpoint(file, zip, tensors, storages);
+        return new TorchCheckpoint(file, zip, tensors, storages, blockBytes);
     }
 
     /** Finds the one {@code data.pkl}; its folder is the prefix of every other entry. */

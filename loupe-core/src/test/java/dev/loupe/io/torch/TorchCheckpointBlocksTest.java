@@ -32,7 +32,7 @@ class TorchCheckpointBlocksTest {
             tensors.put("int64", manager.arange(0, 1000, 1, DataType.INT64));
             TorchCheckpointWriter.write(file, tensors);
             try (TorchCheckpoint whole = TorchCheckpoint.open(file);
-                    TorchCheckpoint blocks = TorchCheckpoint.open(file).withBlockBytes(40)) {
+                    TorchCheckpoint blocks = TorchCheckpoint.open(file, 40)) {
                 for (String name : whole.names()) {
                     NDArray expected = whole.load(name, manager);
                     assertThat(blocks.load(name, manager).toByteBuffer()).as(name).isEqualTo(expected.toByteBuffer());
