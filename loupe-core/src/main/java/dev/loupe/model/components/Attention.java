@@ -3,7 +3,6 @@ package dev.loupe.model.components;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.PositionalEmbeddingType;
@@ -32,6 +31,7 @@ import java.util.List;
  * the last {@code window_size} positions.
  */
 public final class Attention {
+    private static final long FUSED_COPY_LIMIT_BYTES = 512L << 20; // for every layer's together
     private final int nHeads;
     private final int kvHeads;
     private final int dHead;
@@ -49,8 +49,8 @@ public final class Attention {
     private final Weight bO;
     // Derived at construction so that one GEMM computes q, k and v for every head:
     private final Weight bQkv; // [(n_heads + 2 * n_kv_heads) * d_head]
-    // x·W_qkv + bQkv, W_qkv [d_model, (n_heads + 2 * n_kv_heads) * d_head]; null for float16 weights, whose fused
-    // matrix is made from the widened W_Q, W_K, W_V in each forward pass instead of being stored beside them.
+    // x·W_qkv + bQkv, W_qkv [d_model, (n_heads + 2 * n_kv_heads) * d_head], a copy of W_Q, W_K, W_V stored beside
+    // them; null for float16 weights and for large models, whose three projections run as batched products instead.
     private final Affine qkvProjection;
     private final Affine outProjection; // z·W_O + b_O, W_O viewed as [n_heads * d_head, d_model]
     // The query, key and value columns of the fused projection, built once: parsing an index costs
@@ -95,9 +95,7 @@ public final class Attention {
         bO = params.weight(name + ".b_O", d);
         bQkv = Weight.of(NDArrays.concat(new NDList(bQ.stored().reshape(-1), bK.stored().reshape(-1),
                 bV.stored().reshape(-1)), 0));
-        // A stored fused copy would double the attention's weights: at Gemma-2-9B in float16, 2.5 GB more, which
-        // does not fit on a 24 GB machine. Float16 weights are widened each pass anyway, so they are fused then.
-        qkvProjection = wQ.isHalf() ? null : new Affine(fuse(wQ.stored(), wK.stored(), wV.stored()), bQkv);
+        qkvProjection = storesFusedCopy(cfg, wQ) ? new Affine(fuse(wQ.stored(), wK.stored(), wV.stored()), bQkv) : null;
         outProjection = new Affine(wO.stored().reshape((long) nHeads * dHead, d), bO);
 
         HookCatalog.ShapeRule perHead = (c, batch, pos) -> new Shape(batch, pos, c.nHeads(), c.dHead());
@@ -237,20 +235,31 @@ public final class Attention {
         return input.transpose(0, 2, 1, 3).matMul(w).transpose(0, 2, 1, 3).add(b);
     }
 
-    /** [head, d_model, d_head] → [d_model, head * d_head], the layout of one fused projection. */
     /**
-     * x·W_qkv + b_qkv. Float16 weights are fused from their widened copies in a manager of the layer's own, freed
-     * at once: made in the pass's manager, every layer's fused matrix would stay until the pass ends.
+     * Whether to keep a fused copy of W_Q, W_K, W_V: one product for the three projections pays where matrices
+     * are small (GPT-2 small: 85 MB for every layer), but the copy adds a tenth to a model's memory (Gemma-2-2B:
+     * 0.98 GB), where products are large enough to run as fast apart. Float16 weights are widened each pass, and
+     * would have to be fused each pass too, so they never are.
+     */
+    private static boolean storesFusedCopy(TransformerConfig cfg, Weight wQ) {
+        long width = (long) (cfg.nHeads() + 2 * cfg.kvHeads()) * cfg.dHead();
+        return !wQ.isHalf() && cfg.nLayers() * cfg.dModel() * width * Float.BYTES <= FUSED_COPY_LIMIT_BYTES;
+    }
+
+    /**
+     * x·W_qkv + b_qkv [batch, pos, (n_heads + 2 * n_kv_heads) * d_head]: from the fused copy, or with every head's
+     * projection as one batched product x [1, batch·pos, d_model] · W [head, d_model, d_head], which reads the
+     * weights where they are.
      */
     private NDArray project(NDArray x) {
         if (qkvProjection != null) {
             return qkvProjection.apply(x);
         }
-        try (NDManager fusing = x.getManager().newSubManager()) {
-            NDArray fused = fuse(wQ.value().get(fusing, new NDIndex()), wK.value().get(fusing, new NDIndex()),
-                    wV.value().get(fusing, new NDIndex()));
-            return new Affine(fused, bQkv).apply(x);
-        }
+        Shape shape = x.getShape();
+        NDArray rows = x.reshape(1, shape.get(0) * shape.get(1), shape.get(2));
+        NDArray perHead = NDArrays.concat(new NDList(rows.matMul(wQ.value()), rows.matMul(wK.value()),
+                rows.matMul(wV.value())), 0); // [n_heads + 2 * n_kv_heads, batch·pos, d_head]
+        return perHead.transpose(1, 0, 2).reshape(shape.get(0), shape.get(1), -1).addi(bQkv.value());
     }
 
     /** W_Q, W_K, W_V as one matrix [d_model, (n_heads + 2 * n_kv_heads) * d_head], heads last. */
@@ -258,6 +267,7 @@ public final class Attention {
         return NDArrays.concat(new NDList(headsLast(wQ), headsLast(wK), headsLast(wV)), 1);
     }
 
+    /** [head, d_model, d_head] → [d_model, head * d_head], the layout of one fused projection. */
     private static NDArray headsLast(NDArray w) {
         Shape s = w.getShape();
         return w.transpose(1, 0, 2).reshape(s.get(1), s.get(0) * s.get(2));

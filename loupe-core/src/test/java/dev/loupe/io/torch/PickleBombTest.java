@@ -20,7 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * quickly, naming the file and the limit; real checkpoints that share a little still load.
  */
 class PickleBombTest {
-    private static final Duration QUICKLY = Duration.ofSeconds(10);
+    // A refusal takes milliseconds and an unbounded walk ages; a minute tells them apart on a busy machine too
+    // (10 s failed once with the machine's two cores shared by twenty processes).
+    private static final Duration QUICKLY = Duration.ofSeconds(60);
 
     @TempDir
     Path dir;
