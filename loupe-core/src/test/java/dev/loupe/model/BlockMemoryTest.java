@@ -70,7 +70,8 @@ class BlockMemoryTest {
     void logitsAreTheSameWithOrWithoutHooksInTheBlocks() {
         NDArray plain = model.forward(tokens);
         // A hook at hook_resid_pre changes nothing the block computes, only the manager it computes in.
-        NDArray hooked = model.runWithHooks(tokens, HookSpec.forward(name -> name.endsWith("hook_resid_pre"), (x, point) -> null));
+        NDArray hooked = model.runWithHooks(tokens,
+                HookSpec.forward(name -> name.endsWith("hook_resid_pre"), (x, point) -> null));
         assertThat(plain.toFloatArray()).containsExactly(hooked.toFloatArray());
     }
 
