@@ -27,6 +27,7 @@ import javax.imageio.ImageIO;
  * upright) in {@value #BOTTOM} px below, the colour legend in {@value #RIGHT} px on the right, and
  * cells of {@value #CELL} px square, or {@value #TEXT_CELL_WIDTH} × {@value #TEXT_CELL_HEIGHT} px when
  * they hold text (a trajectory's top tokens). Labels too long for their space end in ….
+ * {@link #caption} puts a line of text (wrapped at spaces) above a finished image, such as what the weights are.
  */
 public final class PngExport {
     /** Title band height. */
@@ -47,6 +48,10 @@ public final class PngExport {
     public static final int TEXT_CELL_HEIGHT = 28;
     /** Attention heads per row of panels. */
     public static final int HEADS_PER_ROW = 4;
+    /** Each line of a caption ({@link #caption}). */
+    public static final int CAPTION_LINE = 16;
+    /** The space below a caption's last line. */
+    public static final int CAPTION_GAP = 8;
 
     private static final Font LABEL = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
     private static final Font CELL_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 11);
@@ -72,16 +77,20 @@ public final class PngExport {
     /** The title broken at spaces into lines that fit the image's width (a word wider than that ends in …). */
     static List<String> titleLines(Heatmap heatmap) {
         boolean text = heatmap.cellText() != null;
-        int width = LEFT + heatmap.nColumns() * (text ? TEXT_CELL_WIDTH : CELL) + RIGHT - 16;
+        return wrap(heatmap.title(), TITLE, LEFT + heatmap.nColumns() * (text ? TEXT_CELL_WIDTH : CELL) + RIGHT - 16);
+    }
+
+    /** {@code text} broken at spaces into lines at most {@code width} px wide in {@code font} (a wider word ends in …). */
+    private static List<String> wrap(String text, Font font, int width) {
         BufferedImage scratch = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = scratch.createGraphics();
         try {
             setUp(g, 1, 1);
-            g.setFont(TITLE);
+            g.setFont(font);
             FontMetrics fm = g.getFontMetrics();
             List<String> lines = new ArrayList<>();
             StringBuilder line = new StringBuilder();
-            for (String word : heatmap.title().split(" ")) {
+            for (String word : text.split(" ")) {
                 String longer = line.length() == 0 ? word : line + " " + word;
                 if (line.length() > 0 && fm.stringWidth(longer) > width) {
                     lines.add(line.toString());
@@ -140,6 +149,34 @@ public final class PngExport {
             g.dispose();
         }
         return image;
+    }
+
+    /**
+     * {@code image} with {@code text} above it, in lines of {@value #CAPTION_LINE} px wrapped at spaces to the image's
+     * width, and {@value #CAPTION_GAP} px below them: the image grows by {@link #captionHeight} px.
+     */
+    public static BufferedImage caption(BufferedImage image, String text) {
+        List<String> lines = wrap(text, LABEL, image.getWidth() - 16);
+        int band = lines.size() * CAPTION_LINE + CAPTION_GAP;
+        BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight() + band, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        try {
+            setUp(g, out.getWidth(), out.getHeight());
+            g.setFont(LABEL);
+            g.setColor(INK);
+            for (int i = 0; i < lines.size(); i++) {
+                g.drawString(lines.get(i), 8, (i + 1) * CAPTION_LINE);
+            }
+            g.drawImage(image, 0, band, null);
+        } finally {
+            g.dispose();
+        }
+        return out;
+    }
+
+    /** How many pixels {@link #caption} adds above an image {@code width} px wide for {@code text}. */
+    public static int captionHeight(String text, int width) {
+        return wrap(text, LABEL, width - 16).size() * CAPTION_LINE + CAPTION_GAP;
     }
 
     /** Images one below the other, left-aligned on white (several layers' attention panels, say). */
