@@ -94,4 +94,18 @@ class CheckScriptTest {
         assertThat(result.status()).as(result.output()).isZero();
         assertThat(result.output()).isEqualTo("check: all passed");
     }
+
+    /**
+     * The JDK 25 run cleans first, so it compiles every module under JDK 25 (otherwise the compiler plugin finds the
+     * default JDK's classes up to date and compiles nothing), and goes offline only after the first run passed, which
+     * then had resolved every artifact; after a failed first run it may still need to download what that run never
+     * reached.
+     */
+    @Test
+    void theJdk25RunCompilesAgainAndIsOfflineOnlyAfterAPassedFirstRun() throws IOException, InterruptedException {
+        assertThat(run("loupe_second_run_args true", Map.of()).output()).isEqualTo("-B -o clean verify");
+        assertThat(run("loupe_second_run_args false", Map.of()).output()).isEqualTo("-B clean verify");
+        assertThat(Files.readString(ROOT.resolve("check")))
+                .contains("read -r -a second <<<\"$(loupe_second_run_args \"$first_passed\")\"", "examples/run -o");
+    }
 }
