@@ -1,7 +1,7 @@
 package dev.loupe.viz;
 
-import dev.loupe.testing.Fixtures;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.testing.Fixtures;
 
 /**
  * The unprocessed {@code gpt2-tok} fixture, loaded once for all of this module's tests rather than once per test:
