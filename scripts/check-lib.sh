@@ -54,18 +54,6 @@ loupe_apt_get() {
     done
 }
 
-# The Maven arguments of the run under JDK 25, given whether the default JDK's run passed ($1: true or false).
-# `clean` first, so that JDK 25 compiles every module itself: without it the compiler plugin finds the default JDK's
-# classes up to date and compiles nothing, and JDK 25 would only run the tests. Offline (-o) when the first run passed:
-# it resolved every dependency and plugin the build uses into ~/.m2, so the second run needs no network round trip.
-loupe_second_run_args() {
-    if [[ "$1" == true ]]; then
-        echo "-B -o clean verify"
-    else
-        echo "-B clean verify"
-    fi
-}
-
 # How many tests Surefire reported skipped under the module folders of $1 (default: here).
 loupe_skipped_tests() {
     local root="${1:-.}" total=0 n

@@ -96,16 +96,13 @@ class CheckScriptTest {
     }
 
     /**
-     * The JDK 25 run cleans first, so it compiles every module under JDK 25 (otherwise the compiler plugin finds the
-     * default JDK's classes up to date and compiles nothing), and goes offline only after the first run passed, which
-     * then had resolved every artifact; after a failed first run it may still need to download what that run never
-     * reached.
+     * The JDK 25 run cleans first, so it compiles every module under JDK 25: without it the compiler plugin finds the
+     * default JDK's classes up to date and compiles nothing (shown by hand on a one-class project: "Nothing to
+     * compile" under JDK 25 after JDK 17 compiled, "Compiling 1 source file" after a clean). This guards the line.
      */
     @Test
-    void theJdk25RunCompilesAgainAndIsOfflineOnlyAfterAPassedFirstRun() throws IOException, InterruptedException {
-        assertThat(run("loupe_second_run_args true", Map.of()).output()).isEqualTo("-B -o clean verify");
-        assertThat(run("loupe_second_run_args false", Map.of()).output()).isEqualTo("-B clean verify");
-        assertThat(Files.readString(ROOT.resolve("check")))
-                .contains("read -r -a second <<<\"$(loupe_second_run_args \"$first_passed\")\"", "examples/run -o");
+    void theJdk25RunCleansSoThatItCompilesAgain() throws IOException {
+        assertThat(Files.readString(ROOT.resolve("check")).lines().filter(line -> line.contains("JAVA_HOME=\"$JDK25\" mvn")))
+                .singleElement().asString().contains("mvn -B clean verify");
     }
 }
