@@ -15,7 +15,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.ImageWriter;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.ImageOutputStream;
+import org.w3c.dom.NamedNodeMap;
+import org.w3c.dom.Node;
 
 /**
  * PNG images of the heatmaps, drawn with Java2D and no display (run with
@@ -46,6 +56,10 @@ public final class PngExport {
     public static final int TEXT_CELL_WIDTH = 72;
     /** A cell with text: height. */
     public static final int TEXT_CELL_HEIGHT = 28;
+    /** The keyword of the PNG text chunk {@link #write(BufferedImage, Path, String)} writes. */
+    public static final String DESCRIPTION = "Description";
+    /** The PNG metadata format of javax.imageio. */
+    private static final String PNG_METADATA = "javax_imageio_png_1.0";
     /** Attention heads per row of panels. */
     public static final int HEADS_PER_ROW = 4;
     /** Each line of a caption ({@link #caption}). */
@@ -220,6 +234,61 @@ public final class PngExport {
                 throw new IOException("this Java has no PNG writer");
             }
         });
+    }
+
+    /**
+     * Writes {@code image} as {@link #write(BufferedImage, Path)} does, with {@code description} also in the file's
+     * metadata (a PNG {@code iTXt} chunk with the keyword {@value #DESCRIPTION}), where tools and tests can read what
+     * the caption says ({@link #description}).
+     */
+    public static Path write(BufferedImage image, Path file, String description) {
+        return AtomicFiles.write(file, "image", temporary -> {
+            ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+            ImageTypeSpecifier type = ImageTypeSpecifier.createFromRenderedImage(image);
+            IIOMetadata metadata = writer.getDefaultImageMetadata(type, null);
+            // iTXt rather than tEXt: its text is UTF-8, so a folder name in any script is kept as it is.
+            IIOMetadataNode entry = new IIOMetadataNode("iTXtEntry");
+            entry.setAttribute("keyword", DESCRIPTION);
+            entry.setAttribute("compressionFlag", "FALSE");
+            entry.setAttribute("compressionMethod", "0");
+            entry.setAttribute("languageTag", "");
+            entry.setAttribute("translatedKeyword", "");
+            entry.setAttribute("text", description);
+            IIOMetadataNode text = new IIOMetadataNode("iTXt");
+            text.appendChild(entry);
+            IIOMetadataNode root = new IIOMetadataNode(PNG_METADATA);
+            root.appendChild(text);
+            metadata.mergeTree(PNG_METADATA, root);
+            try (ImageOutputStream out = ImageIO.createImageOutputStream(temporary.toFile())) {
+                writer.setOutput(out);
+                writer.write(new IIOImage(image, null, metadata));
+            } finally {
+                writer.dispose();
+            }
+        });
+    }
+
+    /** The {@value #DESCRIPTION} text {@link #write(BufferedImage, Path, String)} put in {@code file}, or null. */
+    public static String description(Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            ImageReader reader = ImageIO.getImageReaders(in).next();
+            try {
+                reader.setInput(in);
+                Node root = reader.getImageMetadata(0).getAsTree(PNG_METADATA);
+                for (Node chunk = root.getFirstChild(); chunk != null; chunk = chunk.getNextSibling()) {
+                    for (Node entry = chunk.getFirstChild(); entry != null && chunk.getNodeName().equals("iTXt");
+                            entry = entry.getNextSibling()) {
+                        NamedNodeMap attributes = entry.getAttributes();
+                        if (DESCRIPTION.equals(attributes.getNamedItem("keyword").getNodeValue())) {
+                            return attributes.getNamedItem("text").getNodeValue();
+                        }
+                    }
+                }
+                return null;
+            } finally {
+                reader.dispose();
+            }
+        }
     }
 
     private static void setUp(Graphics2D g, int width, int height) {

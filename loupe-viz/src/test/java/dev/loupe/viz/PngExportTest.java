@@ -165,7 +165,14 @@ class PngExportTest {
                 + " (final training loss 3.706; its training.json and MODEL.md say how).");
         assertThat(distinctColours(captioned.getSubimage(0, 0, image.getWidth(), band))).as("text drawn").isGreaterThan(2);
         assertThat(rows(captioned, band)).isNotEqualTo(rows(trained, band));
-        copyForPeople(PngExport.write(captioned, dir.resolve("captioned.png")));
+        Path file = PngExport.write(captioned, dir.resolve("captioned.png"), random);
+        copyForPeople(file);
+        assertThat(PngExport.description(file)).as("the caption, readable from the file").isEqualTo(random);
+        BufferedImage read = ImageIO.read(file.toFile());
+        assertThat(rows(read, read.getHeight())).isEqualTo(rows(captioned, captioned.getHeight()));
+        assertThat(PngExport.description(PngExport.write(image, dir.resolve("plain.png")))).isNull();
+        String unicode = "Trained weights: the checkpoint as published in модель-é中.";
+        assertThat(PngExport.description(PngExport.write(image, dir.resolve("unicode.png"), unicode))).isEqualTo(unicode);
     }
 
     private static int[] rows(BufferedImage image, int height) {

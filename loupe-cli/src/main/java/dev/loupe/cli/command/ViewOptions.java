@@ -112,14 +112,14 @@ final class ViewOptions {
     /**
      * Writes the page or the image, whichever --out names, and returns a line saying what was written.
      *
-     * @param weights the {@link dev.loupe.cli.support.WeightsNote} line, which the image gets as its caption (the
-     *     page shows it as its first paragraph)
+     * @param weights the {@link dev.loupe.cli.support.WeightsNote} line, which the image gets as its caption and as
+     *     its PNG description (the page shows it as its first paragraph)
      */
     String write(String weights, Supplier<HtmlReport> page, Supplier<BufferedImage> image) {
         LoupeCommand.safePoint("before writing " + out + "; nothing was written");
         if (png()) {
             BufferedImage rendered = PngExport.caption(image.get(), weights);
-            PngExport.write(rendered, out);
+            PngExport.write(rendered, out, weights);
             return String.format(Locale.ROOT, "Wrote %s (%d x %d PNG)", out, rendered.getWidth(), rendered.getHeight());
         }
         page.get().write(out);

@@ -246,6 +246,7 @@ class ViewCommandTest {
         int width = PngExport.LEFT + 12 * PngExport.CELL + PngExport.RIGHT;
         assertImage(png, width, PngExport.TOP + 2 * PngExport.CELL + PngExport.BOTTOM,
                 PngExport.captionHeight(WeightsNote.of(INDUCTION), width));
+        assertThat(PngExport.description(png)).startsWith("Trained weights: Loupe trained this model for 6000 steps");
 
         String out = dir.resolve("x.html").toString();
         run("view", "patching", "--model", INDUCTION.toString(), "--tokens", clean, "--corrupted-tokens", "0,11",
@@ -272,9 +273,10 @@ class ViewCommandTest {
         return new ObjectMapper().readTree(m.group(1));
     }
 
-    /** A PNG of GPT2_TOK: the view of {@code width x height} below the weights caption. */
+    /** A PNG of GPT2_TOK: the view of {@code width x height} below the weights caption, which says Random weights. */
     private static void assertImage(Path png, int width, int height) throws Exception {
         assertImage(png, width, height, CAPTION.applyAsInt(width));
+        assertThat(PngExport.description(png)).isEqualTo(WeightsNote.of(GPT2_TOK)).startsWith(WeightsNote.RANDOM);
     }
 
     private static void assertImage(Path png, int width, int height, int caption) throws Exception {
