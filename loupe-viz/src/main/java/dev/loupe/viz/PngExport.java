@@ -15,7 +15,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.ImageWriter;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.ImageOutputStream;
+import org.w3c.dom.NamedNodeMap;
+import org.w3c.dom.Node;
 
 /**
  * PNG images of the heatmaps, drawn with Java2D and no display (run with
@@ -27,6 +37,7 @@ import javax.imageio.ImageIO;
  * upright) in {@value #BOTTOM} px below, the colour legend in {@value #RIGHT} px on the right, and
  * cells of {@value #CELL} px square, or {@value #TEXT_CELL_WIDTH} × {@value #TEXT_CELL_HEIGHT} px when
  * they hold text (a trajectory's top tokens). Labels too long for their space end in ….
+ * {@link #caption} puts a line of text (wrapped at spaces) above a finished image, such as what the weights are.
  */
 public final class PngExport {
     /** Title band height. */
@@ -45,8 +56,16 @@ public final class PngExport {
     public static final int TEXT_CELL_WIDTH = 72;
     /** A cell with text: height. */
     public static final int TEXT_CELL_HEIGHT = 28;
+    /** The keyword of the PNG text chunk {@link #write(BufferedImage, Path, String)} writes. */
+    public static final String DESCRIPTION = "Description";
+    /** The PNG metadata format of javax.imageio. */
+    private static final String PNG_METADATA = "javax_imageio_png_1.0";
     /** Attention heads per row of panels. */
     public static final int HEADS_PER_ROW = 4;
+    /** Each line of a caption ({@link #caption}). */
+    public static final int CAPTION_LINE = 16;
+    /** The space below a caption's last line. */
+    public static final int CAPTION_GAP = 8;
 
     private static final Font LABEL = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
     private static final Font CELL_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 11);
@@ -72,16 +91,20 @@ public final class PngExport {
     /** The title broken at spaces into lines that fit the image's width (a word wider than that ends in …). */
     static List<String> titleLines(Heatmap heatmap) {
         boolean text = heatmap.cellText() != null;
-        int width = LEFT + heatmap.nColumns() * (text ? TEXT_CELL_WIDTH : CELL) + RIGHT - 16;
+        return wrap(heatmap.title(), TITLE, LEFT + heatmap.nColumns() * (text ? TEXT_CELL_WIDTH : CELL) + RIGHT - 16);
+    }
+
+    /** {@code text} broken at spaces into lines at most {@code width} px wide in {@code font} (a wider word ends in …). */
+    private static List<String> wrap(String text, Font font, int width) {
         BufferedImage scratch = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = scratch.createGraphics();
         try {
             setUp(g, 1, 1);
-            g.setFont(TITLE);
+            g.setFont(font);
             FontMetrics fm = g.getFontMetrics();
             List<String> lines = new ArrayList<>();
             StringBuilder line = new StringBuilder();
-            for (String word : heatmap.title().split(" ")) {
+            for (String word : text.split(" ")) {
                 String longer = line.length() == 0 ? word : line + " " + word;
                 if (line.length() > 0 && fm.stringWidth(longer) > width) {
                     lines.add(line.toString());
@@ -142,6 +165,34 @@ public final class PngExport {
         return image;
     }
 
+    /**
+     * {@code image} with {@code text} above it, in lines of {@value #CAPTION_LINE} px wrapped at spaces to the image's
+     * width, and {@value #CAPTION_GAP} px below them: the image grows by {@link #captionHeight} px.
+     */
+    public static BufferedImage caption(BufferedImage image, String text) {
+        List<String> lines = wrap(text, LABEL, image.getWidth() - 16);
+        int band = lines.size() * CAPTION_LINE + CAPTION_GAP;
+        BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight() + band, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        try {
+            setUp(g, out.getWidth(), out.getHeight());
+            g.setFont(LABEL);
+            g.setColor(INK);
+            for (int i = 0; i < lines.size(); i++) {
+                g.drawString(lines.get(i), 8, (i + 1) * CAPTION_LINE);
+            }
+            g.drawImage(image, 0, band, null);
+        } finally {
+            g.dispose();
+        }
+        return out;
+    }
+
+    /** How many pixels {@link #caption} adds above an image {@code width} px wide for {@code text}. */
+    public static int captionHeight(String text, int width) {
+        return wrap(text, LABEL, width - 16).size() * CAPTION_LINE + CAPTION_GAP;
+    }
+
     /** Images one below the other, left-aligned on white (several layers' attention panels, say). */
     public static BufferedImage stack(List<BufferedImage> images) {
         if (images.isEmpty()) {
@@ -183,6 +234,61 @@ public final class PngExport {
                 throw new IOException("this Java has no PNG writer");
             }
         });
+    }
+
+    /**
+     * Writes {@code image} as {@link #write(BufferedImage, Path)} does, with {@code description} also in the file's
+     * metadata (a PNG {@code iTXt} chunk with the keyword {@value #DESCRIPTION}), where tools and tests can read what
+     * the caption says ({@link #description}).
+     */
+    public static Path write(BufferedImage image, Path file, String description) {
+        return AtomicFiles.write(file, "image", temporary -> {
+            ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+            ImageTypeSpecifier type = ImageTypeSpecifier.createFromRenderedImage(image);
+            IIOMetadata metadata = writer.getDefaultImageMetadata(type, null);
+            // iTXt rather than tEXt: its text is UTF-8, so a folder name in any script is kept as it is.
+            IIOMetadataNode entry = new IIOMetadataNode("iTXtEntry");
+            entry.setAttribute("keyword", DESCRIPTION);
+            entry.setAttribute("compressionFlag", "FALSE");
+            entry.setAttribute("compressionMethod", "0");
+            entry.setAttribute("languageTag", "");
+            entry.setAttribute("translatedKeyword", "");
+            entry.setAttribute("text", description);
+            IIOMetadataNode text = new IIOMetadataNode("iTXt");
+            text.appendChild(entry);
+            IIOMetadataNode root = new IIOMetadataNode(PNG_METADATA);
+            root.appendChild(text);
+            metadata.mergeTree(PNG_METADATA, root);
+            try (ImageOutputStream out = ImageIO.createImageOutputStream(temporary.toFile())) {
+                writer.setOutput(out);
+                writer.write(new IIOImage(image, null, metadata));
+            } finally {
+                writer.dispose();
+            }
+        });
+    }
+
+    /** The {@value #DESCRIPTION} text {@link #write(BufferedImage, Path, String)} put in {@code file}, or null. */
+    public static String description(Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            ImageReader reader = ImageIO.getImageReaders(in).next();
+            try {
+                reader.setInput(in);
+                Node root = reader.getImageMetadata(0).getAsTree(PNG_METADATA);
+                for (Node chunk = root.getFirstChild(); chunk != null; chunk = chunk.getNextSibling()) {
+                    for (Node entry = chunk.getFirstChild(); entry != null && chunk.getNodeName().equals("iTXt");
+                            entry = entry.getNextSibling()) {
+                        NamedNodeMap attributes = entry.getAttributes();
+                        if (DESCRIPTION.equals(attributes.getNamedItem("keyword").getNodeValue())) {
+                            return attributes.getNamedItem("text").getNodeValue();
+                        }
+                    }
+                }
+                return null;
+            } finally {
+                reader.dispose();
+            }
+        }
     }
 
     private static void setUp(Graphics2D g, int width, int height) {

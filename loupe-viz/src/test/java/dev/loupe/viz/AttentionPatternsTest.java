@@ -20,8 +20,8 @@ class AttentionPatternsTest {
     void patternsFromTheCacheAreHuggingFacesAttentions() {
         long[] ids = Reference.longs("p1.input_ids");
         int pos = ids.length;
-        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"));
-                NDManager manager = NDManager.newBaseManager();
+        HookedTransformer model = SharedModels.gpt2Tok();
+        try (NDManager manager = NDManager.newBaseManager();
                 ActivationCache cache = model.runWithCache(manager.create(ids).reshape(1, pos),
                         CacheOptions.matching(".*hook_pattern"))) {
             List<String> tokens = TokenDisplay.labels(model.tokenizer(), ids);

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.loupe.model.HookedTransformer;
-import dev.loupe.testing.Fixtures;
 import dev.loupe.tokenize.TokenDisplay;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -58,14 +57,13 @@ class HtmlReportBrowserTest {
                         new float[] {1, 2}, HtmlReportTest.HOSTILE))
                 .toHtml().getBytes(StandardCharsets.UTF_8);
         byte[] prompts;
-        try (HookedTransformer model = HookedTransformer.fromPretrainedNoProcessing(Fixtures.model("gpt2-tok"))) {
-            HtmlReport report = HtmlReport.titled("Two prompts, as loupe demo shows them");
-            PromptViews.addTo(report, model, "First",
-                    model.toTokens(List.of(DemoData.PROMPT), dev.loupe.tokenize.TextOptions.defaults()).ids()[0], 5);
-            // Opens on layer 1, head 2, as the demo opens on its strongest induction head.
-            PromptViews.addTo(report, model, List.of(), "Second", new long[] {50256, 15496, 11, 995, 0}, 3, 1, 2);
-            prompts = report.toHtml().getBytes(StandardCharsets.UTF_8);
-        }
+        HookedTransformer model = SharedModels.gpt2Tok();
+        HtmlReport report = HtmlReport.titled("Two prompts, as loupe demo shows them");
+        PromptViews.addTo(report, model, "First",
+                model.toTokens(List.of(DemoData.PROMPT), dev.loupe.tokenize.TextOptions.defaults()).ids()[0], 5);
+        // Opens on layer 1, head 2, as the demo opens on its strongest induction head.
+        PromptViews.addTo(report, model, List.of(), "Second", new long[] {50256, 15496, 11, 995, 0}, 3, 1, 2);
+        prompts = report.toHtml().getBytes(StandardCharsets.UTF_8);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", exchange -> {
             requests.add(exchange.getRequestURI().getPath());

@@ -145,6 +145,40 @@ class PngExportTest {
         assertThat(cells).as("zero is the scale's middle, the same everywhere").hasSize(1);
     }
 
+    /** A caption sits above the untouched image, wraps inside its width, and different texts draw differently. */
+    @Test
+    void aCaptionWrapsAboveTheImageWhichItLeavesAsItWas() throws Exception {
+        BufferedImage image = PngExport.render(DemoData.get().patching); // 608 px wide
+        String random = "Random weights (drawn with seed 4242, as this fixture's reference.json records): these views"
+                + " show the machinery, not what a trained model does.";
+        BufferedImage captioned = PngExport.caption(image, random);
+        int band = PngExport.captionHeight(random, image.getWidth());
+        assertThat(band).as("two lines at 608 px").isEqualTo(2 * PngExport.CAPTION_LINE + PngExport.CAPTION_GAP);
+        assertThat(captioned.getWidth()).isEqualTo(image.getWidth());
+        assertThat(captioned.getHeight()).isEqualTo(image.getHeight() + band);
+        for (int y = 0; y < image.getHeight(); y += 7) {
+            for (int x = 0; x < image.getWidth(); x += 7) {
+                assertThat(captioned.getRGB(x, y + band)).as("pixel %d, %d", x, y).isEqualTo(image.getRGB(x, y));
+            }
+        }
+        BufferedImage trained = PngExport.caption(image, "Trained weights: Loupe trained this model for 6000 steps"
+                + " (final training loss 3.706; its training.json and MODEL.md say how).");
+        assertThat(distinctColours(captioned.getSubimage(0, 0, image.getWidth(), band))).as("text drawn").isGreaterThan(2);
+        assertThat(rows(captioned, band)).isNotEqualTo(rows(trained, band));
+        Path file = PngExport.write(captioned, dir.resolve("captioned.png"), random);
+        copyForPeople(file);
+        assertThat(PngExport.description(file)).as("the caption, readable from the file").isEqualTo(random);
+        BufferedImage read = ImageIO.read(file.toFile());
+        assertThat(rows(read, read.getHeight())).isEqualTo(rows(captioned, captioned.getHeight()));
+        assertThat(PngExport.description(PngExport.write(image, dir.resolve("plain.png")))).isNull();
+        String unicode = "Trained weights: the checkpoint as published in модель-é中.";
+        assertThat(PngExport.description(PngExport.write(image, dir.resolve("unicode.png"), unicode))).isEqualTo(unicode);
+    }
+
+    private static int[] rows(BufferedImage image, int height) {
+        return image.getRGB(0, 0, image.getWidth(), height, null, 0, image.getWidth());
+    }
+
     private static void copyForPeople(Path file) throws Exception {
         Files.createDirectories(OUT);
         Files.copy(file, OUT.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -70,9 +70,10 @@ final class ViewAttentionCommand extends LoupeCommand {
                     }
                 }
             }
-            String line = view.write(
+            String weights = WeightsNote.of(modelOptions.folder());
+            String line = view.write(weights,
                     () -> HtmlReport.titled("Attention patterns of " + model.config().modelName())
-                            .paragraph(WeightsNote.of(modelOptions.folder()))
+                            .paragraph(weights)
                             .paragraph(view.describeInput())
                             .attention("Attention patterns", layers),
                     () -> {

@@ -30,7 +30,9 @@ import picocli.CommandLine.Spec;
             "  loupe view trajectory --model testdata/models/gpt2-tok \\",
             "    --prompt 'The capital of France is' --out lens.png",
             "  loupe view patching --prompt 'The Eiffel Tower is in the city of' \\",
-            "    --corrupted 'The Colosseum is in the city of' --out patching.html"
+            "    --corrupted 'The Colosseum is in the city of' --out patching.html",
+            "  loupe view patching --model models/induction-2l --tokens 0,11,23,35,11,23 \\",
+            "    --corrupted-tokens 0,11,23,47,11,23 --patch heads --out heads.png"
         })
 public final class ViewCommand implements Runnable {
     @Spec

@@ -49,17 +49,22 @@ final class ViewOptions {
         if (prompt != null) {
             return ids(transformer, dir, prompt, "--prompt");
         }
+        return checkedIds(transformer, tokens, "--tokens");
+    }
+
+    /** {@code ids} given with {@code option}, refusing none and any that is not in the model's vocabulary. */
+    static long[] checkedIds(HookedTransformer transformer, long[] ids, String option) {
         int dVocab = transformer.config().dVocab();
-        for (long id : tokens) {
+        for (long id : ids) {
             if (id < 0 || id >= dVocab) {
-                throw new LoupeException("--tokens " + id + " is not a token id of this model: ids run from 0 to "
+                throw new LoupeException(option + " " + id + " is not a token id of this model: ids run from 0 to "
                         + (dVocab - 1));
             }
         }
-        if (tokens.length == 0) {
-            throw new LoupeException("--tokens needs at least one token id");
+        if (ids.length == 0) {
+            throw new LoupeException(option + " needs at least one token id");
         }
-        return tokens.clone();
+        return ids.clone();
     }
 
     /** What the page says the input was: the prompt, or the token ids. */
@@ -104,12 +109,17 @@ final class ViewOptions {
         throw new LoupeException("--out " + out + ": the file name must end in .html (a page) or .png (an image)");
     }
 
-    /** Writes the page or the image, whichever --out names, and returns a line saying what was written. */
-    String write(Supplier<HtmlReport> page, Supplier<BufferedImage> image) {
+    /**
+     * Writes the page or the image, whichever --out names, and returns a line saying what was written.
+     *
+     * @param weights the {@link dev.loupe.cli.support.WeightsNote} line, which the image gets as its caption and as
+     *     its PNG description (the page shows it as its first paragraph)
+     */
+    String write(String weights, Supplier<HtmlReport> page, Supplier<BufferedImage> image) {
         LoupeCommand.safePoint("before writing " + out + "; nothing was written");
         if (png()) {
-            BufferedImage rendered = image.get();
-            PngExport.write(rendered, out);
+            BufferedImage rendered = PngExport.caption(image.get(), weights);
+            PngExport.write(rendered, out, weights);
             return String.format(Locale.ROOT, "Wrote %s (%d x %d PNG)", out, rendered.getWidth(), rendered.getHeight());
         }
         page.get().write(out);

@@ -13,17 +13,20 @@ import dev.loupe.cli.support.ModelOptions;
 import dev.loupe.cli.support.WeightsNote;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TokenDisplay;
+import dev.loupe.tokenize.Tokenizer;
 import dev.loupe.viz.ColorScale;
 import dev.loupe.viz.Heatmap;
 import dev.loupe.viz.HtmlReport;
 import dev.loupe.viz.PngExport;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.TypeConversionException;
 
 /** {@code loupe view patching}: an activation-patching map of a clean and a corrupted prompt. */
@@ -46,6 +49,10 @@ import picocli.CommandLine.TypeConversionException;
                     + " its top prediction after the corrupted one. Answers are single tokens; GPT-2's words start"
                     + " with a space, so write --answer ' Paris'.",
             "",
+            "A model without a tokenizer (models/induction-2l) takes token ids instead: --tokens for the clean"
+                    + " input and --corrupted-tokens for the corrupted one, and --answer and --wrong are then token"
+                    + " ids too.",
+            "",
             "--metric restored (the default) shows (patched - corrupted) / (clean - corrupted): 1 where the patch"
                     + " restores the clean answer completely, 0 where it changes nothing. --metric logit-diff shows"
                     + " the raw logit difference.",
@@ -58,16 +65,22 @@ final class ViewPatchingCommand extends LoupeCommand {
     @Mixin
     ViewOptions view;
 
-    @Option(names = "--corrupted", required = true, paramLabel = "TEXT",
+    @Option(names = "--corrupted", paramLabel = "TEXT",
             description = "The corrupted prompt: as --prompt with the information in question changed.")
     String corrupted;
 
+    @Option(names = "--corrupted-tokens", paramLabel = "IDS", split = ",",
+            description = "Or, with --tokens: the corrupted token ids, comma-separated, as many as --tokens has.")
+    long[] corruptedTokens;
+
     @Option(names = "--answer", paramLabel = "TOKEN",
-            description = "The right answer after --prompt (one token; default: the model's top prediction).")
+            description = "The right answer after --prompt (one token, or a token id with --tokens; default: the"
+                    + " model's top prediction).")
     String answer;
 
     @Option(names = "--wrong", paramLabel = "TOKEN",
-            description = "The wrong answer (one token; default: the model's top prediction after --corrupted).")
+            description = "The wrong answer (one token, or a token id with --tokens; default: the model's top"
+                    + " prediction after the corrupted input).")
     String wrong;
 
     @Option(names = "--patch", paramLabel = "WHAT", defaultValue = "resid_pre", converter = FamilyConverter.class,
@@ -87,29 +100,31 @@ final class ViewPatchingCommand extends LoupeCommand {
             case "logit-diff" -> false;
             default -> throw new LoupeException("--metric must be restored or logit-diff, got '" + metricName + "'");
         };
+        boolean ids = ids();
         view.checkOutput(spec, modelOptions.folder(), null);
         try (HookedTransformer model = modelOptions.load();
                 NDManager manager = NDManager.newBaseManager()) {
-            if (view.prompt == null) {
-                throw new LoupeException("view patching compares two texts: give --prompt TEXT and --corrupted TEXT"
-                        + " (--tokens works with view attention and view trajectory)");
-            }
-            long[] clean = view.ids(model, modelOptions.folder(), view.prompt, "--prompt");
-            long[] corrupt = view.ids(model, modelOptions.folder(), corrupted, "--corrupted");
-            List<String> tokens = TokenDisplay.labels(model.tokenizer(), clean);
+            long[] clean = ids ? ViewOptions.checkedIds(model, view.tokens, "--tokens")
+                    : view.ids(model, modelOptions.folder(), view.prompt, "--prompt");
+            long[] corrupt = ids ? ViewOptions.checkedIds(model, corruptedTokens, "--corrupted-tokens")
+                    : view.ids(model, modelOptions.folder(), corrupted, "--corrupted");
+            Tokenizer names = model.hasTokenizer() ? model.tokenizer() : null;
+            List<String> tokens = TokenDisplay.labels(names, clean);
             if (clean.length != corrupt.length) {
-                throw new LoupeException("--prompt has " + clean.length + " tokens " + tokens + " but --corrupted has "
-                        + corrupt.length + " " + TokenDisplay.labels(model.tokenizer(), corrupt) + "; activation patching needs"
-                        + " prompts of the same length in tokens: change words for words of as many tokens");
+                throw new LoupeException(ids ? "--tokens has " + clean.length + " ids but --corrupted-tokens has "
+                        + corrupt.length + "; activation patching needs inputs of the same length"
+                        : "--prompt has " + clean.length + " tokens " + tokens + " but --corrupted has " + corrupt.length
+                        + " " + TokenDisplay.labels(names, corrupt) + "; activation patching needs prompts of the same"
+                        + " length in tokens: change words for words of as many tokens");
             }
             NDArray cleanTokens = manager.create(clean).reshape(1, clean.length);
             NDArray corruptTokens = manager.create(corrupt).reshape(1, corrupt.length);
             try (ActivationCache cache = model.runWithCache(cleanTokens, CacheOptions.matching(hooks(patch)))) {
                 NDArray corruptLogits = model.forward(corruptTokens);
-                long right = answer != null ? token(model, answer, "--answer") : top(cache.logits());
-                long other = wrong != null ? token(model, wrong, "--wrong") : top(corruptLogits);
-                String rightText = TokenDisplay.display(model.toSingleStrToken(right));
-                String otherText = TokenDisplay.display(model.toSingleStrToken(other));
+                long right = answer != null ? token(model, ids, answer, "--answer") : top(cache.logits());
+                long other = wrong != null ? token(model, ids, wrong, "--wrong") : top(corruptLogits);
+                String rightText = TokenDisplay.label(names, right);
+                String otherText = TokenDisplay.label(names, other);
                 if (right == other) {
                     throw new LoupeException("the right and the wrong answer are the same token, \"" + rightText
                             + "\"; name them with --answer TOKEN and --wrong TOKEN");
@@ -147,11 +162,13 @@ final class ViewPatchingCommand extends LoupeCommand {
                 String baseline = String.format(Locale.ROOT, "Logit difference \u201c%s\u201d \u2212 \u201c%s\u201d"
                         + " at the last position: clean %.4f, corrupted %.4f.", rightText, otherText, cleanDiff,
                         corruptDiff);
-                String line = view.write(
+                String weights = WeightsNote.of(modelOptions.folder());
+                String line = view.write(weights,
                         () -> HtmlReport.titled("Activation patching in " + model.config().modelName())
-                                .paragraph(WeightsNote.of(modelOptions.folder()))
-                                .paragraph("Clean: " + view.prompt)
-                                .paragraph("Corrupted: " + corrupted)
+                                .paragraph(weights)
+                                .paragraph(ids ? "Clean token ids: " + Arrays.toString(clean) : "Clean: " + view.prompt)
+                                .paragraph(ids ? "Corrupted token ids: " + Arrays.toString(corrupt)
+                                        : "Corrupted: " + corrupted)
                                 .paragraph(baseline + (restored ? " Each cell: (patched \u2212 corrupted) / (clean"
                                         + " \u2212 corrupted); 1 = the patch restores the clean answer." : ""))
                                 .heatmap(map),
@@ -174,7 +191,34 @@ final class ViewPatchingCommand extends LoupeCommand {
         return "blocks\\.\\d+\\." + name;
     }
 
-    private static long token(HookedTransformer model, String text, String option) {
+    /**
+     * Whether the inputs are token ids (--tokens and --corrupted-tokens) rather than texts (--prompt and
+     * --corrupted); refuses any other mix.
+     */
+    private boolean ids() {
+        if (view.tokens != null && view.prompt == null && corruptedTokens != null && corrupted == null) {
+            return true;
+        }
+        if (view.prompt != null && view.tokens == null && corrupted != null && corruptedTokens == null) {
+            return false;
+        }
+        throw new ParameterException(spec.commandLine(), "view patching compares two inputs of the same kind: --prompt"
+                + " TEXT with --corrupted TEXT, or --tokens IDS with --corrupted-tokens IDS (for a model without a"
+                + " tokenizer)");
+    }
+
+    /** The answer given with {@code option}: a token id when the inputs are ids, else a text of one token. */
+    private static long token(HookedTransformer model, boolean ids, String text, String option) {
+        if (ids) {
+            long id;
+            try {
+                id = Long.parseLong(text.strip());
+            } catch (NumberFormatException e) {
+                throw new LoupeException(option + " \"" + text + "\" must be a token id (a number), as the inputs are"
+                        + " --tokens");
+            }
+            return ViewOptions.checkedIds(model, new long[] {id}, option)[0];
+        }
         try {
             return model.toSingleToken(text);
         } catch (LoupeException e) {

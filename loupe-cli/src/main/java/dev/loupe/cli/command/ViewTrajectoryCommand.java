@@ -78,9 +78,10 @@ final class ViewTrajectoryCommand extends LoupeCommand {
                 trajectories.add(LensTrajectory.run(model, tuned, ids, top));
             }
             TrajectoryData shown = trajectories.get(trajectories.size() - 1);
-            String line = view.write(
+            String weights = WeightsNote.of(modelOptions.folder());
+            String line = view.write(weights,
                     () -> HtmlReport.titled("Prediction trajectory of " + model.config().modelName())
-                            .paragraph(WeightsNote.of(modelOptions.folder()))
+                            .paragraph(weights)
                             .paragraph(view.describeInput())
                             .trajectory(tuned == null ? "Logit lens" : "Logit lens and tuned lens", trajectories),
                     () -> PngExport.render(shown, color));
