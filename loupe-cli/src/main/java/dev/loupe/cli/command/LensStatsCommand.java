@@ -16,6 +16,10 @@ import dev.loupe.lens.stats.TrajectoryInputs;
 import dev.loupe.lens.stats.TrajectoryStatsOptions;
 import dev.loupe.lens.stats.TrajectoryStatsReport;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.viz.Heatmap;
+import dev.loupe.viz.HtmlReport;
+import dev.loupe.viz.PngExport;
+import dev.loupe.viz.TrajectoryStatisticPlots;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -87,10 +91,16 @@ final class LensStatsCommand extends LoupeCommand {
             description = "Also every statistic on every N-th layer and the output.")
     int stride;
 
+    @Option(names = "--plots", paramLabel = "DIR",
+            description = "Also draw each statistic's batch mean: DIR/NAME.png and DIR/trajectory_stats.html.")
+    Path plots;
+
     @Override
     protected int execute() throws IOException {
-        OutputCheck.of(spec).modelFolder(modelOptions.folder()).lensFolder("--lens", lens).file("--input", input)
-                .refuseFile("--out", out);
+        OutputCheck check = OutputCheck.of(spec).modelFolder(modelOptions.folder()).lensFolder("--lens", lens)
+                .file("--input", input);
+        check.refuseFile("--out", out);
+        check.refuseFolder("--plots", plots);
         TrajectoryStatsOptions options = new TrajectoryStatsOptions(maskInput,
                 slice == null ? null : PositionSlice.parse(slice), stride);
         TrajectoryInputs inputs = TrajectoryInputs.read(input);
@@ -102,14 +112,29 @@ final class LensStatsCommand extends LoupeCommand {
             if (tuned != null) {
                 lenses.put("tuned", tuned);
             }
-            Map<String, NDArray> tensors = TrajectoryStatsReport.compute(transformer, lenses, inputs, options, manager);
+            TrajectoryStatsReport report = TrajectoryStatsReport.compute(transformer, lenses, inputs, options);
+            Map<String, NDArray> tensors = report.toTensors(manager);
             safePoint("before writing " + out + "; nothing was written");
             SafetensorsWriter.write(out, tensors);
+            if (plots != null) {
+                drawPlots(report);
+            }
             out().printf("%d statistics of %d sequences × %d positions%n", tensors.size(), inputs.batchSize(),
                     inputs.length());
             out().println("Wrote " + out);
             out().flush();
         }
         return 0;
+    }
+
+    private void drawPlots(TrajectoryStatsReport report) {
+        HtmlReport page = HtmlReport.titled("Trajectory statistics of " + input.getFileName());
+        report.statistics().forEach((name, statistic) -> {
+            Heatmap map = TrajectoryStatisticPlots.heatmap(name, statistic, TrajectoryStatisticPlots.positions(statistic));
+            page.heatmap(map);
+            PngExport.write(PngExport.render(map), plots.resolve(name + ".png"));
+        });
+        Path html = page.write(plots.resolve("trajectory_stats.html"));
+        out().println("Drew " + report.statistics().size() + " plots into " + plots + " (" + html.getFileName() + ")");
     }
 }

@@ -23,9 +23,12 @@ class LensStatsCommandTest {
         Path out = dir.resolve("stats.safetensors");
         CliTestSupport.Result result = run("lens", "stats", "--model", GPT2_TOK.toString(), "--lens", LENS.toString(),
                 "--input", EXTRA.resolve("inputs.safetensors").toString(), "--out", out.toString(), "--mask-input",
-                "--slice", "2:9", "--stride", "2");
+                "--slice", "2:9", "--stride", "2", "--plots", dir.resolve("plots").toString());
         assertThat(result.exitCode()).as(result.err()).isZero();
-        assertThat(result.out()).contains("of 3 sequences × 12 positions").contains("Wrote");
+        assertThat(result.out()).contains("of 3 sequences × 12 positions").contains("Wrote").contains("plots into");
+        assertThat(dir.resolve("plots/tuned.entropy.png")).isNotEmptyFile();
+        assertThat(dir.resolve("plots/tuned_vs_logit.js_divergence.png")).isNotEmptyFile();
+        assertThat(dir.resolve("plots/trajectory_stats.html")).content().contains("tuned.log_prob_diff_delta");
         Path reference = EXTRA.resolve("trajectory.safetensors");
         double worst = 0;
         try (SafetensorsFile expected = SafetensorsFile.open(reference); SafetensorsFile ours = SafetensorsFile.open(out)) {

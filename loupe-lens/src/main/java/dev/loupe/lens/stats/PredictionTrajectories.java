@@ -171,7 +171,12 @@ public final class PredictionTrajectories implements AutoCloseable {
                 }
             }
         }
-        return new TrajectoryStatistic("log_prob_diff_delta", delta, inputs.attentionMask());
+        List<String> labels = new ArrayList<>();
+        List<String> rows = TrajectoryStatistic.layerLabels(logProbs.size() - 1);
+        for (int r = 0; r + 1 < rows.size(); r++) {
+            labels.add(rows.get(r) + "→" + rows.get(r + 1));
+        }
+        return new TrajectoryStatistic("log_prob_diff_delta", labels, delta, inputs.attentionMask());
     }
 
     /** Every per-position statistic the inputs allow, in the library's names. */
@@ -206,7 +211,8 @@ public final class PredictionTrajectories implements AutoCloseable {
                 }
             }
         }
-        return new TrajectoryStatistic(name, values, inputs.attentionMask());
+        return new TrajectoryStatistic(name, TrajectoryStatistic.layerLabels(logProbs.size() - 1), values,
+                inputs.attentionMask());
     }
 
     @Override

@@ -85,6 +85,7 @@ public final class TrajectoryComparison {
                 }
             }
         }
-        return new TrajectoryStatistic(name, values, inputs.attentionMask());
+        return new TrajectoryStatistic(name, TrajectoryStatistic.layerLabels(a.rows() - 1), values,
+                inputs.attentionMask());
     }
 }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One per-position statistic of a batch of trajectories: a value per sequence, row and position,
@@ -11,10 +13,36 @@ import dev.loupe.LoupeException;
  * one row fewer).
  *
  * @param name what it measures, e.g. {@code "entropy"}
+ * @param rowLabels one per row: {@code "0"} … for the lens's layers, {@code "output"}, or {@code "0→1"} … for a
+ *     layer-to-layer difference
  * @param perSequence [batch][row][pos]
  * @param attentionMask [batch][pos] of 1 (real) and 0 (padding), or null: every position is real
  */
-public record TrajectoryStatistic(String name, float[][][] perSequence, long[][] attentionMask) {
+public record TrajectoryStatistic(String name, List<String> rowLabels, float[][][] perSequence,
+        long[][] attentionMask) {
+
+    public TrajectoryStatistic {
+        rowLabels = List.copyOf(rowLabels);
+        if (perSequence.length == 0 || perSequence[0].length != rowLabels.size()) {
+            throw new LoupeException("A trajectory statistic needs one label per row: " + rowLabels.size()
+                    + " labels for " + (perSequence.length == 0 ? 0 : perSequence[0].length) + " rows");
+        }
+    }
+
+    /** Row labels of a lens with {@code layers} layers: "0" … "layers-1", "output". */
+    public static List<String> layerLabels(int layers) {
+        List<String> labels = new ArrayList<>();
+        for (int layer = 0; layer < layers; layer++) {
+            labels.add(Integer.toString(layer));
+        }
+        labels.add("output");
+        return labels;
+    }
+
+    /** A copy under another name (the library's name for the same numbers). */
+    public TrajectoryStatistic named(String other) {
+        return new TrajectoryStatistic(other, rowLabels, perSequence, attentionMask);
+    }
 
     /** How many rows each sequence has. */
     public int rows() {
@@ -58,6 +86,11 @@ public record TrajectoryStatistic(String name, float[][][] perSequence, long[][]
         int rows = rows();
         int kept = (rows - 1 + step - 1) / step + 1;
         float[][][] out = new float[perSequence.length][kept][];
+        List<String> labels = new ArrayList<>();
+        for (int r = 0; r < rows - 1; r += step) {
+            labels.add(rowLabels.get(r));
+        }
+        labels.add(rowLabels.get(rows - 1));
         for (int b = 0; b < perSequence.length; b++) {
             int i = 0;
             for (int r = 0; r < rows - 1; r += step) {
@@ -65,7 +98,7 @@ public record TrajectoryStatistic(String name, float[][][] perSequence, long[][]
             }
             out[b][i] = perSequence[b][rows - 1].clone();
         }
-        return new TrajectoryStatistic(name, out, attentionMask);
+        return new TrajectoryStatistic(name, labels, out, attentionMask);
     }
 
     /** {@link #batched()} as float32 [row, pos]. */

@@ -8,36 +8,40 @@ import dev.loupe.lens.Lens;
 import dev.loupe.lens.LensInputs;
 import dev.loupe.model.HookedTransformer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Every trajectory statistic of a batch for one or more lenses, as float32 tensors named as the
- * tuned-lens fixtures name them: {@code {lens}.{statistic}} [row, pos] (mean over the batch) and
- * {@code {lens}.{statistic}.per_sequence} [batch, row, pos]; for each ordered pair of lenses
- * {@code {a}_vs_{b}.kl_divergence}, the library's {@code js_divergence} (half the symmetrised KL) and
- * {@code total_variation} (max |p_a − p_b|), and the true {@code jensen_shannon} and
- * {@code total_variation_distance}; with a lens named {@code tuned} beside {@code logit},
- * {@code distance.{kl_divergence,js_divergence,js_distance}} [n_layers, batch, pos] (tuned vs logit,
- * the true Jensen–Shannon, as the library's {@code tuned_lens.stats}); and what {@link TrajectoryStatsOptions}
- * asks for.
+ * Every trajectory statistic of a batch for one or more lenses, named as the tuned-lens fixtures
+ * name them: {@code {lens}.{statistic}}; for each ordered pair of lenses {@code {a}_vs_{b}.kl_divergence},
+ * the library's {@code js_divergence} (half the symmetrised KL) and {@code total_variation}
+ * (max |p_a − p_b|), and the true {@code jensen_shannon} and {@code total_variation_distance}; and what
+ * {@link TrajectoryStatsOptions} asks for ({@code {lens}_masked.*}, {@code {lens}.slice.*},
+ * {@code {lens}.stride.*}). With a lens named {@code tuned} beside {@code logit}, {@link #distances()}
+ * holds the library's {@code tuned_lens.stats} distances (tuned vs logit, the true Jensen–Shannon).
+ *
+ * @param statistics by name, in computing order
+ * @param distances {@code distance.kl_divergence}, {@code distance.js_divergence}, {@code distance.js_distance},
+ *     each [n_layers][batch][pos] (the output row left out, layer first as the library lays them out); or empty
  */
-public final class TrajectoryStatsReport {
+public record TrajectoryStatsReport(Map<String, TrajectoryStatistic> statistics, Map<String, float[][][]> distances) {
     private static final String PER_SEQUENCE = ".per_sequence";
 
-    private TrajectoryStatsReport() {}
+    public TrajectoryStatsReport {
+        statistics = Collections.unmodifiableMap(new LinkedHashMap<>(statistics));
+        distances = Collections.unmodifiableMap(new LinkedHashMap<>(distances));
+    }
 
-    /**
-     * Computes the statistics of {@code lenses} (name → lens, e.g. {@code "logit"}, {@code "tuned"})
-     * on {@code inputs}; the tensors belong to {@code manager}.
-     */
-    public static Map<String, NDArray> compute(HookedTransformer model, Map<String, Lens> lenses, TrajectoryInputs inputs,
-            TrajectoryStatsOptions options, NDManager manager) {
+    /** Computes the statistics of {@code lenses} (name → lens, e.g. {@code "logit"}, {@code "tuned"}) on {@code inputs}. */
+    public static TrajectoryStatsReport compute(HookedTransformer model, Map<String, Lens> lenses,
+            TrajectoryInputs inputs, TrajectoryStatsOptions options) {
         if (lenses.isEmpty()) {
             throw new LoupeException("Name at least one lens to compute trajectory statistics for");
         }
-        Map<String, NDArray> out = new LinkedHashMap<>();
+        Map<String, TrajectoryStatistic> out = new LinkedHashMap<>();
+        Map<String, float[][][]> distances = new LinkedHashMap<>();
         Map<String, PredictionTrajectories> plain = new LinkedHashMap<>();
         try (NDManager scratch = NDManager.newBaseManager()) {
             for (Map.Entry<String, Lens> entry : lenses.entrySet()) {
@@ -47,88 +51,99 @@ public final class TrajectoryStatsReport {
                         inputs.attentionMaskArray(scratch), lens.hook(), List.of())) {
                     PredictionTrajectories trajectories = PredictionTrajectories.fromRun(lens, run, inputs, false);
                     plain.put(name, trajectories);
-                    put(out, name + ".", trajectories.all(), manager, true);
+                    put(out, name + ".", trajectories.all());
                     if (options.maskInput()) {
                         try (PredictionTrajectories masked = PredictionTrajectories.fromRun(lens, run, inputs, true)) {
-                            put(out, name + "_masked.", List.of(masked.entropy(), masked.maxProbability()), manager, true);
+                            put(out, name + "_masked.", List.of(masked.entropy(), masked.maxProbability()));
                         }
                     }
-                    if (options.slice() != null) {
-                        try (PredictionTrajectories sliced = trajectories.slice(options.slice().start(),
-                                options.slice().end())) {
-                            put(out, name + ".slice.", sliced.all(), manager, false);
-                        }
+                }
+                PredictionTrajectories trajectories = plain.get(name);
+                if (options.slice() != null) {
+                    try (PredictionTrajectories sliced = trajectories.slice(options.slice().start(),
+                            options.slice().end())) {
+                        put(out, name + ".slice.", sliced.all());
                     }
-                    if (options.stride() > 0) {
-                        List<TrajectoryStatistic> strided = new ArrayList<>();
-                        trajectories.all().forEach(s -> strided.add(s.stride(options.stride())));
-                        put(out, name + ".stride.", strided, manager, false);
-                    }
+                }
+                if (options.stride() > 0) {
+                    List<TrajectoryStatistic> strided = new ArrayList<>();
+                    trajectories.all().forEach(s -> strided.add(s.stride(options.stride())));
+                    put(out, name + ".stride.", strided);
                 }
             }
             for (String a : plain.keySet()) {
                 for (String b : plain.keySet()) {
                     if (!a.equals(b)) {
-                        comparisons(out, a + "_vs_" + b + ".", plain.get(a), plain.get(b), manager);
+                        put(out, a + "_vs_" + b + ".", comparisons(plain.get(a), plain.get(b)));
                     }
                 }
             }
             if (plain.containsKey("tuned") && plain.containsKey("logit")) {
-                distances(out, plain.get("tuned"), plain.get("logit"), manager);
+                distances(distances, plain.get("tuned"), plain.get("logit"));
             }
         } finally {
             plain.values().forEach(PredictionTrajectories::close);
         }
-        return out;
+        return new TrajectoryStatsReport(out, distances);
     }
 
-    private static void comparisons(Map<String, NDArray> out, String prefix, PredictionTrajectories a,
-            PredictionTrajectories b, NDManager manager) {
-        List<TrajectoryStatistic> library = List.of(TrajectoryComparison.klDivergence(a, b),
-                renamed(TrajectoryComparison.halfSymmetrisedKl(a, b), "js_divergence"),
-                renamed(TrajectoryComparison.maxAbsoluteDifference(a, b), "total_variation"),
+    /**
+     * As float32 tensors: {@code {name}} [row, pos] (the mean over the batch), {@code {name}.per_sequence}
+     * [batch, row, pos], and the distances [n_layers, batch, pos]; they belong to {@code manager}.
+     */
+    public Map<String, NDArray> toTensors(NDManager manager) {
+        Map<String, NDArray> tensors = new LinkedHashMap<>();
+        statistics.forEach((name, statistic) -> {
+            tensors.put(name, statistic.batchedArray(manager));
+            tensors.put(name + PER_SEQUENCE, statistic.perSequenceArray(manager));
+        });
+        distances.forEach((name, values) -> {
+            int layers = values.length;
+            int batch = values[0].length;
+            int pos = values[0][0].length;
+            float[] flat = new float[layers * batch * pos];
+            for (int l = 0; l < layers; l++) {
+                for (int b = 0; b < batch; b++) {
+                    System.arraycopy(values[l][b], 0, flat, (l * batch + b) * pos, pos);
+                }
+            }
+            tensors.put(name, manager.create(flat, new Shape(layers, batch, pos)));
+        });
+        return tensors;
+    }
+
+    private static List<TrajectoryStatistic> comparisons(PredictionTrajectories a, PredictionTrajectories b) {
+        return List.of(TrajectoryComparison.klDivergence(a, b),
+                TrajectoryComparison.halfSymmetrisedKl(a, b).named("js_divergence"),
+                TrajectoryComparison.maxAbsoluteDifference(a, b).named("total_variation"),
                 TrajectoryComparison.jensenShannon(a, b), TrajectoryComparison.totalVariationDistance(a, b));
-        put(out, prefix, library, manager, true);
     }
 
-    /** The library's {@code tuned_lens.stats} distances, layer-major [n_layers, batch, pos]: the output row left out. */
-    private static void distances(Map<String, NDArray> out, PredictionTrajectories tuned, PredictionTrajectories logit,
-            NDManager manager) {
+    private static void distances(Map<String, float[][][]> out, PredictionTrajectories tuned,
+            PredictionTrajectories logit) {
         float[][][] kl = TrajectoryComparison.klDivergence(tuned, logit).perSequence();
         float[][][] js = TrajectoryComparison.jensenShannon(tuned, logit).perSequence();
         int batch = kl.length;
         int layers = kl[0].length - 1;
         int pos = kl[0][0].length;
-        float[] klFlat = new float[layers * batch * pos];
-        float[] jsFlat = new float[layers * batch * pos];
-        float[] distanceFlat = new float[layers * batch * pos];
+        float[][][] klByLayer = new float[layers][batch][pos];
+        float[][][] jsByLayer = new float[layers][batch][pos];
+        float[][][] distance = new float[layers][batch][pos];
         for (int l = 0; l < layers; l++) {
             for (int b = 0; b < batch; b++) {
                 for (int p = 0; p < pos; p++) {
-                    int i = (l * batch + b) * pos + p;
-                    klFlat[i] = kl[b][l][p];
-                    jsFlat[i] = js[b][l][p];
-                    distanceFlat[i] = (float) Math.sqrt(Math.max(0, js[b][l][p]));
+                    klByLayer[l][b][p] = kl[b][l][p];
+                    jsByLayer[l][b][p] = js[b][l][p];
+                    distance[l][b][p] = (float) Math.sqrt(Math.max(0, js[b][l][p]));
                 }
             }
         }
-        Shape shape = new Shape(layers, batch, pos);
-        out.put("distance.kl_divergence", manager.create(klFlat, shape));
-        out.put("distance.js_divergence", manager.create(jsFlat, shape));
-        out.put("distance.js_distance", manager.create(distanceFlat, shape));
+        out.put("distance.kl_divergence", klByLayer);
+        out.put("distance.js_divergence", jsByLayer);
+        out.put("distance.js_distance", distance);
     }
 
-    private static TrajectoryStatistic renamed(TrajectoryStatistic statistic, String name) {
-        return new TrajectoryStatistic(name, statistic.perSequence(), statistic.attentionMask());
-    }
-
-    private static void put(Map<String, NDArray> out, String prefix, List<TrajectoryStatistic> statistics,
-            NDManager manager, boolean perSequence) {
-        for (TrajectoryStatistic statistic : statistics) {
-            out.put(prefix + statistic.name(), statistic.batchedArray(manager));
-            if (perSequence) {
-                out.put(prefix + statistic.name() + PER_SEQUENCE, statistic.perSequenceArray(manager));
-            }
-        }
+    private static void put(Map<String, TrajectoryStatistic> out, String prefix, List<TrajectoryStatistic> statistics) {
+        statistics.forEach(statistic -> out.put(prefix + statistic.name(), statistic));
     }
 }

@@ -55,8 +55,11 @@ class TrajectoryStatsReportTest {
     @Test
     void everyTensorOfTheLibrarysTrajectoryStatisticsIsReproduced() {
         TrajectoryInputs inputs = TrajectoryInputs.read(EXTRA.resolve("inputs.safetensors"));
-        Map<String, NDArray> ours = TrajectoryStatsReport.compute(model, lenses(), inputs,
-                new TrajectoryStatsOptions(true, PositionSlice.parse("2:9"), 2), manager);
+        TrajectoryStatsReport report = TrajectoryStatsReport.compute(model, lenses(), inputs,
+                new TrajectoryStatsOptions(true, PositionSlice.parse("2:9"), 2));
+        Map<String, NDArray> ours = report.toTensors(manager);
+        assertThat(report.statistics().get("tuned.log_prob_diff_delta").rowLabels()).containsExactly("0→1", "1→output");
+        assertThat(report.statistics().get("tuned.stride.entropy").rowLabels()).containsExactly("0", "output");
         Map<String, NDArray> reference = Fixtures.readAll(EXTRA.resolve("trajectory.safetensors"), manager);
         assertThat(reference).hasSize(59);
         double worst = 0;
