@@ -50,6 +50,13 @@ import picocli.CommandLine.ParameterException;
             "",
             ModelOptions.LENS_BASIS_DESCRIPTION,
             ""
+        },
+        footer = {
+            "",
+            "Example (token ids, in nats, with layer transfer and logit statistics):",
+            "  loupe lens eval --model testdata/models/gpt2-tok --lens testdata/lens \\",
+            "    --input testdata/lens_extra/inputs.safetensors --layer-transfer \\",
+            "    --record-logit-stats --output eval"
         })
 final class LensEvalCommand extends LoupeCommand {
     @Mixin

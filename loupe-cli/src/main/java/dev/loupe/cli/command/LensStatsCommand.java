@@ -63,7 +63,8 @@ import picocli.CommandLine.Option;
             "",
             "Example:",
             "  loupe lens stats --model testdata/models/gpt2-tok --lens testdata/lens \\",
-            "    --input testdata/lens_extra/inputs.safetensors --out stats.safetensors --slice 2:9 --stride 2"
+            "    --input testdata/lens_extra/inputs.safetensors \\",
+            "    --out stats.safetensors --slice 2:9 --stride 2"
         })
 final class LensStatsCommand extends LoupeCommand {
 

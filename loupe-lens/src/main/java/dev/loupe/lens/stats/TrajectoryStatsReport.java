@@ -47,11 +47,13 @@ public record TrajectoryStatsReport(Map<String, TrajectoryStatistic> statistics,
             for (Map.Entry<String, Lens> entry : lenses.entrySet()) {
                 String name = entry.getKey();
                 Lens lens = entry.getValue();
+                List<TrajectoryStatistic> all;
                 try (LensInputs run = LensInputs.run(model, inputs.inputIdsArray(scratch),
                         inputs.attentionMaskArray(scratch), lens.hook(), List.of())) {
                     PredictionTrajectories trajectories = PredictionTrajectories.fromRun(lens, run, inputs, false);
                     plain.put(name, trajectories);
-                    put(out, name + ".", trajectories.all());
+                    all = trajectories.all();
+                    put(out, name + ".", all);
                     if (options.maskInput()) {
                         try (PredictionTrajectories masked = PredictionTrajectories.fromRun(lens, run, inputs, true)) {
                             put(out, name + "_masked.", List.of(masked.entropy(), masked.maxProbability()));
@@ -67,7 +69,7 @@ public record TrajectoryStatsReport(Map<String, TrajectoryStatistic> statistics,
                 }
                 if (options.stride() > 0) {
                     List<TrajectoryStatistic> strided = new ArrayList<>();
-                    trajectories.all().forEach(s -> strided.add(s.stride(options.stride())));
+                    all.forEach(s -> strided.add(s.stride(options.stride())));
                     put(out, name + ".stride.", strided);
                 }
             }
@@ -79,7 +81,7 @@ public record TrajectoryStatsReport(Map<String, TrajectoryStatistic> statistics,
                 }
             }
             if (plain.containsKey("tuned") && plain.containsKey("logit")) {
-                distances(distances, plain.get("tuned"), plain.get("logit"));
+                distances(distances, out.get("tuned_vs_logit.kl_divergence"), out.get("tuned_vs_logit.jensen_shannon"));
             }
         } finally {
             plain.values().forEach(PredictionTrajectories::close);
@@ -119,10 +121,11 @@ public record TrajectoryStatsReport(Map<String, TrajectoryStatistic> statistics,
                 TrajectoryComparison.jensenShannon(a, b), TrajectoryComparison.totalVariationDistance(a, b));
     }
 
-    private static void distances(Map<String, float[][][]> out, PredictionTrajectories tuned,
-            PredictionTrajectories logit) {
-        float[][][] kl = TrajectoryComparison.klDivergence(tuned, logit).perSequence();
-        float[][][] js = TrajectoryComparison.jensenShannon(tuned, logit).perSequence();
+    /** The library's distances from the tuned-vs-logit KL and Jensen–Shannon [batch][row][pos]. */
+    private static void distances(Map<String, float[][][]> out, TrajectoryStatistic klStatistic,
+            TrajectoryStatistic jsStatistic) {
+        float[][][] kl = klStatistic.perSequence();
+        float[][][] js = jsStatistic.perSequence();
         int batch = kl.length;
         int layers = kl[0].length - 1;
         int pos = kl[0][0].length;
