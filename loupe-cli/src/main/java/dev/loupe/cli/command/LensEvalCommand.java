@@ -127,8 +127,9 @@ final class LensEvalCommand extends LoupeCommand {
         }
         check.refuseFolder("--output", output, LensEvalFiles.AGGREGATE, LensEvalFiles.BATCHES,
                 LensEvalFiles.LOGIT_STATS_JSON, LensEvalFiles.LOGIT_STATS);
+        TokenChunks tokenIds = input == null ? null : TokenIdInput.read(input); // refused before the model loads
         try (HookedTransformer transformer = modelOptions.load(LensCommand.basis(lens))) {
-            TokenChunks chunks = input != null ? TokenIdInput.read(input)
+            TokenChunks chunks = tokenIds != null ? tokenIds
                     : LensCommand.corpus(transformer, modelOptions.folder(), "lens eval", data, textColumn, maxSeqLen);
             if (nats && input == null) {
                 chunks = new TokenChunks(chunks.chunks(), 1.0);

@@ -7,7 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.cli.CliTestSupport;
+import dev.loupe.lens.data.EnglishText;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
@@ -75,6 +77,28 @@ class LensEvalCommandTest {
             assertThat(actual.has(field.getKey())).as(path + "/" + field.getKey()).isTrue();
             compare(field.getValue(), actual.get(field.getKey()), path + "/" + field.getKey());
         }
+    }
+
+    @Test
+    void textInNatsIsTextInBitsPerByteWithoutTheFactor() throws IOException {
+        Path corpus = dir.resolve("corpus.txt");
+        Files.writeString(corpus, EnglishText.generate(3_000, 7));
+        JsonNode[] metrics = new JsonNode[2];
+        String[] units = {"bpb", "nats"};
+        for (int i = 0; i < 2; i++) {
+            Path out = dir.resolve(units[i]);
+            CliTestSupport.Result result = run("lens", "eval", "--model", GPT2_TOK.toString(), "--data", corpus.toString(),
+                    "--units", units[i], "--max-seq-len", "32", "--tokens", "64", "--output", out.toString());
+            assertThat(result.exitCode()).as(result.err()).isZero();
+            metrics[i] = JSON.readTree(out.resolve("aggregate_metrics.json").toFile());
+        }
+        double factor = metrics[0].get("nats_to_bpb").asDouble();
+        assertThat(factor).isNotEqualTo(1.0);
+        assertThat(metrics[1].get("nats_to_bpb").asDouble()).isEqualTo(1.0);
+        assertThat(metrics[0].at("/logit/kl/layer_1").asDouble())
+                .isCloseTo(metrics[1].at("/logit/kl/layer_1").asDouble() * factor, Offset.offset(1e-9));
+        assertThat(metrics[0].at("/baseline/ce/final").asDouble())
+                .isCloseTo(metrics[1].at("/baseline/ce/final").asDouble() * factor, Offset.offset(1e-9));
     }
 
     @Test
