@@ -39,6 +39,7 @@ final class FloorPlan {
             floor("toy models", "dev.loupe.train.toy"),
             // loupe-lens
             floor("lenses and their data", "dev.loupe.lens", "dev.loupe.lens.data"),
+            floor("statistics of lens predictions", "dev.loupe.lens.stats"),
             floor("lens training and evaluation", "dev.loupe.lens.train", "dev.loupe.lens.eval"),
             // loupe-sae
             floor("SAE file formats", "dev.loupe.sae.format"),

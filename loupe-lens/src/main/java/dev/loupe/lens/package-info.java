@@ -20,7 +20,8 @@
  * {@link dev.loupe.lens.PredictionTrajectory} tabulates and exports what every layer predicts.
  *
  * <p>Floor "lenses and their data", the lowest of loupe-lens: it may use all of loupe-core, not
- * {@code dev.loupe.lens.data} beside it. Training lenses goes to {@code dev.loupe.lens.train},
+ * {@code dev.loupe.lens.data} beside it. Statistics of a batch's trajectories go to
+ * {@code dev.loupe.lens.stats}, training lenses to {@code dev.loupe.lens.train},
  * evaluating them to {@code dev.loupe.lens.eval}, drawing trajectories to loupe-viz.
  */
 package dev.loupe.lens;

@@ -9,7 +9,8 @@
  * {@link dev.loupe.viz.FeatureTable}), so any analysis can be shown by filling one in;
  * {@link dev.loupe.viz.HtmlReport} writes HTML and {@link dev.loupe.viz.PngExport} writes PNG.
  * {@link dev.loupe.viz.LensTrajectory} and {@link dev.loupe.viz.PromptViews} fill the records from a
- * model, a cache or a lens; {@link dev.loupe.viz.FeaturePage} and {@link dev.loupe.viz.FeatureIndex} from an
+ * model, a cache or a lens; {@link dev.loupe.viz.TrajectoryStatisticPlots} from a batch's trajectory statistics;
+ * {@link dev.loupe.viz.FeaturePage} and {@link dev.loupe.viz.FeatureIndex} from an
  * SAE's {@code dev.loupe.sae.features} harvest.
  *
  * <p>Floor "views": it may use all of loupe-core, loupe-lens and loupe-sae. It draws and does not compute:

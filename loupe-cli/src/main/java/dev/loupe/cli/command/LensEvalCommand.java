@@ -1,8 +1,5 @@
 package dev.loupe.cli.command;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.loupe.AtomicFiles;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
@@ -10,9 +7,12 @@ import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.Table;
 import dev.loupe.lens.LensHook;
 import dev.loupe.lens.TunedLens;
+import dev.loupe.lens.eval.LensEvalFiles;
 import dev.loupe.lens.eval.LensEvalOptions;
+import dev.loupe.lens.eval.LensEvaluation;
 import dev.loupe.lens.eval.LensEvaluator;
 import dev.loupe.lens.eval.LensMetrics;
+import dev.loupe.lens.eval.TokenIdInput;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StoppedException;
 import dev.loupe.tokenize.TextDocuments;
@@ -26,6 +26,7 @@ import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /** {@code loupe lens eval}: the logit lens and a tuned lens on held-out text, as the Python library's {@code eval}. */
 @Command(
@@ -43,21 +44,46 @@ import picocli.CommandLine.Option;
                     + " lens) and entropy are per position.",
             "",
             "OUTPUT/aggregate_metrics.json gets {\"logit\": {\"ce\": {\"layer_0\": …}, \"entropy\": …, \"kl\": …},"
-                    + " \"tuned\": …, \"baseline\": {\"ce\": {\"final\": …}, \"entropy\": {\"final\": …}}}.",
+                    + " \"tuned\": …, \"baseline\": {\"ce\": {\"final\": …}, \"entropy\": {\"final\": …}}};"
+                    + " OUTPUT/batches.jsonl the list of every batch's means in nats, in the order evaluated (text is"
+                    + " shuffled with --seed, --input rows are read in order).",
             "",
             ModelOptions.LENS_BASIS_DESCRIPTION,
             ""
+        },
+        footer = {
+            "",
+            "Example (token ids, in nats, with layer transfer and logit statistics):",
+            "  loupe lens eval --model testdata/models/gpt2-tok --lens testdata/lens \\",
+            "    --input testdata/lens_extra/inputs.safetensors --layer-transfer \\",
+            "    --record-logit-stats --output eval"
         })
 final class LensEvalCommand extends LoupeCommand {
-    /** The file written into OUTPUT. */
-    static final String METRICS_FILE = "aggregate_metrics.json";
-
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--data", required = true, arity = "1..*", paramLabel = "FILE",
+    @Option(names = "--data", arity = "1..*", paramLabel = "FILE",
             description = ".jsonl or .txt files to evaluate on.")
     List<Path> data;
+
+    @Option(names = "--input", paramLabel = "IN",
+            description = "Or token ids: safetensors with int64 input_ids [sequences, pos], one sequence per batch, in"
+                    + " order (metrics in nats).")
+    Path input;
+
+    @Option(names = "--units", paramLabel = "UNIT", defaultValue = "bpb",
+            description = "bpb (bits per byte, the default for --data) or nats (per token; the only unit of --input).")
+    String units;
+
+    @Option(names = "--layer-transfer",
+            description = "Also every translator on every layer's residual (LENS.layer_transfer.{ce,kl}.layer_i.layer_j:"
+                    + " translator i, residual j).")
+    boolean layerTransfer;
+
+    @Option(names = "--record-logit-stats",
+            description = "Also each layer's mean prediction and Dirichlet fit: logit_stats.json and"
+                    + " logit_stats.safetensors.")
+    boolean recordLogitStats;
 
     @Option(names = "--text-column", defaultValue = TextDocuments.TEXT_COLUMN, paramLabel = "NAME",
             description = "The .jsonl field holding the text (default: ${DEFAULT-VALUE}).")
@@ -68,7 +94,7 @@ final class LensEvalCommand extends LoupeCommand {
     Path lens;
 
     @Option(names = {"--output", "-o"}, required = true, paramLabel = "OUTPUT",
-            description = "Folder for aggregate_metrics.json.")
+            description = "Folder for aggregate_metrics.json and batches.jsonl.")
     Path output;
 
     @Option(names = "--tokens", paramLabel = "N", description = "Evaluate at most N tokens (default: all the data).")
@@ -92,34 +118,66 @@ final class LensEvalCommand extends LoupeCommand {
 
     @Override
     protected int execute() throws IOException {
-        OutputCheck.of(spec).modelFolder(modelOptions.folder()).lensFolder("--lens", lens).files("--data", data)
-                .refuseFolder("--output", output, METRICS_FILE);
+        boolean nats = checkUnitsAndData();
+        OutputCheck check = OutputCheck.of(spec).modelFolder(modelOptions.folder()).lensFolder("--lens", lens);
+        if (input != null) {
+            check.file("--input", input);
+        } else {
+            check.files("--data", data);
+        }
+        check.refuseFolder("--output", output, LensEvalFiles.AGGREGATE, LensEvalFiles.BATCHES,
+                LensEvalFiles.LOGIT_STATS_JSON, LensEvalFiles.LOGIT_STATS);
+        TokenChunks tokenIds = input == null ? null : TokenIdInput.read(input); // refused before the model loads
         try (HookedTransformer transformer = modelOptions.load(LensCommand.basis(lens))) {
-            TokenChunks chunks = LensCommand.corpus(transformer, modelOptions.folder(), "lens eval", data, textColumn, maxSeqLen);
+            TokenChunks chunks = tokenIds != null ? tokenIds
+                    : LensCommand.corpus(transformer, modelOptions.folder(), "lens eval", data, textColumn, maxSeqLen);
+            if (nats && input == null) {
+                chunks = new TokenChunks(chunks.chunks(), 1.0);
+            }
             try (TunedLens tuned = lens == null ? null : TunedLens.load(lens, transformer)) {
                 LensHook hook = tuned != null ? tuned.hook() : residMid ? LensHook.RESID_MID : LensHook.RESID_PRE;
-                LensEvalOptions options = new LensEvalOptions(maxSeqLen, batchSize, tokens, tokenShift, seed, hook);
-                LensMetrics metrics;
+                LensEvalOptions options = new LensEvalOptions(input != null ? chunks.chunkSize() : maxSeqLen, batchSize,
+                        tokens, tokenShift, seed, hook, input == null, layerTransfer, recordLogitStats);
+                LensEvaluation evaluation;
                 try {
-                    metrics = LensEvaluator.evaluate(transformer, tuned, chunks, options);
+                    evaluation = LensEvaluator.run(transformer, tuned, chunks, options);
                 } catch (StoppedException e) {
                     throw new StoppedException(e.reason(), e.progress() + "; " + output + " was not written");
                 }
                 safePoint("after the last batch, before writing " + output + "; it was not written");
-                Path file = output.resolve(METRICS_FILE);
-                AtomicFiles.writeString(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                        .writeValueAsString(metrics.toJson()));
-                print(metrics);
-                out().println("Wrote " + file);
+                List<Path> written = LensEvalFiles.write(output, evaluation);
+                print(evaluation.aggregate());
+                written.forEach(file -> out().println("Wrote " + file));
                 out().flush();
             }
         }
         return 0;
     }
 
+    /** Exactly one of --data and --input; nats for --input. Returns whether the unit is nats. */
+    private boolean checkUnitsAndData() {
+        if ((data == null) == (input == null)) {
+            throw new ParameterException(spec.commandLine(), "Give the data as text (--data FILE...) or as token ids"
+                    + " (--input IN.safetensors), one of the two");
+        }
+        if (!units.equals("bpb") && !units.equals("nats")) {
+            throw new ParameterException(spec.commandLine(), "--units must be bpb or nats, got '" + units + "'");
+        }
+        boolean explicit = spec.commandLine().getParseResult().hasMatchedOption("--units");
+        if (input != null && explicit && units.equals("bpb")) {
+            throw new ParameterException(spec.commandLine(), "--units bpb needs text (--data): token ids have no bytes;"
+                    + " --input reports nats");
+        }
+        return input != null || units.equals("nats");
+    }
+
     private void print(LensMetrics metrics) {
-        out().printf(Locale.ROOT, "%d tokens; bits per byte (×%.4f from nats per token)%n", metrics.tokens(),
-                metrics.natsToBitsPerByte());
+        if (metrics.natsToBitsPerByte() == 1.0) {
+            out().printf(Locale.ROOT, "%d tokens; nats per token%n", metrics.tokens());
+        } else {
+            out().printf(Locale.ROOT, "%d tokens; bits per byte (×%.4f from nats per token)%n", metrics.tokens(),
+                    metrics.natsToBitsPerByte());
+        }
         boolean tuned = metrics.tuned() != null;
         List<String> header = new ArrayList<>(List.of("layer", "logit ce", "logit kl", "logit H"));
         if (tuned) {

@@ -13,6 +13,7 @@ import dev.loupe.lens.TunedLens;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StopSignal;
 import dev.loupe.tokenize.TokenChunks;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +21,20 @@ import java.util.Map;
 /**
  * The tuned-lens library's {@code eval}: for each batch and layer, the cross-entropy against the next
  * token, the entropy, and KL(final ‖ lens), each averaged over the batch's positions; then averaged
- * over batches and converted to bits per byte.
+ * over batches and converted to the data's unit (bits per byte for text). Optionally, as the library's
+ * {@code --layer_transfer}, every translator on every layer's residual, and, as its
+ * {@code --record_logit_stats}, the average prediction of every layer ({@link LogitStats}).
  */
 public final class LensEvaluator {
     private static final List<String> METRICS = List.of("ce", "entropy", "kl");
 
     private LensEvaluator() {}
+
+    /** As {@link #run}, the mean over batches only. */
+    public static LensMetrics evaluate(HookedTransformer model, TunedLens tuned, TokenChunks data,
+            LensEvalOptions options) {
+        return run(model, tuned, data, options).aggregate();
+    }
 
     /**
      * Evaluates the logit lens and, if given, {@code tuned} on {@code data}.
@@ -34,7 +43,7 @@ public final class LensEvaluator {
      * @throws dev.loupe.stop.StoppedException when the thread's {@link StopSignal} is requested, before
      *     the next batch
      */
-    public static LensMetrics evaluate(HookedTransformer model, TunedLens tuned, TokenChunks data,
+    public static LensEvaluation run(HookedTransformer model, TunedLens tuned, TokenChunks data,
             LensEvalOptions options) {
         int length = Math.min(options.maxSeqLen(), model.config().nCtx());
         if (data.chunkSize() != length) {
@@ -44,7 +53,7 @@ public final class LensEvaluator {
         if (tuned != null && tuned.hook() != options.hook()) {
             throw new LoupeException("The tuned lens reads " + tuned.hook().key() + "; evaluate it on that hook");
         }
-        TokenChunks order = data.shuffled(options.seed());
+        TokenChunks order = options.shuffle() ? data.shuffled(options.seed()) : data;
         int sequences = order.chunks().size();
         if (options.tokens() != null) {
             sequences = (int) Math.min(sequences, options.tokens() / length);
@@ -54,68 +63,92 @@ public final class LensEvaluator {
         }
         int layers = model.config().nLayers();
         LogitLens logit = LogitLens.of(model, options.hook());
-        Map<String, double[]> logitSums = sums(layers);
-        Map<String, double[]> tunedSums = tuned == null ? null : sums(layers);
-        double[] baseline = new double[2];
-        int batches = 0;
+        Map<String, LogitStats> logitStats = new LinkedHashMap<>();
+        if (options.recordLogitStats()) {
+            int vocab = model.config().dVocabOut();
+            for (String lens : tuned == null ? List.of("logit") : List.of("logit", "tuned")) {
+                for (int layer = 0; layer < layers; layer++) {
+                    logitStats.put(lens + ".layer_" + layer, new LogitStats(vocab));
+                }
+            }
+            logitStats.put("baseline.final", new LogitStats(vocab));
+        }
+        List<LensMetrics> batches = new ArrayList<>();
         int total = (sequences + options.perGpuBatchSize() - 1) / options.perGpuBatchSize();
         StopSignal stop = StopSignal.current();
         for (int start = 0; start < sequences; start += options.perGpuBatchSize()) {
-            int done = batches;
+            int done = batches.size();
             stop.check(() -> "after batch " + done + " of " + total + "; nothing was kept");
             int count = Math.min(options.perGpuBatchSize(), sequences - start);
             try (NDManager manager = NDManager.newBaseManager()) {
                 NDArray ids = manager.create(order.batch(start, count), new Shape(count, length));
                 try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
-                    NDArray finalLogProbs = inputs.logits().logSoftmax(-1);
-                    NDArray labels = LensStats.shiftLabels(ids, options.tokenShift());
-                    for (int layer = 0; layer < layers; layer++) {
-                        add(logitSums, layer, logit, inputs.hidden(layer), finalLogProbs, labels, options.tokenShift());
-                        if (tuned != null) {
-                            add(tunedSums, layer, tuned, inputs.hidden(layer), finalLogProbs, labels,
-                                    options.tokenShift());
-                        }
-                    }
-                    NDArray finalLogits = inputs.logits();
-                    baseline[0] += LensStats.crossEntropy(LensStats.shiftPredictions(finalLogits, options.tokenShift()),
-                            labels).mean().getFloat();
-                    baseline[1] += LensStats.entropy(finalLogits).mean().getFloat();
+                    batches.add(batch(inputs, ids, logit, tuned, options, logitStats));
                 }
             }
-            batches++;
         }
-        double scale = data.natsToBitsPerByte() / batches;
-        return new LensMetrics(scaled(logitSums, scale), tunedSums == null ? null : scaled(tunedSums, scale),
-                baseline[0] * scale, baseline[1] * scale, data.natsToBitsPerByte(), (long) sequences * length);
+        LensMetrics aggregate = LensMetrics.mean(batches, data.natsToBitsPerByte());
+        return new LensEvaluation(aggregate, batches, logitStats);
     }
 
-    private static void add(Map<String, double[]> sums, int layer, Lens lens, NDArray hidden, NDArray finalLogProbs,
-            NDArray labels, int shift) {
-        // A scope frees every array made here, whichever manager an op attached it to.
-        try (NDScope scope = new NDScope()) {
-            NDArray logits = lens.forward(hidden, layer);
-            sums.get("ce")[layer] += LensStats.crossEntropy(LensStats.shiftPredictions(logits, shift), labels)
-                    .mean().getFloat();
-            sums.get("entropy")[layer] += LensStats.entropy(logits).mean().getFloat();
-            sums.get("kl")[layer] += LensStats.klFromLogProbs(finalLogProbs, logits).mean().getFloat();
+    /** One batch's means in nats. */
+    private static LensMetrics batch(LensInputs inputs, NDArray ids, LogitLens logit, TunedLens tuned,
+            LensEvalOptions options, Map<String, LogitStats> logitStats) {
+        int shift = options.tokenShift();
+        NDArray labels = LensStats.shiftLabels(ids, shift);
+        NDArray finalLogProbs = inputs.logits().logSoftmax(-1);
+        Map<String, double[]> logitMetrics = metrics(inputs, logit, finalLogProbs, labels, shift,
+                options.recordLogitStats() ? logitStats : null, "logit");
+        Map<String, double[]> tunedMetrics = tuned == null ? null : metrics(inputs, tuned, finalLogProbs, labels, shift,
+                options.recordLogitStats() ? logitStats : null, "tuned");
+        LayerTransfer logitTransfer = options.layerTransfer() ? transfer(inputs, logit, labels, shift) : null;
+        LayerTransfer tunedTransfer = options.layerTransfer() && tuned != null ? transfer(inputs, tuned, labels, shift)
+                : null;
+        if (options.recordLogitStats()) {
+            logitStats.get("baseline.final").update(finalLogProbs);
         }
+        double ce = LensStats.crossEntropy(LensStats.shiftPredictions(inputs.logits(), shift), labels).mean().getFloat();
+        double entropy = LensStats.entropy(inputs.logits()).mean().getFloat();
+        return new LensMetrics(logitMetrics, tunedMetrics, ce, entropy, 1, ids.size(), logitTransfer, tunedTransfer);
     }
 
-    private static Map<String, double[]> sums(int layers) {
-        Map<String, double[]> sums = new LinkedHashMap<>();
-        METRICS.forEach(name -> sums.put(name, new double[layers]));
-        return sums;
-    }
-
-    private static Map<String, double[]> scaled(Map<String, double[]> sums, double scale) {
+    private static Map<String, double[]> metrics(LensInputs inputs, Lens lens, NDArray finalLogProbs, NDArray labels,
+            int shift, Map<String, LogitStats> logitStats, String name) {
+        int layers = lens.numLayers();
         Map<String, double[]> out = new LinkedHashMap<>();
-        sums.forEach((name, values) -> {
-            double[] copy = values.clone();
-            for (int i = 0; i < copy.length; i++) {
-                copy[i] *= scale;
+        METRICS.forEach(metric -> out.put(metric, new double[layers]));
+        for (int layer = 0; layer < layers; layer++) {
+            // A scope frees every array made here, whichever manager an op attached it to.
+            try (NDScope scope = new NDScope()) {
+                NDArray logits = lens.forward(inputs.hidden(layer), layer);
+                out.get("ce")[layer] = LensStats.crossEntropy(LensStats.shiftPredictions(logits, shift), labels)
+                        .mean().getFloat();
+                out.get("entropy")[layer] = LensStats.entropy(logits).mean().getFloat();
+                out.get("kl")[layer] = LensStats.klFromLogProbs(finalLogProbs, logits).mean().getFloat();
+                if (logitStats != null) {
+                    logitStats.get(name + ".layer_" + layer).update(logits.logSoftmax(-1));
+                }
             }
-            out.put(name, copy);
-        });
+        }
+        return out;
+    }
+
+    /** Translator i on layer j's residual: CE against the labels, KL from layer j's own translator. */
+    private static LayerTransfer transfer(LensInputs inputs, Lens lens, NDArray labels, int shift) {
+        int layers = lens.numLayers();
+        LayerTransfer out = LayerTransfer.zeros(layers);
+        for (int j = 0; j < layers; j++) {
+            try (NDScope scope = new NDScope()) {
+                NDArray hidden = inputs.hidden(j);
+                NDArray own = lens.forward(hidden, j).logSoftmax(-1);
+                for (int i = 0; i < layers; i++) {
+                    NDArray transferred = lens.forward(hidden, i);
+                    out.ce()[i][j] = LensStats.crossEntropy(LensStats.shiftPredictions(transferred, shift), labels)
+                            .mean().getFloat();
+                    out.kl()[i][j] = LensStats.klFromLogProbs(own, transferred).mean().getFloat();
+                }
+            }
+        }
         return out;
     }
 }
