@@ -165,19 +165,28 @@ final class Network {
         }
         NDArray logits = widened(head, pass,
                 () -> unembed.forward(lnFinal == null ? finalResidual : lnFinal.forward(finalResidual)));
-        return softCapLogits(logits, cfg);
+        return softCapLogits(logits, cfg, !unembed.outputSeenByHooks());
     }
 
     /**
      * Gemma 2's final soft-cap, {@code cap·tanh(logits/cap)} with {@code output_logits_soft_cap}, after
      * the unembedding (and its hooks) as in TransformerLens; logits pass unchanged without one.
+     *
+     * @param ownsLogits whether no one else holds {@code logits} (no hook saw them): then they are divided in
+     *     place and freed once capped, so that a pass holds the logits at most twice rather than three times
+     *     (each 131 MB at Gemma-2-2B and 128 tokens)
      */
-    static NDArray softCapLogits(NDArray logits, TransformerConfig cfg) {
+    static NDArray softCapLogits(NDArray logits, TransformerConfig cfg, boolean ownsLogits) {
         if (!cfg.softCapsOutputLogits()) {
             return logits;
         }
         float cap = (float) cfg.outputLogitsSoftCap();
-        return Scalars.muli(Scalars.div(logits, cap).tanh(), cap);
+        if (!ownsLogits) {
+            return Scalars.muli(Scalars.div(logits, cap).tanh(), cap);
+        }
+        try (logits) {
+            return Scalars.muli(Scalars.divi(logits, cap).tanh(), cap);
+        }
     }
 
     /**
