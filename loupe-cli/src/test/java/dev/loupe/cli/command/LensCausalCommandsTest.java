@@ -1,0 +1,91 @@
+package dev.loupe.cli.command;
+
+import static dev.loupe.cli.CliTestSupport.floats;
+import static dev.loupe.cli.CliTestSupport.longs;
+import static dev.loupe.cli.CliTestSupport.run;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.data.Offset.offset;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.cli.CliTestSupport;
+import dev.loupe.io.safetensors.SafetensorsFile;
+import dev.loupe.io.safetensors.SafetensorsWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code loupe lens causal-basis} and {@code loupe lens generate} against the tuned-lens library's
+ * references in testdata/lens_extra (causal.safetensors, generate.safetensors; README sections d, e).
+ */
+class LensCausalCommandsTest {
+    private static final Path LENS = Path.of("../testdata/lens");
+    private static final Path EXTRA = Path.of("../testdata/lens_extra");
+    private static final Path INPUTS = EXTRA.resolve("inputs.safetensors");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void causalBasisOfTheLogitLensReachesTheLibrarysTopEnergy() {
+        Path out = dir.resolve("bases.safetensors");
+        CliTestSupport.Result result = run("lens", "causal-basis", "--model", CliTestSupport.GPT2_TOK.toString(), "--lens",
+                "logit", "--input", INPUTS.toString(), "--k", "1", "--max-evaluations", "30", "--out", out.toString());
+        assertThat(result.exitCode()).as(result.err()).isZero();
+        assertThat(result.out()).contains("Causal bases of the logit lens, K = 1, mean ablation", "Wrote 4 tensors");
+        for (int layer = 0; layer < 2; layer++) {
+            float[] vector = floats(out, "layer_" + layer + ".vectors");
+            assertThat(vector).hasSize(32);
+            double norm = 0;
+            for (float v : vector) {
+                norm += v * v;
+            }
+            assertThat(Math.sqrt(norm)).as("unit length").isCloseTo(1, offset(1e-4));
+            float library = floats(EXTRA.resolve("causal.safetensors"), "layer_" + layer + ".energies")[0];
+            assertThat(floats(out, "layer_" + layer + ".energies")[0]).as("layer %d's energy vs the library's %f", layer,
+                    library).isGreaterThanOrEqualTo(0.98f * library);
+        }
+        try (SafetensorsFile file = SafetensorsFile.open(out)) {
+            assertThat(file.info("layer_1.vectors").shape()).containsExactly(32, 1);
+            assertThat(file.info("layer_1.energies").shape()).containsExactly(1);
+        }
+    }
+
+    @Test
+    void causalBasisRefusesAnUnknownMode() {
+        CliTestSupport.Result result = run("lens", "causal-basis", "--model", CliTestSupport.GPT2_TOK.toString(), "--lens",
+                "logit", "--input", INPUTS.toString(), "--k", "1", "--mode", "resample", "--out",
+                dir.resolve("b.safetensors").toString());
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+        assertThat(result.err()).contains("Unknown ablation mode 'resample'; use zero or mean");
+    }
+
+    @Test
+    void generateFromEachLayerOfTheTunedLensIsThePlainDecode() {
+        Path prompt = dir.resolve("prompt.safetensors");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SafetensorsWriter.write(prompt, Map.of("input_ids", manager.create(longs(EXTRA.resolve("generate.safetensors"),
+                    "prompt"), new Shape(3, 6))));
+        }
+        for (int layer = 0; layer < 2; layer++) {
+            Path out = dir.resolve("out" + layer + ".safetensors");
+            CliTestSupport.Result result = run("lens", "generate", "--model", CliTestSupport.GPT2_TOK.toString(),
+                    "--lens", LENS.toString(), "--layer", String.valueOf(layer), "--input", prompt.toString(),
+                    "--max-new-tokens", "8", "--out", out.toString());
+            assertThat(result.exitCode()).as(result.err()).isZero();
+            assertThat(result.out()).contains("[0] ", "[2] ");
+            assertThat(longs(out, "output_ids")).as("layer %d", layer).containsExactly(longs(
+                    EXTRA.resolve("generate.safetensors"), "tuned.layer_" + layer + ".no_cache_refeed"));
+        }
+    }
+
+    @Test
+    void generateRefusesSamplingOptionsWithoutSample() {
+        CliTestSupport.Result result = run("lens", "generate", "--model", CliTestSupport.GPT2_TOK.toString(), "--lens",
+                "logit", "--layer", "1", "--prompt", "Hello", "--seed", "3");
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
+        assertThat(result.err()).contains("add --sample");
+    }
+}
