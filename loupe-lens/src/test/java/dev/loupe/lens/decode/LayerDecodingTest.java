@@ -93,7 +93,8 @@ class LayerDecodingTest {
     @Test
     void aLayerOutsideTheLensIsRefused() {
         assertThatThrownBy(() -> LayerDecoding.generate(model, lens, 2, generated.get("prompt"), null,
-                GenerateOptions.greedy(1))).isInstanceOf(LoupeException.class).hasMessageContaining("outside this lens's 2 layers");
+                GenerateOptions.greedy(1))).isInstanceOf(LoupeException.class)
+                .hasMessageContaining("outside this lens's 2 layers");
     }
 
     private static NDArray reference(int layer) {
