@@ -59,7 +59,8 @@ import picocli.CommandLine.ParameterException;
             "",
             "Example:",
             "  loupe lens causal-basis --model testdata/models/gpt2-tok --lens logit \\",
-            "    --input testdata/lens_extra/inputs.safetensors --k 1 --max-evaluations 20 --out bases.safetensors"
+            "    --input testdata/lens_extra/inputs.safetensors --k 1 \\",
+            "    --max-evaluations 20 --out bases.safetensors"
         })
 final class LensCausalBasisCommand extends LoupeCommand {
 

@@ -53,8 +53,8 @@ import picocli.CommandLine.ParameterException;
         footer = {
             "",
             "Example:",
-            "  loupe lens generate --model testdata/models/gpt2-tok --lens testdata/lens --layer 1 \\",
-            "    --prompt 'The capital of France is' --max-new-tokens 8"
+            "  loupe lens generate --model testdata/models/gpt2-tok --lens testdata/lens \\",
+            "    --layer 1 --prompt 'The capital of France is' --max-new-tokens 8"
         })
 final class LensGenerateCommand extends LoupeCommand {
 

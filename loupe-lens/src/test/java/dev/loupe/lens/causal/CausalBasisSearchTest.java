@@ -114,6 +114,17 @@ class CausalBasisSearchTest {
     }
 
     @Test
+    void zeroAblationBasesMeasureZeroAblation() {
+        Lens lens = LogitLens.of(model);
+        NDArray h = inputs.hidden(1);
+        CausalBasis basis = CausalBasisSearch.extract(lens, 1, h, new CausalBasisOptions(1, 10, AblationMode.ZERO,
+                CausalBasisOptions.DEFAULT_TOLERANCE), manager);
+        NDArray ablated = SubspaceAblation.removeSubspace(h, basis.vectors(), AblationMode.ZERO);
+        double kl = LensStats.klDivergence(lens.forward(h, 1), lens.forward(ablated, 1)).mean().getFloat();
+        assertThat((double) basis.energies()[0]).isCloseTo(kl, offset(ENERGY_ATOL)).isGreaterThan(0);
+    }
+
+    @Test
     void badOptionsAreRefused() {
         assertThatThrownBy(() -> CausalBasisOptions.of(0)).isInstanceOf(LoupeException.class).hasMessageContaining("k >= 1");
         assertThatThrownBy(() -> CausalBasisSearch.extract(LogitLens.of(model), 0, inputs.hidden(0),
