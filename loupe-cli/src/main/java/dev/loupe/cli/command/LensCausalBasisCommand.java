@@ -17,6 +17,7 @@ import dev.loupe.lens.causal.AblationMode;
 import dev.loupe.lens.causal.CausalBasis;
 import dev.loupe.lens.causal.CausalBasisOptions;
 import dev.loupe.lens.causal.CausalBasisSearch;
+import dev.loupe.lens.causal.CausalFidelity;
 import dev.loupe.model.HookedTransformer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -52,6 +53,10 @@ import picocli.CommandLine.ParameterException;
             "OUT holds, for each layer i: layer_i.vectors [d_model, K] (orthonormal columns) and"
                     + " layer_i.energies [K], both float32, by descending energy.",
             "",
+            "The table also runs the paper's causal-fidelity check: the model's mean output KL when each"
+                    + " layer's basis is removed from the residual (blocks.i.hook_resid_pre), against a random"
+                    + " K-dimensional subspace (seeded) removed the same way.",
+            "",
             ModelOptions.LENS_BASIS_DESCRIPTION,
             ""
         },
@@ -63,6 +68,8 @@ import picocli.CommandLine.ParameterException;
             "    --max-evaluations 20 --out bases.safetensors"
         })
 final class LensCausalBasisCommand extends LoupeCommand {
+    /** Seeds the control subspaces (layer i uses RANDOM_SEED + i, as the library's fixture does with torch). */
+    private static final long RANDOM_SEED = 1234;
 
     @Mixin
     ModelOptions modelOptions;
@@ -116,17 +123,27 @@ final class LensCausalBasisCommand extends LoupeCommand {
             try (LensInputs inputs = LensInputs.run(transformer, given.ids(), null, opened.hook(), List.of())) {
                 Map<String, NDArray> tensors = new LinkedHashMap<>();
                 PrintWriter printer = out();
-                Table table = Table.withHeader("layer", "energies (nats)");
+                Table table = Table.withHeader("layer", "energies", "model KL, basis removed",
+                        "model KL, random subspace removed").alignRight(2, 3);
                 for (int layer = 0; layer < opened.numLayers(); layer++) {
                     safePoint("before layer " + layer + "'s basis; " + out + " was not written");
                     CausalBasis basis = CausalBasisSearch.extract(opened, layer, inputs.hidden(layer), options, manager);
                     tensors.put("layer_" + layer + ".vectors", basis.vectors());
                     tensors.put("layer_" + layer + ".energies", manager.create(basis.energies()));
-                    table.row(String.valueOf(layer), energies(basis.energies()));
+                    // The paper's causal-fidelity check: the basis should move the model's output far more than a
+                    // random subspace of the same size removed at the same place.
+                    double basisKl = CausalFidelity.measure(transformer, opened, layer, given.ids(), basis.vectors(),
+                            options.mode()).meanKl();
+                    NDArray random = CausalFidelity.randomSubspace((int) basis.vectors().getShape().get(0), k,
+                            RANDOM_SEED + layer, manager);
+                    double randomKl = CausalFidelity.measure(transformer, opened, layer, given.ids(), random,
+                            options.mode()).meanKl();
+                    table.row(String.valueOf(layer), energies(basis.energies()), format(basisKl), format(randomKl));
                 }
                 SafetensorsWriter.write(out, tensors);
-                printer.printf(Locale.ROOT, "Causal bases of %s, K = %d, %s ablation:%n", choice.describe(), k,
-                        options.mode().key());
+                printer.printf(Locale.ROOT, "Causal bases of %s, K = %d, %s ablation (KL in nats; the model's is its"
+                        + " output's mean KL when the subspace is removed from the residual the lens reads):%n",
+                        choice.describe(), k, options.mode().key());
                 table.print(printer);
                 printer.println("Wrote " + tensors.size() + " tensors to " + out);
                 printer.flush();
@@ -135,6 +152,10 @@ final class LensCausalBasisCommand extends LoupeCommand {
             }
         }
         return 0;
+    }
+
+    private static String format(double value) {
+        return String.format(Locale.ROOT, "%.4f", value);
     }
 
     private static String energies(float[] values) {

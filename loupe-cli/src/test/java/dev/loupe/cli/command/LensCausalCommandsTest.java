@@ -34,7 +34,8 @@ class LensCausalCommandsTest {
         CliTestSupport.Result result = run("lens", "causal-basis", "--model", CliTestSupport.GPT2_TOK.toString(), "--lens",
                 "logit", "--input", INPUTS.toString(), "--k", "1", "--max-evaluations", "30", "--out", out.toString());
         assertThat(result.exitCode()).as(result.err()).isZero();
-        assertThat(result.out()).contains("Causal bases of the logit lens, K = 1, mean ablation", "Wrote 4 tensors");
+        assertThat(result.out()).contains("Causal bases of the logit lens, K = 1, mean ablation", "Wrote 4 tensors",
+                "model KL, basis removed", "model KL, random subspace removed");
         for (int layer = 0; layer < 2; layer++) {
             float[] vector = floats(out, "layer_" + layer + ".vectors");
             assertThat(vector).hasSize(32);

@@ -1,10 +1,14 @@
 package dev.loupe.lens.causal;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.loupe.LoupeException;
 import dev.loupe.hook.HookSpec;
 import dev.loupe.lens.Lens;
 import dev.loupe.lens.LensStats;
 import dev.loupe.model.HookedTransformer;
+import java.util.Random;
 
 /**
  * The tuned-lens paper's causal-fidelity experiment: run a model with a subspace of its residual
@@ -34,5 +38,21 @@ public final class CausalFidelity {
             AblationMode mode) {
         String hookName = lens.hook().hookName(lens.layerIndex(layer));
         return measure(model, tokens, SubspaceAblation.ablateSubspace(basis, hookName, mode));
+    }
+
+    /**
+     * A random k-dimensional subspace of the d-dimensional residual, the experiment's control: k
+     * standard normal columns from {@code new Random(seed)}, orthonormalised. [d, k] in {@code manager}.
+     */
+    public static NDArray randomSubspace(int d, int k, long seed, NDManager manager) {
+        if (k < 1 || k > d) {
+            throw new LoupeException("A random subspace needs 1 <= k <= d, got k = " + k + ", d = " + d);
+        }
+        Random random = new Random(seed);
+        double[] columns = new double[d * k]; // row-major [d, k]
+        for (int i = 0; i < columns.length; i++) {
+            columns[i] = random.nextGaussian();
+        }
+        return manager.create(SubspaceAblation.orthonormal(columns, d, k), new Shape(d, k));
     }
 }

@@ -94,6 +94,18 @@ public final class SubspaceAblation {
         return basis.getManager().create(p, new Shape(d, d));
     }
 
+    /** The k columns of a row-major [d, k] matrix orthonormalised, as a row-major [d, k] float matrix. */
+    static float[] orthonormal(double[] a, int d, int k) {
+        double[][] q = orthonormalColumns(a, d, k);
+        float[] out = new float[d * k];
+        for (int r = 0; r < d; r++) {
+            for (int c = 0; c < k; c++) {
+                out[r * k + c] = (float) q[c][r];
+            }
+        }
+        return out;
+    }
+
     /** Modified Gram–Schmidt on the k columns of a row-major [d, k] matrix: k orthonormal columns. */
     private static double[][] orthonormalColumns(double[] a, int d, int k) {
         double[][] q = new double[k][d];

@@ -2,6 +2,7 @@ package dev.loupe.lens.causal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.data.Offset.offset;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -64,6 +65,19 @@ class SubspaceAblationTest {
                 causal.get("layer_1.vectors"), AblationMode.MEAN);
         assertMatches("ablate.basis.mean.layer_0.", effect);
         assertThat(effect.meanKl()).isGreaterThan(0.4);
+    }
+
+    @Test
+    void theCausalBasisMovesTheModelMoreThanARandomSubspace() {
+        NDArray random = CausalFidelity.randomSubspace(32, 3, 1235, manager);
+        TensorAssert.assertClose("orthonormal columns", random.transpose().matMul(random),
+                manager.eye(3, 3, 0, DataType.FLOAT32), 1e-5);
+        LogitLens lens = LogitLens.of(model);
+        double basis = CausalFidelity.measure(model, lens, 1, inputIds, causal.get("layer_1.vectors"), AblationMode.MEAN)
+                .meanKl();
+        double control = CausalFidelity.measure(model, lens, 1, inputIds, random, AblationMode.MEAN).meanKl();
+        assertThat(basis).as("the library's mean: 0.513").isCloseTo(0.513, offset(1e-3));
+        assertThat(control).as("a random 3-d subspace (the library's: 0.126)").isLessThan(basis / 2);
     }
 
     @Test
