@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.io.safetensors.SafetensorsFile;
 import dev.loupe.io.safetensors.SafetensorsWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -80,6 +81,22 @@ class LensCausalCommandsTest {
             assertThat(longs(out, "output_ids")).as("layer %d", layer).containsExactly(longs(
                     EXTRA.resolve("generate.safetensors"), "tuned.layer_" + layer + ".no_cache_refeed"));
         }
+    }
+
+    @Test
+    void neitherCommandWritesOverItsInputOrIntoTheLens() throws Exception {
+        Path in = Files.copy(INPUTS, dir.resolve("in.safetensors"));
+        CliTestSupport.Result basis = run("lens", "causal-basis", "--model", CliTestSupport.GPT2_TOK.toString(), "--lens",
+                "logit", "--input", in.toString(), "--k", "1", "--out", in.toString());
+        assertThat(basis.exitCode()).as(basis.err()).isEqualTo(2);
+        assertThat(basis.err()).contains("is the --input file");
+        Path inLens = LENS.resolve("out.safetensors");
+        CliTestSupport.Result generate = run("lens", "generate", "--model", CliTestSupport.GPT2_TOK.toString(), "--lens",
+                LENS.toString(), "--layer", "0", "--input", in.toString(), "--out", inLens.toString());
+        assertThat(generate.exitCode()).as(generate.err()).isEqualTo(2);
+        assertThat(generate.err()).contains("is inside the lens folder");
+        assertThat(Files.readAllBytes(in)).isEqualTo(Files.readAllBytes(INPUTS));
+        assertThat(inLens).doesNotExist();
     }
 
     @Test
