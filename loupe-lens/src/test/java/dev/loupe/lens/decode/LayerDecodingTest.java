@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.generate.GenerateOptions;
 import dev.loupe.generate.Generator;
 import dev.loupe.lens.TunedLens;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.testing.Fixtures;
+import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,7 +55,7 @@ class LayerDecodingTest {
     }
 
     @ParameterizedTest(name = "layer {0}, KV cache {1}")
-    @CsvSource({"0, true", "1, false"})
+    @CsvSource({"0, true", "0, false", "1, true", "1, false"})
     void eachRowAloneDecodesAsTheReference(int layer, boolean kvCache) {
         GenerateOptions options = GenerateOptions.greedy(8).withUsePastKvCache(kvCache);
         for (int row = 0; row < 3; row++) {
@@ -62,6 +64,26 @@ class LayerDecodingTest {
             assertThat(out.toLongArray()).as("row %d", row)
                     .containsExactly(reference(layer).get(row + ":" + (row + 1)).toLongArray());
         }
+    }
+
+    @Test
+    void aLeftPaddedBatchDecodesEachRowAsAlone() {
+        // Row 0 cut to its last 4 prompt tokens and left-padded to 6, beside row 1 unchanged.
+        long[] prompt = generated.get("prompt").toLongArray();
+        long pad = 50256;
+        long[] padded = {pad, pad, prompt[2], prompt[3], prompt[4], prompt[5], prompt[6], prompt[7], prompt[8], prompt[9],
+            prompt[10], prompt[11]};
+        long[] mask = {0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        NDArray tokens = manager.create(padded, new Shape(2, 6));
+        GenerateOptions options = GenerateOptions.greedy(8);
+        long[] batch = LayerDecoding.generate(model, lens, 1, tokens, manager.create(mask, new Shape(2, 6)), options)
+                .toLongArray();
+        long[] shortAlone = LayerDecoding.generate(model, lens, 1, tokens.get("0:1, 2:"), null, options).toLongArray();
+        long[] fullAlone = LayerDecoding.generate(model, lens, 1, tokens.get("1:2"), null, options).toLongArray();
+        assertThat(Arrays.copyOfRange(batch, 6, 14)).as("the padded row's new tokens")
+                .containsExactly(Arrays.copyOfRange(shortAlone, 4, 12));
+        assertThat(Arrays.copyOfRange(batch, 14, 28)).as("the full row").containsExactly(fullAlone);
+        assertThat(fullAlone).containsExactly(reference(1).get("1:2").toLongArray());
     }
 
     @Test
