@@ -55,7 +55,7 @@ class CausalBasisSearchTest {
         CausalBasisOptions options = CausalBasisOptions.of(3);
         logitBases = CausalBasisSearch.extract(LogitLens.of(model), inputs, options, manager);
         // Two directions and a smaller budget suffice for the properties, and keep the test short.
-        tunedBases = CausalBasisSearch.extract(tuned, inputs, new CausalBasisOptions(2, 30, AblationMode.MEAN,
+        tunedBases = CausalBasisSearch.extract(tuned, inputs, new CausalBasisOptions(2, 15, AblationMode.MEAN,
                 CausalBasisOptions.DEFAULT_TOLERANCE), manager);
     }
 
@@ -110,6 +110,16 @@ class CausalBasisSearchTest {
     void tunedLensBasesHaveTheSameProperties() {
         for (CausalBasis basis : tunedBases) {
             assertProperties(tuned, basis);
+            // The search improves on its start, the pulled-back unembedding's top singular vector.
+            double[] start = CausalBasisSearch.initialVectors(tuned, basis.layer(), 1)[0];
+            float[] startFloats = new float[start.length];
+            for (int i = 0; i < start.length; i++) {
+                startFloats[i] = (float) start[i];
+            }
+            double startEnergy = CausalBasisSearch.energy(tuned, basis.layer(), inputs.hidden(basis.layer()),
+                    manager.create(startFloats), AblationMode.MEAN);
+            assertThat((double) basis.energies()[0]).as("layer %d: top energy vs its start's", basis.layer())
+                    .isGreaterThan(startEnergy);
         }
     }
 
