@@ -19,6 +19,7 @@ import dev.loupe.lens.causal.CausalBasisOptions;
 import dev.loupe.lens.causal.CausalBasisSearch;
 import dev.loupe.lens.causal.CausalFidelity;
 import dev.loupe.model.HookedTransformer;
+import dev.loupe.stop.StoppedException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -126,7 +127,9 @@ final class LensCausalBasisCommand extends LoupeCommand {
                 Table table = Table.withHeader("layer", "energies", "model KL, basis removed",
                         "model KL, random subspace removed").alignRight(2, 3);
                 for (int layer = 0; layer < opened.numLayers(); layer++) {
-                    safePoint("before layer " + layer + "'s basis; " + out + " was not written");
+                    safePoint("before layer " + layer + "'s basis");
+                    err().printf(Locale.ROOT, "layer %d of %d: searching %d directions%n", layer, opened.numLayers(), k);
+                    err().flush();
                     CausalBasis basis = CausalBasisSearch.extract(opened, layer, inputs.hidden(layer), options, manager);
                     tensors.put("layer_" + layer + ".vectors", basis.vectors());
                     tensors.put("layer_" + layer + ".energies", manager.create(basis.energies()));
@@ -147,6 +150,8 @@ final class LensCausalBasisCommand extends LoupeCommand {
                 table.print(printer);
                 printer.println("Wrote " + tensors.size() + " tensors to " + out);
                 printer.flush();
+            } catch (StoppedException e) {
+                throw new StoppedException(e.reason(), e.progress() + "; " + out + " was not written");
             } finally {
                 LensChoice.close(opened);
             }

@@ -65,6 +65,7 @@ public final class CausalBasisSearch {
         double[][] start = initialVectors(lens, index, options.k());
         double[][] found = new double[options.k()][];
         float[] energies = new float[options.k()];
+        StopSignal stop = StopSignal.current();
         try (NDManager work = NDManager.newBaseManager(h.getDevice())) {
             NDArray hidden = h.toType(DataType.FLOAT32, true);
             hidden.attach(work);
@@ -72,9 +73,11 @@ public final class CausalBasisSearch {
             for (int j = 0; j < options.k(); j++) {
                 double[][] before = Arrays.copyOf(found, j);
                 int direction = j;
-                StopSignal.current().check(() -> "before direction " + direction + " of layer " + index);
-                Lbfgs.Objective negativeEnergy = x -> negativeEnergy(lens, index, hidden, clean, x, before,
-                        options.mode(), work);
+                Lbfgs.Objective negativeEnergy = x -> {
+                    // The safe point: between two evaluations (forward and backward passes) of the energy.
+                    stop.check(() -> "while searching direction " + direction + " of layer " + index);
+                    return negativeEnergy(lens, index, hidden, clean, x, before, options.mode(), work);
+                };
                 Lbfgs.Result result = Lbfgs.minimize(negativeEnergy, project(start[j], before), options.maxEvaluations(),
                         options.tolerance());
                 found[j] = project(result.x(), before);
