@@ -172,7 +172,8 @@ public final class CausalBasisSearch {
 
     private static double energy(Lens lens, int layer, NDArray hidden, Clean clean, double[] u,
             AblationMode mode, NDManager work) {
-        try (NDManager step = work.newSubManager()) {
+        // The ops start from the residual, so their results land in its manager: the scope frees them now.
+        try (NDManager step = work.newSubManager(); NDScope scope = new NDScope()) {
             NDArray direction = step.create(toFloats(u), new Shape(u.length, 1));
             return kl(lens, layer, hidden, clean, direction, mode).getFloat();
         }
