@@ -41,6 +41,8 @@ final class FloorPlan {
             floor("lenses and their data", "dev.loupe.lens", "dev.loupe.lens.data"),
             floor("statistics of lens predictions", "dev.loupe.lens.stats"),
             floor("lens training and evaluation", "dev.loupe.lens.train", "dev.loupe.lens.eval"),
+            floor("lens experiments: causal bases, decoding from a layer", "dev.loupe.lens.causal",
+                    "dev.loupe.lens.decode"),
             // loupe-sae
             floor("SAE file formats", "dev.loupe.sae.format"),
             floor("released SAEs on the Hub", "dev.loupe.sae.pretrained"),

@@ -135,6 +135,22 @@ class StopOnSignalTest {
     }
 
     @Test
+    void lensCausalBasisStopsBetweenEvaluationsAndWritesNoOutput() throws Exception {
+        Path inputs = Path.of("../testdata/lens_extra/inputs.safetensors").toAbsolutePath();
+        for (int run = 0; run < RUNS; run++) {
+            Path work = Files.createDirectories(dir.resolve("causal-basis-" + run));
+            Path out = work.resolve("bases.safetensors");
+            // 32 directions of both layers take minutes; the signal comes within the first layer's.
+            Stopped stopped = runAndSignal(work, run, 6, text -> text.contains("layer 0 of 2: searching"), false,
+                    "lens", "causal-basis", "--model", CliTestSupport.GPT2_TOK.toAbsolutePath().toString(), "--lens",
+                    "logit", "--input", inputs.toString(), "--k", "32", "--out", out.toString());
+            stopped.matches("loupe: stopped by (SIGTERM|SIGINT) while searching direction (\\d+) of layer 0; "
+                    + Pattern.quote(out.toString()) + " was not written");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
     void saeFeaturesStopsBetweenBatchesAndWritesNoPage() throws Exception {
         // 20 batches of 8192 sequences of 16 tokens (the batch the command picks for a 128-feature SAE).
         Path tokens = dir.resolve("tokens.safetensors");

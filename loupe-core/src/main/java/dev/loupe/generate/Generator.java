@@ -2,7 +2,6 @@ package dev.loupe.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
@@ -26,8 +25,6 @@ import java.util.Set;
  * context ({@link #checkContext}); a requested {@link StopSignal} stops generation between tokens.
  */
 public final class Generator {
-    private static final NDIndex LAST_POSITION = new NDIndex().addAllDim().addIndices(-1);
-
     private Generator() {}
 
     /** Called after every step with the token each sequence got. */
@@ -63,8 +60,18 @@ public final class Generator {
      */
     public static NDArray generate(HookedTransformer model, NDArray tokens, NDArray attentionMask, GenerateOptions options,
             StepListener listener) {
+        return generate(model, tokens, attentionMask, options, listener, NextTokenLogits.MODEL);
+    }
+
+    /**
+     * As {@link #generate(HookedTransformer, NDArray, NDArray, GenerateOptions, StepListener)}, with each
+     * next token chosen (greedily or by sampling, as {@code options} say) from the logits {@code readout}
+     * gives, e.g. a lens on an intermediate layer.
+     */
+    public static NDArray generate(HookedTransformer model, NDArray tokens, NDArray attentionMask, GenerateOptions options,
+            StepListener listener, NextTokenLogits readout) {
         checkContext(model, tokens.getShape().get(1), options.maxNewTokens());
-        long[][] rows = new Loop(model, tokens, attentionMask, options).run(listener);
+        long[][] rows = new Loop(model, tokens, attentionMask, options, readout).run(listener);
         return tokens.getManager().create(flatten(rows), new Shape(rows.length, rows[0].length));
     }
 
@@ -133,10 +140,13 @@ public final class Generator {
         private final long pad;
         private final Sampling.Options sampling;
         private final Random random;
+        private final NextTokenLogits readout;
         private int length;
 
-        Loop(HookedTransformer model, NDArray tokens, NDArray attentionMask, GenerateOptions options) {
+        Loop(HookedTransformer model, NDArray tokens, NDArray attentionMask, GenerateOptions options,
+                NextTokenLogits readout) {
             this.model = model;
+            this.readout = readout;
             this.options = options;
             caller = tokens.getManager();
             batch = (int) tokens.getShape().get(0);
@@ -189,7 +199,7 @@ public final class Generator {
             NDArray mask = promptMask == null ? null
                     : stepManager.create(maskColumns(from), new Shape(batch, length - from));
             ForwardOptions forward = ForwardOptions.builder().attentionMask(mask).pastKvCache(cache).build();
-            NDArray last = model.forward(input, forward).logits().get(LAST_POSITION);
+            NDArray last = readout.lastLogits(model, input, forward);
             if (!options.doSample()) {
                 // TransformerLens's greedy step is the argmax (first maximum), taken where the logits are.
                 return last.argMax(-1).toLongArray();

@@ -37,7 +37,8 @@ import picocli.CommandLine.Spec;
         },
         commandListHeading = "%nCommands:%n",
         subcommands = {LensApplyCommand.class, LensTrajectoryCommand.class, LensStatsCommand.class,
-            LensTrainCommand.class, LensEvalCommand.class, CommandLine.HelpCommand.class})
+            LensTrainCommand.class, LensEvalCommand.class, LensCausalBasisCommand.class, LensGenerateCommand.class,
+            CommandLine.HelpCommand.class})
 public final class LensCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -46,7 +47,7 @@ public final class LensCommand implements Runnable {
     @Override
     public void run() {
         throw new ParameterException(spec.commandLine(),
-                "Missing a lens command: pick one of apply, trajectory, stats, train, eval.");
+                "Missing a lens command: pick one of apply, trajectory, stats, train, eval, causal-basis, generate.");
     }
 
     /**
