@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
-import java.util.List;
 
 /**
  * One expert of a {@link MixtureOfExperts}: a gated MLP without biases over the rows of the tokens
@@ -41,14 +40,9 @@ public final class Expert {
 
     /** x [rows, d_model] → [rows, d_model]. */
     public NDArray forward(NDArray x) {
-        NDArray gate = hookGate.fire(x.matMul(wGate.value().transpose())); // [rows, d_mlp]
-        NDArray pre = hookPre.fire(x.matMul(wIn.value().transpose()));
+        NDArray gate = hookGate.fire(Weight.matMulTransposed(x, wGate)); // [rows, d_mlp]
+        NDArray pre = hookPre.fire(Weight.matMulTransposed(x, wIn));
         NDArray post = hookPost.fire(act.apply(gate).mul(pre));
-        return post.matMul(wOut.value().transpose());
-    }
-
-    /** Its parameters, in TransformerLens's order. */
-    public List<Weight> weights() {
-        return List.of(wIn, wOut, wGate);
+        return Weight.matMulTransposed(post, wOut);
     }
 }

@@ -10,7 +10,10 @@ public sealed interface FeedForward permits Mlp, GatedMlp, MixtureOfExperts {
     /** x [batch, pos, d_model] → [batch, pos, d_model]. */
     NDArray forward(NDArray x);
 
-    /** Its parameters. */
+    /**
+     * The parameters a forward pass widens for the whole layer when they are float16; matrices widened one product
+     * at a time ({@link Weight#matMul}) are left out.
+     */
     List<Weight> weights();
 
     /** The MLP {@code cfg} asks for, called {@code name} ({@code blocks.0.mlp}). */

@@ -39,14 +39,15 @@ public final class GatedMlp implements FeedForward {
 
     @Override
     public NDArray forward(NDArray x) {
-        NDArray pre = hookPre.fire(x.matMul(wGate.value())); // [batch, pos, d_mlp]
-        NDArray preLinear = hookPreLinear.fire(x.matMul(wIn.value()));
+        NDArray pre = hookPre.fire(Weight.matMul(x, wGate)); // [batch, pos, d_mlp]
+        NDArray preLinear = hookPreLinear.fire(Weight.matMul(x, wIn));
         NDArray post = hookPost.fire(act.apply(pre).mul(preLinear).addi(bIn.value()));
-        return post.matMul(wOut.value()).addi(bOut.value());
+        return Weight.matMul(post, wOut).addi(bOut.value());
     }
 
+    /** The biases: its matrices are widened one product at a time ({@link Weight#matMul}). */
     @Override
     public List<Weight> weights() {
-        return List.of(wGate, wIn, bIn, wOut, bOut);
+        return List.of(bIn, bOut);
     }
 }

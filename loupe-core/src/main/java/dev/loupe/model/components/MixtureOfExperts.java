@@ -121,11 +121,9 @@ public final class MixtureOfExperts implements FeedForward {
         return new Routing(tokenOfRow, pairOfRow, firstRow, rowOfPair);
     }
 
+    /** The router: the experts' matrices are widened one product at a time, and only for experts given tokens. */
     @Override
     public List<Weight> weights() {
-        List<Weight> weights = new ArrayList<>();
-        experts.forEach(expert -> weights.addAll(expert.weights()));
-        weights.add(router);
-        return weights;
+        return List.of(router);
     }
 }

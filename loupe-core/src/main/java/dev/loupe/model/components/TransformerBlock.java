@@ -125,7 +125,7 @@ public final class TransformerBlock {
         return resid.expandDims(2).repeat(2, heads);
     }
 
-    /** Every parameter of the block. */
+    /** The parameters a forward pass widens for the whole block when they are float16 (see {@link FeedForward#weights}). */
     public List<Weight> weights() {
         List<Weight> weights = new ArrayList<>(attn.weights());
         for (Norm norm : new Norm[] {ln1, ln1Post, ln2, ln2Post}) {

@@ -39,6 +39,31 @@ public final class Weight {
         return copy != null ? copy : stored;
     }
 
+    /**
+     * {@code x · W} [..., out] for x [..., in] and this weight W [in, out]. A float16 weight that this thread has not
+     * widened with its layer is widened for this product alone and freed right after it, so that a layer's largest
+     * matrices are float32 one at a time (an MLP's three at Gemma-2-2B take 0.25 GB in float32 together) and the
+     * experts a mixture routes no token to never.
+     */
+    public static NDArray matMul(NDArray x, Weight w) {
+        return w.product(x, false);
+    }
+
+    /** {@code x · Wᵀ} for a weight W [out, in] in {@code nn.Linear}'s layout; widened as {@link #matMul}. */
+    public static NDArray matMulTransposed(NDArray x, Weight w) {
+        return w.product(x, true);
+    }
+
+    private NDArray product(NDArray x, boolean transposed) {
+        if (!half || widened.get() != null) {
+            return x.matMul(transposed ? value().transpose() : value());
+        }
+        try (NDArray inPass = stored.get(x.getManager(), new NDIndex());
+                NDArray wide = inPass.toType(DataType.FLOAT32, false)) {
+            return x.matMul(transposed ? wide.transpose() : wide);
+        }
+    }
+
     /** The parameter as stored (float32 or float16). */
     public NDArray stored() {
         return stored;
