@@ -6,23 +6,15 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.ModelOptions;
-import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.cli.support.TokenInput;
 import dev.loupe.generate.GenerateOptions;
 import dev.loupe.generate.Generator;
-import dev.loupe.generate.TextGenerator;
-import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StoppedException;
-import dev.loupe.tokenize.TokenBatch;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -73,82 +65,37 @@ public final class GenerateCommand extends LoupeCommand {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--prompt", paramLabel = "TEXT",
-            description = "A text to continue; repeat the flag for a batch (needs the model's tokenizer).")
-    List<String> prompts;
-
-    @Option(names = "--input", paramLabel = "IN",
-            description = "Or: safetensors file with input_ids [batch, pos] (int64) and optionally attention_mask.")
-    Path input;
-
-    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "10",
-            description = "How many tokens to add (default: ${DEFAULT-VALUE}, as TransformerLens).")
-    int maxNewTokens;
-
-    @Option(names = "--sample", description = "Sample instead of taking the most likely token.")
-    boolean sample;
-
-    @Option(names = "--temperature", paramLabel = "T", description = "With --sample: divide the logits by T (default 1).")
-    Float temperature;
-
-    @Option(names = "--top-k", paramLabel = "K", description = "With --sample: draw from the K most likely tokens only.")
-    Integer topK;
-
-    @Option(names = "--top-p", paramLabel = "P",
-            description = "With --sample: draw from the fewest most likely tokens whose probability exceeds P.")
-    Float topP;
+    @Mixin
+    GenerationOptions generation;
 
     @Option(names = "--freq-penalty", paramLabel = "F",
             description = "With --sample: subtract F times a token's count so far from its logit.")
     Float freqPenalty;
 
-    @Option(names = "--seed", paramLabel = "S", description = "With --sample: the random seed (default 0).")
-    Long seed;
-
-    @Option(names = "--no-kv-cache",
-            description = "Recompute every position each step instead of reusing cached keys and values.")
-    boolean noKvCache;
-
-    @Option(names = "--no-stop-at-eos", description = "Keep generating after the end-of-sequence token.")
-    boolean noStopAtEos;
-
     @Option(names = "--prepend-bos", negatable = true,
             description = "With --prompt: put the BOS token first (default: as the model's default_prepend_bos says).")
     Boolean prependBos;
 
-    @Option(names = "--out", paramLabel = "OUT", description = "safetensors file to write output_ids to.")
-    Path out;
-
     @Override
     protected int execute() throws IOException {
         checkUsage();
-        GenerateOptions options = options();
-        OutputCheck.of(spec).modelFolder(modelOptions.folder()).file("--input", input).refuseFile("--out", out);
+        GenerateOptions options = generation.toGenerateOptions(builder -> builder
+                .freqPenalty(freqPenalty == null ? 0f : freqPenalty).prependBos(prependBos));
+        generation.checkFiles(modelOptions.folder(), null);
         try (NDManager manager = NDManager.newBaseManager();
              HookedTransformer transformer = modelOptions.load()) {
-            NDArray ids;
-            NDArray mask;
-            if (input != null) {
-                TokenInput given = TokenInput.read(input, manager);
-                ids = given.ids();
-                mask = given.attentionMask();
-            } else {
-                requireTokenizer(transformer, modelOptions.folder(), "--prompt", "--input IN with token ids");
-                TokenBatch batch = TextGenerator.tokenize(transformer, prompts, options);
-                ids = batch.idsArray(manager);
-                mask = batch.isPadded() ? batch.maskArray(manager) : null;
-            }
+            TokenInput prompt = generation.readPrompt(transformer, modelOptions.folder(), options, manager);
+            NDArray ids = prompt.ids();
+            NDArray mask = prompt.attentionMask();
             int batch = (int) ids.getShape().get(0);
             int promptLength = (int) ids.getShape().get(1);
             checkContext(transformer, promptLength);
-            if (!noStopAtEos && !transformer.hasTokenizer()) {
-                throw new ParameterException(spec.commandLine(), "this model has no tokenizer, so it has no end-of-sequence"
-                        + " token to stop at: add --no-stop-at-eos to generate --max-new-tokens tokens");
-            }
+            generation.requireEndOfSequence(transformer);
             boolean stream = batch == 1 && transformer.hasTokenizer();
             Streamer streamer = stream ? new Streamer(transformer, out()) : null;
             if (stream) {
-                out().print(prompts != null ? prompts.get(0) : transformer.tokenizer().decode(ids.toLongArray()));
+                out().print(generation.prompts != null ? generation.prompts.get(0)
+                        : transformer.tokenizer().decode(ids.toLongArray()));
                 out().flush();
             }
             long started = System.nanoTime();
@@ -162,29 +109,21 @@ public final class GenerateCommand extends LoupeCommand {
                     out().println();
                     out().flush();
                 }
-                throw new StoppedException(e.reason(), e.progress() + (out == null ? "" : "; " + out + " was not written"));
+                throw new StoppedException(e.reason(), e.progress() + (generation.out == null ? ""
+                        : "; " + generation.out + " was not written"));
             }
             double seconds = (System.nanoTime() - started) / 1e9;
-            NDArray output = filled(all, promptLength + maxNewTokens, options, transformer);
+            NDArray output = filled(all, promptLength + generation.maxNewTokens, options, transformer);
             if (stream) {
                 streamer.finish();
                 out().println();
             } else {
-                printRows(transformer, output, mask, promptLength);
+                generation.printRows(transformer, output, mask, promptLength, true);
             }
             int produced = (int) all.getShape().get(1) - promptLength;
             err().printf(Locale.ROOT, "%d new token%s per row in %.2f s (%.1f tokens/s)%n", produced,
                     produced == 1 ? "" : "s", seconds, produced * batch / Math.max(seconds, 1e-9));
-            if (out != null) {
-                Map<String, NDArray> tensors = new LinkedHashMap<>();
-                tensors.put("output_ids", output);
-                if (mask != null) {
-                    tensors.put("attention_mask", Generator.extendMask(mask, (int) output.getShape().get(1)));
-                }
-                safePoint("after all " + produced + " new tokens, before writing " + out + "; it was not written");
-                SafetensorsWriter.write(out, tensors);
-                err().println("Wrote output_ids " + shape(output.getShape().getShape()) + " to " + out);
-            }
+            generation.write(output, mask, "after all " + produced + " new tokens");
             out().flush();
             err().flush();
         }
@@ -192,27 +131,12 @@ public final class GenerateCommand extends LoupeCommand {
     }
 
     private void checkUsage() {
-        if ((input == null) == (prompts == null)) {
-            throw new ParameterException(spec.commandLine(), input == null
-                    ? "Missing the input: give --prompt TEXT (repeated for a batch) or --input IN (a safetensors file"
-                            + " with input_ids)"
-                    : "--prompt and --input are mutually exclusive: give texts or token ids, not both");
-        }
-        if (input != null && prependBos != null) {
+        generation.check();
+        if (generation.input != null && prependBos != null) {
             throw new ParameterException(spec.commandLine(), "--[no-]prepend-bos applies to --prompt only; --input IN"
                     + " is token ids already");
         }
-        if (!sample) {
-            String given = temperature != null ? "--temperature" : topK != null ? "--top-k" : topP != null ? "--top-p"
-                    : freqPenalty != null ? "--freq-penalty" : seed != null ? "--seed" : null;
-            if (given != null) {
-                throw new ParameterException(spec.commandLine(), given + " applies to sampling only: add --sample"
-                        + " (without it, generation is greedy)");
-            }
-        }
-        if (maxNewTokens < 0) {
-            throw new ParameterException(spec.commandLine(), "--max-new-tokens must be ≥ 0, got " + maxNewTokens);
-        }
+        generation.requireSample("--freq-penalty", freqPenalty);
     }
 
     /**
@@ -221,23 +145,13 @@ public final class GenerateCommand extends LoupeCommand {
      */
     private void checkContext(HookedTransformer transformer, int promptLength) {
         int nCtx = transformer.config().nCtx();
+        int maxNewTokens = generation.maxNewTokens;
         if ((long) promptLength + maxNewTokens > nCtx) {
             throw new ParameterException(spec.commandLine(), promptLength > nCtx
                     ? "the prompt has " + promptLength + " tokens, more than the model's context (n_ctx " + nCtx + ")"
                     : "--max-new-tokens " + maxNewTokens + " and the prompt's " + promptLength + " tokens make "
                             + ((long) promptLength + maxNewTokens) + " positions, more than the model's context (n_ctx "
                             + nCtx + "): give --max-new-tokens " + (nCtx - promptLength) + " or fewer");
-        }
-    }
-
-    private GenerateOptions options() {
-        try {
-            return GenerateOptions.builder().maxNewTokens(maxNewTokens).doSample(sample)
-                    .temperature(temperature == null ? 1f : temperature).topK(topK).topP(topP)
-                    .freqPenalty(freqPenalty == null ? 0f : freqPenalty).seed(seed == null ? 0L : seed)
-                    .usePastKvCache(!noKvCache).stopAtEos(!noStopAtEos).prependBos(prependBos).build();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
     }
 
@@ -256,33 +170,6 @@ public final class GenerateCommand extends LoupeCommand {
             System.arraycopy(flat, b * have, wide, b * width, have);
         }
         return all.getManager().create(wide, new Shape(batch, width));
-    }
-
-    /**
-     * Each row as text when the model has a tokenizer (a prompt as it was given, then its continuation;
-     * token ids without their padding), else as token ids.
-     */
-    private void printRows(HookedTransformer transformer, NDArray output, NDArray mask, int promptLength) {
-        long[] flat = output.toLongArray();
-        long[] pads = mask == null ? null : mask.toType(ai.djl.ndarray.types.DataType.INT64, false).toLongArray();
-        int width = (int) output.getShape().get(1);
-        for (int b = 0; b < output.getShape().get(0); b++) {
-            int start = 0;
-            while (pads != null && start < promptLength && pads[b * promptLength + start] == 0) {
-                start++;
-            }
-            long[] row = Arrays.copyOfRange(flat, b * width + start, (b + 1) * width);
-            String text;
-            if (!transformer.hasTokenizer()) {
-                text = Arrays.toString(row);
-            } else if (prompts != null) {
-                long[] added = Arrays.copyOfRange(flat, b * width + promptLength, (b + 1) * width);
-                text = prompts.get(b) + transformer.tokenizer().decode(added);
-            } else {
-                text = transformer.tokenizer().decode(row);
-            }
-            out().printf("[%d] %s%n", b, text);
-        }
     }
 
     /** Prints a single row's text as it grows, decoding all new tokens so that multi-byte characters come out whole. */

@@ -9,6 +9,7 @@
  * <p>Floor "the commands": it may use the demo's parts, what commands share and the library modules.
  * Computation does not belong here: what a command computes is a library API first (loupe-core,
  * loupe-lens, loupe-viz), so that Java users get it too; options every command shares go to
- * {@code dev.loupe.cli.support}.
+ * {@code dev.loupe.cli.support}, and those a family of commands shares are a mixin beside them
+ * ({@code ViewOptions}, {@code GenerationOptions}).
  */
 package dev.loupe.cli.command;

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.cli.CliTestSupport;
 import dev.loupe.io.safetensors.SafetensorsWriter;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,5 +50,23 @@ class LensGenerateCommandTest {
                 "logit", "--layer", "1", "--prompt", "Hello", "--seed", "3");
         assertThat(result.exitCode()).as(result.err()).isEqualTo(2);
         assertThat(result.err()).contains("add --sample");
+    }
+
+    @Test
+    void generateSharesTheUsageChecksOfLoupeGenerate() {
+        String[] common = {"lens", "generate", "--model", CliTestSupport.GPT2_TOK.toString(), "--lens", "logit",
+            "--layer", "1"};
+        CliTestSupport.Result none = run(common);
+        assertThat(none.exitCode()).as(none.err()).isEqualTo(2);
+        assertThat(none.err()).contains("Missing the input: give --prompt TEXT");
+        CliTestSupport.Result negative = run(concat(common, "--prompt", "Hello", "--max-new-tokens", "-1"));
+        assertThat(negative.exitCode()).as(negative.err()).isEqualTo(2);
+        assertThat(negative.err()).contains("--max-new-tokens must be ≥ 0, got -1");
+    }
+
+    private static String[] concat(String[] head, String... tail) {
+        String[] all = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, all, head.length, tail.length);
+        return all;
     }
 }
