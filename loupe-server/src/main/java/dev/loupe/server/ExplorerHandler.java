@@ -34,15 +34,15 @@ final class ExplorerHandler extends Handler.Abstract {
 
     private final ApiRoutes routes;
     private final PageAssets assets;
-    private final RunSlots slots;
+    private final RunQueue runs;
     private final String token;
     private final int maxBodyBytes;
     private final AtomicLong abandoned = new AtomicLong();
 
-    ExplorerHandler(ApiRoutes routes, PageAssets assets, RunSlots slots, String token, int maxBodyBytes) {
+    ExplorerHandler(ApiRoutes routes, PageAssets assets, RunQueue runs, String token, int maxBodyBytes) {
         this.routes = routes;
         this.assets = assets;
-        this.slots = slots;
+        this.runs = runs;
         this.token = token;
         this.maxBodyBytes = maxBodyBytes;
     }
@@ -84,11 +84,10 @@ final class ExplorerHandler extends Handler.Abstract {
                 stream(routes.generation(body), response, callback);
                 return true;
             }
-            Object answer;
-            try (RunSlots.Slot slot = slots.enter()) {
-                answer = routes.answer(route, body);
-            }
+            Object answer = runs.run(() -> routes.answer(route, body));
             send(response, callback, 200, JSON, JsonBodies.write(answer));
+        } catch (ClientGoneException e) {
+            callback.failed(e.getCause());
         } catch (ApiException e) {
             if (e.status() == 503) {
                 headers.put(HttpHeader.RETRY_AFTER, "1");
@@ -106,7 +105,16 @@ final class ExplorerHandler extends Handler.Abstract {
 
     /** Streams a generation as NDJSON: one {@link GenerationStream.Step} a line, then {@code {"done": true, ...}}. */
     private void stream(ApiRoutes.Generation generation, Response response, Callback callback) {
-        try (RunSlots.Slot slot = slots.enter()) {
+        runs.run(() -> {
+            stream(generation, response);
+            return null;
+        });
+        callback.succeeded();
+    }
+
+    /** Writes the stream, on a worker of the run queue. */
+    private void stream(ApiRoutes.Generation generation, Response response) {
+        try {
             response.setStatus(200);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-ndjson; charset=utf-8");
             OutputStream out = Content.Sink.asOutputStream(response);
@@ -121,12 +129,11 @@ final class ExplorerHandler extends Handler.Abstract {
             });
             out.write(JsonBodies.line(Map.of("done", true, "tokens", all)).getBytes(StandardCharsets.UTF_8));
             out.close();
-            callback.succeeded();
         } catch (UncheckedIOException e) {
             abandoned.incrementAndGet();
-            callback.failed(e.getCause());
+            throw new ClientGoneException(e.getCause());
         } catch (IOException e) {
-            callback.failed(e);
+            throw new ClientGoneException(e);
         }
     }
 

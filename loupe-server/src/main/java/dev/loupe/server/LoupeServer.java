@@ -25,15 +25,15 @@ public final class LoupeServer implements AutoCloseable {
     private final Server jetty;
     private final ServerConnector connector;
     private final ServerOptions options;
-    private final RunSlots slots;
+    private final RunQueue runs;
     private final ExplorerHandler handler;
 
-    private LoupeServer(Server jetty, ServerConnector connector, ServerOptions options, RunSlots slots,
+    private LoupeServer(Server jetty, ServerConnector connector, ServerOptions options, RunQueue runs,
             ExplorerHandler handler) {
         this.jetty = jetty;
         this.connector = connector;
         this.options = options;
-        this.slots = slots;
+        this.runs = runs;
         this.handler = handler;
     }
 
@@ -52,8 +52,8 @@ public final class LoupeServer implements AutoCloseable {
         connector.setPort(options.port());
         connector.setIdleTimeout(30_000);
         jetty.addConnector(connector);
-        RunSlots slots = new RunSlots(options.concurrentRuns(), options.queuedRuns());
-        ExplorerHandler handler = new ExplorerHandler(new ApiRoutes(models, options.limits()), PageAssets.load(), slots,
+        RunQueue runs = new RunQueue(options.concurrentRuns(), options.queuedRuns());
+        ExplorerHandler handler = new ExplorerHandler(new ApiRoutes(models, options.limits()), PageAssets.load(), runs,
                 options.token(), options.maxBodyBytes());
         jetty.setHandler(handler);
         jetty.setErrorHandler(new JsonErrorHandler());
@@ -61,6 +61,7 @@ public final class LoupeServer implements AutoCloseable {
         try {
             jetty.start();
         } catch (Exception e) {
+            runs.close();
             try {
                 jetty.stop();
             } catch (Exception ignored) {
@@ -69,7 +70,7 @@ public final class LoupeServer implements AutoCloseable {
             throw new LoupeException("The server could not listen on " + options.host() + ":" + options.port() + ": "
                     + e.getMessage() + " (is the port taken? --port 0 picks a free one)", e);
         }
-        return new LoupeServer(jetty, connector, options, slots, handler);
+        return new LoupeServer(jetty, connector, options, runs, handler);
     }
 
     /** The port it listens on. */
@@ -87,7 +88,7 @@ public final class LoupeServer implements AutoCloseable {
 
     /** How many runs are running or queued now. */
     public int runsAdmitted() {
-        return slots.admitted();
+        return runs.admitted();
     }
 
     /** How many generations stopped early because their client went away (each freed its turn). */
@@ -106,6 +107,8 @@ public final class LoupeServer implements AutoCloseable {
             jetty.stop();
         } catch (Exception e) {
             throw new LoupeException("The server did not stop cleanly: " + e.getMessage(), e);
+        } finally {
+            runs.close();
         }
     }
 }

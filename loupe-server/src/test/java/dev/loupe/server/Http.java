@@ -23,6 +23,12 @@ final class Http {
         this.token = token;
     }
 
+    /** A client of a server without a token on {@code port} (in another process, say). */
+    Http(int port) {
+        this.base = "http://127.0.0.1:" + port;
+        this.token = null;
+    }
+
     /** The answer to {@code GET path}. */
     HttpResponse<String> get(String path) {
         return send(request(path).GET().build());
