@@ -61,6 +61,11 @@ public record ServerOptions(String host, int port, String token, Limits limits, 
         return new ServerOptions(host, port, token, value, maxBodyBytes, concurrentRuns, queuedRuns);
     }
 
+    /** A fresh random access token (128 bits, as hex), for a server that must have one. */
+    public static String randomToken() {
+        return AccessToken.generate();
+    }
+
     /** Whether {@code host} is a loopback address by name. */
     public static boolean isLoopback(String host) {
         return host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
