@@ -54,6 +54,9 @@ final class FloorPlan {
             floor("training SAEs", "dev.loupe.sae.train"),
             // loupe-viz
             floor("views", "dev.loupe.viz"),
+            // loupe-server
+            floor("what the explorer computes: JSON requests turned into API calls", "dev.loupe.server.explore"),
+            floor("the explorer's HTTP server", "dev.loupe.server"),
             // loupe-cli
             floor("what commands share: the model options and loading rule, tables", "dev.loupe.cli.support"),
             floor("the demo's sections and page", "dev.loupe.cli.demo"),

@@ -7,6 +7,7 @@ import dev.loupe.cli.command.GenerateCommand;
 import dev.loupe.cli.command.HooksCommand;
 import dev.loupe.cli.command.LensCommand;
 import dev.loupe.cli.command.SaeCommand;
+import dev.loupe.cli.command.ServeCommand;
 import dev.loupe.cli.command.ShellCommand;
 import dev.loupe.cli.command.TrainCommand;
 import dev.loupe.cli.command.ViewCommand;
@@ -40,7 +41,8 @@ import picocli.CommandLine.Spec;
         },
         commandListHeading = "%nCommands:%n",
         subcommands = {DemoCommand.class, HooksCommand.class, CacheCommand.class, GenerateCommand.class,
-            LensCommand.class, SaeCommand.class, ViewCommand.class, ShellCommand.class, TrainCommand.class, DownloadCommand.class,
+            LensCommand.class, SaeCommand.class, ViewCommand.class, ServeCommand.class, ShellCommand.class, TrainCommand.class,
+            DownloadCommand.class,
             CommandLine.HelpCommand.class},
         footer = {
             "",
