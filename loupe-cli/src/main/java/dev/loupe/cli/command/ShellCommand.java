@@ -111,14 +111,14 @@ public final class ShellCommand extends LoupeCommand {
     }
 
     /**
-     * The start-up script: imports, the model, and a few helpers. The model is loaded by the CLI's
+     * The start-up script: imports, the model, and a few helpers (the tutorials' test runs their blocks after it). The model is loaded by the CLI's
      * loading rule ({@link ModelOptions}), written out as a call of the public API.
      *
      * @param dir the model folder, or null for no model
      * @param processed whether to process the weights as TransformerLens's from_pretrained does
      * @param dtype how to keep the weights in memory
      */
-    static String startupScript(Path dir, boolean processed, WeightDtype dtype) {
+    public static String startupScript(Path dir, boolean processed, WeightDtype dtype) {
         StringBuilder script = new StringBuilder();
         for (String pkg : List.of("ai.djl.ndarray", "ai.djl.ndarray.index", "ai.djl.ndarray.types", "dev.loupe",
                 "dev.loupe.model", "dev.loupe.cache", "dev.loupe.hook", "dev.loupe.tokenize",
@@ -168,7 +168,7 @@ public final class ShellCommand extends LoupeCommand {
      * This JVM's class path for JShell's compiler, with the Class-Path entries of jar manifests spelled
      * out (a test runner may start the JVM with a single manifest-only jar).
      */
-    static String classPath() {
+    public static String classPath() {
         Set<String> entries = new LinkedHashSet<>();
         for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
             if (!entry.isEmpty()) {
