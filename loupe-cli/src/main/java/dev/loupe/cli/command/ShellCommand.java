@@ -38,7 +38,8 @@ import picocli.CommandLine.Parameters;
         description = {
             "",
             "Starts JShell with Loupe and DJL on the class path. Its start-up script imports Loupe's packages"
-                    + " (dev.loupe.model, cache, hook, tokenize, analysis.patching, viz) and DJL's NDArray types, and"
+                    + " (dev.loupe.model, cache, hook, tokenize, run, generate, analysis.heads, analysis.patching, linalg,"
+                    + " viz) and DJL's NDArray types, and"
                     + " defines:",
             "  model                 the --model folder, loaded as HookedTransformer.fromPretrained does, with"
                     + " TransformerLens's weight processing (--no-processing: fromPretrainedNoProcessing)",
@@ -122,7 +123,8 @@ public final class ShellCommand extends LoupeCommand {
         StringBuilder script = new StringBuilder();
         for (String pkg : List.of("ai.djl.ndarray", "ai.djl.ndarray.index", "ai.djl.ndarray.types", "dev.loupe",
                 "dev.loupe.model", "dev.loupe.cache", "dev.loupe.hook", "dev.loupe.tokenize",
-                "dev.loupe.analysis.patching", "dev.loupe.viz", "java.nio.file")) {
+                "dev.loupe.run", "dev.loupe.generate", "dev.loupe.analysis.heads", "dev.loupe.analysis.patching",
+                "dev.loupe.linalg", "dev.loupe.viz", "java.nio.file")) {
             script.append("import ").append(pkg).append(".*;\n");
         }
         script.append("var manager = NDManager.newBaseManager();\n");

@@ -81,7 +81,11 @@ final class TutorialJvm {
         try (TutorialShell shell = new TutorialShell()) {
             for (int i = 0; i < tutorial.blocks().size(); i++) {
                 TutorialPage.Block block = tutorial.blocks().get(i);
+                long start = System.nanoTime();
                 String printed = shell.run(page.getFileName() + ":" + block.line(), block.code());
+                // To jvm.log: where a page's time goes.
+                System.err.printf("%s:%d ran in %.1f s%n", page.getFileName(), block.line(),
+                        (System.nanoTime() - start) / 1e9);
                 Files.writeString(blockFile(work, i), printed, StandardCharsets.UTF_8);
             }
         } catch (AssertionError | RuntimeException e) {

@@ -25,7 +25,7 @@ record TutorialPage(Path file, List<Block> blocks, List<String> images) {
     /** The tolerance of numbers until a page states its own. */
     static final double DEFAULT_TOLERANCE = 1e-3;
 
-    private static final Pattern TOLERANCE = Pattern.compile("<!--\\s*tolerance\\s+(\\S+)\\s*-->");
+    private static final Pattern TOLERANCE = Pattern.compile("<!--\\s*tolerance\\s+([0-9][0-9.eE+-]*)\\s*-->");
     private static final Pattern IMAGE = Pattern.compile("!\\[[^]]*]\\(images/([^)]+\\.png)\\)");
 
     /**

@@ -15,6 +15,7 @@ import jdk.jshell.JShellException;
 import jdk.jshell.Snippet;
 import jdk.jshell.SnippetEvent;
 import jdk.jshell.SourceCodeAnalysis;
+import jdk.jshell.VarSnippet;
 
 /**
  * JShell in this JVM (local execution, as {@code loupe shell} runs it) with {@code loupe shell}'s start-up,
@@ -77,6 +78,13 @@ final class TutorialShell implements AutoCloseable {
             throw new AssertionError(where + ": this snippet does not compile (" + event.status() + "): "
                     + snippet.source().strip() + "\n  " + diagnostics
                     + (unresolved.isEmpty() ? "" : "\n  unresolved: " + unresolved));
+        }
+        if (event.causeSnippet() != null && snippet instanceof VarSnippet variable
+                && event.previousStatus() == Snippet.Status.VALID) {
+            // JShell recompiles a variable when a later import may change what its type names mean, and resets it.
+            throw new AssertionError(where + ": this snippet makes JShell recompile the variable " + variable.name()
+                    + ", which resets it to null; import before declaring variables: "
+                    + event.causeSnippet().source().strip());
         }
         JShellException thrown = event.exception();
         if (thrown != null) {
