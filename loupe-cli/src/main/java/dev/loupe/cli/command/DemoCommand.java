@@ -165,7 +165,9 @@ public final class DemoCommand extends LoupeCommand {
             }
             out.println();
             out.println("Next: `loupe hooks --model DIR` lists every hook point, and `loupe cache`");
-            out.println("writes activations to a file that numpy reads.");
+            out.println("writes activations to a file that numpy reads. Tutorials that run as they are in");
+            out.println("`loupe shell` (TransformerLens's Main Demo, the induction-head phase change):");
+            out.println("docs/tutorials/README.md.");
             List<String> titles = new ArrayList<>(List.of("A random sequence repeated once"));
             List<long[]> shown = new ArrayList<>(List.of(induction.ids()));
             for (Input input : inputs) {
