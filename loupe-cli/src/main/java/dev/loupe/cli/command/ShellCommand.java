@@ -112,8 +112,9 @@ public final class ShellCommand extends LoupeCommand {
     }
 
     /**
-     * The start-up script: imports, the model, and a few helpers (the tutorials' test runs their blocks after it). The model is loaded by the CLI's
-     * loading rule ({@link ModelOptions}), written out as a call of the public API.
+     * The start-up script: imports, the model, and a few helpers (the tutorials' test runs their blocks after
+     * it). The model is loaded by the CLI's loading rule ({@link ModelOptions}), written out as a call of the
+     * public API.
      *
      * @param dir the model folder, or null for no model
      * @param processed whether to process the weights as TransformerLens's from_pretrained does
