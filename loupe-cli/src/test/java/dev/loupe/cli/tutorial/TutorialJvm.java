@@ -39,7 +39,8 @@ final class TutorialJvm {
      */
     static Result run(Path root, Path page, List<String> jvmFlags, Path work) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.awt.headless=true"));
+                "-Djava.awt.headless=true", "-Duser.language=en", "-Duser.country=US"));
+        // The pages print with printf: an English locale writes their decimal points as the pages show them.
         command.addAll(jvmFlags);
         command.addAll(List.of("-cp", ShellCommand.classPath(), TutorialJvm.class.getName(), page.toString(),
                 work.toString()));
