@@ -66,10 +66,12 @@ public record PhaseRecord(long step, double trainLoss, double evalLoss, double i
                     + "); give the tracking.csv that `loupe train toy --track DIR` wrote");
         }
         String[] columns = lines.get(0).split(",");
+        // The last induction column names the last head, "induction_L<layer>H<head>": the model's shape.
         String lastHead = columns[4 + (columns.length - 4) / 2 - 1];
-        int nLayers = Integer.parseInt(lastHead.substring(lastHead.indexOf("_L") + 2, lastHead.indexOf('H', 
-                lastHead.indexOf("_L")))) + 1;
-        int nHeads = Integer.parseInt(lastHead.substring(lastHead.lastIndexOf('H') + 1)) + 1;
+        int layerAt = lastHead.indexOf("_L") + 2;
+        int headAt = lastHead.indexOf('H', layerAt);
+        int nLayers = Integer.parseInt(lastHead.substring(layerAt, headAt)) + 1;
+        int nHeads = Integer.parseInt(lastHead.substring(headAt + 1)) + 1;
         List<PhaseRecord> records = new ArrayList<>();
         for (int i = 1; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) {
