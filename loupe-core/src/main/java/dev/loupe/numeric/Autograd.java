@@ -1,5 +1,6 @@
 package dev.loupe.numeric;
 
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -26,6 +27,22 @@ public final class Autograd {
      */
     public static boolean isRecording() {
         return recording && LOCK.isHeldByCurrentThread();
+    }
+
+    /**
+     * Runs {@code update} with libtorch's gradient mode off on this thread, then restores it: an optimizer
+     * changes its leaf parameters in place, which libtorch refuses in gradient mode. The mode is per thread and
+     * only the thread that started DJL's engine begins with it off; others (each JShell snippet of
+     * {@code loupe shell}, a pool's workers) begin with it on.
+     */
+    public static void withoutGradientMode(Runnable update) {
+        boolean was = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            update.run();
+        } finally {
+            JniUtils.setGradMode(was);
+        }
     }
 
     /** Set by whoever holds {@link #lock()} and records (ForwardRun, dev.loupe.train.Gradients). */

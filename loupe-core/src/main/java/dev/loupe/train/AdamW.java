@@ -3,6 +3,7 @@ package dev.loupe.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import dev.loupe.LoupeException;
+import dev.loupe.numeric.Autograd;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,10 @@ public final class AdamW extends StatefulOptimizer {
 
     @Override
     public void step(double learningRate) {
+        Autograd.withoutGradientMode(() -> update(learningRate));
+    }
+
+    private void update(double learningRate) {
         steps++;
         double biasCorrection1 = 1 - Math.pow(beta1, steps);
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, steps));

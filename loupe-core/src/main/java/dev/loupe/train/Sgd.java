@@ -3,6 +3,7 @@ package dev.loupe.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import dev.loupe.LoupeException;
+import dev.loupe.numeric.Autograd;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,10 @@ public final class Sgd extends StatefulOptimizer {
 
     @Override
     public void step(double learningRate) {
+        Autograd.withoutGradientMode(() -> update(learningRate));
+    }
+
+    private void update(double learningRate) {
         List<NDArray> params = state.parameters();
         try (NDScope scope = new NDScope()) {
             for (int i = 0; i < params.size(); i++) {

@@ -11,7 +11,8 @@
  * {@link dev.loupe.viz.LensTrajectory} and {@link dev.loupe.viz.PromptViews} fill the records from a
  * model, a cache or a lens; {@link dev.loupe.viz.TrajectoryStatisticPlots} from a batch's trajectory statistics;
  * {@link dev.loupe.viz.FeaturePage} and {@link dev.loupe.viz.FeatureIndex} from an
- * SAE's {@code dev.loupe.sae.features} harvest.
+ * SAE's {@code dev.loupe.sae.features} harvest; {@link dev.loupe.viz.PhaseChangeView} draws a toy run's
+ * phase-change tracking ({@code dev.loupe.train.toy.PhaseRecord}) as stacked heatmaps.
  *
  * <p>Floor "views": it may use all of loupe-core, loupe-lens and loupe-sae. It draws and does not compute:
  * an analysis whose result is drawn here belongs in loupe-core, loupe-lens or loupe-sae, and the commands that

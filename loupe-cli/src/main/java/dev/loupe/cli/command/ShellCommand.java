@@ -38,7 +38,8 @@ import picocli.CommandLine.Parameters;
         description = {
             "",
             "Starts JShell with Loupe and DJL on the class path. Its start-up script imports Loupe's packages"
-                    + " (dev.loupe.model, cache, hook, tokenize, analysis.patching, viz) and DJL's NDArray types, and"
+                    + " (dev.loupe.model, cache, hook, tokenize, run, generate, analysis.heads, analysis.patching, linalg,"
+                    + " viz) and DJL's NDArray types, and"
                     + " defines:",
             "  model                 the --model folder, loaded as HookedTransformer.fromPretrained does, with"
                     + " TransformerLens's weight processing (--no-processing: fromPretrainedNoProcessing)",
@@ -111,18 +112,20 @@ public final class ShellCommand extends LoupeCommand {
     }
 
     /**
-     * The start-up script: imports, the model, and a few helpers. The model is loaded by the CLI's
-     * loading rule ({@link ModelOptions}), written out as a call of the public API.
+     * The start-up script: imports, the model, and a few helpers (the tutorials' test runs their blocks after
+     * it). The model is loaded by the CLI's loading rule ({@link ModelOptions}), written out as a call of the
+     * public API.
      *
      * @param dir the model folder, or null for no model
      * @param processed whether to process the weights as TransformerLens's from_pretrained does
      * @param dtype how to keep the weights in memory
      */
-    static String startupScript(Path dir, boolean processed, WeightDtype dtype) {
+    public static String startupScript(Path dir, boolean processed, WeightDtype dtype) {
         StringBuilder script = new StringBuilder();
         for (String pkg : List.of("ai.djl.ndarray", "ai.djl.ndarray.index", "ai.djl.ndarray.types", "dev.loupe",
                 "dev.loupe.model", "dev.loupe.cache", "dev.loupe.hook", "dev.loupe.tokenize",
-                "dev.loupe.analysis.patching", "dev.loupe.viz", "java.nio.file")) {
+                "dev.loupe.run", "dev.loupe.generate", "dev.loupe.analysis.heads", "dev.loupe.analysis.patching",
+                "dev.loupe.linalg", "dev.loupe.viz", "java.nio.file")) {
             script.append("import ").append(pkg).append(".*;\n");
         }
         script.append("var manager = NDManager.newBaseManager();\n");
@@ -168,7 +171,7 @@ public final class ShellCommand extends LoupeCommand {
      * This JVM's class path for JShell's compiler, with the Class-Path entries of jar manifests spelled
      * out (a test runner may start the JVM with a single manifest-only jar).
      */
-    static String classPath() {
+    public static String classPath() {
         Set<String> entries = new LinkedHashSet<>();
         for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
             if (!entry.isEmpty()) {

@@ -5,12 +5,17 @@ import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.train.ProgressBar;
 import dev.loupe.train.TrainingCheckpoint;
+import dev.loupe.train.toy.PhaseRecord;
+import dev.loupe.train.toy.PhaseTracker;
 import dev.loupe.train.toy.ToyTrainer;
 import dev.loupe.train.toy.ToyTrainingOptions;
 import dev.loupe.train.toy.ToyTrainingResult;
+import dev.loupe.viz.PhaseChangeView;
+import dev.loupe.viz.PngExport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,7 +55,9 @@ import picocli.CommandLine.ParameterException;
             "",
             "The shipped models were made with (see models/*/MODEL.md):",
             "  loupe train toy --layers 2 --out models/induction-2l",
-            "  loupe train toy --layers 1 --out models/attn-only-1l"
+            "  loupe train toy --layers 1 --out models/attn-only-1l",
+            "The phase-change tutorial's runs (docs/tutorials/phase-change.md):",
+            "  loupe train toy --layers 2 --steps 3000 --out DIR --track DIR/track"
         })
 final class ToyTrainCommand extends LoupeCommand {
     @Option(names = "--layers", required = true, paramLabel = "N", description = "Number of attention layers.")
@@ -109,6 +116,16 @@ final class ToyTrainCommand extends LoupeCommand {
     @Option(names = "--resume", description = "Continue from the checkpoint in --checkpoint-dir, if there is one.")
     boolean resume;
 
+    @Option(names = "--track", paramLabel = "DIR",
+            description = "Record the induction-head phase change into DIR: every --track-every steps the held-out"
+                    + " loss, the in-context-learning score and every head's induction and previous-token score"
+                    + " (DIR/tracking.csv, growing as the run goes), drawn at the end into DIR/phase-change.png.")
+    Path track;
+
+    @Option(names = "--track-every", paramLabel = "N", defaultValue = "50",
+            description = "Steps between tracking records (default: ${DEFAULT-VALUE}).")
+    int trackEvery;
+
     @Override
     protected int execute() throws IOException {
         useOneEngineThread();
@@ -131,7 +148,8 @@ final class ToyTrainCommand extends LoupeCommand {
                 .checkpointEvery(checkpointEvery).build();
         PrintWriter err = spec.commandLine().getErr();
         ProgressBar bar = new ProgressBar(err, 0, steps, System.console() != null);
-        ToyTrainingResult result = ToyTrainer.train(options, out, checkpoints, resume, bar);
+        PhaseTracker tracker = track == null ? null : new PhaseTracker(track, trackEvery, options);
+        ToyTrainingResult result = ToyTrainer.train(options, out, checkpoints, resume, bar, tracker);
         PrintWriter o = out();
         o.printf(Locale.ROOT, "Trained %s (%d attention-only layer%s, d_model %d, %d heads, vocabulary %d, context %d,"
                 + " %s positions)%n", options.modelName(), layers, layers == 1 ? "" : "s", dModel, heads, vocab, context,
@@ -144,6 +162,12 @@ final class ToyTrainCommand extends LoupeCommand {
                 result.halves().firstHalf(), result.halves().repeatedHalf(), 100 * result.halves().ratio());
         o.printf(Locale.ROOT, "Wrote %s (config.json, model.safetensors, loss.csv, loss.svg, training.json)%n",
                 out.toAbsolutePath().normalize());
+        if (tracker != null) {
+            List<PhaseRecord> records = PhaseRecord.read(tracker.file());
+            Path picture = PngExport.write(PhaseChangeView.render(options.modelName(), records),
+                    track.resolve("phase-change.png"));
+            o.printf(Locale.ROOT, "Tracked %d steps into %s and %s%n", records.size(), tracker.file(), picture);
+        }
         o.flush();
         return 0;
     }

@@ -69,6 +69,15 @@ public final class ToyTrainer {
      */
     public static ToyTrainingResult train(ToyTrainingOptions options, Path out, Path checkpoints, boolean resume,
             TrainingProgress progress) {
+        return train(options, out, checkpoints, resume, progress, null);
+    }
+
+    /**
+     * As {@link #train(ToyTrainingOptions, Path, Path, boolean, TrainingProgress)}, with {@code tracker} recording
+     * the phase change as the run goes (or null for no tracking).
+     */
+    public static ToyTrainingResult train(ToyTrainingOptions options, Path out, Path checkpoints, boolean resume,
+            TrainingProgress progress, PhaseTracker tracker) {
         if (resume && checkpoints == null) {
             throw new LoupeException("Resuming needs the checkpoint folder of the run to continue");
         }
@@ -95,6 +104,12 @@ public final class ToyTrainer {
                     saved = first;
                     curve.addAll(savedCurve(checkpoint.info()));
                 }
+                if (tracker != null) {
+                    tracker.start(first, cfg);
+                    if (first == 0) {
+                        tracker.record(0, Double.NaN, cfg, params, manager);
+                    }
+                }
                 StopSignal stop = StopSignal.current();
                 for (long step = first; step < options.steps(); step++) {
                     // The safe point: between steps, where the parameters, the optimizer and the random
@@ -114,6 +129,9 @@ public final class ToyTrainer {
                     curve.add(new ToyTrainingResult.Point(step + 1, loss, lr, norm));
                     if (progress != null) {
                         progress.update(step + 1, loss, lr);
+                    }
+                    if (tracker != null && tracker.due(step + 1, options.steps())) {
+                        tracker.record(step + 1, loss, cfg, params, manager);
                     }
                     boolean last = step + 1 == options.steps();
                     if (checkpoints != null && ((step + 1) % options.checkpointEvery() == 0 || last)) {

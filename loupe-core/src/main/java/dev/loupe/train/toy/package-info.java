@@ -5,6 +5,9 @@
  * initial weights, {@link dev.loupe.train.toy.ToyTrainer} trains a {@code HookedTransformer}
  * directly on its leaf parameters from {@link dev.loupe.train.toy.ToyTrainingOptions}, and
  * {@link dev.loupe.train.toy.RepeatHalves} measures the loss on each half of a repeated sequence.
+ * {@link dev.loupe.train.toy.PhaseTracker} follows the induction-head phase change through a run (loss,
+ * in-context-learning score, each head's induction and previous-token score every N steps) into
+ * {@link dev.loupe.train.toy.PhaseRecord} rows of a CSV file.
  *
  * <p>Floor "toy models": it may use everything in loupe-core below it, {@code dev.loupe.train} and
  * {@code dev.loupe.model} included. Generic optimizers, schedules and checkpoints go to
