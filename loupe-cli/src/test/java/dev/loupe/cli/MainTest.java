@@ -38,7 +38,7 @@ class MainTest {
         CliTestSupport.Result result = run();
         assertThat(result.exitCode()).isEqualTo(2);
         assertThat(result.err()).contains("Missing a command: pick one of demo, hooks, cache, generate, lens, sae, view,"
-                + " shell, train, download");
+                + " serve, shell, train, download");
     }
 
     @Test

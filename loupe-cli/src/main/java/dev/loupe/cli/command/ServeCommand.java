@@ -2,6 +2,7 @@ package dev.loupe.cli.command;
 
 import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
+import dev.loupe.hub.ModelResolver;
 import dev.loupe.server.LoupeServer;
 import dev.loupe.server.ServerOptions;
 import dev.loupe.server.explore.ServedModel;
@@ -39,10 +40,11 @@ import picocli.CommandLine.Option;
         })
 public final class ServeCommand extends LoupeCommand {
 
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "A model folder to serve; repeat for several (the page picks among them). Default: "
+    @Option(names = "--model", paramLabel = "M",
+            description = "A model to serve: a folder, a TransformerLens name or a Hub id (downloaded into the Hugging"
+                    + " Face cache as `loupe download` does); repeat for several (the page picks among them). Default: "
                     + DemoCommand.DEFAULT_MODEL + " in the Loupe repository.")
-    List<Path> models;
+    List<String> models;
 
     @Option(names = "--lens", paramLabel = "DIR", description = "A tuned lens of the first --model.")
     Path lens;
@@ -61,8 +63,9 @@ public final class ServeCommand extends LoupeCommand {
 
     @Override
     protected int execute() {
+        ModelResolver resolver = ModelResolver.fromEnvironment();
         List<Path> folders = models == null || models.isEmpty() ? List.of(new DemoCommand.InductionModel().folder())
-                : models;
+                : models.stream().map(resolver::resolve).toList();
         String access = token;
         if (access == null && !ServerOptions.isLoopback(host)) {
             access = ServerOptions.randomToken();

@@ -64,6 +64,7 @@ class ServeCommandTest {
 
     @Test
     void aMissingModelFolderIsOneLine() {
-        run("serve", "--model", "no/such/folder", "--port", "0").failedWithOneLine("No model folder at no/such/folder");
+        run("serve", "--model", "no/such/folder", "--port", "0")
+                .failedWithOneLine("No such folder: model folder no/such/folder does not exist");
     }
 }
