@@ -51,6 +51,10 @@ final class FloorPlan {
             floor("training SAEs", "dev.loupe.sae.train"),
             // loupe-viz
             floor("views", "dev.loupe.viz"),
+            // loupe-spark
+            floor("Spark sessions, executor models and row layouts", "dev.loupe.spark"),
+            floor("Spark jobs: harvest, corpus statistics, lens evaluation and training", "dev.loupe.spark.harvest",
+                    "dev.loupe.spark.stats", "dev.loupe.spark.lens"),
             // loupe-cli
             floor("what commands share: the model options and loading rule, tables", "dev.loupe.cli.support"),
             floor("the demo's sections and page", "dev.loupe.cli.demo"),
