@@ -1,0 +1,63 @@
+package dev.loupe.spark.harvest;
+
+import static org.apache.spark.sql.functions.col;
+
+import dev.loupe.LoupeException;
+import dev.loupe.spark.ExecutorModels;
+import dev.loupe.tokenize.TokenChunks;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Harvesting activations over a corpus. The documents are cut into groups of 2,048 on the driver; each group is
+ * tokenized and chunked on an executor exactly as {@link TokenChunks#of} does; chunks are spread over
+ * {@link HarvestOptions#partitions()} by (group, batch), so that each forward pass holds the same chunks whatever the
+ * partitioning; each executor runs its batches with the model it loaded once ({@link ExecutorModels}).
+ */
+public final class Harvest {
+    private Harvest() {}
+
+    /**
+     * The harvested rows of {@code documents}, one per kept token ({@link HarvestSchema#tokens}); lazy: nothing runs
+     * until the dataset is written or collected, except one tiny forward pass on the driver that finds the hooks.
+     */
+    public static Dataset<Row> harvest(SparkSession spark, List<String> documents, HarvestOptions options) {
+        if (documents.isEmpty()) {
+            throw new LoupeException("The corpus has no documents: give .txt, .jsonl or Parquet files with text");
+        }
+        List<String> hooks = HookProbe.names(ExecutorModels.get(options.model()), options.hooks());
+        int perGroup = TokenChunks.documentsPerGroup();
+        List<Row> groups = new ArrayList<>();
+        for (int start = 0; start < documents.size(); start += perGroup) {
+            List<String> texts = documents.subList(start, Math.min(documents.size(), start + perGroup));
+            groups.add(RowFactory.create(groups.size(), (long) start, texts.toArray(String[]::new)));
+        }
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Dataset<Row> groupRows = spark.createDataFrame(
+                context.parallelize(groups, Math.min(groups.size(), options.partitions())), HarvestSchema.GROUPS);
+        Dataset<Row> chunks = groupRows
+                .flatMap(new GroupChunker(options), Encoders.row(HarvestSchema.CHUNKS))
+                .repartition(options.partitions(), col(HarvestSchema.GROUP), col(HarvestSchema.BATCH))
+                .sortWithinPartitions(HarvestSchema.GROUP, HarvestSchema.BATCH, HarvestSchema.CHUNK);
+        return chunks.mapPartitions(new ChunkActivations(options, hooks), Encoders.row(HarvestSchema.tokens(hooks)));
+    }
+
+    /**
+     * Writes {@code rows} to the Parquet folder {@code out} through Spark's output commit protocol: only the output of
+     * each task's one committed attempt is kept, so a retried or speculative task never duplicates or loses rows.
+     */
+    public static void writeParquet(Dataset<Row> rows, Path out) {
+        if (out.toFile().exists()) {
+            throw new LoupeException(out + " exists; give a new folder for the harvest (or delete it)");
+        }
+        rows.write().mode(SaveMode.ErrorIfExists).parquet(out.toString());
+    }
+}
