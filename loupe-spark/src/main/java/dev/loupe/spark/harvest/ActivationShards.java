@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.io.safetensors.SafetensorsWriter;
 import dev.loupe.sae.train.ActivationStore;
+import dev.loupe.spark.RowArrays;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +49,7 @@ public final class ActivationShards {
                 .select(col(HarvestSchema.GROUP), col(HarvestSchema.CHUNK), col(HarvestSchema.POSITION), col("`" + hook + "`"))
                 .orderBy(HarvestSchema.GROUP, HarvestSchema.CHUNK, HarvestSchema.POSITION)
                 .javaRDD().zipWithIndex()
-                .mapToPair(pair -> new Tuple2<>(pair._2(), floats(pair._1().getList(3))));
+                .mapToPair(pair -> new Tuple2<>(pair._2(), RowArrays.floats(pair._1(), 3)));
         long total = indexed.count();
         if (total == 0) {
             throw new LoupeException("The harvest has no rows, so there is nothing to store");
@@ -60,7 +61,7 @@ public final class ActivationShards {
                 .collect();
         List<ActivationStore.Shard> listed = written.stream().sorted(Comparator.comparingInt(Tuple2::_1))
                 .map(shard -> new ActivationStore.Shard(shardName(shard._1()), shard._2())).toList();
-        int dIn = rows.select(col("`" + hook + "`")).head().getList(0).size();
+        int dIn = RowArrays.floats(rows.select(col("`" + hook + "`")).head(), 0).length;
         ActivationStore.writeManifest(dir, new ActivationStore.Manifest(hook, dIn, tokensPerShard, listed));
         return ActivationStore.read(dir);
     }
@@ -94,14 +95,6 @@ public final class ActivationShards {
 
     private static String shardName(int index) {
         return String.format(Locale.ROOT, "shard_%05d.safetensors", index);
-    }
-
-    private static float[] floats(List<Float> list) {
-        float[] out = new float[list.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = list.get(i);
-        }
-        return out;
     }
 
     /** Token {@code i} to shard {@code i / tokensPerShard}. */

@@ -7,6 +7,7 @@ import dev.loupe.cache.ActivationCache;
 import dev.loupe.cache.CacheOptions;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.spark.ExecutorModels;
+import dev.loupe.spark.RowArrays;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -74,7 +75,7 @@ final class ChunkActivations implements MapPartitionsFunction<Row, Row> {
         int size = options.chunkSize();
         long[] ids = new long[batch.size() * size];
         for (int b = 0; b < batch.size(); b++) {
-            System.arraycopy(longs(batch.get(b).getList(3)), 0, ids, b * size, size);
+            System.arraycopy(RowArrays.longs(batch.get(b), 3), 0, ids, b * size, size);
         }
         float[][] values = new float[hooks.size()][];
         int[] widths = new int[hooks.size()];
@@ -90,12 +91,12 @@ final class ChunkActivations implements MapPartitionsFunction<Row, Row> {
         List<Row> rows = new ArrayList<>(batch.size() * (options.toPosition() - options.fromPosition()));
         for (int b = 0; b < batch.size(); b++) {
             Row chunk = batch.get(b);
-            List<Long> documents = chunk.getList(4);
+            long[] documents = RowArrays.longs(chunk, 4);
             for (int p = options.fromPosition(); p < options.toPosition(); p++) {
                 Object[] row = new Object[HarvestSchema.firstHookColumn() + hooks.size()];
                 row[0] = chunk.getInt(0);
                 row[1] = chunk.getInt(1);
-                row[2] = documents.get(p);
+                row[2] = documents[p];
                 row[3] = p;
                 row[4] = ids[b * size + p];
                 for (int h = 0; h < hooks.size(); h++) {
@@ -106,13 +107,5 @@ final class ChunkActivations implements MapPartitionsFunction<Row, Row> {
             }
         }
         return rows;
-    }
-
-    static long[] longs(List<Long> list) {
-        long[] out = new long[list.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = list.get(i);
-        }
-        return out;
     }
 }

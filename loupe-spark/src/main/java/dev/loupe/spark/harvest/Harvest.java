@@ -30,10 +30,21 @@ public final class Harvest {
      * until the dataset is written or collected, except one tiny forward pass on the driver that finds the hooks.
      */
     public static Dataset<Row> harvest(SparkSession spark, List<String> documents, HarvestOptions options) {
+        List<String> hooks = HookProbe.names(ExecutorModels.get(options.model()), options.hooks());
+        Dataset<Row> batches = chunks(spark, documents, options)
+                .repartition(options.partitions(), col(HarvestSchema.GROUP), col(HarvestSchema.BATCH))
+                .sortWithinPartitions(HarvestSchema.GROUP, HarvestSchema.BATCH, HarvestSchema.CHUNK);
+        return batches.mapPartitions(new ChunkActivations(options, hooks), Encoders.row(HarvestSchema.tokens(hooks)));
+    }
+
+    /**
+     * The chunks of {@code documents} ({@link HarvestSchema#CHUNKS}: group, chunk, batch, token ids, documents), cut
+     * on the executors with the model's tokenizer; no forward pass. Lazy.
+     */
+    public static Dataset<Row> chunks(SparkSession spark, List<String> documents, HarvestOptions options) {
         if (documents.isEmpty()) {
             throw new LoupeException("The corpus has no documents: give .txt, .jsonl or Parquet files with text");
         }
-        List<String> hooks = HookProbe.names(ExecutorModels.get(options.model()), options.hooks());
         int perGroup = TokenChunks.documentsPerGroup();
         List<Row> groups = new ArrayList<>();
         for (int start = 0; start < documents.size(); start += perGroup) {
@@ -43,11 +54,7 @@ public final class Harvest {
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Dataset<Row> groupRows = spark.createDataFrame(
                 context.parallelize(groups, Math.min(groups.size(), options.partitions())), HarvestSchema.GROUPS);
-        Dataset<Row> chunks = groupRows
-                .flatMap(new GroupChunker(options), Encoders.row(HarvestSchema.CHUNKS))
-                .repartition(options.partitions(), col(HarvestSchema.GROUP), col(HarvestSchema.BATCH))
-                .sortWithinPartitions(HarvestSchema.GROUP, HarvestSchema.BATCH, HarvestSchema.CHUNK);
-        return chunks.mapPartitions(new ChunkActivations(options, hooks), Encoders.row(HarvestSchema.tokens(hooks)));
+        return groupRows.flatMap(new GroupChunker(options), Encoders.row(HarvestSchema.CHUNKS));
     }
 
     /**
