@@ -2,6 +2,7 @@ package dev.loupe.lens.eval;
 
 import dev.loupe.LoupeException;
 import dev.loupe.lens.LensHook;
+import java.io.Serializable;
 
 /**
  * How lenses are evaluated; defaults are the tuned-lens library's {@code eval}.
@@ -14,7 +15,9 @@ import dev.loupe.lens.LensHook;
  * @param hook the residual stream the logit lens reads (a tuned lens reads its own)
  */
 public record LensEvalOptions(int maxSeqLen, int perGpuBatchSize, Long tokens, int tokenShift, long seed,
-        LensHook hook) {
+        LensHook hook) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
 
     public LensEvalOptions {
         if (maxSeqLen < 1 || perGpuBatchSize < 1 || (tokens != null && tokens < 1) || tokenShift < 0) {

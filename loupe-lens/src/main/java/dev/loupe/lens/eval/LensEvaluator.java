@@ -36,27 +36,10 @@ public final class LensEvaluator {
      */
     public static LensMetrics evaluate(HookedTransformer model, TunedLens tuned, TokenChunks data,
             LensEvalOptions options) {
-        int length = Math.min(options.maxSeqLen(), model.config().nCtx());
-        if (data.chunkSize() != length) {
-            throw new LoupeException("The data is cut into sequences of " + data.chunkSize() + " tokens but evaluation"
-                    + " uses " + length + "; chunk it to that length");
-        }
-        if (tuned != null && tuned.hook() != options.hook()) {
-            throw new LoupeException("The tuned lens reads " + tuned.hook().key() + "; evaluate it on that hook");
-        }
+        int length = sequenceLength(model, tuned, data, options);
         TokenChunks order = data.shuffled(options.seed());
-        int sequences = order.chunks().size();
-        if (options.tokens() != null) {
-            sequences = (int) Math.min(sequences, options.tokens() / length);
-            if (sequences == 0) {
-                throw new LoupeException("--tokens " + options.tokens() + " is less than one sequence of " + length);
-            }
-        }
-        int layers = model.config().nLayers();
-        LogitLens logit = LogitLens.of(model, options.hook());
-        Map<String, double[]> logitSums = sums(layers);
-        Map<String, double[]> tunedSums = tuned == null ? null : sums(layers);
-        double[] baseline = new double[2];
+        int sequences = sequences(order, length, options);
+        LensBatchSums sum = null;
         int batches = 0;
         int total = (sequences + options.perGpuBatchSize() - 1) / options.perGpuBatchSize();
         StopSignal stop = StopSignal.current();
@@ -66,27 +49,78 @@ public final class LensEvaluator {
             int count = Math.min(options.perGpuBatchSize(), sequences - start);
             try (NDManager manager = NDManager.newBaseManager()) {
                 NDArray ids = manager.create(order.batch(start, count), new Shape(count, length));
-                try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
-                    NDArray finalLogProbs = inputs.logits().logSoftmax(-1);
-                    NDArray labels = LensStats.shiftLabels(ids, options.tokenShift());
-                    for (int layer = 0; layer < layers; layer++) {
-                        add(logitSums, layer, logit, inputs.hidden(layer), finalLogProbs, labels, options.tokenShift());
-                        if (tuned != null) {
-                            add(tunedSums, layer, tuned, inputs.hidden(layer), finalLogProbs, labels,
-                                    options.tokenShift());
-                        }
-                    }
-                    NDArray finalLogits = inputs.logits();
-                    baseline[0] += LensStats.crossEntropy(LensStats.shiftPredictions(finalLogits, options.tokenShift()),
-                            labels).mean().getFloat();
-                    baseline[1] += LensStats.entropy(finalLogits).mean().getFloat();
-                }
+                LensBatchSums sums = batch(model, tuned, ids, options);
+                sum = sum == null ? sums : sum.plus(sums);
             }
             batches++;
         }
-        double scale = data.natsToBitsPerByte() / batches;
-        return new LensMetrics(scaled(logitSums, scale), tunedSums == null ? null : scaled(tunedSums, scale),
-                baseline[0] * scale, baseline[1] * scale, data.natsToBitsPerByte(), (long) sequences * length);
+        return metrics(sum, batches, data.natsToBitsPerByte(), (long) sequences * length);
+    }
+
+    /** The length of the evaluated sequences, after checking that {@code data}, {@code tuned} and {@code options} agree. */
+    public static int sequenceLength(HookedTransformer model, TunedLens tuned, TokenChunks data, LensEvalOptions options) {
+        int length = Math.min(options.maxSeqLen(), model.config().nCtx());
+        if (data.chunkSize() != length) {
+            throw new LoupeException("The data is cut into sequences of " + data.chunkSize() + " tokens but evaluation"
+                    + " uses " + length + "; chunk it to that length");
+        }
+        if (tuned != null && tuned.hook() != options.hook()) {
+            throw new LoupeException("The tuned lens reads " + tuned.hook().key() + "; evaluate it on that hook");
+        }
+        return length;
+    }
+
+    /**
+     * How many of {@code order}'s sequences of {@code length} an evaluation takes: all, or as many as
+     * {@link LensEvalOptions#tokens()} allows.
+     */
+    public static int sequences(TokenChunks order, int length, LensEvalOptions options) {
+        int sequences = order.chunks().size();
+        if (options.tokens() != null) {
+            sequences = (int) Math.min(sequences, options.tokens() / length);
+            if (sequences == 0) {
+                throw new LoupeException("--tokens " + options.tokens() + " is less than one sequence of " + length);
+            }
+        }
+        return sequences;
+    }
+
+    /**
+     * One batch's metrics, each the mean over the batch's positions: what {@link #evaluate} adds up over batches.
+     * A distributed evaluator runs the batches anywhere and adds them up in batch order.
+     *
+     * @param ids token ids [batch, pos]
+     */
+    public static LensBatchSums batch(HookedTransformer model, TunedLens tuned, NDArray ids, LensEvalOptions options) {
+        int layers = model.config().nLayers();
+        LogitLens logit = LogitLens.of(model, options.hook());
+        Map<String, double[]> logitSums = sums(layers);
+        Map<String, double[]> tunedSums = tuned == null ? null : sums(layers);
+        double[] baseline = new double[2];
+        try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
+            NDArray finalLogProbs = inputs.logits().logSoftmax(-1);
+            NDArray labels = LensStats.shiftLabels(ids, options.tokenShift());
+            for (int layer = 0; layer < layers; layer++) {
+                add(logitSums, layer, logit, inputs.hidden(layer), finalLogProbs, labels, options.tokenShift());
+                if (tuned != null) {
+                    add(tunedSums, layer, tuned, inputs.hidden(layer), finalLogProbs, labels, options.tokenShift());
+                }
+            }
+            NDArray finalLogits = inputs.logits();
+            baseline[0] += LensStats.crossEntropy(LensStats.shiftPredictions(finalLogits, options.tokenShift()),
+                    labels).mean().getFloat();
+            baseline[1] += LensStats.entropy(finalLogits).mean().getFloat();
+        }
+        return new LensBatchSums(logitSums, tunedSums, baseline[0], baseline[1]);
+    }
+
+    /**
+     * The metrics of an evaluation from its batches' sums: averaged over {@code batches} and scaled to bits per byte.
+     */
+    public static LensMetrics metrics(LensBatchSums sum, int batches, double natsToBitsPerByte, long tokens) {
+        double scale = natsToBitsPerByte / batches;
+        return new LensMetrics(scaled(sum.logit(), scale), sum.tuned() == null ? null : scaled(sum.tuned(), scale),
+                sum.baselineCe() * scale, sum.baselineEntropy() * scale, natsToBitsPerByte, tokens);
     }
 
     private static void add(Map<String, double[]> sums, int layer, Lens lens, NDArray hidden, NDArray finalLogProbs,
