@@ -55,6 +55,8 @@ final class FloorPlan {
             floor("Spark sessions, executor models and row layouts", "dev.loupe.spark"),
             floor("Spark jobs: harvest, corpus statistics, lens evaluation and training", "dev.loupe.spark.harvest",
                     "dev.loupe.spark.stats", "dev.loupe.spark.lens"),
+            floor("the Spark commands (a main of their own, so the plain CLI never loads Spark) and benchmark",
+                    "dev.loupe.spark.cli", "dev.loupe.spark.bench"),
             // loupe-cli
             floor("what commands share: the model options and loading rule, tables", "dev.loupe.cli.support"),
             floor("the demo's sections and page", "dev.loupe.cli.demo"),

@@ -7,6 +7,7 @@ import dev.loupe.spark.ExecutorModels;
 import dev.loupe.tokenize.TokenChunks;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
@@ -35,6 +36,30 @@ public final class Harvest {
                 .repartition(options.partitions(), col(HarvestSchema.GROUP), col(HarvestSchema.BATCH))
                 .sortWithinPartitions(HarvestSchema.GROUP, HarvestSchema.BATCH, HarvestSchema.CHUNK);
         return batches.mapPartitions(new ChunkActivations(options, hooks), Encoders.row(HarvestSchema.tokens(hooks)));
+    }
+
+    /**
+     * As {@link #harvest} for a corpus that is already token ids: each of {@code chunks} [chunkSize] is one chunk of
+     * group 0 and its own document (a Parquet of token ids, say).
+     */
+    public static Dataset<Row> harvestTokens(SparkSession spark, List<long[]> chunks, HarvestOptions options) {
+        List<String> hooks = HookProbe.names(ExecutorModels.get(options.model()), options.hooks());
+        List<Row> rows = new ArrayList<>();
+        for (int c = 0; c < chunks.size(); c++) {
+            long[] ids = chunks.get(c);
+            if (ids.length != options.chunkSize()) {
+                throw new LoupeException("Chunk " + c + " has " + ids.length + " token ids but the harvest cuts "
+                        + options.chunkSize() + "; give chunks of that length");
+            }
+            long[] documents = new long[ids.length];
+            Arrays.fill(documents, c);
+            rows.add(RowFactory.create(0, c, c / options.batchChunks(), ids, documents));
+        }
+        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Dataset<Row> chunkRows = spark.createDataFrame(context.parallelize(rows, options.partitions()), HarvestSchema.CHUNKS)
+                .repartition(options.partitions(), col(HarvestSchema.GROUP), col(HarvestSchema.BATCH))
+                .sortWithinPartitions(HarvestSchema.GROUP, HarvestSchema.BATCH, HarvestSchema.CHUNK);
+        return chunkRows.mapPartitions(new ChunkActivations(options, hooks), Encoders.row(HarvestSchema.tokens(hooks)));
     }
 
     /**
