@@ -53,7 +53,8 @@ final class FloorPlan {
             floor("views", "dev.loupe.viz"),
             // loupe-spark
             floor("Spark sessions, executor models and row layouts", "dev.loupe.spark"),
-            floor("Spark jobs: harvest, corpus statistics, lens evaluation and training", "dev.loupe.spark.harvest",
+            floor("harvesting activations with Spark", "dev.loupe.spark.harvest"),
+            floor("Spark jobs over harvests and corpora: statistics, lens evaluation and training",
                     "dev.loupe.spark.stats", "dev.loupe.spark.lens"),
             floor("the Spark commands (a main of their own, so the plain CLI never loads Spark) and benchmark",
                     "dev.loupe.spark.cli", "dev.loupe.spark.bench"),

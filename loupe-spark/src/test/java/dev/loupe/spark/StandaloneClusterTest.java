@@ -2,22 +2,14 @@ package dev.loupe.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.ndarray.NDArray;
 import dev.loupe.lens.TunedLens;
-import dev.loupe.lens.data.EnglishText;
-import dev.loupe.lens.train.LensTrainingOptions;
-import dev.loupe.lens.train.TunedLensTrainer;
-import dev.loupe.model.HookedTransformer;
 import dev.loupe.spark.harvest.Harvest;
 import dev.loupe.spark.harvest.HarvestOptions;
 import dev.loupe.spark.lens.SparkLensTrainer;
-import dev.loupe.testing.Fixtures;
-import dev.loupe.tokenize.TokenChunks;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
@@ -75,22 +67,10 @@ class StandaloneClusterTest {
                 assertThat(removed.get()).as("an executor was lost during the job").isPositive();
                 assertThat(written).hasSameSizeAs(local).isEqualTo(local);
 
-                ModelSpec model = new ModelSpec(Fixtures.model("gpt2-tok").toString(), false);
-                HookedTransformer driver = ExecutorModels.get(model);
-                TokenChunks data = TokenChunks.of(EnglishText.documents(12_000, 1), driver.tokenizer(), 32);
-                LensTrainingOptions training = LensTrainingOptions.builder().numSteps(20).tokensPerStep(128)
-                        .maxSeqLen(32).perGpuBatchSize(1).warmupSteps(2).repeatData(true).build();
-                try (TunedLens single = TunedLens.create(driver); TunedLens spread = TunedLens.create(driver)) {
-                    TunedLensTrainer.train(driver, single, data, training, null);
-                    SparkLensTrainer.train(spark, model, spread, data, training, 2, null);
-                    double worst = 0;
-                    for (Map.Entry<String, NDArray> entry : single.stateDict().entrySet()) {
-                        float[] x = entry.getValue().toFloatArray();
-                        float[] y = spread.stateDict().get(entry.getKey()).toFloatArray();
-                        for (int i = 0; i < x.length; i++) {
-                            worst = Math.max(worst, Math.abs(x[i] - y[i]));
-                        }
-                    }
+                try (TunedLens spread = TunedLens.create(ExecutorModels.get(LensReference.MODEL))) {
+                    SparkLensTrainer.train(spark, LensReference.MODEL, spread, LensReference.data(),
+                            LensReference.options().build(), 2, null);
+                    double worst = LensReference.largestDifference(LensReference.twentySteps(), spread);
                     System.out.println("StandaloneClusterTest: largest lens parameter difference " + worst);
                     assertThat(worst).isLessThanOrEqualTo(1e-5);
                 }

@@ -24,7 +24,8 @@ import org.apache.spark.sql.SparkSession;
  * Spark's overhead on one machine: harvesting every layer's {@code hook_resid_post} of 64 chunks × 128 tokens on a
  * GPT-2-small-shaped model, {@code local[2]} against {@link SinglePassParquet} (same rows, same Parquet library), and
  * a tuned-lens step {@code local[2]} against one process. Arguments: the model folder (e.g. the one loupe-bench
- * generates, {@code ${TMPDIR:-/tmp}/loupe-bench-gpt2-small}), then optionally an output folder.
+ * generates, {@code ${TMPDIR:-/tmp}/loupe-bench-gpt2-small}), then optionally an output folder and the number of
+ * rounds (default 3: a warm-up, then two measured; 1: one measured round without warm-up).
  */
 public final class SparkBench {
     private static final int CHUNKS = 64;
@@ -46,16 +47,18 @@ public final class SparkBench {
         }
         SparkSession spark = LoupeSpark.session("local[2]", "loupe spark bench");
         HarvestOptions options = new HarvestOptions(spec, "blocks\\.\\d+\\.hook_resid_post", SEQ, BATCH, 2, 0, SEQ);
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        int measured = rounds == 1 ? 1 : rounds - 1;
         // One warm-up of each (JIT, libtorch's first-call costs), then alternate: a, b, a, b.
         double single = 0;
         double distributed = 0;
-        for (int round = 0; round < 3; round++) {
+        for (int round = 0; round < rounds; round++) {
             long t0 = System.nanoTime();
             SinglePassParquet.write(model, chunks, hooks, BATCH, out.resolve("single-" + round + ".parquet"));
             long t1 = System.nanoTime();
             Harvest.writeParquet(Harvest.harvestTokens(spark, chunks, options), out.resolve("spark-" + round + ".parquet"));
             long t2 = System.nanoTime();
-            if (round > 0) {
+            if (round > 0 || rounds == 1) {
                 single += (t1 - t0) / 1e9;
                 distributed += (t2 - t1) / 1e9;
             }
@@ -64,8 +67,9 @@ public final class SparkBench {
         }
         long tokens = (long) CHUNKS * SEQ;
         System.out.printf(Locale.ROOT, "harvest %d tokens x %d hooks: one process %.2f s (%.0f tokens/s), local[2] %.2f s"
-                + " (%.0f tokens/s), Spark overhead %+.1f %%%n", tokens, layers, single / 2, tokens / (single / 2),
-                distributed / 2, tokens / (distributed / 2), 100 * (distributed / single - 1));
+                + " (%.0f tokens/s), Spark overhead %+.1f %%%n", tokens, layers, single / measured,
+                tokens / (single / measured), distributed / measured, tokens / (distributed / measured),
+                100 * (distributed / single - 1));
 
         TokenChunks data = new TokenChunks(chunks, 1.0);
         LensTrainingOptions training = LensTrainingOptions.builder().numSteps(3).tokensPerStep(2 * SEQ).maxSeqLen(SEQ)

@@ -47,13 +47,16 @@ final class HarvestCommand implements Callable<Integer> {
             description = "Hooks whose WHOLE name matches, e.g. 'blocks\\.\\d+\\.hook_resid_post'.")
     String hooks;
 
-    @Option(names = "--seq-len", defaultValue = "128", paramLabel = "N", description = "Tokens per chunk (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seq-len", defaultValue = "128", paramLabel = "N",
+            description = "Tokens per chunk (default: ${DEFAULT-VALUE}).")
     int seqLen;
 
-    @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Chunks per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "8", paramLabel = "N",
+            description = "Chunks per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--positions", paramLabel = "FROM:TO", description = "Keep positions FROM (inclusive) to TO (exclusive) only.")
+    @Option(names = "--positions", paramLabel = "FROM:TO",
+            description = "Keep positions FROM (inclusive) to TO (exclusive) only.")
     String positions;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Parquet folder to write (must not exist).")

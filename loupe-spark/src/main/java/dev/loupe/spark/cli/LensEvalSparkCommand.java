@@ -40,10 +40,12 @@ final class LensEvalSparkCommand implements Callable<Integer> {
     @Option(names = "--text-column", defaultValue = "text", paramLabel = "NAME", description = "Default: ${DEFAULT-VALUE}.")
     String textColumn;
 
-    @Option(names = {"--lens", "-l"}, paramLabel = "LENS", description = "A tuned lens folder every node reads (default: the logit lens only).")
+    @Option(names = {"--lens", "-l"}, paramLabel = "LENS",
+            description = "A tuned lens folder every node reads (default: the logit lens only).")
     Path lens;
 
-    @Option(names = {"--output", "-o"}, required = true, paramLabel = "OUTPUT", description = "Folder for aggregate_metrics.json.")
+    @Option(names = {"--output", "-o"}, required = true, paramLabel = "OUTPUT",
+            description = "Folder for aggregate_metrics.json.")
     Path output;
 
     @Option(names = "--tokens", paramLabel = "N", description = "Evaluate at most N tokens (default: all).")

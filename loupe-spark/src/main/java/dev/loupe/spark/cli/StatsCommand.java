@@ -51,13 +51,16 @@ final class StatsCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "10", paramLabel = "K", description = "Default: ${DEFAULT-VALUE}.")
     int topK;
 
-    @Option(names = "--window", defaultValue = "5", paramLabel = "W", description = "Tokens each side (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--window", defaultValue = "5", paramLabel = "W",
+            description = "Tokens each side (default: ${DEFAULT-VALUE}).")
     int window;
 
-    @Option(names = "--show", defaultValue = "20", paramLabel = "N", description = "Neurons in contexts.html (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--show", defaultValue = "20", paramLabel = "N",
+            description = "Neurons in contexts.html (default: ${DEFAULT-VALUE}).")
     int show;
 
-    @Option(names = "--model", paramLabel = "MODEL", description = "The harvested model's folder (its tokenizer labels contexts.html).")
+    @Option(names = "--model", paramLabel = "MODEL",
+            description = "The harvested model's folder (its tokenizer labels contexts.html).")
     String model;
 
     @Override

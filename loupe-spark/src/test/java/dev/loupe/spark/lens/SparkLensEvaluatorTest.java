@@ -26,7 +26,7 @@ class SparkLensEvaluatorTest {
     void metricsEqualTheSingleMachineEvaluator() {
         LensEvalOptions options = LensEvalOptions.defaults().withMaxSeqLen(32).withPerGpuBatchSize(3);
         try (HookedTransformer model = MODEL.load(); TunedLens lens = TunedLens.load(LENS, model)) {
-            TokenChunks data = TokenChunks.of(EnglishText.documents(6_000, 2), model.tokenizer(), 32);
+            TokenChunks data = TokenChunks.of(EnglishText.documents(3_000, 2), model.tokenizer(), 32);
             LensMetrics single = LensEvaluator.evaluate(model, lens, data, options);
             LensMetrics spark = SparkLensEvaluator.evaluate(SparkTesting.session(), MODEL, LENS.toString(), data, options, 3);
             double worst = largestDifference(single.toJson(), spark.toJson());
