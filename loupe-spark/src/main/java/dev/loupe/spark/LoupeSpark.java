@@ -9,11 +9,19 @@ import org.apache.spark.sql.SparkSession;
 public final class LoupeSpark {
     private LoupeSpark() {}
 
-    /** The session for {@code master} (null: {@code local[*]}), created if this JVM has none. */
+    /**
+     * The session for {@code master} (null: the one {@code spark-submit} gave, else {@code local[*]}), created if this
+     * JVM has none.
+     */
     public static SparkSession session(String master, String appName) {
         SparkSession.Builder builder = SparkSession.builder().appName(appName)
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false");
-        return builder.master(master == null ? "local[*]" : master).getOrCreate();
+        if (master != null) {
+            builder.master(master);
+        } else if (System.getProperty("spark.master") == null) {
+            builder.master("local[*]");
+        }
+        return builder.getOrCreate();
     }
 }

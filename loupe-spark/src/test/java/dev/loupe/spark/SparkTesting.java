@@ -1,12 +1,15 @@
 package dev.loupe.spark;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.testing.Fixtures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /** What the Spark tests share: one local[2] session per JVM, the fixture model and a small corpus. */
@@ -23,6 +26,20 @@ public final class SparkTesting {
                 .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", "4")
                 .getOrCreate();
+    }
+
+    /** {@link #documents()} as a .jsonl file in {@code dir}, for the command line. */
+    public static Path corpusFile(Path dir) {
+        try {
+            ObjectMapper json = new ObjectMapper();
+            StringBuilder lines = new StringBuilder();
+            for (String document : documents()) {
+                lines.append(json.writeValueAsString(Map.of("text", document))).append('\n');
+            }
+            return Files.writeString(dir.resolve("corpus.jsonl"), lines.toString(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The paragraphs of testdata/text/loupe.txt, each a document, twice (so that documents repeat). */

@@ -80,6 +80,25 @@ final class StandaloneCluster implements AutoCloseable {
         return String.join(" ", jvmFlags.subList(0, jvmFlags.size() - 1));
     }
 
+    /**
+     * Submits {@code args} to the cluster with Spark's own {@code SparkSubmit} in a JVM of its own (client mode, this
+     * test's class path, {@code spark-internal}: no application jar to ship); returns its exit status.
+     */
+    int submit(Path log, String mainClass, String... args) throws IOException, InterruptedException {
+        List<String> submit = new ArrayList<>(List.of("--master", url, "--deploy-mode", "client", "--class", mainClass,
+                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+                "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=512m",
+                "--conf", "spark.executor.extraClassPath=" + classFolders(),
+                "--conf", "spark.executor.extraJavaOptions=" + executorJavaOptions(), "spark-internal"));
+        submit.addAll(List.of(args));
+        Process driver = start("org.apache.spark.deploy.SparkSubmit", log, submit.toArray(String[]::new));
+        if (!driver.waitFor(5, TimeUnit.MINUTES)) {
+            driver.destroyForcibly();
+            throw new IllegalStateException("spark-submit did not finish within 5 minutes; see " + log);
+        }
+        return driver.exitValue();
+    }
+
     /** Kills worker {@code index} and the executors it launched, at once (as a machine that dies). */
     void kill(int index) {
         Process worker = workers.get(index);

@@ -77,6 +77,15 @@ class StandaloneClusterTest {
             } finally {
                 spark.stop();
             }
+            // The same harvest submitted with SparkSubmit (the command line's main) to the worker that is left.
+            Path submitted = dir.resolve("submitted.parquet");
+            int status = cluster.submit(dir.resolve("submit.log"), "dev.loupe.spark.cli.SparkMain", "spark", "harvest",
+                    "--model", SparkTesting.MODEL.model(), "--data", SparkTesting.corpusFile(dir).toString(),
+                    "--hooks", HOOKS, "--seq-len", "16", "--batch", "1", "--partitions", "4", "--out",
+                    submitted.toString());
+            assertThat(status).as("spark-submit's exit status (see submit.log)").isZero();
+            assertThat(sorted(SparkTesting.session().read().parquet(submitted.toString()).collectAsList()))
+                    .isEqualTo(local);
         }
     }
 
