@@ -14,9 +14,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import scala.Tuple2;
 
 /**
@@ -66,6 +69,34 @@ public final class TopContexts {
         }).collect();
         lookup.destroy();
         return assemble(hook, best, windows, tokens);
+    }
+
+    /**
+     * The {@code k} tokens whose {@code hook} values project most on {@code direction} [width] (a probe's weight, an
+     * SAE feature's encoder row, …), best first, ± {@code window}: {@link #of} on the one-column projection.
+     */
+    public static List<NeuronContext> alongDirection(Dataset<Row> harvested, String hook, float[] direction, int k,
+            int window) {
+        if (!List.of(harvested.columns()).contains(hook)) {
+            throw new LoupeException("The rows have no hook " + hook + "; they have " + List.of(harvested.columns()));
+        }
+        String name = hook + "·direction";
+        Dataset<Row> projected = harvested.select(col(HarvestSchema.GROUP), col(HarvestSchema.CHUNK),
+                col(HarvestSchema.DOCUMENT), col(HarvestSchema.POSITION), col(HarvestSchema.TOKEN), col("`" + hook + "`"))
+                .map((MapFunction<Row, Row>) row -> {
+                    float[] values = RowArrays.floats(row, 5);
+                    if (values.length != direction.length) {
+                        throw new LoupeException("The direction has " + direction.length + " values but " + hook
+                                + " has " + values.length + "; give a direction of the hook's width");
+                    }
+                    double dot = 0;
+                    for (int d = 0; d < values.length; d++) {
+                        dot += (double) values[d] * direction[d];
+                    }
+                    return RowFactory.create(row.get(0), row.get(1), row.get(2), row.get(3), row.get(4),
+                            new float[] {(float) dot});
+                }, Encoders.row(HarvestSchema.tokens(List.of(name))));
+        return of(projected, name, k, window).get(0);
     }
 
     /** A page of each listed neuron's contexts, as loupe-viz shows a feature's (one row per context). */

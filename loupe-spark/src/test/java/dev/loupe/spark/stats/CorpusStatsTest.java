@@ -142,6 +142,37 @@ class CorpusStatsTest {
     }
 
     @Test
+    void topContextsAlongADirectionEqualABruteForceSort() {
+        String hook = "blocks.1.hook_resid_post";
+        int column = HarvestSchema.firstHookColumn() + hooks.indexOf(hook);
+        int width = rows.get(0).getList(column).size();
+        float[] direction = new float[width];
+        for (int d = 0; d < width; d++) {
+            direction[d] = (float) Math.sin(d + 1.0);
+        }
+        List<NeuronContext> top = TopContexts.alongDirection(harvested, hook, direction, 4, 1);
+        List<Row> byProjection = new ArrayList<>(rows);
+        byProjection.sort(Comparator.comparingInt((Row r) -> r.getInt(0)).thenComparingInt(r -> r.getInt(1))
+                .thenComparingInt(r -> r.getInt(3)));
+        byProjection.sort(Comparator.comparingDouble((Row r) -> project(r, column, direction)).reversed());
+        for (int rank = 0; rank < 4; rank++) {
+            Row want = byProjection.get(rank);
+            assertThat(List.of(top.get(rank).group(), top.get(rank).chunk(), top.get(rank).position()))
+                    .containsExactly(want.getInt(0), want.getInt(1), want.getInt(3));
+            assertThat((double) top.get(rank).value()).isCloseTo(project(want, column, direction), within(1e-5));
+        }
+    }
+
+    private static float project(Row row, int column, float[] direction) {
+        List<Float> values = row.getList(column);
+        double dot = 0;
+        for (int d = 0; d < direction.length; d++) {
+            dot += (double) values.get(d) * direction[d];
+        }
+        return (float) dot;
+    }
+
+    @Test
     void headScoresEqualTheDetectorAveragedOverChunks() {
         HarvestOptions options = HarvestOptions.of(SparkTesting.MODEL, HOOKS, CHUNK, 3);
         double[][] mean = CorpusHeadScores.mean(Harvest.chunks(spark, SparkTesting.documents(), options),
