@@ -57,6 +57,13 @@ final class FloorPlan {
             // loupe-server
             floor("what the explorer computes: JSON requests turned into API calls", "dev.loupe.server.explore"),
             floor("the explorer's HTTP server", "dev.loupe.server"),
+            // loupe-spark
+            floor("Spark sessions, executor models and row layouts", "dev.loupe.spark"),
+            floor("harvesting activations with Spark", "dev.loupe.spark.harvest"),
+            floor("Spark jobs over harvests and corpora: statistics, lens evaluation and training",
+                    "dev.loupe.spark.stats", "dev.loupe.spark.lens"),
+            floor("the Spark commands (a main of their own, so the plain CLI never loads Spark) and benchmark",
+                    "dev.loupe.spark.cli", "dev.loupe.spark.bench"),
             // loupe-cli
             floor("what commands share: the model options and loading rule, tables", "dev.loupe.cli.support"),
             floor("the demo's sections and page", "dev.loupe.cli.demo"),

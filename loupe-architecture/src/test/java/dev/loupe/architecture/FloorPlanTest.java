@@ -23,7 +23,8 @@ class FloorPlanTest {
     @Test
     void seesEveryModule() {
         assertThat(LOUPE.stream().map(c -> c.getPackageName()).distinct())
-                .contains("dev.loupe.model", "dev.loupe.lens", "dev.loupe.viz", "dev.loupe.cli", "dev.loupe.bench");
+                .contains("dev.loupe.model", "dev.loupe.lens", "dev.loupe.viz", "dev.loupe.spark", "dev.loupe.cli",
+                        "dev.loupe.bench");
     }
 
     @Test

@@ -31,21 +31,16 @@ public record TokenChunks(List<long[]> chunks, double natsToBitsPerByte) {
         if (chunkSize <= 0) {
             throw new LoupeException("The sequence length must be positive, got " + chunkSize);
         }
-        String separator = tokenizer.eosToken() != null ? tokenizer.eosToken() : "<|endoftext|>";
         List<long[]> chunks = new ArrayList<>();
         long tokens = 0;
         long bytes = 0;
         for (int start = 0; start < documents.size(); start += DOCUMENTS_PER_GROUP) {
             List<String> group = documents.subList(start, Math.min(documents.size(), start + DOCUMENTS_PER_GROUP));
-            String joined = separator + String.join(separator, group);
+            String joined = joinGroup(group, tokenizer);
             long[] ids = tokenizer.encode(joined);
             tokens += ids.length;
             bytes += joined.getBytes(StandardCharsets.UTF_8).length;
-            // Every chunk but the group's last one, which is dropped even when it happens to be full.
-            int complete = (ids.length + chunkSize - 1) / chunkSize - 1;
-            for (int c = 0; c < complete; c++) {
-                chunks.add(Arrays.copyOfRange(ids, c * chunkSize, (c + 1) * chunkSize));
-            }
+            chunks.addAll(cutGroup(ids, chunkSize));
         }
         if (chunks.isEmpty()) {
             throw new LoupeException("The data gives " + tokens + " tokens, not enough for one complete sequence of "
@@ -53,6 +48,30 @@ public record TokenChunks(List<long[]> chunks, double natsToBitsPerByte) {
                     + " sequence length");
         }
         return new TokenChunks(chunks, (double) tokens / bytes / Math.log(2));
+    }
+
+    /**
+     * One group of at most {@value #DOCUMENTS_PER_GROUP} documents joined into the text that is tokenized: the EOS
+     * token in front and between documents. Groups are independent, so a distributed harvest may cut each on its own.
+     */
+    public static String joinGroup(List<String> group, Tokenizer tokenizer) {
+        String separator = tokenizer.eosToken() != null ? tokenizer.eosToken() : "<|endoftext|>";
+        return separator + String.join(separator, group);
+    }
+
+    /** The chunks of one group's token ids: every chunk but the last, which is dropped even when it happens to be full. */
+    public static List<long[]> cutGroup(long[] ids, int chunkSize) {
+        List<long[]> chunks = new ArrayList<>();
+        int complete = (ids.length + chunkSize - 1) / chunkSize - 1;
+        for (int c = 0; c < complete; c++) {
+            chunks.add(Arrays.copyOfRange(ids, c * chunkSize, (c + 1) * chunkSize));
+        }
+        return chunks;
+    }
+
+    /** Documents per group: the corpus's documents {@code [g·this, (g+1)·this)} form group {@code g}. */
+    public static int documentsPerGroup() {
+        return DOCUMENTS_PER_GROUP;
     }
 
     /** The number of tokens in the kept chunks. */

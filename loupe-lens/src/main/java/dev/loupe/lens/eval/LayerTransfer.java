@@ -1,5 +1,7 @@
 package dev.loupe.lens.eval;
 
+import java.io.Serializable;
+
 /**
  * How well each translator reads every other layer's residual: translator {@code i} applied to
  * layer {@code j}'s residual, indexed {@code [i][j]} (the library's {@code layer_transfer}, keyed
@@ -8,7 +10,8 @@ package dev.loupe.lens.eval;
  * @param ce [translator][layer] cross-entropy against the next token
  * @param kl [translator][layer] {@code KL(own translator's prediction ‖ translator i's)}, averaged over positions
  */
-public record LayerTransfer(double[][] ce, double[][] kl) {
+public record LayerTransfer(double[][] ce, double[][] kl) implements Serializable {
+    private static final long serialVersionUID = 1L;
 
     /** Zeros for {@code layers} translators and layers. */
     static LayerTransfer zeros(int layers) {

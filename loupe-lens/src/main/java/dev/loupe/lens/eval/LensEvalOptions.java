@@ -2,6 +2,7 @@ package dev.loupe.lens.eval;
 
 import dev.loupe.LoupeException;
 import dev.loupe.lens.LensHook;
+import java.io.Serializable;
 
 /**
  * How lenses are evaluated; defaults are the tuned-lens library's {@code eval}.
@@ -18,7 +19,9 @@ import dev.loupe.lens.LensHook;
  *     {@code --record_logit_stats})
  */
 public record LensEvalOptions(int maxSeqLen, int perGpuBatchSize, Long tokens, int tokenShift, long seed,
-        LensHook hook, boolean shuffle, boolean layerTransfer, boolean recordLogitStats) {
+        LensHook hook, boolean shuffle, boolean layerTransfer, boolean recordLogitStats) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
 
     public LensEvalOptions {
         if (maxSeqLen < 1 || perGpuBatchSize < 1 || (tokens != null && tokens < 1) || tokenShift < 0) {

@@ -45,22 +45,9 @@ public final class LensEvaluator {
      */
     public static LensEvaluation run(HookedTransformer model, TunedLens tuned, TokenChunks data,
             LensEvalOptions options) {
-        int length = Math.min(options.maxSeqLen(), model.config().nCtx());
-        if (data.chunkSize() != length) {
-            throw new LoupeException("The data is cut into sequences of " + data.chunkSize() + " tokens but evaluation"
-                    + " uses " + length + "; chunk it to that length");
-        }
-        if (tuned != null && tuned.hook() != options.hook()) {
-            throw new LoupeException("The tuned lens reads " + tuned.hook().key() + "; evaluate it on that hook");
-        }
-        TokenChunks order = options.shuffle() ? data.shuffled(options.seed()) : data;
-        int sequences = order.chunks().size();
-        if (options.tokens() != null) {
-            sequences = (int) Math.min(sequences, options.tokens() / length);
-            if (sequences == 0) {
-                throw new LoupeException("--tokens " + options.tokens() + " is less than one sequence of " + length);
-            }
-        }
+        int length = sequenceLength(model, tuned, data, options);
+        TokenChunks order = ordered(data, options);
+        int sequences = sequences(order, length, options);
         int layers = model.config().nLayers();
         LogitLens logit = LogitLens.of(model, options.hook());
         Map<String, LogitStats> logitStats = new LinkedHashMap<>();
@@ -89,6 +76,55 @@ public final class LensEvaluator {
         }
         LensMetrics aggregate = LensMetrics.mean(batches, data.natsToBitsPerByte());
         return new LensEvaluation(aggregate, batches, logitStats);
+    }
+
+    /** The length of the evaluated sequences, after checking that {@code data}, {@code tuned} and {@code options} agree. */
+    public static int sequenceLength(HookedTransformer model, TunedLens tuned, TokenChunks data, LensEvalOptions options) {
+        int length = Math.min(options.maxSeqLen(), model.config().nCtx());
+        if (data.chunkSize() != length) {
+            throw new LoupeException("The data is cut into sequences of " + data.chunkSize() + " tokens but evaluation"
+                    + " uses " + length + "; chunk it to that length");
+        }
+        if (tuned != null && tuned.hook() != options.hook()) {
+            throw new LoupeException("The tuned lens reads " + tuned.hook().key() + "; evaluate it on that hook");
+        }
+        return length;
+    }
+
+    /** The chunks in the order the evaluation takes them: shuffled with the options' seed, or as given. */
+    public static TokenChunks ordered(TokenChunks data, LensEvalOptions options) {
+        return options.shuffle() ? data.shuffled(options.seed()) : data;
+    }
+
+    /**
+     * How many of {@code order}'s sequences of {@code length} an evaluation takes: all, or as many as
+     * {@link LensEvalOptions#tokens()} allows.
+     */
+    public static int sequences(TokenChunks order, int length, LensEvalOptions options) {
+        int sequences = order.chunks().size();
+        if (options.tokens() != null) {
+            sequences = (int) Math.min(sequences, options.tokens() / length);
+            if (sequences == 0) {
+                throw new LoupeException("--tokens " + options.tokens() + " is less than one sequence of " + length);
+            }
+        }
+        return sequences;
+    }
+
+    /**
+     * One batch's means in nats, without logit statistics: what a distributed evaluator computes anywhere and
+     * averages with {@link LensMetrics#mean} in batch order, as {@link #run} does.
+     *
+     * @param ids token ids [batch, pos]
+     */
+    public static LensMetrics batch(HookedTransformer model, TunedLens tuned, NDArray ids, LensEvalOptions options) {
+        if (options.recordLogitStats()) {
+            throw new LoupeException("Logit statistics are running means over every batch of one evaluation; record them"
+                    + " in an evaluation on one machine (without --spark)");
+        }
+        try (LensInputs inputs = LensInputs.run(model, ids, null, options.hook(), List.of())) {
+            return batch(inputs, ids, LogitLens.of(model, options.hook()), tuned, options, Map.of());
+        }
     }
 
     /** One batch's means in nats. */

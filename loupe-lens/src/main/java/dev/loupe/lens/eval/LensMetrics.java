@@ -1,5 +1,6 @@
 package dev.loupe.lens.eval;
 
+import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,8 @@ import java.util.Map;
  */
 public record LensMetrics(Map<String, double[]> logit, Map<String, double[]> tuned, double baselineCe,
         double baselineEntropy, double natsToBitsPerByte, long tokens, LayerTransfer logitTransfer,
-        LayerTransfer tunedTransfer) {
+        LayerTransfer tunedTransfer) implements Serializable {
+    private static final long serialVersionUID = 1L;
 
     /** Without layer transfer. */
     public LensMetrics(Map<String, double[]> logit, Map<String, double[]> tuned, double baselineCe,
@@ -53,7 +55,7 @@ public record LensMetrics(Map<String, double[]> logit, Map<String, double[]> tun
     }
 
     /** The mean of per-batch metrics (in nats), times {@code factor}; {@code tokens} is the total. */
-    static LensMetrics mean(List<LensMetrics> batches, double factor) {
+    public static LensMetrics mean(List<LensMetrics> batches, double factor) {
         double scale = factor / batches.size();
         LensMetrics first = batches.get(0);
         Map<String, double[]> logit = zeros(first.logit);

@@ -2,6 +2,7 @@ package dev.loupe.lens.train;
 
 import dev.loupe.LoupeException;
 import dev.loupe.lens.LensHook;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,7 +36,10 @@ import java.util.Map;
 public record LensTrainingOptions(int numSteps, int tokensPerStep, int maxSeqLen, int perGpuBatchSize, LensLoss loss,
         Integer tokenShift, LensOptimizer optimizer, double lrScale, double momentum, double weightDecay,
         int warmupSteps, double gradClip, boolean biasOnly, LensHook hook, long seed, boolean repeatData,
-        int checkpointFreq, Path checkpointDir) {
+        int checkpointFreq, Path checkpointDir) implements Serializable {
+    // Serializable for data-parallel training, which ships the options without their checkpoint folder (a Path
+    // is not serializable; only the driver writes checkpoints).
+    private static final long serialVersionUID = 1L;
 
     public LensTrainingOptions {
         if (numSteps < 1 || tokensPerStep < 1 || maxSeqLen < 1 || perGpuBatchSize < 1) {

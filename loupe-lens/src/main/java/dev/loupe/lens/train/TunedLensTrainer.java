@@ -59,6 +59,17 @@ public final class TunedLensTrainer {
      */
     public static LensTrainingResult train(HookedTransformer model, TunedLens lens, TokenChunks data,
             LensTrainingOptions options, TrainingProgress progress) {
+        return train(model, lens, data, options, progress, null);
+    }
+
+    /**
+     * As {@link #train(HookedTransformer, TunedLens, TokenChunks, LensTrainingOptions, TrainingProgress)}, with each
+     * step's gradient sums computed by {@code gradients} (other machines, say) instead of this JVM's forward passes;
+     * everything else (order of the data, clipping, the optimizer, checkpoints) is the same. Null: this JVM's.
+     * A stop is then honoured between steps only.
+     */
+    public static LensTrainingResult train(HookedTransformer model, TunedLens lens, TokenChunks data,
+            LensTrainingOptions options, TrainingProgress progress, StepGradients gradients) {
         int sequenceLength = sequenceLength(model, options);
         int sequencesPerStep = sequencesPerStep(options, sequenceLength);
         checkData(data, options, sequenceLength, sequencesPerStep);
@@ -84,7 +95,7 @@ public final class TunedLensTrainer {
                 double[] layerLosses = new double[lens.numLayers()];
                 int passes = (sequencesPerStep + options.perGpuBatchSize() - 1) / options.perGpuBatchSize();
                 sums.zero();
-                for (int pass = 0; pass < passes; pass++) {
+                for (int pass = 0; pass < (gradients == null ? passes : 1); pass++) {
                     // The safe points: before each forward pass. The lens and the optimizer are still
                     // those after `step` steps (a step changes them only at its end), so a stop keeps
                     // them in a checkpoint when there is a checkpoint folder.
@@ -95,6 +106,14 @@ public final class TunedLensTrainer {
                             saved = step;
                         }
                         throw stop.stopped(stoppedAt(step, options, saved));
+                    }
+                    if (gradients != null) {
+                        layerLosses = gradients.compute(step, order, sums.sums);
+                        // A gradient has storage only once a backward pass ran in this JVM: make it (zeros), so
+                        // that the sums can be written into it.
+                        Gradients.compute(trained, () -> trained.stream().map(p -> p.sum().mul(0)).reduce(NDArray::add)
+                                .orElseThrow());
+                        continue;
                     }
                     int from = pass * options.perGpuBatchSize();
                     int count = Math.min(options.perGpuBatchSize(), sequencesPerStep - from);
@@ -119,6 +138,42 @@ public final class TunedLensTrainer {
             long tokensSeen = (long) losses.size() * sequencesPerStep * sequenceLength;
             return new LensTrainingResult(first, losses, tokensSeen, (System.nanoTime() - started) / 1e9);
         }
+    }
+
+    /**
+     * The gradient sums and per-layer losses of some of a step's forward passes, as {@link #train} adds them up:
+     * what one machine of a data-parallel step computes. {@code lens}'s trained parameters get gradients.
+     *
+     * @param passTokens the token ids of each pass [count·length]
+     * @param counts the sequences of each pass
+     * @param passes the number of passes of the whole step (each pass's loss is divided by it)
+     * @return the sums, one per trained parameter (in {@link #trainedParameters} order), and the per-layer losses
+     */
+    public static LensGradients passGradients(HookedTransformer model, TunedLens lens, LensTrainingOptions options,
+            List<long[]> passTokens, List<Integer> counts, int passes) {
+        List<NDArray> trained = trainedParameters(lens, options);
+        trained.forEach(p -> p.setRequiresGradient(true));
+        double[] layerLosses = new double[lens.numLayers()];
+        try (GradientSums sums = new GradientSums(trained)) {
+            for (int i = 0; i < passTokens.size(); i++) {
+                accumulate(model, lens, options, passTokens.get(i), counts.get(i), passes, layerLosses, sums);
+            }
+            float[][] out = new float[trained.size()][];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = sums.sums.get(i).toFloatArray();
+            }
+            return new LensGradients(out, layerLosses);
+        } finally {
+            trained.forEach(p -> p.setRequiresGradient(false));
+        }
+    }
+
+    /**
+     * The number of sequences of one step, after checking that the tokens per step are a whole number of sequences
+     * of {@code min(maxSeqLen, n_ctx)}.
+     */
+    public static int sequencesPerStep(HookedTransformer model, LensTrainingOptions options) {
+        return sequencesPerStep(options, sequenceLength(model, options));
     }
 
     /** How far a stopped run got: {@code "after step 12 of 250; the last checkpoint is DIR (step 12)"}. */
@@ -195,7 +250,8 @@ public final class TunedLensTrainer {
         }
     }
 
-    private static List<NDArray> trainedParameters(TunedLens lens, LensTrainingOptions options) {
+    /** The parameters {@code options} trains, layer by layer (weight, then bias). */
+    public static List<NDArray> trainedParameters(TunedLens lens, LensTrainingOptions options) {
         List<NDArray> params = new ArrayList<>();
         for (int layer = 0; layer < lens.numLayers(); layer++) {
             params.addAll(layerParameters(lens, layer, options.biasOnly()));

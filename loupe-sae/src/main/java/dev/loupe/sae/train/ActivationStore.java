@@ -92,21 +92,29 @@ public final class ActivationStore {
             throw new LoupeException("Cannot write the activation store " + dir + ": " + e.getMessage(), e);
         }
         Manifest manifest = new Manifest(hookName, source.dIn(), tokensPerShard, List.copyOf(shards));
+        writeManifest(dir, manifest);
+        return manifest;
+    }
+
+    /**
+     * Writes {@code dir/manifest.json} for shards already in {@code dir} (atomically; after every shard, so that a
+     * store with a manifest is complete): for harvesters that write the shards themselves.
+     */
+    public static void writeManifest(Path dir, Manifest manifest) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("format", FORMAT);
         json.put("version", 1);
-        json.put("hook_name", hookName);
+        json.put("hook_name", manifest.hookName());
         json.put("d_in", manifest.dIn());
         json.put("dtype", "float32");
-        json.put("tokens_per_shard", tokensPerShard);
+        json.put("tokens_per_shard", manifest.tokensPerShard());
         json.put("total_tokens", manifest.totalTokens());
-        json.put("shards", shards.stream().map(s -> Map.of("file", s.file(), "tokens", s.tokens())).toList());
+        json.put("shards", manifest.shards().stream().map(s -> Map.of("file", s.file(), "tokens", s.tokens())).toList());
         try {
             AtomicFiles.writeString(dir.resolve(MANIFEST), JSON.writeValueAsString(json));
         } catch (IOException e) {
             throw new LoupeException("Cannot write " + dir.resolve(MANIFEST) + ": " + e.getMessage(), e);
         }
-        return manifest;
     }
 
     /** Reads and checks {@code dir/manifest.json}. */
