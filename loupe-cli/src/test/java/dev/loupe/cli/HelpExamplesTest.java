@@ -33,6 +33,8 @@ class HelpExamplesTest {
      */
     private static final Map<String, String> NOT_RUN = Map.of(
             "loupe shell", "interactive: it waits for JShell input",
+            "loupe serve", "serves until Ctrl-C, on a fixed port; ServeCommandTest starts the command on a free port,"
+                    + " drives its API and stops it",
             "loupe sae run --model gpt2 --sae gpt2-small-res-jb/", "a released SAE of the real GPT-2;"
                     + " SaePretrainedCommandTest runs this command on the fixture GPT-2 against a loopback Hub");
     private static final Set<String> OUTPUT_OPTIONS = Set.of("--out", "--output", "-o", "--out-dir");
