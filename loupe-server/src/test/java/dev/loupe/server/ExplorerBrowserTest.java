@@ -18,6 +18,7 @@ import dev.loupe.server.explore.ServedModel;
 import dev.loupe.testing.Fixtures;
 import dev.loupe.tokenize.TextOptions;
 import dev.loupe.train.toy.RepeatHalves;
+import dev.loupe.viz.testing.Chromium;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

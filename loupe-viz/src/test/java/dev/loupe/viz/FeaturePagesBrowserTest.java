@@ -15,6 +15,7 @@ import dev.loupe.sae.features.FeatureContext;
 import dev.loupe.sae.features.FeatureHarvest;
 import dev.loupe.sae.features.FeatureOptions;
 import dev.loupe.testing.Fixtures;
+import dev.loupe.viz.testing.Chromium;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.tokenize.TokenDisplay;
+import dev.loupe.viz.testing.Chromium;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

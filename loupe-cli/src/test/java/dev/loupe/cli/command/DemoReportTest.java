@@ -60,7 +60,6 @@ class DemoReportTest extends RepositoryHomeTest {
             assertThat(page.getParent().getParent())
                     .isEqualTo(Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath());
             assertThat(page.getParent().getFileName().toString()).startsWith("loupe-demo-");
-            assertThat(page.toAbsolutePath().startsWith(Path.of("..").toAbsolutePath().normalize())).isFalse();
             assertThat(Files.readString(page)).contains("3 token ids", "data-kind=\"attention\"");
         } finally {
             Files.deleteIfExists(page);

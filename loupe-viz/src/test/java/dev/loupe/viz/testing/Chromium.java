@@ -1,4 +1,4 @@
-package dev.loupe.server;
+package dev.loupe.viz.testing;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -19,16 +19,16 @@ import org.openqa.selenium.logging.LoggingPreferences;
  * A real headless Chromium (Debian's {@code chromium} + {@code chromium-driver}) driven through
  * {@code /usr/bin/chromedriver}, named explicitly so that Selenium Manager never looks for a driver on
  * the network. Where they are not installed, {@link #startOrSkip()} skips the test (JUnit reports it
- * SKIPPED, never passed). The same scaffolding as loupe-viz's browser tests (their {@code Chromium}).
+ * SKIPPED, never passed). Shared with loupe-server's browser tests through loupe-viz's test jar.
  */
-final class Chromium implements AutoCloseable {
+public final class Chromium implements AutoCloseable {
     /**
      * Debian's browser; the system property loupe.test.chromium or, as ./check reads it, the environment variable
      * LOUPE_CHROMIUM names another (or none, to see the skip: LOUPE_CHROMIUM=/nonexistent).
      */
-    static final Path BROWSER = configured("loupe.test.chromium", "LOUPE_CHROMIUM", "/usr/bin/chromium");
+    public static final Path BROWSER = configured("loupe.test.chromium", "LOUPE_CHROMIUM", "/usr/bin/chromium");
     /** Debian's driver; the system property loupe.test.chromedriver or LOUPE_CHROMEDRIVER names another. */
-    static final Path DRIVER = configured("loupe.test.chromedriver", "LOUPE_CHROMEDRIVER", "/usr/bin/chromedriver");
+    public static final Path DRIVER = configured("loupe.test.chromedriver", "LOUPE_CHROMEDRIVER", "/usr/bin/chromedriver");
 
     private static Path configured(String property, String variable, String debian) {
         String fromEnvironment = System.getenv(variable);
@@ -36,7 +36,7 @@ final class Chromium implements AutoCloseable {
         return Path.of(System.getProperty(property, fallback));
     }
 
-    final ChromeDriver driver;
+    public final ChromeDriver driver;
 
     private Chromium(ChromeDriver driver) {
         this.driver = driver;
@@ -47,7 +47,7 @@ final class Chromium implements AutoCloseable {
      * Call it from {@code @BeforeEach}: an assumption failing in {@code @BeforeAll} hides the tests
      * from the report instead.
      */
-    static void assumeInstalled() {
+    public static void assumeInstalled() {
         assumeTrue(Files.isExecutable(BROWSER) && Files.isExecutable(DRIVER),
                 "SKIPPED: no headless Chromium here (" + BROWSER + ", " + DRIVER + "); install it with"
                         + " apt-get install -y --no-install-recommends chromium chromium-driver (./check does)");
@@ -57,7 +57,7 @@ final class Chromium implements AutoCloseable {
     private static final java.util.logging.Logger SELENIUM = java.util.logging.Logger.getLogger("org.openqa.selenium");
 
     /** Starts the browser, or skips the test (see {@link #assumeInstalled()}). */
-    static Chromium startOrSkip() {
+    public static Chromium startOrSkip() {
         assumeInstalled();
         SELENIUM.setLevel(Level.SEVERE);
         ChromeDriverService service = new ChromeDriverService.Builder()
@@ -81,12 +81,12 @@ final class Chromium implements AutoCloseable {
     }
 
     /** The console messages since the last call. */
-    List<LogEntry> console() {
+    public List<LogEntry> console() {
         return new ArrayList<>(driver.manage().logs().get(LogType.BROWSER).getAll());
     }
 
     /** The DevTools performance-log messages (JSON, Network.* events among them) since the last call. */
-    List<String> performance() {
+    public List<String> performance() {
         List<String> messages = new ArrayList<>();
         for (LogEntry entry : driver.manage().logs().get(LogType.PERFORMANCE).getAll()) {
             messages.add(entry.getMessage());
