@@ -56,7 +56,7 @@ final class IoiTrainCommand extends LoupeCommand {
     @Option(names = "--name", paramLabel = "NAME", description = "Model name in its config (default: ioi-<N>l).")
     String name;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "4000",
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "6000",
             description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 

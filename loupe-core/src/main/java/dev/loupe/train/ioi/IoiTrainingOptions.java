@@ -94,7 +94,7 @@ public record IoiTrainingOptions(String modelName, int nLayers, int dModel, int 
         private int dModel = 64;
         private int nHeads = 4;
         private int dMlp = 256;
-        private int steps = 4000;
+        private int steps = 6000;
         private int batchSize = 64;
         private double learningRate = 1e-3;
         private int warmupSteps = -1;
