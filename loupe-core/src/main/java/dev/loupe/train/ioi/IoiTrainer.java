@@ -42,9 +42,14 @@ public final class IoiTrainer {
 
     private IoiTrainer() {}
 
-    /** The prompts the final evaluation scores {@code split} on, for the task of {@code seed}. */
+    /** The {@value #EVALUATION_PROMPTS} prompts the final evaluation scores {@code split} on, for {@code task}. */
     public static List<IoiPrompt> evaluationPrompts(IoiTask task, IoiSplit split) {
-        return task.prompts(split, EVALUATION_PROMPTS, task.seed() + EVALUATION_SEED_OFFSET + split.ordinal());
+        return evaluationPrompts(task, split, EVALUATION_PROMPTS);
+    }
+
+    /** The first {@code count} prompts of the final evaluation of {@code split} (they do not depend on the count). */
+    public static List<IoiPrompt> evaluationPrompts(IoiTask task, IoiSplit split, int count) {
+        return task.prompts(split, count, task.seed() + EVALUATION_SEED_OFFSET + split.ordinal());
     }
 
     /**
@@ -60,6 +65,18 @@ public final class IoiTrainer {
      */
     public static IoiTrainingResult train(IoiTrainingOptions options, Path out, Path checkpoints, boolean resume,
             TrainingProgress progress) {
+        return train(options, out, checkpoints, resume, progress, EVALUATION_PROMPTS);
+    }
+
+    /**
+     * As {@link #train(IoiTrainingOptions, Path, Path, boolean, TrainingProgress)}, scoring the trained model on
+     * {@code evaluationPrompts} prompts per split (fewer make a quick run quicker).
+     */
+    public static IoiTrainingResult train(IoiTrainingOptions options, Path out, Path checkpoints, boolean resume,
+            TrainingProgress progress, int evaluationPrompts) {
+        if (evaluationPrompts < 1) {
+            throw new LoupeException("The evaluation needs at least one prompt per split, got " + evaluationPrompts);
+        }
         TransformerConfig cfg = options.config();
         IoiTask task = IoiTask.of(options.seed());
         long started = System.nanoTime();
@@ -76,7 +93,7 @@ public final class IoiTrainer {
             HookedTransformer model = new HookedTransformer(cfg, params, manager.newSubManager());
             Map<IoiSplit, IoiScore> scores = new EnumMap<>(IoiSplit.class);
             for (IoiSplit split : IoiSplit.values()) {
-                scores.put(split, IoiScore.of(model, evaluationPrompts(task, split)));
+                scores.put(split, IoiScore.of(model, evaluationPrompts(task, split, evaluationPrompts)));
             }
             IoiTrainingResult result = new IoiTrainingResult(outcome.curve(), scores, outcome.firstStep(),
                     (System.nanoTime() - started) / 1e9);

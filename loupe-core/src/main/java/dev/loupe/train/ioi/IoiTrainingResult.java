@@ -8,7 +8,7 @@ import java.util.Map;
  * What an IOI training run did.
  *
  * @param curve one point per step of the whole run (the loss is the answer's cross-entropy)
- * @param scores the trained model's {@link IoiScore} on {@value IoiTrainer#EVALUATION_PROMPTS} prompts of each split
+ * @param scores the trained model's {@link IoiScore} on the evaluation prompts of each split
  * @param firstStep the step this process started at (0, or the checkpoint's after a resume)
  * @param seconds how long this process trained
  */

@@ -3,7 +3,6 @@ package dev.loupe.train.toy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.loupe.AtomicFiles;
@@ -12,21 +11,14 @@ import dev.loupe.config.TransformerConfig;
 import dev.loupe.load.adapters.NativeModelWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StopSignal;
-import dev.loupe.train.AdamW;
-import dev.loupe.train.GradientClipping;
 import dev.loupe.train.Gradients;
-import dev.loupe.train.LearningRateSchedule;
-import dev.loupe.train.LossCurveSvg;
 import dev.loupe.train.ProgressBar;
-import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.TrainingProgress;
 import dev.loupe.train.TrainingRandom;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -176,7 +168,8 @@ public final class ToyTrainer {
         summary.put("repeated_half_loss", result.halves().repeatedHalf());
         try {
             AtomicFiles.writeString(out.resolve("loss.csv"), TrainingLoop.lossCsv(result.curve()));
-            AtomicFiles.writeString(out.resolve("loss.svg"), TrainingLoop.lossSvg(options.modelName(), options.seed(), result.curve()));
+            AtomicFiles.writeString(out.resolve("loss.svg"), TrainingLoop.lossSvg(options.modelName(), options.seed(),
+                    result.curve()));
             AtomicFiles.writeString(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
         } catch (IOException e) {
             throw new LoupeException("Cannot write the training record into " + out + ": " + e.getMessage(), e);
