@@ -3,6 +3,7 @@ package dev.loupe.train.ioi;
 import dev.loupe.LoupeException;
 import dev.loupe.train.TrainingRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -58,7 +59,7 @@ public final class IoiTask {
             pairs.set(j, swap);
         }
         int[] partners = new int[names];
-        java.util.Arrays.fill(partners, names - 1);
+        Arrays.fill(partners, names - 1);
         for (int[] pair : pairs) {
             boolean hold = heldOutPairs.size() < HELD_OUT_PAIRS && partners[pair[0]] > MIN_TRAINING_PARTNERS
                     && partners[pair[1]] > MIN_TRAINING_PARTNERS;

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -141,7 +142,7 @@ public final class IoiTrainer {
         summary.put("final_training_loss", result.finalLoss());
         summary.put("seconds", result.seconds());
         Map<String, Object> scores = new LinkedHashMap<>();
-        result.scores().forEach((split, score) -> scores.put(split.name().toLowerCase(java.util.Locale.ROOT),
+        result.scores().forEach((split, score) -> scores.put(split.name().toLowerCase(Locale.ROOT),
                 Map.of("logit_diff", score.logitDiff(), "accuracy", score.accuracy(), "prompts", score.prompts())));
         summary.put("evaluation", scores);
         summary.put("held_out_templates", task.heldOutTemplates().stream().map(IoiTemplate::name).toList());
