@@ -37,6 +37,7 @@ final class FloorPlan {
                     "dev.loupe.analysis.evals", "dev.loupe.analysis.experts", "dev.loupe.analysis.heads",
                     "dev.loupe.analysis.patching", "dev.loupe.analysis.utils", "dev.loupe.train"),
             floor("toy models", "dev.loupe.train.toy"),
+            floor("the synthetic IOI task and its models", "dev.loupe.train.ioi"),
             // loupe-lens
             floor("lenses and their data", "dev.loupe.lens", "dev.loupe.lens.data"),
             floor("statistics of lens predictions", "dev.loupe.lens.stats"),

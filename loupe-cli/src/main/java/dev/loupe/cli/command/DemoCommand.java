@@ -166,8 +166,8 @@ public final class DemoCommand extends LoupeCommand {
             out.println();
             out.println("Next: `loupe hooks --model DIR` lists every hook point, and `loupe cache`");
             out.println("writes activations to a file that numpy reads. Tutorials to paste into `loupe shell`");
-            out.println("(TransformerLens's Main Demo, the induction-head phase change, the tuned lens):");
-            out.println("docs/tutorials/README.md.");
+            out.println("(TransformerLens's Main Demo, the induction-head phase change, an IOI circuit hunt,");
+            out.println("the tuned lens): docs/tutorials/README.md.");
             List<String> titles = new ArrayList<>(List.of("A random sequence repeated once"));
             List<long[]> shown = new ArrayList<>(List.of(induction.ids()));
             for (Input input : inputs) {

@@ -17,11 +17,12 @@ import picocli.CommandLine.Spec;
             "",
             "`loupe train toy` trains a small attention-only transformer on repeated random tokens, the"
                     + " task that makes induction heads form (the models in the repository's models/ folder"
-                    + " were made this way).",
+                    + " were made this way). `loupe train ioi` trains a small transformer with MLPs on a synthetic"
+                    + " indirect-object-identification task (models/ioi-3l).",
             ""
         },
         commandListHeading = "%nKinds:%n",
-        subcommands = {ToyTrainCommand.class})
+        subcommands = {ToyTrainCommand.class, IoiTrainCommand.class})
 public final class TrainCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -14,9 +14,10 @@ import java.util.Locale;
  * <ul>
  *   <li>random: the folder's {@code reference.json} has a {@code weight_seed}, the seed the fixture generator drew
  *       every parameter from (each model under {@code testdata/models} has one; see {@code FIXTURES.md});</li>
- *   <li>trained by Loupe: the folder's {@code training.json}, which {@code loupe train toy} writes, records the
- *       optimizer steps taken ({@code options.steps}, more than 0) and the final training loss
- *       ({@code models/induction-2l}, {@code models/attn-only-1l});</li>
+ *   <li>trained by Loupe: the folder's {@code training.json}, which {@code loupe train toy} and
+ *       {@code loupe train ioi} write, records the optimizer steps taken ({@code options.steps}, more than 0)
+ *       and the final training loss
+ *       ({@code models/induction-2l}, {@code models/attn-only-1l}, {@code models/ioi-3l});</li>
  *   <li>otherwise the checkpoint as published (a Hugging Face folder, a model from the Hub), taken as trained.</li>
  * </ul>
  */

@@ -94,4 +94,50 @@ public interface PatchMetric {
             }
         };
     }
+    /**
+     * {@code logits[b, -1, correct[b]] - logits[b, -1, wrong[b]]}, averaged over the batch: the IOI metric
+     * for a batch whose prompts each have their own answer (TransformerLens's IOI notebook with
+     * {@code answer_tokens [batch, 2]}), vectorised over stacked runs. It reads the last position only.
+     *
+     * @param correct the right answer of each prompt [batch]
+     * @param wrong the wrong answer of each prompt [batch]
+     */
+    static PatchMetric logitDiff(long[] correct, long[] wrong) {
+        if (correct.length != wrong.length || correct.length == 0) {
+            throw new LoupeException("logitDiff needs one right and one wrong answer per prompt, got " + correct.length
+                    + " right and " + wrong.length + " wrong");
+        }
+        return new PatchMetric() {
+            @Override
+            public float apply(NDArray logits) {
+                return applyEach(logits, 1)[0];
+            }
+
+            @Override
+            public int[] positions() {
+                return new int[] {-1};
+            }
+
+            @Override
+            public float[] applyEach(NDArray logits, int runs) {
+                int batch = correct.length;
+                long vocab = logits.getShape().get(2);
+                if (logits.getShape().get(0) != (long) runs * batch) {
+                    throw new LoupeException("logitDiff was made for " + batch + " prompts, but the logits hold "
+                            + logits.getShape().get(0) + " rows for " + runs + " run(s): pass one answer per prompt");
+                }
+                float[] signs = new float[Math.multiplyExact(batch, (int) vocab)];
+                for (int b = 0; b < batch; b++) {
+                    signs[b * (int) vocab + (int) correct[b]] += 1f;
+                    signs[b * (int) vocab + (int) wrong[b]] -= 1f;
+                }
+                try (NDArray last = logits.get(new NDIndex(":, -1, :")).toType(DataType.FLOAT32, false);
+                     NDArray mask = last.getManager().create(signs, new ai.djl.ndarray.types.Shape(1, batch, vocab));
+                     NDArray perRow = last.reshape(runs, batch, vocab).mul(mask).sum(new int[] {2});
+                     NDArray perRun = perRow.mean(new int[] {1})) {
+                    return perRun.toFloatArray();
+                }
+            }
+        };
+    }
 }

@@ -10,7 +10,10 @@ import dev.loupe.train.TrainingRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Attention-only transformers as TransformerLens's toy models have them, and their initial weights. */
+/**
+ * Attention-only transformers as TransformerLens's toy models have them, and their initial weights (which
+ * {@link #initialParameters} also draws for models with MLPs).
+ */
 public final class ToyModels {
     private ToyModels() {}
 
@@ -44,6 +47,10 @@ public final class ToyModels {
                 case "W_O" -> new Shape(h, dh, d);
                 case "b_Q", "b_K", "b_V" -> new Shape(h, dh);
                 case "W_U" -> new Shape(d, cfg.dVocabOut());
+                case "W_in" -> new Shape(d, cfg.dMlp());
+                case "W_out" -> new Shape(cfg.dMlp(), d);
+                case "b_in" -> new Shape(cfg.dMlp());
+                case "b_out" -> new Shape(d);
                 case "b_U" -> new Shape(cfg.dVocabOut());
                 case "w", "b", "b_O" -> new Shape(d);
                 default -> throw new IllegalStateException("No initial value for " + name);

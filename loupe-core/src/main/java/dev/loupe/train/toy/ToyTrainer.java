@@ -3,7 +3,6 @@ package dev.loupe.train.toy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.loupe.AtomicFiles;
@@ -12,21 +11,14 @@ import dev.loupe.config.TransformerConfig;
 import dev.loupe.load.adapters.NativeModelWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StopSignal;
-import dev.loupe.train.AdamW;
-import dev.loupe.train.GradientClipping;
 import dev.loupe.train.Gradients;
-import dev.loupe.train.LearningRateSchedule;
-import dev.loupe.train.LossCurveSvg;
 import dev.loupe.train.ProgressBar;
-import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.TrainingProgress;
 import dev.loupe.train.TrainingRandom;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -78,105 +70,65 @@ public final class ToyTrainer {
      */
     public static ToyTrainingResult train(ToyTrainingOptions options, Path out, Path checkpoints, boolean resume,
             TrainingProgress progress, PhaseTracker tracker) {
-        if (resume && checkpoints == null) {
-            throw new LoupeException("Resuming needs the checkpoint folder of the run to continue");
-        }
         TransformerConfig cfg = ToyModels.config(options);
         RepeatedTokens data = new RepeatedTokens(options.dVocab(), options.nCtx(), options.minRepeat(),
                 options.maxRepeat());
-        LearningRateSchedule schedule = LearningRateSchedule.warmupCosine(options.learningRate(),
-                options.warmupSteps(), options.steps(), options.minLearningRate());
         long started = System.nanoTime();
         try (NDManager manager = NDManager.newBaseManager()) {
             TrainingRandom random = TrainingRandom.seeded(options.seed());
             Map<String, NDArray> params = ToyModels.initialParameters(cfg, random, manager);
             List<NDArray> leaves = List.copyOf(params.values());
-            try (AdamW adam = AdamW.builder().weightDecay(options.weightDecay()).build(leaves)) {
-                List<ToyTrainingResult.Point> curve = new ArrayList<>();
-                long first = 0;
-                long saved = -1; // the step of the checkpoint in the folder, once there is one
-                if (resume && TrainingCheckpoint.exists(checkpoints)) {
-                    TrainingCheckpoint checkpoint = TrainingCheckpoint.read(checkpoints);
-                    requireSameOptions(checkpoint, options);
-                    checkpoint.restore(params, adam);
-                    random = TrainingRandom.fromState(checkpoint.randomState());
-                    first = checkpoint.step();
-                    saved = first;
-                    curve.addAll(savedCurve(checkpoint.info()));
-                }
-                if (tracker != null) {
+            TrainingLoop.Listener listener = tracker == null ? new TrainingLoop.Listener() {} : new TrainingLoop.Listener() {
+                @Override
+                public void started(long first) {
                     tracker.start(first, cfg);
                     if (first == 0) {
                         tracker.record(0, Double.NaN, cfg, params, manager);
                     }
                 }
-                StopSignal stop = StopSignal.current();
-                for (long step = first; step < options.steps(); step++) {
-                    // The safe point: between steps, where the parameters, the optimizer and the random
-                    // stream are those after `step` steps; they are kept in a checkpoint if there is a folder.
-                    if (stop.requested()) {
-                        if (checkpoints != null && step > first && saved != step) {
-                            saveCheckpoint(checkpoints, step, random, params, adam, options, curve);
-                            saved = step;
-                        }
-                        throw stop.stopped(stoppedAt(step, options.steps(), checkpoints, saved));
-                    }
-                    long[] ids = data.batch(random, options.batchSize());
-                    float loss = lossAndGradients(cfg, params, leaves, ids, options.batchSize(), manager);
-                    float norm = GradientClipping.clipGradNorm(leaves, options.maxGradNorm());
-                    double lr = schedule.at(step);
-                    adam.step(lr);
-                    curve.add(new ToyTrainingResult.Point(step + 1, loss, lr, norm));
-                    if (progress != null) {
-                        progress.update(step + 1, loss, lr);
-                    }
-                    if (tracker != null && tracker.due(step + 1, options.steps())) {
-                        tracker.record(step + 1, loss, cfg, params, manager);
-                    }
-                    boolean last = step + 1 == options.steps();
-                    if (checkpoints != null && ((step + 1) % options.checkpointEvery() == 0 || last)) {
-                        saveCheckpoint(checkpoints, step + 1, random, params, adam, options, curve);
-                        saved = step + 1;
+
+                @Override
+                public void stepped(long step, float loss) {
+                    if (tracker.due(step, options.steps())) {
+                        tracker.record(step, loss, cfg, params, manager);
                     }
                 }
-                HookedTransformer model = new HookedTransformer(cfg, params, manager.newSubManager());
-                double evaluation = evaluationLoss(model, data, options);
-                int n = Math.min(31, (options.nCtx() - 2) / 2);
-                TrainingRandom held = TrainingRandom.seeded(options.seed() + EVALUATION_SEED_OFFSET + 1);
-                long[] sequences = new long[0];
-                for (int b = 0; b < EVALUATION_BATCH; b++) {
-                    sequences = concat(sequences, RepeatedTokens.repeatedTwice(held, n, options.dVocab()));
-                }
-                RepeatHalves halves = RepeatHalves.measure(model, sequences, EVALUATION_BATCH, List.of());
-                ToyTrainingResult result = new ToyTrainingResult(List.copyOf(curve), evaluation, halves, first,
-                        (System.nanoTime() - started) / 1e9);
-                // The last safe point: trained and measured, nothing of OUT written yet.
-                if (stop.requested()) {
-                    throw stop.stopped(stoppedAt(options.steps(), options.steps(), checkpoints, saved) + ", before writing "
-                            + out);
-                }
-                write(out, cfg, params, options, result);
-                return result;
+            };
+            TrainingLoop.Outcome outcome = TrainingLoop.run(settings(options), params, random, checkpoints, resume,
+                    progress, r -> lossAndGradients(cfg, params, leaves, data.batch(r, options.batchSize()),
+                            options.batchSize(), manager), listener);
+            HookedTransformer model = new HookedTransformer(cfg, params, manager.newSubManager());
+            double evaluation = evaluationLoss(model, data, options);
+            int n = Math.min(31, (options.nCtx() - 2) / 2);
+            TrainingRandom held = TrainingRandom.seeded(options.seed() + EVALUATION_SEED_OFFSET + 1);
+            long[] sequences = new long[0];
+            for (int b = 0; b < EVALUATION_BATCH; b++) {
+                sequences = concat(sequences, RepeatedTokens.repeatedTwice(held, n, options.dVocab()));
             }
+            RepeatHalves halves = RepeatHalves.measure(model, sequences, EVALUATION_BATCH, List.of());
+            ToyTrainingResult result = new ToyTrainingResult(outcome.curve(), evaluation, halves, outcome.firstStep(),
+                    (System.nanoTime() - started) / 1e9);
+            // The last safe point: trained and measured, nothing of OUT written yet.
+            StopSignal stop = StopSignal.current();
+            if (stop.requested()) {
+                throw stop.stopped(stoppedAt(options.steps(), options.steps(), checkpoints, outcome.saved())
+                        + ", before writing " + out);
+            }
+            write(out, cfg, params, options, result);
+            return result;
         }
     }
 
-    private static void saveCheckpoint(Path dir, long step, TrainingRandom random, Map<String, NDArray> params,
-            AdamW adam, ToyTrainingOptions options, List<ToyTrainingResult.Point> curve) {
-        Map<String, Object> extra = new LinkedHashMap<>();
-        extra.put("options", options.toMap());
-        extra.put("curve", curve.stream().map(p -> List.of(p.step(), p.loss(), p.learningRate(), p.gradNorm())).toList());
-        TrainingCheckpoint.save(dir, step, random, params, adam, extra);
+    private static TrainingLoop.Settings settings(ToyTrainingOptions options) {
+        return new TrainingLoop.Settings(options.steps(), options.learningRate(), options.warmupSteps(),
+                options.minLearningRate(), options.weightDecay(), options.maxGradNorm(), options.checkpointEvery(),
+                options.toMap());
     }
+
 
     /** How far a stopped run got: {@code "after step 12 of 250; the last checkpoint is DIR (step 12)"}. */
     static String stoppedAt(long done, long total, Path checkpoints, long saved) {
-        String where = done == 0 ? "before step 1 of " + total : "after step " + done + " of " + total;
-        if (checkpoints == null) {
-            return where + "; no checkpoint folder was given, so the run cannot be resumed";
-        }
-        return where + (saved < 0 ? "; no checkpoint was written" : "; the last checkpoint is "
-                + checkpoints.toAbsolutePath().normalize() + " (step " + saved + ")");
+        return TrainingLoop.stoppedAt(done, total, checkpoints, saved);
     }
 
     /** One step's loss; leaves each parameter's gradient of it in place. */
@@ -199,23 +151,7 @@ public final class ToyTrainer {
         }
     }
 
-    private static void requireSameOptions(TrainingCheckpoint checkpoint, ToyTrainingOptions options) {
-        JsonNode saved = checkpoint.info().get("options");
-        JsonNode now = JSON.valueToTree(options.toMap());
-        if (saved == null || !saved.toString().equals(now.toString())) {
-            throw new LoupeException("The checkpoint in " + checkpoint.dir() + " was written by a run with other options ("
-                    + saved + "); resume with the same options, or use another checkpoint folder");
-        }
-    }
 
-    private static List<ToyTrainingResult.Point> savedCurve(JsonNode info) {
-        List<ToyTrainingResult.Point> curve = new ArrayList<>();
-        for (JsonNode p : info.path("curve")) {
-            curve.add(new ToyTrainingResult.Point(p.get(0).asLong(), p.get(1).asDouble(), p.get(2).asDouble(),
-                    p.get(3).asDouble()));
-        }
-        return curve;
-    }
 
     private static void write(Path out, TransformerConfig cfg, Map<String, NDArray> params, ToyTrainingOptions options,
             ToyTrainingResult result) {
@@ -224,11 +160,6 @@ public final class ToyTrainer {
         metadata.put("seed", Long.toString(options.seed()));
         metadata.put("steps", Integer.toString(options.steps()));
         NativeModelWriter.write(out, cfg, params, metadata);
-        StringBuilder csv = new StringBuilder("step,loss,learning_rate,grad_norm\n");
-        for (ToyTrainingResult.Point p : result.curve()) {
-            csv.append(String.format(Locale.ROOT, "%d,%.6f,%.6e,%.6f%n", p.step(), p.loss(), p.learningRate(),
-                    p.gradNorm()));
-        }
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("options", options.toMap());
         summary.put("final_training_loss", result.finalLoss());
@@ -236,34 +167,15 @@ public final class ToyTrainer {
         summary.put("first_half_loss", result.halves().firstHalf());
         summary.put("repeated_half_loss", result.halves().repeatedHalf());
         try {
-            AtomicFiles.writeString(out.resolve("loss.csv"), csv.toString());
-            AtomicFiles.writeString(out.resolve("loss.svg"), curveSvg(options, result.curve()));
+            AtomicFiles.writeString(out.resolve("loss.csv"), TrainingLoop.lossCsv(result.curve()));
+            AtomicFiles.writeString(out.resolve("loss.svg"), TrainingLoop.lossSvg(options.modelName(), options.seed(),
+                    result.curve()));
             AtomicFiles.writeString(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
         } catch (IOException e) {
             throw new LoupeException("Cannot write the training record into " + out + ": " + e.getMessage(), e);
         }
     }
 
-    /** The curve averaged over windows, so that the figure has at most ~500 points. */
-    private static String curveSvg(ToyTrainingOptions options, List<ToyTrainingResult.Point> curve) {
-        int window = Math.max(1, curve.size() / 500);
-        int points = (curve.size() + window - 1) / window;
-        long[] steps = new long[points];
-        double[] losses = new double[points];
-        for (int i = 0; i < points; i++) {
-            int from = i * window;
-            int to = Math.min(curve.size(), from + window);
-            double sum = 0;
-            for (int j = from; j < to; j++) {
-                sum += curve.get(j).loss();
-            }
-            steps[i] = curve.get(to - 1).step();
-            losses[i] = sum / (to - from);
-        }
-        String title = String.format(Locale.ROOT, "%s: training loss (mean of %d step%s per point), seed %d",
-                options.modelName(), window, window == 1 ? "" : "s", options.seed());
-        return LossCurveSvg.render(title, steps, losses);
-    }
 
     private static long[] concat(long[] a, long[] b) {
         long[] c = java.util.Arrays.copyOf(a, a.length + b.length);
