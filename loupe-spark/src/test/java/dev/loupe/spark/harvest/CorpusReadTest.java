@@ -10,7 +10,9 @@ import dev.loupe.testing.Fixtures;
 import dev.loupe.tokenize.TextDocuments;
 import dev.loupe.tokenize.TokenChunks;
 import dev.loupe.tokenize.Tokenizer;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,6 +134,25 @@ class CorpusReadTest {
                 "--data", tokens.toString(), "--token-column", "input_ids", "--hooks", "hook_embed", "--seq-len", "8",
                 "--out", dir.resolve("refused").toString());
         assertThat(refused).as("rows of 16 ids with --seq-len 8").isEqualTo(1);
+    }
+
+    @Test
+    void aJsonlLineThatIsNotJsonIsRefusedByNameThoughAnExecutorReadsIt() throws IOException {
+        Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"text\": \"fine\"}\nnot json at all\n");
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        int status;
+        try {
+            status = SparkMain.run("spark", "harvest", "--master", "local[2]", "--model", SparkTesting.MODEL.model(),
+                    "--data", bad.toString(), "--hooks", "hook_embed", "--seq-len", "4", "--out",
+                    dir.resolve("bad-out").toString());
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(status).isEqualTo(1);
+        assertThat(captured.toString(StandardCharsets.UTF_8)).contains("bad.jsonl has a line that is not JSON")
+                .contains("not json at all");
     }
 
     private static List<Row> sorted(List<Row> rows) {
