@@ -59,6 +59,14 @@ public final class Gpt2SmallFixture {
         return cachedOrGenerated(Path.of(System.getProperty("java.io.tmpdir"), CACHE_NAME));
     }
 
+    /**
+     * Prints the generated GPT-2-small folder, generating it first if it is not cached ({@code ./bench --spark}
+     * hands it to loupe-spark's benchmark, whose class path has no loupe-bench).
+     */
+    public static void main(String[] args) {
+        System.out.println(modelDir(args.length > 0 ? args[0] : null).toAbsolutePath());
+    }
+
     /** Token ids [batch, pos], uniform in [0, vocab), from a fixed seed, owned by {@code manager}. */
     public static NDArray tokens(NDManager manager, int batch, int pos, int vocab) {
         Random random = new Random(TOKEN_SEED);

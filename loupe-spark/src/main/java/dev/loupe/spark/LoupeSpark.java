@@ -1,5 +1,6 @@
 package dev.loupe.spark;
 
+import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -14,6 +15,14 @@ public final class LoupeSpark {
      * JVM has none.
      */
     public static SparkSession session(String master, String appName) {
+        return session(master, appName, Map.of());
+    }
+
+    /**
+     * As {@link #session(String, String)} with Spark settings {@code conf} on top (e.g. {@code spark.jars}: the job jar
+     * a cluster's executors fetch from the driver).
+     */
+    public static SparkSession session(String master, String appName, Map<String, String> conf) {
         SparkSession.Builder builder = SparkSession.builder().appName(appName)
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false");
@@ -22,6 +31,7 @@ public final class LoupeSpark {
         } else if (System.getProperty("spark.master") == null) {
             builder.master("local[*]");
         }
+        conf.forEach(builder::config);
         return builder.getOrCreate();
     }
 }

@@ -16,9 +16,11 @@ import java.util.regex.Pattern;
 
 /**
  * A real Spark standalone cluster on 127.0.0.1: Spark's own {@code Master} and {@code Worker} classes, each in a JVM
- * of its own started from this test's class path, on ports the OS picks. There is no Spark distribution here, so the
- * "Spark home" a worker launches executors from is assembled from the Maven artifacts: its {@code jars/} links every
- * jar of the class path, and the class folders go to the executors through {@code spark.executor.extraClassPath}.
+ * of its own, on ports the OS picks. There is no Spark distribution here, so the "Spark home" is assembled from the
+ * Maven artifacts: its {@code jars/} links Spark's jars (loupe-spark's {@code provided} dependencies, listed by the
+ * build in {@code target/spark-classpath.txt}), the class path of the master, the workers and the executors they
+ * launch. Loupe reaches the executors either through {@code spark.executor.extraClassPath} ({@link #loupeClassPath},
+ * for a driver in the test's JVM) or as the job jar that {@link #submit} hands to {@code SparkSubmit}.
  */
 final class StandaloneCluster implements AutoCloseable {
     private static final Pattern MASTER_URL = Pattern.compile("Starting Spark master at (spark://\\S+)");
@@ -33,7 +35,7 @@ final class StandaloneCluster implements AutoCloseable {
     StandaloneCluster(Path dir, int workerCount) throws IOException {
         home = dir.resolve("spark-home");
         Files.createDirectories(home.resolve("jars"));
-        for (String entry : classPath()) {
+        for (String entry : sparkClassPath()) {
             Path path = Path.of(entry);
             if (entry.endsWith(".jar") && Files.isRegularFile(path)) {
                 Path link = home.resolve("jars").resolve(path.getFileName());
@@ -69,10 +71,13 @@ final class StandaloneCluster implements AutoCloseable {
         return url;
     }
 
-    /** The class folders of this JVM's class path, for {@code spark.executor.extraClassPath}. */
-    static String classFolders() {
-        return String.join(java.io.File.pathSeparator,
-                classPath().stream().filter(e -> Files.isDirectory(Path.of(e))).toList());
+    /**
+     * What this JVM's class path has beyond Spark's jars (Loupe's classes, DJL, ...), for
+     * {@code spark.executor.extraClassPath}.
+     */
+    static String loupeClassPath() {
+        List<String> spark = sparkClassPath();
+        return String.join(java.io.File.pathSeparator, classPath().stream().filter(e -> !spark.contains(e)).toList());
     }
 
     /** The executors' JVM flags: the tests' own. */
@@ -81,15 +86,15 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /**
-     * Submits {@code args} to the cluster with Spark's own {@code SparkSubmit} in a JVM of its own (client mode, this
-     * test's class path, {@code spark-internal}: no application jar to ship); returns its exit status.
+     * Submits the application {@code jobJar} (main class {@code mainClass}, arguments {@code args}) to the cluster as
+     * {@code spark-submit} does: Spark's own {@code SparkSubmit} in a JVM of its own whose class path is Spark's jars
+     * only, client mode; the executors get the jar from the driver. Returns the driver's exit status.
      */
-    int submit(Path log, String mainClass, String... args) throws IOException, InterruptedException {
+    int submit(Path log, Path jobJar, String mainClass, String... args) throws IOException, InterruptedException {
         List<String> submit = new ArrayList<>(List.of("--master", url, "--deploy-mode", "client", "--class", mainClass,
                 "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
                 "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=512m",
-                "--conf", "spark.executor.extraClassPath=" + classFolders(),
-                "--conf", "spark.executor.extraJavaOptions=" + executorJavaOptions(), "spark-internal"));
+                "--conf", "spark.executor.extraJavaOptions=" + executorJavaOptions(), jobJar.toString()));
         submit.addAll(List.of(args));
         Process driver = start("org.apache.spark.deploy.SparkSubmit", log, submit.toArray(String[]::new));
         if (!driver.waitFor(5, TimeUnit.MINUTES)) {
@@ -126,7 +131,7 @@ final class StandaloneCluster implements AutoCloseable {
         command.addAll(jvmFlags);
         command.add("-Xmx512m");
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        command.add(String.join(java.io.File.pathSeparator, sparkClassPath()));
         command.add(mainClass);
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -167,5 +172,16 @@ final class StandaloneCluster implements AutoCloseable {
 
     private static List<String> classPath() {
         return List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator));
+    }
+
+    /** Spark's jars as a distribution holds them: the list loupe-spark's build writes (its provided dependencies). */
+    static List<String> sparkClassPath() {
+        Path list = Path.of(System.getProperty("loupe.test.sparkClassPath", "target/spark-classpath.txt"));
+        try {
+            return List.of(Files.readString(list, StandardCharsets.UTF_8).strip().split(java.io.File.pathSeparator));
+        } catch (IOException e) {
+            throw new UncheckedIOException("Spark's class path " + list + " is missing: build with Maven (mvn verify"
+                    + " -pl loupe-spark -am), which writes it", e);
+        }
     }
 }

@@ -11,21 +11,26 @@ import dev.loupe.spark.harvest.Harvest;
 import dev.loupe.spark.harvest.HarvestOptions;
 import dev.loupe.spark.lens.SparkLensTrainer;
 import dev.loupe.tokenize.TokenChunks;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * Spark's overhead on one machine: harvesting every layer's {@code hook_resid_post} of 64 chunks × 128 tokens on a
  * GPT-2-small-shaped model, {@code local[2]} against {@link SinglePassParquet} (same rows, same Parquet library), and
- * a tuned-lens step {@code local[2]} against one process. Arguments: the model folder (e.g. the one loupe-bench
- * generates, {@code ${TMPDIR:-/tmp}/loupe-bench-gpt2-small}), then optionally an output folder and the number of
- * rounds (default 3: a warm-up, then two measured; 1: one measured round without warm-up).
+ * a tuned-lens step {@code local[2]} against one process. {@code ./bench --spark} runs it. Arguments: the model folder
+ * (e.g. the one loupe-bench generates, {@code ${TMPDIR:-/tmp}/loupe-bench-gpt2-small}), then optionally the result
+ * file (JSON, with a Markdown twin; default spark-bench.json) and the number of rounds (default 3: a warm-up, then two
+ * measured; 1: one measured round without warm-up). The Parquet it writes goes to a temporary folder, deleted after.
  */
 public final class SparkBench {
     private static final int CHUNKS = 64;
@@ -36,7 +41,9 @@ public final class SparkBench {
 
     public static void main(String[] args) throws Exception {
         ModelSpec spec = new ModelSpec(args[0], false);
-        Path out = args.length > 1 ? Path.of(args[1]) : Files.createTempDirectory("loupe-spark-bench");
+        Path result = Path.of(args.length > 1 ? args[1] : "spark-bench.json");
+        Path out = Files.createTempDirectory("loupe-spark-bench");
+        double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         HookedTransformer model = ExecutorModels.get(spec);
         int layers = model.config().nLayers();
         List<String> hooks = IntStream.range(0, layers).mapToObj(l -> "blocks." + l + ".hook_resid_post").toList();
@@ -64,12 +71,10 @@ public final class SparkBench {
             }
             System.out.printf(Locale.ROOT, "harvest round %d: one process %.1f s, local[2] %.1f s%n", round,
                     (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+            delete(out.resolve("single-" + round + ".parquet"));
+            delete(out.resolve("spark-" + round + ".parquet"));
         }
         long tokens = (long) CHUNKS * SEQ;
-        System.out.printf(Locale.ROOT, "harvest %d tokens x %d hooks: one process %.2f s (%.0f tokens/s), local[2] %.2f s"
-                + " (%.0f tokens/s), Spark overhead %+.1f %%%n", tokens, layers, single / measured,
-                tokens / (single / measured), distributed / measured, tokens / (distributed / measured),
-                100 * (distributed / single - 1));
 
         TokenChunks data = new TokenChunks(chunks, 1.0);
         LensTrainingOptions training = LensTrainingOptions.builder().numSteps(3).tokensPerStep(2 * SEQ).maxSeqLen(SEQ)
@@ -82,8 +87,26 @@ public final class SparkBench {
         try (TunedLens lens = TunedLens.create(model)) {
             sparkStep = SparkLensTrainer.train(spark, spec, lens, data, training, 2, null).seconds() / 3;
         }
-        System.out.printf(Locale.ROOT, "lens step (%d tokens): one process %.2f s, local[2] %.2f s%n", 2 * SEQ, oneStep,
-                sparkStep);
         spark.stop();
+        delete(out);
+        SparkBenchResult measuredResult = new SparkBenchResult(args[0], tokens, layers, measured, single / measured,
+                distributed / measured, 2 * SEQ, oneStep, sparkStep, loadBefore,
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                Runtime.getRuntime().availableProcessors(), "JDK " + Runtime.version());
+        measuredResult.write(result);
+        System.out.println();
+        System.out.print(measuredResult.markdown());
+        System.out.println("Wrote " + result);
+    }
+
+    private static void delete(Path path) throws IOException {
+        if (!Files.exists(path)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 /**
- * Spark's overhead measured against one process ({@link dev.loupe.spark.bench.SparkBench}): a main, not a test, run
- * by hand. It lives here rather than in loupe-bench so that loupe-bench's class path stays without Spark.
+ * Spark's overhead measured against one process ({@link dev.loupe.spark.bench.SparkBench}): a main, not a test, that
+ * {@code ./bench --spark} runs. It lives here rather than in loupe-bench so that loupe-bench's class path stays
+ * without Spark.
  */
 package dev.loupe.spark.bench;

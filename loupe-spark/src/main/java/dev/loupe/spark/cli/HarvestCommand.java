@@ -6,9 +6,12 @@ import dev.loupe.spark.harvest.ActivationShards;
 import dev.loupe.spark.harvest.Corpus;
 import dev.loupe.spark.harvest.Harvest;
 import dev.loupe.spark.harvest.HarvestOptions;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,11 +40,17 @@ final class HarvestCommand implements Callable<Integer> {
     boolean noProcessing;
 
     @Option(names = "--data", required = true, arity = "1..*", paramLabel = "FILE",
-            description = ".txt (one document), .jsonl (one per line) or .parquet (a text column) files.")
+            description = ".txt (one document), .jsonl (one per line) or .parquet (a text column) files, read on the"
+                    + " executors (every node reads the same path).")
     List<Path> data;
 
     @Option(names = "--text-column", defaultValue = "text", paramLabel = "NAME", description = "Default: ${DEFAULT-VALUE}.")
     String textColumn;
+
+    @Option(names = "--token-column", paramLabel = "NAME",
+            description = "Read --data as Parquet of token ids instead of text: each row's NAME (an array of --seq-len"
+                    + " integers) is one chunk and its own document, in file and row order.")
+    String tokenColumn;
 
     @Option(names = "--hooks", required = true, paramLabel = "REGEX",
             description = "Hooks whose WHOLE name matches, e.g. 'blocks\\.\\d+\\.hook_resid_post'.")
@@ -85,7 +94,9 @@ final class HarvestCommand implements Callable<Integer> {
             }
         }
         SparkSession session = spark.session("loupe spark harvest");
-        Harvest.writeParquet(Harvest.harvest(session, Corpus.documents(session, data, textColumn), options), out);
+        Harvest.writeParquet(tokenColumn != null
+                ? Harvest.harvestTokens(session, tokenTable(session), tokenColumn, options)
+                : Harvest.harvest(session, Corpus.read(session, data, textColumn, spark.partitions), options), out);
         System.out.println("loupe: wrote " + out);
         if (storeHook != null) {
             Path dir = store != null ? store : Path.of(out + "-store");
@@ -93,5 +104,14 @@ final class HarvestCommand implements Callable<Integer> {
             System.out.println("loupe: wrote " + dir + " (" + manifest.totalTokens() + " tokens of " + storeHook + ")");
         }
         return 0;
+    }
+
+    private Dataset<Row> tokenTable(SparkSession session) {
+        for (Path file : data) {
+            if (!Files.exists(file)) {
+                throw new LoupeException("--data " + file + " does not exist; --token-column reads Parquet files or folders");
+            }
+        }
+        return session.read().parquet(data.stream().map(Path::toString).toArray(String[]::new));
     }
 }

@@ -27,13 +27,18 @@ public final class SparkMain {
         System.exit(run(args));
     }
 
-    /** Runs one command line; returns its exit status (a LoupeException: its message and status 1). */
+    /**
+     * Runs one command line; returns its exit status (a LoupeException, also one a task threw on an executor that
+     * reaches the driver as the cause of Spark's: its message and status 1).
+     */
     public static int run(String... args) {
         CommandLine line = new CommandLine(new SparkMain());
         line.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof LoupeException) {
-                cmd.getErr().println("loupe: " + e.getMessage());
-                return 1;
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof LoupeException) {
+                    cmd.getErr().println("loupe: " + cause.getMessage());
+                    return 1;
+                }
             }
             throw e;
         });

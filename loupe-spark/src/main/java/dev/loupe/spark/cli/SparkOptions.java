@@ -1,6 +1,8 @@
 package dev.loupe.spark.cli;
 
 import dev.loupe.spark.LoupeSpark;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Option;
 
@@ -15,7 +17,12 @@ final class SparkOptions {
             description = "Tasks the work is cut into (default: ${DEFAULT-VALUE}); a few per core of the cluster.")
     int partitions;
 
+    @Option(names = "--conf", paramLabel = "KEY=VALUE",
+            description = "A Spark setting, as spark-submit's --conf; e.g. spark.jars=loupe-spark/target/loupe-spark-job.jar"
+                    + " ships Loupe to a cluster's executors.")
+    Map<String, String> conf = new LinkedHashMap<>();
+
     SparkSession session(String appName) {
-        return LoupeSpark.session(master, appName);
+        return LoupeSpark.session(master, appName, conf);
     }
 }

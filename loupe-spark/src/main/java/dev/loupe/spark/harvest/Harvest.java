@@ -8,7 +8,9 @@ import dev.loupe.tokenize.TokenChunks;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -16,10 +18,16 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import scala.Tuple2;
 
 /**
- * Harvesting activations over a corpus. The documents are cut into groups of 2,048 on the driver; each group is
- * tokenized and chunked on an executor exactly as {@link TokenChunks#of} does; chunks are spread over
+ * Harvesting activations over a corpus. The documents are numbered in corpus order ({@code zipWithIndex}) and
+ * gathered into groups of 2,048 by a shuffle, on the executors; each group is tokenized and chunked on an executor
+ * exactly as {@link TokenChunks#of} does; chunks are spread over
  * {@link HarvestOptions#partitions()} by (group, batch), so that each forward pass holds the same chunks whatever the
  * partitioning; each executor runs its batches with the model it loaded once ({@link ExecutorModels}).
  */
@@ -31,6 +39,14 @@ public final class Harvest {
      * until the dataset is written or collected, except one tiny forward pass on the driver that finds the hooks.
      */
     public static Dataset<Row> harvest(SparkSession spark, List<String> documents, HarvestOptions options) {
+        return harvest(spark, parallelize(spark, documents, options), options);
+    }
+
+    /**
+     * As {@link #harvest(SparkSession, List, HarvestOptions)} for documents that stay on the executors (in corpus
+     * order across the RDD's partitions, as {@link Corpus#read} returns them).
+     */
+    public static Dataset<Row> harvest(SparkSession spark, JavaRDD<String> documents, HarvestOptions options) {
         List<String> hooks = HookProbe.names(ExecutorModels.get(options.model()), options.hooks());
         Dataset<Row> batches = chunks(spark, documents, options)
                 .repartition(options.partitions(), col(HarvestSchema.GROUP), col(HarvestSchema.BATCH))
@@ -40,26 +56,58 @@ public final class Harvest {
 
     /**
      * As {@link #harvest} for a corpus that is already token ids: each of {@code chunks} [chunkSize] is one chunk of
-     * group 0 and its own document (a Parquet of token ids, say).
+     * group 0 and its own document.
      */
     public static Dataset<Row> harvestTokens(SparkSession spark, List<long[]> chunks, HarvestOptions options) {
-        List<String> hooks = HookProbe.names(ExecutorModels.get(options.model()), options.hooks());
         List<Row> rows = new ArrayList<>();
-        for (int c = 0; c < chunks.size(); c++) {
-            long[] ids = chunks.get(c);
-            if (ids.length != options.chunkSize()) {
-                throw new LoupeException("Chunk " + c + " has " + ids.length + " token ids but the harvest cuts "
-                        + options.chunkSize() + "; give chunks of that length");
-            }
-            long[] documents = new long[ids.length];
-            Arrays.fill(documents, c);
-            rows.add(RowFactory.create(0, c, c / options.batchChunks(), ids, documents));
+        for (long[] ids : chunks) {
+            rows.add(RowFactory.create((Object) ids));
         }
-        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Dataset<Row> chunkRows = spark.createDataFrame(context.parallelize(rows, options.partitions()), HarvestSchema.CHUNKS)
+        StructType schema = new StructType().add("ids", DataTypes.createArrayType(DataTypes.LongType, false), false);
+        return harvestTokens(spark, spark.createDataFrame(rows, schema), "ids", options);
+    }
+
+    /**
+     * As {@link #harvest} for a table of token ids (a Parquet read, say): each row's {@code column} (an array of
+     * integers of {@link HarvestOptions#chunkSize()}) is one chunk of group 0 and its own document, numbered in file
+     * and row order for a Parquet read, else in the table's order. Rows of another length are refused by name.
+     */
+    public static Dataset<Row> harvestTokens(SparkSession spark, Dataset<Row> table, String column,
+            HarvestOptions options) {
+        if (!List.of(table.columns()).contains(column)) {
+            throw new LoupeException("The token table has no column '" + column + "' (it has " + List.of(table.columns())
+                    + "); name the column of token ids with --token-column");
+        }
+        if (!(table.schema().apply(column).dataType() instanceof ArrayType array)
+                || !List.of(DataTypes.LongType, DataTypes.IntegerType, DataTypes.ShortType).contains(array.elementType())) {
+            throw new LoupeException("Column '" + column + "' is " + table.schema().apply(column).dataType().simpleString()
+                    + ", not an array of integer token ids");
+        }
+        List<String> hooks = HookProbe.names(ExecutorModels.get(options.model()), options.hooks());
+        Dataset<Row> ids = inFileOrderIfParquet(table).select(col(column).cast("array<bigint>"));
+        int size = options.chunkSize();
+        Row wrong = ids.where(functions.size(col(column)).notEqual(size).or(col(column).isNull())).limit(1)
+                .collectAsList().stream().findFirst().orElse(null);
+        if (wrong != null) {
+            throw new LoupeException("A row of '" + column + "' has " + (wrong.isNullAt(0) ? "no" : wrong.getList(0).size())
+                    + " token ids but the harvest cuts chunks of " + size + "; give rows of --seq-len ids");
+        }
+        int batch = options.batchChunks();
+        JavaRDD<Row> chunkRows = ids.javaRDD().zipWithIndex().map(indexed -> {
+            List<Long> values = indexed._1().getList(0);
+            long[] tokens = new long[values.size()];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = values.get(i);
+            }
+            long[] documents = new long[tokens.length];
+            Arrays.fill(documents, indexed._2());
+            int chunk = Math.toIntExact(indexed._2());
+            return RowFactory.create(0, chunk, chunk / batch, tokens, documents);
+        });
+        return spark.createDataFrame(chunkRows, HarvestSchema.CHUNKS)
                 .repartition(options.partitions(), col(HarvestSchema.GROUP), col(HarvestSchema.BATCH))
-                .sortWithinPartitions(HarvestSchema.GROUP, HarvestSchema.BATCH, HarvestSchema.CHUNK);
-        return chunkRows.mapPartitions(new ChunkActivations(options, hooks), Encoders.row(HarvestSchema.tokens(hooks)));
+                .sortWithinPartitions(HarvestSchema.GROUP, HarvestSchema.BATCH, HarvestSchema.CHUNK)
+                .mapPartitions(new ChunkActivations(options, hooks), Encoders.row(HarvestSchema.tokens(hooks)));
     }
 
     /**
@@ -67,19 +115,47 @@ public final class Harvest {
      * on the executors with the model's tokenizer; no forward pass. Lazy.
      */
     public static Dataset<Row> chunks(SparkSession spark, List<String> documents, HarvestOptions options) {
+        return chunks(spark, parallelize(spark, documents, options), options);
+    }
+
+    /**
+     * As {@link #chunks(SparkSession, List, HarvestOptions)} for documents on the executors: numbered with
+     * {@code zipWithIndex} and gathered into their groups of {@link TokenChunks#documentsPerGroup()} by a shuffle, so
+     * no group depends on how the documents were partitioned.
+     */
+    public static Dataset<Row> chunks(SparkSession spark, JavaRDD<String> documents, HarvestOptions options) {
         if (documents.isEmpty()) {
             throw new LoupeException("The corpus has no documents: give .txt, .jsonl or Parquet files with text");
         }
-        int perGroup = TokenChunks.documentsPerGroup();
-        List<Row> groups = new ArrayList<>();
-        for (int start = 0; start < documents.size(); start += perGroup) {
-            List<String> texts = documents.subList(start, Math.min(documents.size(), start + perGroup));
-            groups.add(RowFactory.create(groups.size(), (long) start, texts.toArray(String[]::new)));
+        long perGroup = TokenChunks.documentsPerGroup();
+        JavaRDD<Row> groups = documents.zipWithIndex()
+                .mapToPair(indexed -> new Tuple2<>(indexed._2() / perGroup, indexed.swap()))
+                .groupByKey(options.partitions())
+                .map(group -> {
+                    List<Tuple2<Long, String>> members = new ArrayList<>();
+                    group._2().forEach(members::add);
+                    members.sort(Comparator.comparingLong(Tuple2::_1));
+                    return RowFactory.create(Math.toIntExact(group._1()), members.get(0)._1(),
+                            members.stream().map(Tuple2::_2).toArray(String[]::new));
+                });
+        return spark.createDataFrame(groups, HarvestSchema.GROUPS)
+                .flatMap(new GroupChunker(options), Encoders.row(HarvestSchema.CHUNKS));
+    }
+
+    private static JavaRDD<String> parallelize(SparkSession spark, List<String> documents, HarvestOptions options) {
+        return JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(documents, options.partitions());
+    }
+
+    // A Parquet read has the hidden _metadata.file_path and row_index; any other table keeps its order.
+    private static Dataset<Row> inFileOrderIfParquet(Dataset<Row> table) {
+        try {
+            return Corpus.inFileOrder(table);
+        } catch (Exception e) { // Scala's AnalysisException, which javac sees as checked and never thrown
+            if (e instanceof org.apache.spark.sql.AnalysisException) {
+                return table;
+            }
+            throw e;
         }
-        JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Dataset<Row> groupRows = spark.createDataFrame(
-                context.parallelize(groups, Math.min(groups.size(), options.partitions())), HarvestSchema.GROUPS);
-        return groupRows.flatMap(new GroupChunker(options), Encoders.row(HarvestSchema.CHUNKS));
     }
 
     /**
