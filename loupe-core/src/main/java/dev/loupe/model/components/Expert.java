@@ -45,4 +45,29 @@ public final class Expert {
         NDArray post = hookPost.fire(act.apply(gate).mul(pre));
         return Weight.matMulTransposed(post, wOut);
     }
+
+    /** Its matrices as {@link GroupedExperts} reads them: gate, in, out. */
+    Weight[] matrices() {
+        return new Weight[] {wGate, wIn, wOut};
+    }
+
+    /** Its non-linearity (the config's {@code act_fn}, the same for every expert). */
+    ActivationFunction activation() {
+        return act;
+    }
+
+    /** Whether any of its hook points has a hook in the current run. */
+    boolean hooked() {
+        return hookGate.hasHooks() || hookPre.hasHooks() || hookPost.hasHooks();
+    }
+
+    /**
+     * {@code act(gate) * pre} from its products of the same rows, firing {@code hook_gate}, {@code hook_pre} and
+     * {@code hook_post} as {@link #forward} does; out of autograd only (the product is made in place).
+     */
+    NDArray hidden(NDArray gate, NDArray pre) {
+        NDArray hookedGate = hookGate.fire(gate);
+        NDArray hookedPre = hookPre.fire(pre);
+        return hookPost.fire(act.apply(hookedGate).muli(hookedPre));
+    }
 }
