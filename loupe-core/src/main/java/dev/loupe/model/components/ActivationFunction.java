@@ -50,7 +50,8 @@ public enum ActivationFunction {
     SILU {
         @Override
         public NDArray apply(NDArray x) {
-            return x.mul(Activation.sigmoid(x));
+            // Out of autograd the product goes into the sigmoid's array (the same values: x·σ(x) = σ(x)·x).
+            return Autograd.isRecording() ? x.mul(Activation.sigmoid(x)) : Activation.sigmoid(x).muli(x);
         }
     };
 

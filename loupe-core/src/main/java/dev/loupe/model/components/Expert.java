@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
+import dev.loupe.numeric.Autograd;
 
 /**
  * One expert of a {@link MixtureOfExperts}: a gated MLP without biases over the rows of the tokens
@@ -42,7 +43,8 @@ public final class Expert {
     public NDArray forward(NDArray x) {
         NDArray gate = hookGate.fire(Weight.matMulTransposed(x, wGate)); // [rows, d_mlp]
         NDArray pre = hookPre.fire(Weight.matMulTransposed(x, wIn));
-        NDArray post = hookPost.fire(act.apply(gate).mul(pre));
+        NDArray activated = act.apply(gate); // a new array: out of autograd the product may go into it
+        NDArray post = hookPost.fire(Autograd.isRecording() ? activated.mul(pre) : activated.muli(pre));
         return Weight.matMulTransposed(post, wOut);
     }
 
