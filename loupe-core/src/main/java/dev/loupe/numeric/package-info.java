@@ -8,7 +8,9 @@
  * {@link dev.loupe.numeric.FilledArrays}
  * (arrays whose bytes Java writes into libtorch's memory: a checkpoint reader's, and the masks and
  * positions of a forward pass, without a direct buffer that only the garbage collector frees),
- * {@link dev.loupe.numeric.HugePages} (libtorch's allocator asked for transparent huge pages, on request), and
+ * {@link dev.loupe.numeric.HugePages} (libtorch's allocator asked for transparent huge pages, on request),
+ * {@link dev.loupe.numeric.GroupedGemm} (several float32 products of different row counts in one call of the MKL
+ * inside libtorch), {@link dev.loupe.numeric.Scalars} (scalar operands libtorch owns, and kept constants), and
  * {@link dev.loupe.numeric.StateDict} (a state dict whose scaled entries are made only when read, so that a
  * scaled embedding and its tied unembedding share one stored matrix).
  *

@@ -50,11 +50,14 @@ public enum ActivationFunction {
     SILU {
         @Override
         public NDArray apply(NDArray x) {
-            return x.mul(Activation.sigmoid(x));
+            // Out of autograd the product goes into the sigmoid's array (the same values: x·σ(x) = σ(x)·x).
+            return Autograd.isRecording() ? x.mul(Activation.sigmoid(x)) : Activation.sigmoid(x).muli(x);
         }
     };
 
     private static final float TWICE_SQRT_2_OVER_PI = (float) (2 * Math.sqrt(2.0 / Math.PI));
+    private static final Scalars.Constant CUBIC = Scalars.constant(TWICE_SQRT_2_OVER_PI * 0.044715f);
+    private static final Scalars.Constant LINEAR = Scalars.constant(TWICE_SQRT_2_OVER_PI);
 
     /** Applies the function; the result is a new array. */
     public abstract NDArray apply(NDArray x);
@@ -87,7 +90,8 @@ public enum ActivationFunction {
         }
         // Two temporaries; in place is safe only when autograd is not saving these tensors for a backward pass.
         NDArray twiceInner = x.mul(x);
-        Scalars.muli(twiceInner, TWICE_SQRT_2_OVER_PI * 0.044715f).addi(TWICE_SQRT_2_OVER_PI).muli(x);
+        // The factors are kept scalars: the same float32 0-dim operands as above, without making them per call.
+        twiceInner.muli(CUBIC.like(x)).addi(LINEAR.like(x)).muli(x);
         NDArray out = Activation.sigmoid(twiceInner);
         twiceInner.close();
         return out.muli(x);

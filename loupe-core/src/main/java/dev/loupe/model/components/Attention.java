@@ -35,7 +35,7 @@ public final class Attention {
     private final int nHeads;
     private final int kvHeads;
     private final int dHead;
-    private final float attnScale;
+    private final Scalars.Constant attnScale;
     private final float softCap; // ≤ 0: none
     private final QkNorm qNorm; // null without use_qk_norm
     private final QkNorm kNorm;
@@ -78,7 +78,7 @@ public final class Attention {
         this.qColumns = new NDIndex().addAllDim(2).addSliceDim(0, qWidth);
         this.kColumns = new NDIndex().addAllDim(2).addSliceDim(qWidth, qWidth + kvWidth);
         this.vColumns = new NDIndex().addAllDim(2).addSliceDim(qWidth + kvWidth, qWidth + 2 * kvWidth);
-        this.attnScale = cfg.useAttnScale() ? (float) cfg.attnScale() : 1f;
+        this.attnScale = Scalars.constant(cfg.useAttnScale() ? (float) cfg.attnScale() : 1f);
         this.softCap = (float) cfg.attnScoresSoftCap();
         // Registered before the attention's own hooks, as TransformerLens registers its sub-modules.
         qNorm = cfg.useQkNorm() ? new QkNorm(name + ".q_norm", false, cfg, params, hooks) : null;
@@ -171,7 +171,7 @@ public final class Attention {
         NDArray keys = repeatKv(k);
         NDArray values = repeatKv(v);
         NDArray scores = q.transpose(0, 2, 1, 3).matMul(keys.transpose(0, 2, 3, 1)); // [batch, head, q_pos, k_pos]
-        Scalars.divi(scores, attnScale); // autograd saves the divisor: see Scalars
+        scores.divi(attnScale.like(scores)); // a kept scalar: autograd saves the divisor, see Scalars
         if (softCap > 0) {
             scores = Scalars.muli(Scalars.divi(scores, softCap).tanh(), softCap);
         }

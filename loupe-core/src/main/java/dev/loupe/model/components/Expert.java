@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
+import dev.loupe.numeric.Autograd;
 
 /**
  * One expert of a {@link MixtureOfExperts}: a gated MLP without biases over the rows of the tokens
@@ -42,7 +43,33 @@ public final class Expert {
     public NDArray forward(NDArray x) {
         NDArray gate = hookGate.fire(Weight.matMulTransposed(x, wGate)); // [rows, d_mlp]
         NDArray pre = hookPre.fire(Weight.matMulTransposed(x, wIn));
-        NDArray post = hookPost.fire(act.apply(gate).mul(pre));
+        NDArray activated = act.apply(gate); // a new array: out of autograd the product may go into it
+        NDArray post = hookPost.fire(Autograd.isRecording() ? activated.mul(pre) : activated.muli(pre));
         return Weight.matMulTransposed(post, wOut);
+    }
+
+    /** Its matrices as {@link GroupedExperts} reads them: gate, in, out. */
+    Weight[] matrices() {
+        return new Weight[] {wGate, wIn, wOut};
+    }
+
+    /** Its non-linearity (the config's {@code act_fn}, the same for every expert). */
+    ActivationFunction activation() {
+        return act;
+    }
+
+    /** Whether any of its hook points has a hook in the current run. */
+    boolean hooked() {
+        return hookGate.hasHooks() || hookPre.hasHooks() || hookPost.hasHooks();
+    }
+
+    /**
+     * {@code act(gate) * pre} from its products of the same rows, firing {@code hook_gate}, {@code hook_pre} and
+     * {@code hook_post} as {@link #forward} does; out of autograd only (the product is made in place).
+     */
+    NDArray hidden(NDArray gate, NDArray pre) {
+        NDArray hookedGate = hookGate.fire(gate);
+        NDArray hookedPre = hookPre.fire(pre);
+        return hookPost.fire(act.apply(hookedGate).muli(hookedPre));
     }
 }

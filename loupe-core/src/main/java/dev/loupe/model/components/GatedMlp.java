@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.config.TransformerConfig;
 import dev.loupe.hook.HookPoint;
+import dev.loupe.numeric.Autograd;
 import java.util.List;
 
 /**
@@ -41,7 +42,9 @@ public final class GatedMlp implements FeedForward {
     public NDArray forward(NDArray x) {
         NDArray pre = hookPre.fire(Weight.matMul(x, wGate)); // [batch, pos, d_mlp]
         NDArray preLinear = hookPreLinear.fire(Weight.matMul(x, wIn));
-        NDArray post = hookPost.fire(act.apply(pre).mul(preLinear).addi(bIn.value()));
+        NDArray activated = act.apply(pre); // a new array: out of autograd the product may go into it
+        NDArray product = Autograd.isRecording() ? activated.mul(preLinear) : activated.muli(preLinear);
+        NDArray post = hookPost.fire(product.addi(bIn.value()));
         return Weight.matMul(post, wOut).addi(bOut.value());
     }
 

@@ -38,6 +38,7 @@ public final class MixtureOfExperts implements FeedForward {
     private final int topK;
     private final Weight router;
     private final List<Expert> experts = new ArrayList<>();
+    private final GroupedExperts grouped;
     private final HookPoint hookExpertWeights;
     private final HookPoint hookExpertIndices;
 
@@ -48,6 +49,7 @@ public final class MixtureOfExperts implements FeedForward {
         for (int e = 0; e < cfg.numExperts(); e++) {
             experts.add(new Expert(name + ".experts." + e, cfg, params, hooks));
         }
+        grouped = new GroupedExperts(experts, cfg.dModel(), cfg.dMlp());
         router = params.weight(name + ".W_gate.weight", cfg.numExperts(), cfg.dModel());
         hookExpertWeights = hooks.add(name + ".hook_expert_weights",
                 (c, batch, pos) -> new Shape(batch * pos, c.numExperts()));
@@ -65,17 +67,23 @@ public final class MixtureOfExperts implements FeedForward {
         NDArray indices = hookExpertIndices.fire(top.get(1)); // [n, k]
         Routing routing = route(indices.toType(DataType.INT64, false).toLongArray(), (int) tokens.getShape().get(0));
         NDManager manager = x.getManager();
-        // One gather puts every (token, slot) pair's input in the experts' order; each expert runs on its slice (a
-        // view) and the weighted outputs go back to (token, slot) order with one more gather, then a sum over slots.
-        NDArray grouped = tokens.get(new NDIndex("{}", FilledArrays.of(manager, routing.tokenOfRow)));
-        NDList outputs = new NDList();
-        for (int e = 0; e < experts.size(); e++) {
-            long start = routing.firstRow[e];
-            long end = routing.firstRow[e + 1];
-            outputs.add(experts.get(e).forward(grouped.get(new NDIndex().addSliceDim(start, end))));
-        }
+        // One gather puts every (token, slot) pair's input in the experts' order; the experts run on their rows (two
+        // grouped products for all of them, else each on its slice, a view) and the weighted outputs go back to
+        // (token, slot) order with one more gather, then a sum over slots.
+        NDArray inputs = tokens.get(new NDIndex("{}", FilledArrays.of(manager, routing.tokenOfRow))); // [n * k, d_model]
         NDArray weightOfRow = weights.reshape(-1).get(new NDIndex("{}", FilledArrays.of(manager, routing.pairOfRow)));
-        NDArray routed = NDArrays.concat(outputs, 0).mul(weightOfRow.expandDims(-1)); // [n * k, d_model]
+        NDArray outputs = grouped.forward(inputs, routing.firstRow);
+        NDArray routed; // [n * k, d_model]
+        if (outputs != null) {
+            routed = outputs.muli(weightOfRow.expandDims(-1)); // out of autograd: in place
+        } else {
+            NDList each = new NDList();
+            for (int e = 0; e < experts.size(); e++) {
+                NDIndex rows = new NDIndex().addSliceDim(routing.firstRow[e], routing.firstRow[e + 1]);
+                each.add(experts.get(e).forward(inputs.get(rows)));
+            }
+            routed = NDArrays.concat(each, 0).mul(weightOfRow.expandDims(-1));
+        }
         NDArray byPair = routed.get(new NDIndex("{}", FilledArrays.of(manager, routing.rowOfPair)));
         return byPair.reshape(-1, topK, shape.get(2)).sum(new int[] {1}).reshape(shape);
     }

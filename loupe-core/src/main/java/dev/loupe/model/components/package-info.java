@@ -6,7 +6,8 @@
  * (with {@link dev.loupe.model.components.QkNorm}, {@link dev.loupe.model.components.Rotary} and
  * {@link dev.loupe.model.components.Alibi}),
  * {@link dev.loupe.model.components.Mlp}, {@link dev.loupe.model.components.GatedMlp} and
- * {@link dev.loupe.model.components.MixtureOfExperts} (of {@link dev.loupe.model.components.Expert}s),
+ * {@link dev.loupe.model.components.MixtureOfExperts} (of {@link dev.loupe.model.components.Expert}s, run
+ * together in grouped products by the package-private {@code GroupedExperts} where MKL allows),
  * {@link dev.loupe.model.components.TransformerBlock} and
  * {@link dev.loupe.model.components.Unembed}. {@link dev.loupe.model.components.HookCatalog} lists
  * the hook points they declare, with their shapes.
