@@ -2,19 +2,14 @@ package dev.loupe.train.ioi;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.loupe.AtomicFiles;
 import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
-import dev.loupe.load.adapters.NativeModelWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StopSignal;
 import dev.loupe.train.Gradients;
 import dev.loupe.train.TrainingProgress;
 import dev.loupe.train.TrainingRandom;
 import dev.loupe.train.toy.TrainingLoop;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -39,7 +34,6 @@ public final class IoiTrainer {
     public static final int EVALUATION_PROMPTS = 400;
     /** Evaluation prompts are drawn from the seed plus this (plus the split's ordinal), apart from training. */
     private static final long EVALUATION_SEED_OFFSET = 0x10E7L;
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private IoiTrainer() {}
 
@@ -132,11 +126,6 @@ public final class IoiTrainer {
 
     private static void write(Path out, TransformerConfig cfg, Map<String, NDArray> params, IoiTrainingOptions options,
             IoiTask task, IoiTrainingResult result) {
-        Map<String, String> metadata = new LinkedHashMap<>();
-        metadata.put("trained_by", "Loupe IoiTrainer (dev.loupe.train.ioi)");
-        metadata.put("seed", Long.toString(options.seed()));
-        metadata.put("steps", Integer.toString(options.steps()));
-        NativeModelWriter.write(out, cfg, params, metadata);
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("options", options.toMap());
         summary.put("final_training_loss", result.finalLoss());
@@ -147,14 +136,8 @@ public final class IoiTrainer {
         summary.put("evaluation", scores);
         summary.put("held_out_templates", task.heldOutTemplates().stream().map(IoiTemplate::name).toList());
         summary.put("held_out_pairs", List.copyOf(task.heldOutPairs()));
-        try {
-            AtomicFiles.writeString(out.resolve("tokenizer.json"), IoiVocabulary.tokenizerJson());
-            AtomicFiles.writeString(out.resolve("loss.csv"), TrainingLoop.lossCsv(result.curve()));
-            AtomicFiles.writeString(out.resolve("loss.svg"), TrainingLoop.lossSvg(options.modelName(), options.seed(),
-                    result.curve()));
-            AtomicFiles.writeString(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
-        } catch (IOException e) {
-            throw new LoupeException("Cannot write the training record into " + out + ": " + e.getMessage(), e);
-        }
+        TrainingLoop.writeModel(out, cfg, params, "Loupe IoiTrainer (dev.loupe.train.ioi)", options.modelName(),
+                options.seed(), options.steps(), result.curve(), summary,
+                Map.of("tokenizer.json", IoiVocabulary.tokenizerJson()));
     }
 }

@@ -3,19 +3,13 @@ package dev.loupe.train.toy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.loupe.AtomicFiles;
-import dev.loupe.LoupeException;
 import dev.loupe.config.TransformerConfig;
-import dev.loupe.load.adapters.NativeModelWriter;
 import dev.loupe.model.HookedTransformer;
 import dev.loupe.stop.StopSignal;
 import dev.loupe.train.Gradients;
 import dev.loupe.train.ProgressBar;
 import dev.loupe.train.TrainingProgress;
 import dev.loupe.train.TrainingRandom;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +38,6 @@ public final class ToyTrainer {
     /** Held-out sequences are drawn from this stream, apart from the training batches. */
     private static final long EVALUATION_SEED_OFFSET = 0x5EEDL;
     private static final int EVALUATION_BATCH = 64;
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private ToyTrainer() {}
 
@@ -155,25 +148,14 @@ public final class ToyTrainer {
 
     private static void write(Path out, TransformerConfig cfg, Map<String, NDArray> params, ToyTrainingOptions options,
             ToyTrainingResult result) {
-        Map<String, String> metadata = new LinkedHashMap<>();
-        metadata.put("trained_by", "Loupe ToyTrainer (dev.loupe.train.toy)");
-        metadata.put("seed", Long.toString(options.seed()));
-        metadata.put("steps", Integer.toString(options.steps()));
-        NativeModelWriter.write(out, cfg, params, metadata);
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("options", options.toMap());
         summary.put("final_training_loss", result.finalLoss());
         summary.put("evaluation_loss", result.evaluationLoss());
         summary.put("first_half_loss", result.halves().firstHalf());
         summary.put("repeated_half_loss", result.halves().repeatedHalf());
-        try {
-            AtomicFiles.writeString(out.resolve("loss.csv"), TrainingLoop.lossCsv(result.curve()));
-            AtomicFiles.writeString(out.resolve("loss.svg"), TrainingLoop.lossSvg(options.modelName(), options.seed(),
-                    result.curve()));
-            AtomicFiles.writeString(out.resolve("training.json"), JSON.writeValueAsString(summary) + "\n");
-        } catch (IOException e) {
-            throw new LoupeException("Cannot write the training record into " + out + ": " + e.getMessage(), e);
-        }
+        TrainingLoop.writeModel(out, cfg, params, "Loupe ToyTrainer (dev.loupe.train.toy)", options.modelName(),
+                options.seed(), options.steps(), result.curve(), summary, Map.of());
     }
 
 

@@ -3,7 +3,11 @@ package dev.loupe.train.toy;
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.AtomicFiles;
 import dev.loupe.LoupeException;
+import dev.loupe.config.TransformerConfig;
+import dev.loupe.load.adapters.NativeModelWriter;
 import dev.loupe.stop.StopSignal;
 import dev.loupe.train.AdamW;
 import dev.loupe.train.GradientClipping;
@@ -12,6 +16,7 @@ import dev.loupe.train.LossCurveSvg;
 import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.TrainingProgress;
 import dev.loupe.train.TrainingRandom;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,6 +32,7 @@ import java.util.Map;
  */
 public final class TrainingLoop {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper INDENTED = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private TrainingLoop() {}
 
@@ -130,6 +136,30 @@ public final class TrainingLoop {
         }
         return where + (saved < 0 ? "; no checkpoint was written" : "; the last checkpoint is "
                 + checkpoints.toAbsolutePath().normalize() + " (step " + saved + ")");
+    }
+
+    /**
+     * Writes a trained model's folder: the weights (recording who trained it, the seed and the steps), {@code loss.csv},
+     * {@code loss.svg}, {@code training.json} ({@code summary}) and the caller's {@code extraFiles} (name to text).
+     */
+    public static void writeModel(Path out, TransformerConfig cfg, Map<String, NDArray> params, String trainedBy,
+            String modelName, long seed, int steps, List<ToyTrainingResult.Point> curve, Map<String, Object> summary,
+            Map<String, String> extraFiles) {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("trained_by", trainedBy);
+        metadata.put("seed", Long.toString(seed));
+        metadata.put("steps", Integer.toString(steps));
+        NativeModelWriter.write(out, cfg, params, metadata);
+        try {
+            for (Map.Entry<String, String> file : extraFiles.entrySet()) {
+                AtomicFiles.writeString(out.resolve(file.getKey()), file.getValue());
+            }
+            AtomicFiles.writeString(out.resolve("loss.csv"), lossCsv(curve));
+            AtomicFiles.writeString(out.resolve("loss.svg"), lossSvg(modelName, seed, curve));
+            AtomicFiles.writeString(out.resolve("training.json"), INDENTED.writeValueAsString(summary) + "\n");
+        } catch (IOException e) {
+            throw new LoupeException("Cannot write the training record into " + out + ": " + e.getMessage(), e);
+        }
     }
 
     /** {@code loss.csv}: one line per step with its loss, learning rate and gradient norm before clipping. */
