@@ -23,6 +23,7 @@ import java.nio.channels.FileChannel.MapMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -63,6 +64,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private final SafetensorsHeader header;
     private final List<String> names;
     private final int blockBytes;
+    private final TransposedReader transposedReader = new TransposedReader(this::readFully);
     private volatile boolean closed;
 
     private SafetensorsFile(Path path, FileChannel channel, boolean privateMapping, SafetensorsHeader header,
@@ -259,6 +261,66 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (IOException e) {
             throw unreadable(name, e);
         }
+    }
+
+    /**
+     * Whether {@link #loadTransposed} reads the tensor itself: a nonempty BF16, F16 or F32 matrix whose rows
+     * split into {@code batches} equal parts, and whose result ({@code half}: float16, else float32) fits in
+     * one block of memory (1 GiB). Otherwise the caller loads it with {@link #load} or {@link #loadHalf} and
+     * transposes it there.
+     *
+     * @param name a tensor name of this file
+     */
+    public boolean readsTransposed(String name, int batches, boolean half) {
+        TensorInfo info = info(name);
+        SafetensorsDtype dtype = SafetensorsDtype.of(info.dtype());
+        long[] shape = info.shape();
+        return dtype != null && TransposedReader.reads(dtype) && shape.length == 2 && info.numel() > 0
+                && batches > 0 && shape[0] % batches == 0
+                && info.numel() * (half ? Short.BYTES : Float.BYTES) <= blockBytes;
+    }
+
+    /**
+     * Loads a matrix stored as [batches·rows, cols] (an {@code nn.Linear} weight [out, in], or one whose
+     * output rows are {@code batches} heads) as [batches, cols, rows], each batch's [rows, cols] transposed:
+     * converted and transposed on the way into the array's
+     * memory, so the matrix is written once ({@link TransposedReader}). Bit for bit what
+     * {@code load(name).reshape(batches, rows, cols).transpose(0, 2, 1)} made contiguous gives, in float16
+     * ({@code half}) what the same of {@link #loadHalf} gives, with the same checks.
+     *
+     * @throws Float16RangeException if {@code half} and float16 cannot hold one of its values
+     * @throws IllegalArgumentException unless {@link #readsTransposed} says it reads this tensor
+     * @throws CheckpointException as {@link #load}
+     */
+    public NDArray loadTransposed(String name, int batches, boolean half, NDManager manager) {
+        return loadTransposed(name, batches, half, manager, transposedReader);
+    }
+
+    /** As {@link #loadTransposed(String, int, boolean, NDManager)} through {@code reader}. */
+    NDArray loadTransposed(String name, int batches, boolean half, NDManager manager, TransposedReader reader) {
+        Objects.requireNonNull(manager, "manager");
+        TensorInfo info = info(name);
+        SafetensorsDtype dtype = loadable(name, info);
+        if (!readsTransposed(name, batches, half)) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' (" + info.dtype() + ", shape "
+                    + Arrays.toString(info.shape()) + ") is not read transposed in " + batches + " parts");
+        }
+        int rows = (int) (info.shape()[0] / batches);
+        int cols = (int) info.shape()[1];
+        Shape shape = new Shape(batches, cols, rows);
+        DataType type = half ? DataType.FLOAT16 : DataType.FLOAT32;
+        String what = path + ": tensor '" + name + "'";
+        try {
+            return FilledArrays.create(manager, shape, type, (int) (info.numel() * type.getNumOfBytes()),
+                    target -> reader.read(header.dataStart + info.begin(), dtype, batches, rows, cols, half, what, target));
+        } catch (IOException e) {
+            throw unreadable(name, e);
+        }
+    }
+
+    /** A reader of transposed matrices from this file with the given bands and threads (for tests). */
+    TransposedReader transposedReader(int bandElements, int bandRows, int threads, long parallelElements) {
+        return new TransposedReader(this::readFully, bandElements, bandRows, threads, parallelElements);
     }
 
     /** The tensor's dtype, refused unless Loupe can load it; refused too once the file is closed. */
