@@ -121,7 +121,7 @@ public final class WeightSource implements AutoCloseable {
                 public long numel(String name) { return f.info(name).numel(); }
                 public long[] shape(String name) { return f.info(name).shape(); }
                 public Optional<NDArray> loadTransposed(String name, int batches, boolean half, NDManager manager) {
-                    return f.readsTransposed(name, batches, half)
+                    return f.readsTransposed(name, batches)
                             ? Optional.of(f.loadTransposed(name, batches, half, manager)) : Optional.empty();
                 }
                 public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
@@ -230,11 +230,10 @@ public final class WeightSource implements AutoCloseable {
      * The matrix parameter {@code name} (looked up as {@link #load} does), stored as [batches·rows, cols], as
      * [batches, cols, rows] (each batch's rows transposed) in the weights' dtype,
      * converted and transposed on the way into the array's memory, where the file can read it so
-     * ({@link SafetensorsFile#loadTransposed}: BF16, F16 and F32 safetensors matrices whose result is at most
-     * 1 GiB). In float16 a matrix float16 cannot hold is kept in float32, as {@link #load} keeps it.
+     * ({@link SafetensorsFile#loadTransposed}: BF16, F16 and F32 safetensors matrices). In float16 a matrix float16 cannot hold is kept in float32, as {@link #load} keeps it.
      *
-     * @return the matrix, or empty where the file does not read it transposed (PyTorch files, float64, larger
-     *     results): then {@link #load} it and transpose it
+     * @return the matrix, or empty where the file does not read it transposed (PyTorch files, float64): then
+     *     {@link #load} it and transpose it
      * @throws CheckpointException as {@link #load}
      */
     public Optional<NDArray> loadTransposed(String prefix, String name, int batches, NDManager manager) {

@@ -7,8 +7,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.loupe.numeric.Float16RangeException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -18,12 +20,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@link SafetensorsFile#loadTransposed}: a matrix read straight into its transposed (per batch of rows)
- * layout equals libtorch's transposed copy of the file-order load bit for bit, in float32 and in float16,
- * read by one thread with the default bands and by three threads with bands of a few rows (parallel equals
- * serial); and float16's refusals are those of the file-order load, whichever thread meets them.
+ * {@link BandReader}: a matrix read straight into its transposed (per batch of rows) layout
+ * ({@link SafetensorsFile#loadTransposed}) equals libtorch's transposed copy of the file-order load bit for bit,
+ * in float32 and in float16, read by one thread with the default bands and by three threads with bands of a
+ * few rows (parallel equals serial); a tensor read in file order by three threads equals the one-thread read
+ * and, from bfloat16, each value widened on its own; float16's refusals are those of the one-thread load,
+ * whichever thread meets them.
  */
-class TransposedReadTest {
+class BandReaderTest {
     @TempDir
     Path dir;
 
@@ -33,13 +37,13 @@ class TransposedReadTest {
     void everyMatrixEqualsTheTransposedFileOrderLoad(String fixture) {
         try (NDManager manager = NDManager.newBaseManager();
                 SafetensorsFile file = SafetensorsFile.open(TestFiles.MODELS.resolve(fixture))) {
-            List<TransposedReader> readers = List.of(file.transposedReader(TransposedReader.BAND_ELEMENTS,
-                    TransposedReader.BAND_ROWS, 1, Long.MAX_VALUE), file.transposedReader(40, 3, 3, 0));
+            List<BandReader> readers = List.of(file.bandReader(BandReader.BAND_ELEMENTS,
+                    BandReader.BAND_ROWS, 1, Long.MAX_VALUE), file.bandReader(40, 3, 3, 0));
             int matrices = 0;
             for (String name : file.names()) {
                 long[] shape = file.info(name).shape();
                 if (shape.length != 2) {
-                    assertThat(file.readsTransposed(name, 1, false)).as(name).isFalse();
+                    assertThat(file.readsTransposed(name, 1)).as(name).isFalse();
                     continue;
                 }
                 matrices++;
@@ -50,7 +54,7 @@ class TransposedReadTest {
                     for (boolean half : new boolean[] {false, true}) {
                         NDArray expected = transposedByLibtorch(half ? file.loadHalf(name, manager)
                                 : file.load(name, manager), batches);
-                        for (TransposedReader reader : readers) {
+                        for (BandReader reader : readers) {
                             NDArray read = file.loadTransposed(name, batches, half, manager, reader);
                             String what = name + " in " + batches + " batches, half " + half;
                             assertThat(read.getShape()).as(what).isEqualTo(expected.getShape());
@@ -63,6 +67,52 @@ class TransposedReadTest {
             }
             assertThat(matrices).isEqualTo(10);
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"gpt2/model.safetensors", "extra/gpt2_bf16/model.safetensors",
+        "extra/gpt2_f16/model.safetensors"})
+    void aTensorReadInFileOrderByThreadsEqualsTheOneThreadRead(String fixture) throws Exception {
+        Path path = TestFiles.MODELS.resolve(fixture);
+        try (NDManager manager = NDManager.newBaseManager(); SafetensorsFile file = SafetensorsFile.open(path);
+                FileChannel channel = FileChannel.open(path)) {
+            BandReader threads = file.bandReader(40, 3, 3, 0);
+            BandReader one = file.bandReader(BandReader.BAND_ELEMENTS, BandReader.BAND_ROWS, 1, Long.MAX_VALUE);
+            boolean brain = fixture.contains("bf16");
+            for (String name : file.names()) {
+                if (file.info(name).shape().length < 2) {
+                    continue;
+                }
+                for (boolean half : new boolean[] {false, true}) {
+                    NDArray expected = file.loadInBands(name, half, manager, one);
+                    assertThat(file.loadInBands(name, half, manager, threads).toByteBuffer()).as(name + ", half " + half)
+                            .isEqualTo(expected.toByteBuffer());
+                    assertThat(expected.toByteBuffer()).isEqualTo((half ? file.loadHalf(name, manager)
+                            : file.load(name, manager)).toByteBuffer());
+                }
+                if (brain) {
+                    // Independent of the reader: each stored value widened on its own.
+                    TensorInfo info = file.info(name);
+                    ByteBuffer stored = ByteBuffer.allocate((int) info.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+                    channel.read(stored, dataStart(channel) + info.begin());
+                    stored.flip();
+                    float[] widened = new float[(int) info.numel()];
+                    for (int i = 0; i < widened.length; i++) {
+                        widened[i] = Float.intBitsToFloat(stored.getShort() << 16);
+                    }
+                    assertThat(file.loadInBands(name, false, manager, threads).toFloatArray()).as(name)
+                            .isEqualTo(widened);
+                }
+                manager.getManagedArrays().forEach(NDArray::close);
+            }
+        }
+    }
+
+    /** Where a safetensors file's data region starts: after the 8-byte header length and the header. */
+    private static long dataStart(FileChannel channel) throws IOException {
+        ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        channel.read(length, 0);
+        return 8 + length.flip().getLong();
     }
 
     @Test
@@ -83,7 +133,7 @@ class TransposedReadTest {
                 + "\"flushEarly\":{\"dtype\":\"BF16\",\"shape\":[8,4],\"data_offsets\":[128,192]}}"),
                 TestFiles.concat(bfloat16(overflowLate), bfloat16(flushLate), bfloat16(flushEarly)));
         try (NDManager manager = NDManager.newBaseManager(); SafetensorsFile file = SafetensorsFile.open(path)) {
-            TransposedReader threads = file.transposedReader(4, 1, 3, 0);
+            BandReader threads = file.bandReader(4, 1, 3, 0);
             for (String name : List.of("overflow", "flushLate", "flushEarly")) {
                 Float16RangeException expected = catchThrowableOfType(() -> file.loadHalf(name, manager),
                         Float16RangeException.class);
@@ -109,9 +159,9 @@ class TransposedReadTest {
                 "{\"f64\":{\"dtype\":\"F64\",\"shape\":[2,2],\"data_offsets\":[0,32]},"
                 + "\"odd\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[32,56]}}"), new byte[56]);
         try (NDManager manager = NDManager.newBaseManager(); SafetensorsFile file = SafetensorsFile.open(path)) {
-            assertThat(file.readsTransposed("f64", 1, false)).isFalse();
-            assertThat(file.readsTransposed("odd", 1, false)).isTrue();
-            assertThat(file.readsTransposed("odd", 2, false)).isFalse();
+            assertThat(file.readsTransposed("f64", 1)).isFalse();
+            assertThat(file.readsTransposed("odd", 1)).isTrue();
+            assertThat(file.readsTransposed("odd", 2)).isFalse();
             assertThatThrownBy(() -> file.loadTransposed("odd", 2, false, manager))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'odd'");
         }
