@@ -10,6 +10,8 @@ import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -62,6 +64,8 @@ final class BandReader {
             boolean half, String what, ByteBuffer[] parts, long partElements) {}
 
     private final PositionalReads reads;
+    /** Arrays of threads that finished a tensor, for the next (this reader lives as long as its file is open). */
+    private final Queue<Scratch> spare = new ConcurrentLinkedQueue<>();
     private final int bandElements;
     private final int bandRows;
     private final int threads;
@@ -161,21 +165,65 @@ final class BandReader {
     /** Bands {@code first} to {@code end} (exclusive), in order; what went wrong, or null. */
     private Throwable run(Tensor t, Float16Narrowing check, int first, int end, int bandsPerBatch, int bandRowCount) {
         try {
-            Band band = new Band(t, Math.min(bandRowCount, t.rows()) * t.cols());
+            Scratch scratch = spare.poll();
+            Band band = new Band(t, scratch == null ? new Scratch() : scratch, Math.min(bandRowCount, t.rows()) * t.cols());
             for (int k = first; k < end; k++) {
                 int batch = k / bandsPerBatch;
                 int firstRow = (k % bandsPerBatch) * bandRowCount;
                 band.read(batch, firstRow, Math.min(bandRowCount, t.rows() - firstRow), check);
             }
+            spare.add(band.scratch);
             return null;
         } catch (IOException | RuntimeException e) {
             return e;
         }
     }
 
+    /**
+     * One thread's arrays for a band, kept for the next tensor: made anew for each of a model's hundreds of
+     * tensors they were gigabytes of garbage, which made the collector's young generation resident whole
+     * (some 0.2 GB of a process whose weights fill the machine).
+     */
+    private static final class Scratch {
+        private ByteBuffer bytes = ByteBuffer.allocate(0);
+        private short[] shorts = new short[0];
+        private short[] narrowed = new short[0];
+        private float[] floats = new float[0];
+        private short[] halfColumn = new short[0];
+        private float[] floatColumn = new float[0];
+
+        ByteBuffer bytes(int size) {
+            if (bytes.capacity() < size) {
+                bytes = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+            }
+            return bytes;
+        }
+
+        short[] shorts(int size) {
+            return shorts.length >= size ? shorts : (shorts = new short[size]);
+        }
+
+        short[] narrowed(int size) {
+            return narrowed.length >= size ? narrowed : (narrowed = new short[size]);
+        }
+
+        float[] floats(int size) {
+            return floats.length >= size ? floats : (floats = new float[size]);
+        }
+
+        short[] halfColumn(int size) {
+            return halfColumn.length >= size ? halfColumn : (halfColumn = new short[size]);
+        }
+
+        float[] floatColumn(int size) {
+            return floatColumn.length >= size ? floatColumn : (floatColumn = new float[size]);
+        }
+    }
+
     /** One thread's buffers: a band's bytes, its values in file order, one column of it, its views of the parts. */
     private final class Band {
         private final Tensor t;
+        private final Scratch scratch;
         private final ByteBuffer bytes;
         private final short[] shorts;
         private final float[] floats;
@@ -186,15 +234,16 @@ final class BandReader {
         private final FloatBuffer[] floatParts;
         private final ShortBuffer[] shortParts;
 
-        Band(Tensor t, int elements) {
+        Band(Tensor t, Scratch scratch, int elements) {
             this.t = t;
-            this.bytes = ByteBuffer.allocate(elements * t.dtype().bytes).order(ByteOrder.LITTLE_ENDIAN);
+            this.scratch = scratch;
+            this.bytes = scratch.bytes(elements * t.dtype().bytes);
             boolean shortInput = t.dtype() != SafetensorsDtype.F32;
-            this.shorts = shortInput ? new short[elements] : null;
-            this.floats = !t.half() || !shortInput ? new float[elements] : null;
-            this.narrowed = t.half() && t.dtype() != SafetensorsDtype.F16 ? new short[elements] : null;
-            this.halfColumn = t.half() && t.transposed() ? new short[t.rows()] : null;
-            this.floatColumn = !t.half() && t.transposed() ? new float[t.rows()] : null;
+            this.shorts = shortInput ? scratch.shorts(elements) : null;
+            this.floats = !t.half() || !shortInput ? scratch.floats(elements) : null;
+            this.narrowed = t.half() && t.dtype() != SafetensorsDtype.F16 ? scratch.narrowed(elements) : null;
+            this.halfColumn = t.half() && t.transposed() ? scratch.halfColumn(t.rows()) : null;
+            this.floatColumn = !t.half() && t.transposed() ? scratch.floatColumn(t.rows()) : null;
             // Each thread its own views: the bulk puts below are absolute, but views are cheap and surely safe.
             this.floatParts = t.half() ? null : new FloatBuffer[t.parts().length];
             this.shortParts = t.half() ? new ShortBuffer[t.parts().length] : null;
