@@ -228,9 +228,10 @@ public final class WeightSource implements AutoCloseable {
 
     /**
      * The matrix parameter {@code name} (looked up as {@link #load} does), stored as [batches·rows, cols], as
-     * [batches, cols, rows] (each batch's rows transposed) in the weights' dtype,
-     * converted and transposed on the way into the array's memory, where the file can read it so
-     * ({@link SafetensorsFile#loadTransposed}: BF16, F16 and F32 safetensors matrices). In float16 a matrix float16 cannot hold is kept in float32, as {@link #load} keeps it.
+     * [batches, cols, rows] (each batch's rows transposed) in the weights' dtype, converted and transposed on
+     * the way into the array's memory, where the file can read it so ({@link SafetensorsFile#loadTransposed}:
+     * BF16, F16 and F32 safetensors matrices). In float16 a matrix float16 cannot hold is kept in float32, as
+     * {@link #load} keeps it.
      *
      * @return the matrix, or empty where the file does not read it transposed (PyTorch files, float64): then
      *     {@link #load} it and transpose it
