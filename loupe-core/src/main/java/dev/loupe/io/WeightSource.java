@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -46,6 +47,12 @@ public final class WeightSource implements AutoCloseable {
 
         /** The tensor's element count, from the header. */
         long numel(String name);
+
+        /** The tensor's shape, from the header. */
+        long[] shape(String name);
+
+        /** {@link WeightSource#loadTransposed} where this file reads the tensor so itself, else empty. */
+        Optional<NDArray> loadTransposed(String name, int batches, boolean half, NDManager manager);
 
         NDArray load(String name, NDManager manager);
 
@@ -112,6 +119,11 @@ public final class WeightSource implements AutoCloseable {
                     return dtype.startsWith("F") || dtype.equals("BF16");
                 }
                 public long numel(String name) { return f.info(name).numel(); }
+                public long[] shape(String name) { return f.info(name).shape(); }
+                public Optional<NDArray> loadTransposed(String name, int batches, boolean half, NDManager manager) {
+                    return f.readsTransposed(name, batches)
+                            ? Optional.of(f.loadTransposed(name, batches, half, manager)) : Optional.empty();
+                }
                 public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
                 public NDArray loadHalf(String name, NDManager manager) { return f.loadHalf(name, manager); }
                 public void close() { f.close(); }
@@ -128,6 +140,10 @@ public final class WeightSource implements AutoCloseable {
                 return dtype.startsWith("float") || dtype.equals("bfloat16");
             }
             public long numel(String name) { return Arrays.stream(f.shape(name)).reduce(1, Math::multiplyExact); }
+            public long[] shape(String name) { return f.shape(name); }
+            public Optional<NDArray> loadTransposed(String name, int batches, boolean half, NDManager manager) {
+                return Optional.empty();
+            }
             public NDArray load(String name, NDManager manager) { return f.load(name, manager); }
             public NDArray loadHalf(String name, NDManager manager) { return f.loadHalf(name, manager); }
             public void close() { f.close(); }
@@ -203,7 +219,62 @@ public final class WeightSource implements AutoCloseable {
      *     {@link SafetensorsFile} and {@link TorchCheckpoint}, for what is not a parameter.
      */
     public NDArray load(String prefix, String name, NDManager manager) {
-        String key = fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
+        String key = key(prefix, name);
+        TensorFile file = parameterFile(prefix, name, key);
+        NDArray loaded = dtype == WeightDtype.FLOAT16 ? loadHalf(file, key, manager) : file.load(key, manager);
+        markRead(key);
+        return loaded;
+    }
+
+    /**
+     * The matrix parameter {@code name} (looked up as {@link #load} does), stored as [batches·rows, cols], as
+     * [batches, cols, rows] (each batch's rows transposed) in the weights' dtype, converted and transposed on
+     * the way into the array's memory, where the file can read it so ({@link SafetensorsFile#loadTransposed}:
+     * BF16, F16 and F32 safetensors matrices). In float16 a matrix float16 cannot hold is kept in float32, as
+     * {@link #load} keeps it.
+     *
+     * @return the matrix, or empty where the file does not read it transposed (PyTorch files, float64): then
+     *     {@link #load} it and transpose it
+     * @throws CheckpointException as {@link #load}
+     */
+    public Optional<NDArray> loadTransposed(String prefix, String name, int batches, NDManager manager) {
+        String key = key(prefix, name);
+        TensorFile file = parameterFile(prefix, name, key);
+        Optional<NDArray> loaded;
+        if (dtype == WeightDtype.FLOAT16) {
+            try {
+                loaded = file.loadTransposed(key, batches, true, manager);
+            } catch (Float16RangeException e) {
+                synchronized (keptInFloat32) {
+                    keptInFloat32.put(key, e.value());
+                }
+                loaded = file.loadTransposed(key, batches, false, manager);
+            }
+        } else {
+            loaded = file.loadTransposed(key, batches, false, manager);
+        }
+        loaded.ifPresent(array -> markRead(key));
+        return loaded;
+    }
+
+    /** The shape of the tensor {@code name} (looked up as {@link #load} does), from its file's header. */
+    public long[] shape(String prefix, String name) {
+        String key = key(prefix, name);
+        return parameterFile(prefix, name, key).shape(key);
+    }
+
+    private String key(String prefix, String name) {
+        return fileOfTensor.containsKey(prefix + name) ? prefix + name : name;
+    }
+
+    private void markRead(String key) {
+        synchronized (read) {
+            read.add(key);
+        }
+    }
+
+    /** The file of the tensor {@code key}, refused unless there is one and the tensor is floating point. */
+    private TensorFile parameterFile(String prefix, String name, String key) {
         TensorFile file = fileOfTensor.get(key);
         if (file == null) {
             throw new CheckpointException("The checkpoint in " + dir + " has no tensor " + prefix + name + " (looked in "
@@ -215,11 +286,7 @@ public final class WeightSource implements AutoCloseable {
                     + " The checkpoint is corrupt, quantized (Loupe does not load quantized weights) or not this"
                     + " model's weights; re-download it or export the model in a floating-point dtype.");
         }
-        NDArray loaded = dtype == WeightDtype.FLOAT16 ? loadHalf(file, key, manager) : file.load(key, manager);
-        synchronized (read) {
-            read.add(key);
-        }
-        return loaded;
+        return file;
     }
 
     /**

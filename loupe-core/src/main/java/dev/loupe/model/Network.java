@@ -2,6 +2,7 @@ package dev.loupe.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
@@ -165,18 +166,29 @@ final class Network {
         }
         NDArray logits = widened(head, pass,
                 () -> unembed.forward(lnFinal == null ? finalResidual : lnFinal.forward(finalResidual)));
-        return softCapLogits(logits, cfg, !unembed.outputSeenByHooks());
+        return softCapLogits(logits, cfg, !unembed.outputSeenByHooks(), unembed.logitsContiguous());
     }
+
+    /** Logits capped in place this many at a time: a multiple of every vector loop's width, so the numbers stay. */
+    static final int SOFT_CAP_CHUNK = 1 << 20;
 
     /**
      * Gemma 2's final soft-cap, {@code cap·tanh(logits/cap)} with {@code output_logits_soft_cap}, after
      * the unembedding (and its hooks) as in TransformerLens; logits pass unchanged without one.
      *
      * @param ownsLogits whether no one else holds {@code logits} (no hook saw them): then they are divided in
-     *     place and freed once capped, so that a pass holds the logits at most twice rather than three times
-     *     (each 131 MB at Gemma-2-2B and 128 tokens)
+     *     place and, if {@code contiguous}, capped in place {@link #SOFT_CAP_CHUNK} values at a time, so that a
+     *     pass holds the logits once rather than two or three times at its end (131 MB each at Gemma-2-2B and
+     *     128 tokens, where a float16 pass peaks)
+     * @param contiguous whether {@code logits} is a contiguous array (not a view of padded logits)
      */
-    static NDArray softCapLogits(NDArray logits, TransformerConfig cfg, boolean ownsLogits) {
+    static NDArray softCapLogits(NDArray logits, TransformerConfig cfg, boolean ownsLogits, boolean contiguous) {
+        return softCapLogits(logits, cfg, ownsLogits, contiguous, SOFT_CAP_CHUNK);
+    }
+
+    /** As {@link #softCapLogits(NDArray, TransformerConfig, boolean, boolean)}, capping {@code chunk} at a time. */
+    static NDArray softCapLogits(NDArray logits, TransformerConfig cfg, boolean ownsLogits, boolean contiguous,
+            int chunk) {
         if (!cfg.softCapsOutputLogits()) {
             return logits;
         }
@@ -184,9 +196,23 @@ final class Network {
         if (!ownsLogits) {
             return Scalars.muli(Scalars.div(logits, cap).tanh(), cap);
         }
-        try (logits) {
-            return Scalars.muli(Scalars.divi(logits, cap).tanh(), cap);
+        if (!contiguous) {
+            // A reshape of a view would be a copy, and capping the copy would leave the logits as they were.
+            try (logits) {
+                return Scalars.muli(Scalars.divi(logits, cap).tanh(), cap);
+            }
         }
+        // libtorch has no in-place tanh that DJL reaches: each chunk's tanh is a small array copied back.
+        try (NDArray flat = Scalars.divi(logits, cap).reshape(-1)) {
+            long size = flat.size();
+            for (long start = 0; start < size; start += chunk) {
+                NDIndex part = new NDIndex().addSliceDim(start, Math.min(size, start + chunk));
+                try (NDArray values = flat.get(part); NDArray capped = values.tanh()) {
+                    flat.set(part, Scalars.muli(capped, cap));
+                }
+            }
+        }
+        return logits;
     }
 
     /**

@@ -92,6 +92,35 @@ public final class FilledArrays {
         }
     }
 
+    /** Writes the bytes of a new array into its parts, in any order. */
+    @FunctionalInterface
+    public interface PartsFiller {
+        /**
+         * @param parts the array's memory in order (little-endian, C order): every part holds
+         *     {@code partBytes / elementBytes} elements (rounded down), but the last may hold fewer
+         */
+        void fill(ByteBuffer[] parts) throws IOException;
+    }
+
+    /**
+     * As {@link #createInBlocks}, but with every block at once, so that several threads may write them, and in
+     * any order.
+     */
+    public static NDArray createInParts(NDManager manager, Shape shape, DataType type, int blockBytes,
+            PartsFiller filler) throws IOException {
+        long elementBytes = type.getNumOfBytes();
+        long numel = shape.size();
+        long blockElements = Math.max(1, blockBytes / elementBytes);
+        int count = (int) Math.max(1, (numel + blockElements - 1) / blockElements);
+        ByteBuffer[] parts = new ByteBuffer[count];
+        return createInBlocks(manager, shape, type, blockBytes, blocks -> {
+            for (int i = 0; i < count; i++) {
+                parts[i] = blocks.next();
+            }
+            filler.fill(parts);
+        });
+    }
+
     private static Blocks single(ByteBuffer target) {
         return new Blocks() {
             private boolean given;

@@ -106,6 +106,18 @@ public final class Float16Narrowing {
     }
 
     /**
+     * Takes in what {@code later} recorded of the values that follow this one's in the tensor: a tensor checked
+     * in parts, one narrowing a part, then {@link #finish finishes} as one narrowing of every value in order.
+     */
+    public void follow(Float16Narrowing later) {
+        largest = Math.max(largest, later.largest);
+        if (!flushed && later.flushed) {
+            flushed = true;
+            firstFlushed = later.firstFlushed;
+        }
+    }
+
+    /**
      * Ends the tensor.
      *
      * @throws Float16RangeException if a nonzero value became 0 in a tensor whose largest magnitude

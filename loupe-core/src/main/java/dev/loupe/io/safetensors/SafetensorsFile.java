@@ -23,6 +23,7 @@ import java.nio.channels.FileChannel.MapMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -56,6 +57,8 @@ public final class SafetensorsFile implements AutoCloseable {
     private static final int RUN = 1 << 14;
 
     private static final int CLOSEST_NAMES = 3;
+    /** Tensors read in bands have fewer rows than this, and fewer elements a row. */
+    private static final long MAX_BAND_DIMENSION = 1 << 24;
 
     private final Path path;
     private final FileChannel channel;
@@ -63,6 +66,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private final SafetensorsHeader header;
     private final List<String> names;
     private final int blockBytes;
+    private final BandReader bandReader = new BandReader(this::readFully);
     private volatile boolean closed;
 
     private SafetensorsFile(Path path, FileChannel channel, boolean privateMapping, SafetensorsHeader header,
@@ -209,6 +213,9 @@ public final class SafetensorsFile implements AutoCloseable {
             return manager.zeros(shape, dtype.loadedAs);
         }
         try {
+            if (dtype.converted && inBands(info, dtype)) {
+                return inBands(info, dtype, 1, false, false, manager, bandReader);
+            }
             if (dtype.converted) {
                 return FilledArrays.createInBlocks(manager, shape, dtype.loadedAs, blockBytes,
                         blocks -> convert(info, dtype, blocks));
@@ -253,12 +260,106 @@ public final class SafetensorsFile implements AutoCloseable {
             if (dtype == SafetensorsDtype.F16) {
                 return loadRaw(info, dtype.bytes, DataType.FLOAT16, manager, shape);
             }
+            if (inBands(info, dtype)) {
+                return inBands(info, dtype, 1, false, true, manager, bandReader);
+            }
             String what = path + ": tensor '" + name + "'";
             return FilledArrays.createInBlocks(manager, shape, DataType.FLOAT16, blockBytes,
                     blocks -> narrow(info, dtype, blocks, what));
         } catch (IOException e) {
             throw unreadable(name, e);
         }
+    }
+
+    /**
+     * Whether {@link #loadTransposed} reads the tensor: a nonempty BF16, F16 or F32 matrix whose rows split into
+     * {@code batches} equal parts. Otherwise the caller loads it with {@link #load} or {@link #loadHalf} and
+     * transposes it there.
+     *
+     * @param name a tensor name of this file
+     */
+    public boolean readsTransposed(String name, int batches) {
+        TensorInfo info = info(name);
+        SafetensorsDtype dtype = SafetensorsDtype.of(info.dtype());
+        return dtype != null && info.shape().length == 2 && inBands(info, dtype) && batches > 0
+                && info.shape()[0] % batches == 0;
+    }
+
+    /**
+     * Whether a tensor is read in bands of rows ({@link BandReader}): a nonempty BF16, F16 or F32 one of two or
+     * more dimensions whose first one and whose row (the others) are each under {@value #MAX_BAND_DIMENSION}.
+     */
+    private static boolean inBands(TensorInfo info, SafetensorsDtype dtype) {
+        long[] shape = info.shape();
+        if (!BandReader.reads(dtype) || shape.length < 2 || info.numel() == 0) {
+            return false;
+        }
+        return shape[0] < MAX_BAND_DIMENSION && info.numel() / shape[0] < MAX_BAND_DIMENSION;
+    }
+
+    /**
+     * Loads a matrix stored as [batches·rows, cols] (an {@code nn.Linear} weight [out, in], or one whose
+     * output rows are {@code batches} heads) as [batches, cols, rows], each batch's [rows, cols] transposed:
+     * converted and transposed on the way into the array's memory, so the matrix is written once
+     * ({@link BandReader}). Bit for bit what {@code load(name).reshape(batches, rows, cols).transpose(0, 2, 1)}
+     * made contiguous gives, in float16 ({@code half}) what the same of {@link #loadHalf} gives, with the same
+     * checks.
+     *
+     * @throws Float16RangeException if {@code half} and float16 cannot hold one of its values
+     * @throws IllegalArgumentException unless {@link #readsTransposed} says it reads this tensor
+     * @throws CheckpointException as {@link #load}
+     */
+    public NDArray loadTransposed(String name, int batches, boolean half, NDManager manager) {
+        return loadTransposed(name, batches, half, manager, bandReader);
+    }
+
+    /** As {@link #loadTransposed(String, int, boolean, NDManager)} through {@code reader}. */
+    NDArray loadTransposed(String name, int batches, boolean half, NDManager manager, BandReader reader) {
+        Objects.requireNonNull(manager, "manager");
+        TensorInfo info = info(name);
+        SafetensorsDtype dtype = loadable(name, info);
+        if (!readsTransposed(name, batches)) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' (" + info.dtype() + ", shape "
+                    + Arrays.toString(info.shape()) + ") is not read transposed in " + batches + " parts");
+        }
+        try {
+            return inBands(info, dtype, batches, true, half, manager, reader);
+        } catch (IOException e) {
+            throw unreadable(name, e);
+        }
+    }
+
+    /** As {@link #load} ({@code half}: {@link #loadHalf}) of a tensor read in bands by {@code reader}. */
+    NDArray loadInBands(String name, boolean half, NDManager manager, BandReader reader) {
+        TensorInfo info = info(name);
+        SafetensorsDtype dtype = loadable(name, info);
+        try {
+            return inBands(info, dtype, 1, false, half, manager, reader);
+        } catch (IOException e) {
+            throw unreadable(name, e);
+        }
+    }
+
+    /**
+     * The tensor [batches·rows, cols…] read in bands by {@code reader} into a new array: as stored, or
+     * ({@code transposed}) as [batches, cols, rows]; float16 when {@code half}, else float32.
+     */
+    private NDArray inBands(TensorInfo info, SafetensorsDtype dtype, int batches, boolean transposed, boolean half,
+            NDManager manager, BandReader reader) throws IOException {
+        long[] stored = info.shape();
+        int rows = (int) (stored[0] / batches);
+        int cols = (int) (info.numel() / stored[0]);
+        Shape shape = transposed ? new Shape(batches, cols, rows) : new Shape(stored);
+        DataType type = half ? DataType.FLOAT16 : DataType.FLOAT32;
+        String what = path + ": tensor '" + info.name() + "'";
+        long partElements = Math.max(1, blockBytes / type.getNumOfBytes());
+        return FilledArrays.createInParts(manager, shape, type, blockBytes, parts -> reader.read(new BandReader.Tensor(
+                header.dataStart + info.begin(), dtype, batches, rows, cols, transposed, half, what, parts, partElements)));
+    }
+
+    /** A band reader of this file with the given bands and threads (for tests). */
+    BandReader bandReader(int bandElements, int bandRows, int threads, long parallelElements) {
+        return new BandReader(this::readFully, bandElements, bandRows, threads, parallelElements);
     }
 
     /** The tensor's dtype, refused unless Loupe can load it; refused too once the file is closed. */

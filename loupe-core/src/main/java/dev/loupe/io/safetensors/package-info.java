@@ -5,7 +5,9 @@
  * gap, overlap or trailing byte (the offsets reach native code, where a bad one would crash the JVM,
  * and a header length off by one would shift every tensor onto its neighbour's bytes);
  * {@link dev.loupe.io.safetensors.SafetensorsWriter} writes files the Hugging Face library reads
- * back, atomically; {@link dev.loupe.io.safetensors.TensorInfo} is one header entry.
+ * back, atomically; {@link dev.loupe.io.safetensors.TensorInfo} is one header entry; {@code BandReader}
+ * (package-private) converts a tensor a band of rows at a time on a few threads, in file order or straight
+ * into TransformerLens's transposed layouts.
  *
  * <p>Floor "hooks, text, file formats": it may use {@code dev.loupe}, the numeric helpers,
  * {@code dev.loupe.linalg}, {@code dev.loupe.config} and {@code dev.loupe.run}, not the other

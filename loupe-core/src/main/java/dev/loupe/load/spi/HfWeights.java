@@ -8,7 +8,9 @@ import dev.loupe.CheckpointException;
 import dev.loupe.io.WeightSource;
 import dev.loupe.numeric.NativeHeap;
 import dev.loupe.numeric.StateDict;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
@@ -17,7 +19,9 @@ import java.util.function.UnaryOperator;
  * so its matrices are [in, out] and split per head: {@code W_Q} [n_heads, d_model, d_head],
  * {@code W_O} [n_heads, d_head, d_model].
  *
- * <p>Tensors read from the file stay open in the weights' manager for the model's lifetime where
+ * <p>Matrices whose layout changes are read straight into it where the file can
+ * ({@link WeightSource#loadTransposed}: safetensors BF16, F16 and F32), so each is written once. Otherwise
+ * tensors read from the file stay open in the weights' manager for the model's lifetime where
  * converted tensors may be views of them (which may alias the memory-mapped file). Where the layout
  * change is certainly a copy (a transpose of a matrix with no dimension of size 1 is never
  * contiguous), the tensor read and the views made of it on the way are closed at once (they would
@@ -69,8 +73,30 @@ public final class HfWeights {
 
     /** An {@code nn.Linear} weight [out, in] as [in, out]. */
     public NDArray linear(String hfName) {
+        long[] stored = source.shape(prefix, hfName);
+        Optional<NDArray> direct = transposed(prefix, hfName, 1, stored.length == 2 ? new Shape(stored[1], stored[0]) : null);
+        if (direct.isPresent()) {
+            return direct.get();
+        }
         NDArray raw = raw(hfName);
         return converted(raw, matrix(raw), this::linear);
+    }
+
+    /**
+     * The matrix {@code hfName} read straight into its transposed layout ({@link WeightSource#loadTransposed},
+     * [batches, cols, rows]) and viewed as {@code shape}; empty where the file does not read it so, or
+     * {@code shape} is null (not a matrix).
+     */
+    private Optional<NDArray> transposed(String tensorPrefix, String hfName, int batches, Shape shape) {
+        if (shape == null) {
+            return Optional.empty();
+        }
+        return source.loadTransposed(tensorPrefix, hfName, batches, manager).map(read -> {
+            // A view of the same contiguous memory: closing the handle read leaves the memory to the view.
+            try (read) {
+                return read.reshape(shape);
+            }
+        });
     }
 
     /** Whether {@code tensor} is a matrix without a dimension of size 1 (so its transpose is not contiguous). */
@@ -117,13 +143,18 @@ public final class HfWeights {
         }
         if (start != weight.getShape().get(0)) {
             throw new CheckpointException("A fused weight of shape " + weight.getShape() + " does not split into rows "
-                    + java.util.Arrays.toString(rows));
+                    + Arrays.toString(rows));
         }
         return parts;
     }
 
     /** A projection into heads, weight [heads * d_head, d_model] → [heads, d_model, d_head]. */
     public NDArray intoHeads(String hfName, int heads, int dHead) {
+        long[] stored = expect(hfName, source.shape(prefix, hfName), (long) heads * dHead, -1);
+        Optional<NDArray> direct = transposed(prefix, hfName, heads, new Shape(heads, stored[1], dHead));
+        if (direct.isPresent()) {
+            return direct.get();
+        }
         NDArray raw = expect(hfName, raw(hfName), (long) heads * dHead, -1);
         return converted(raw, dHead > 1 && matrix(raw), weight -> intoHeads(weight, heads, dHead));
     }
@@ -136,6 +167,11 @@ public final class HfWeights {
 
     /** A projection out of heads, weight [d_model, heads * d_head] → [heads, d_head, d_model]. */
     public NDArray outOfHeads(String hfName, int heads, int dHead) {
+        long[] stored = expect(hfName, source.shape(prefix, hfName), -1, (long) heads * dHead);
+        Optional<NDArray> direct = transposed(prefix, hfName, 1, new Shape(heads, dHead, stored[0]));
+        if (direct.isPresent()) {
+            return direct.get();
+        }
         NDArray weight = expect(hfName, raw(hfName), -1, (long) heads * dHead);
         long dModel = weight.getShape().get(0);
         return converted(weight, matrix(weight), w -> Tensors.contiguous(w.transpose().reshape(heads, dHead, dModel)));
@@ -156,16 +192,21 @@ public final class HfWeights {
      * naming the tensor and both shapes.
      */
     public static NDArray expect(String name, NDArray tensor, long... shape) {
-        Shape got = tensor.getShape();
-        boolean ok = got.dimension() == shape.length;
+        expect(name, tensor.getShape().getShape(), shape);
+        return tensor;
+    }
+
+    /** {@code stored}, the shape of a tensor in its file, refused as {@link #expect(String, NDArray, long...)} refuses. */
+    static long[] expect(String name, long[] stored, long... shape) {
+        boolean ok = stored.length == shape.length;
         for (int i = 0; ok && i < shape.length; i++) {
-            ok = shape[i] < 0 || got.get(i) == shape[i];
+            ok = shape[i] < 0 || stored[i] == shape[i];
         }
         if (!ok) {
-            throw new CheckpointException("Tensor " + name + " has shape " + got + ", but config.json implies "
-                    + java.util.Arrays.toString(shape).replace("-1", "any") + "; the config does not describe this checkpoint");
+            throw new CheckpointException("Tensor " + name + " has shape " + new Shape(stored) + ", but config.json implies "
+                    + Arrays.toString(shape).replace("-1", "any") + "; the config does not describe this checkpoint");
         }
-        return tensor;
+        return stored;
     }
 
     public NDArray zeros(long... shape) {
@@ -203,6 +244,11 @@ public final class HfWeights {
         String name = source.contains("", lmHeadName) ? lmHeadName : has(lmHeadName) ? prefix + lmHeadName : null;
         if (name == null) {
             return embedding.transpose();
+        }
+        long[] stored = source.shape("", name);
+        Optional<NDArray> direct = transposed("", name, 1, stored.length == 2 ? new Shape(stored[1], stored[0]) : null);
+        if (direct.isPresent()) {
+            return direct.get();
         }
         NDArray raw = source.load("", name, manager);
         return converted(raw, matrix(raw), w -> Tensors.contiguous(w.transpose()));
