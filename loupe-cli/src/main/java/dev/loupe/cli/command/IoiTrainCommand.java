@@ -4,7 +4,6 @@ import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.train.ProgressBar;
-import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.ioi.IoiScore;
 import dev.loupe.train.ioi.IoiSplit;
 import dev.loupe.train.ioi.IoiTask;
@@ -17,8 +16,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /** {@code loupe train ioi}: a small transformer with MLPs trained on Loupe's synthetic IOI task. */
 @Command(
@@ -83,37 +82,22 @@ final class IoiTrainCommand extends LoupeCommand {
     @Option(names = "--heads", paramLabel = "H", defaultValue = "4", description = "Heads per layer (default: ${DEFAULT-VALUE}).")
     int heads;
 
-    @Option(names = "--checkpoint-dir", paramLabel = "DIR", description = "Folder for checkpoints (default: none).")
-    Path checkpoints;
-
-    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "500",
-            description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
-    int checkpointEvery;
-
-    @Option(names = "--resume", description = "Continue from the checkpoint in --checkpoint-dir, if there is one.")
-    boolean resume;
+    @Mixin
+    CheckpointOptions checkpointing;
 
     @Override
     protected int execute() throws IOException {
         useOneEngineThread();
-        if (resume && checkpoints == null) {
-            throw new ParameterException(spec.commandLine(), "--resume needs --checkpoint-dir DIR (the interrupted"
-                    + " run's checkpoint folder)");
-        }
-        OutputCheck check = OutputCheck.of(spec);
-        if (resume) {
-            check.file("--checkpoint-dir", checkpoints.resolve(TrainingCheckpoint.JSON))
-                    .file("--checkpoint-dir", checkpoints.resolve(TrainingCheckpoint.TENSORS));
-        }
+        OutputCheck check = checkpointing.outputCheck(spec);
         check.refuseFolder("--out", out, "config.json", "model.safetensors", "tokenizer.json", "loss.csv", "loss.svg",
                 "training.json");
         IoiTrainingOptions options = IoiTrainingOptions.builder().modelName(name != null ? name : "ioi-" + layers + "l")
                 .nLayers(layers).dModel(dModel).nHeads(heads).dMlp(dMlp).steps(steps).batchSize(batchSize)
                 .learningRate(learningRate).minLearningRate(learningRate / 10).seed(seed)
-                .checkpointEvery(checkpointEvery).build();
+                .checkpointEvery(checkpointing.checkpointEvery).build();
         PrintWriter err = spec.commandLine().getErr();
         ProgressBar bar = new ProgressBar(err, 0, steps, System.console() != null);
-        IoiTrainingResult result = IoiTrainer.train(options, out, checkpoints, resume, bar);
+        IoiTrainingResult result = IoiTrainer.train(options, out, checkpointing.checkpoints, checkpointing.resume, bar);
         PrintWriter o = out();
         o.printf(Locale.ROOT, "Trained %s (%d layers with MLPs, d_model %d, %d heads, d_mlp %d, vocabulary %d,"
                 + " context %d)%n", options.modelName(), layers, dModel, heads, dMlp, IoiVocabulary.size(), IoiTask.N_CTX);

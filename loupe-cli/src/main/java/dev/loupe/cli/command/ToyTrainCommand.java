@@ -4,7 +4,6 @@ import dev.loupe.cli.support.LoupeCommand;
 import dev.loupe.cli.support.LoupeVersion;
 import dev.loupe.cli.support.OutputCheck;
 import dev.loupe.train.ProgressBar;
-import dev.loupe.train.TrainingCheckpoint;
 import dev.loupe.train.toy.PhaseRecord;
 import dev.loupe.train.toy.PhaseTracker;
 import dev.loupe.train.toy.ToyTrainer;
@@ -18,8 +17,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /** {@code loupe train toy}: an attention-only toy model trained on repeated random tokens. */
 @Command(
@@ -106,15 +105,8 @@ final class ToyTrainCommand extends LoupeCommand {
                     + " can also solve the task through positions instead of a previous-token head).")
     String positions;
 
-    @Option(names = "--checkpoint-dir", paramLabel = "DIR", description = "Folder for checkpoints (default: none).")
-    Path checkpoints;
-
-    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "500",
-            description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
-    int checkpointEvery;
-
-    @Option(names = "--resume", description = "Continue from the checkpoint in --checkpoint-dir, if there is one.")
-    boolean resume;
+    @Mixin
+    CheckpointOptions checkpointing;
 
     @Option(names = "--track", paramLabel = "DIR",
             description = "Record the induction-head phase change into DIR: every --track-every steps the held-out"
@@ -129,27 +121,18 @@ final class ToyTrainCommand extends LoupeCommand {
     @Override
     protected int execute() throws IOException {
         useOneEngineThread();
-        if (resume && checkpoints == null) {
-            throw new ParameterException(spec.commandLine(), "--resume needs --checkpoint-dir DIR (the interrupted"
-                    + " run's checkpoint folder)");
-        }
-        // Nothing is read but the checkpoint being resumed: the check keeps OUT's files off it.
-        OutputCheck check = OutputCheck.of(spec);
-        if (resume) {
-            check.file("--checkpoint-dir", checkpoints.resolve(TrainingCheckpoint.JSON))
-                    .file("--checkpoint-dir", checkpoints.resolve(TrainingCheckpoint.TENSORS));
-        }
+        OutputCheck check = checkpointing.outputCheck(spec);
         check.refuseFolder("--out", out, "config.json", "model.safetensors", "loss.csv", "loss.svg", "training.json");
         int maxRepeat = (context - 1) / 2;
         ToyTrainingOptions options = ToyTrainingOptions.builder().modelName(name != null ? name : defaultName(layers))
                 .nLayers(layers).dModel(dModel).nHeads(heads).dVocab(vocab).nCtx(context).positionalEmbeddingType(positions)
                 .maxRepeat(maxRepeat).minRepeat(Math.min(2, maxRepeat)).steps(steps).batchSize(batchSize)
                 .learningRate(learningRate).minLearningRate(learningRate / 10).seed(seed)
-                .checkpointEvery(checkpointEvery).build();
+                .checkpointEvery(checkpointing.checkpointEvery).build();
         PrintWriter err = spec.commandLine().getErr();
         ProgressBar bar = new ProgressBar(err, 0, steps, System.console() != null);
         PhaseTracker tracker = track == null ? null : new PhaseTracker(track, trackEvery, options);
-        ToyTrainingResult result = ToyTrainer.train(options, out, checkpoints, resume, bar, tracker);
+        ToyTrainingResult result = ToyTrainer.train(options, out, checkpointing.checkpoints, checkpointing.resume, bar, tracker);
         PrintWriter o = out();
         o.printf(Locale.ROOT, "Trained %s (%d attention-only layer%s, d_model %d, %d heads, vocabulary %d, context %d,"
                 + " %s positions)%n", options.modelName(), layers, layers == 1 ? "" : "s", dModel, heads, vocab, context,
