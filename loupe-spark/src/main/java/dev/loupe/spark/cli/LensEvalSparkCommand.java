@@ -12,7 +12,6 @@ import dev.loupe.spark.lens.SparkLensEvaluator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
@@ -28,17 +27,8 @@ final class LensEvalSparkCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
-    @Option(names = "--spark", required = true, description = "Run on Spark (this command exists only with it).")
-    boolean onSpark;
-
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "A model folder every node reads.")
-    String model;
-
-    @Option(names = "--data", required = true, arity = "1..*", paramLabel = "FILE", description = ".txt, .jsonl or .parquet.")
-    List<Path> data;
-
-    @Option(names = "--text-column", defaultValue = "text", paramLabel = "NAME", description = "Default: ${DEFAULT-VALUE}.")
-    String textColumn;
+    @Mixin
+    LensData input;
 
     @Option(names = {"--lens", "-l"}, paramLabel = "LENS",
             description = "A tuned lens folder every node reads (default: the logit lens only).")
@@ -68,9 +58,9 @@ final class LensEvalSparkCommand implements Callable<Integer> {
         if (Files.exists(output.resolve("aggregate_metrics.json"))) {
             throw new LoupeException(output.resolve("aggregate_metrics.json") + " exists; give another --output");
         }
-        ModelSpec spec = LensData.model(model, lens);
+        ModelSpec spec = input.model(lens);
         SparkSession session = spark.session("loupe lens eval --spark");
-        var chunks = LensData.chunks(session, spec, data, textColumn, maxSeqLen);
+        var chunks = input.chunks(session, spec, maxSeqLen);
         LensEvalOptions options = new LensEvalOptions(chunks.chunkSize(), batchSize, tokens, tokenShift, seed,
                 LensHook.RESID_PRE);
         LensMetrics metrics = SparkLensEvaluator.evaluate(session, spec, lens == null ? null : lens.toString(), chunks,

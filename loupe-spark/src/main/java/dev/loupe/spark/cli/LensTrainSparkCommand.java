@@ -12,7 +12,6 @@ import dev.loupe.spark.lens.SparkLensTrainer;
 import dev.loupe.train.ProgressBar;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
@@ -30,17 +29,8 @@ final class LensTrainSparkCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark;
 
-    @Option(names = "--spark", required = true, description = "Run on Spark (this command exists only with it).")
-    boolean onSpark;
-
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "A model folder every node reads.")
-    String model;
-
-    @Option(names = "--data", required = true, arity = "1..*", paramLabel = "FILE", description = ".txt, .jsonl or .parquet.")
-    List<Path> data;
-
-    @Option(names = "--text-column", defaultValue = "text", paramLabel = "NAME", description = "Default: ${DEFAULT-VALUE}.")
-    String textColumn;
+    @Mixin
+    LensData input;
 
     @Option(names = {"--output", "-o"}, required = true, paramLabel = "OUTPUT", description = "Folder for the trained lens.")
     Path output;
@@ -86,9 +76,9 @@ final class LensTrainSparkCommand implements Callable<Integer> {
         if (Files.exists(output.resolve("config.json"))) {
             throw new LoupeException(output + " already holds a lens; give another --output");
         }
-        ModelSpec spec = LensData.model(model, null);
+        ModelSpec spec = input.model(null);
         SparkSession session = spark.session("loupe lens train --spark");
-        var chunks = LensData.chunks(session, spec, data, textColumn, maxSeqLen);
+        var chunks = input.chunks(session, spec, maxSeqLen);
         LensTrainingOptions options = LensTrainingOptions.builder().numSteps(numSteps).tokensPerStep(tokensPerStep)
                 .maxSeqLen(maxSeqLen).perGpuBatchSize(batchSize).loss(LensLoss.valueOf(loss.toUpperCase(Locale.ROOT)))
                 .optimizer(LensOptimizer.valueOf(optimizer.toUpperCase(Locale.ROOT))).lrScale(lrScale)
