@@ -3,6 +3,7 @@ package dev.loupe.analysis.patching;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.loupe.LoupeException;
 import dev.loupe.run.Metric;
 
@@ -72,17 +73,7 @@ public interface PatchMetric {
      * metric, vectorised over stacked runs. It reads the last position only ({@link #positions()}).
      */
     static PatchMetric logitDiff(long correct, long wrong) {
-        return new PatchMetric() {
-            @Override
-            public float apply(NDArray logits) {
-                return applyEach(logits, 1)[0];
-            }
-
-            @Override
-            public int[] positions() {
-                return new int[] {-1};
-            }
-
+        return new LastPositionMetric() {
             @Override
             public float[] applyEach(NDArray logits, int runs) {
                 try (NDArray right = logits.get(new NDIndex(":, -1, {}", correct));
@@ -94,6 +85,7 @@ public interface PatchMetric {
             }
         };
     }
+
     /**
      * {@code logits[b, -1, correct[b]] - logits[b, -1, wrong[b]]}, averaged over the batch: the IOI metric
      * for a batch whose prompts each have their own answer (TransformerLens's IOI notebook with
@@ -107,17 +99,7 @@ public interface PatchMetric {
             throw new LoupeException("logitDiff needs one right and one wrong answer per prompt, got " + correct.length
                     + " right and " + wrong.length + " wrong");
         }
-        return new PatchMetric() {
-            @Override
-            public float apply(NDArray logits) {
-                return applyEach(logits, 1)[0];
-            }
-
-            @Override
-            public int[] positions() {
-                return new int[] {-1};
-            }
-
+        return new LastPositionMetric() {
             @Override
             public float[] applyEach(NDArray logits, int runs) {
                 int batch = correct.length;
@@ -132,7 +114,7 @@ public interface PatchMetric {
                     signs[b * (int) vocab + (int) wrong[b]] -= 1f;
                 }
                 try (NDArray last = logits.get(new NDIndex(":, -1, :")).toType(DataType.FLOAT32, false);
-                     NDArray mask = last.getManager().create(signs, new ai.djl.ndarray.types.Shape(1, batch, vocab));
+                     NDArray mask = last.getManager().create(signs, new Shape(1, batch, vocab));
                      NDArray perRow = last.reshape(runs, batch, vocab).mul(mask).sum(new int[] {2});
                      NDArray perRun = perRow.mean(new int[] {1})) {
                     return perRun.toFloatArray();
